@@ -1,0 +1,296 @@
+//! The host side of the ABI: loads a plugin library, refuses an
+//! incompatible one with a one-line reason, and wraps its adapters so they
+//! implement the same `Adapter`/`Importer`/`Exporter` traits as built-in ones.
+//! Libraries are never unloaded (abi_stable's rule, and safe with threads).
+
+use super::records::*;
+use super::*;
+use crate::adapter::{
+    Adapter, AdapterInfo, Capabilities, Exporter, Importer, OptionKind, OptionSpec, Options, PathKind,
+    PluginInfo,
+};
+use crate::error::{Error, Result};
+use crate::model::{Chat, Contact, Header, Message};
+use crate::report::Report;
+use abi_stable::library::{lib_header_from_path, LibraryError};
+use std::os::raw::c_char;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A plugin that loaded and passed every check.
+pub struct LoadedPlugin {
+    pub path: PathBuf,
+    pub info: PluginInfo,
+    pub adapters: Vec<Arc<dyn Adapter>>,
+}
+
+/// Whether a plugin built for ABI `plugin` can be loaded by a host speaking
+/// ABI `host`: same major, plugin minor not newer.
+pub fn check_abi_compatible(plugin: &str, host: &str) -> std::result::Result<(), String> {
+    let p = semver::Version::parse(plugin)
+        .map_err(|_| format!("it declares plugin ABI {plugin:?}, which is not a version number"))?;
+    let h = semver::Version::parse(host).expect("the host's ABI version is valid semver");
+    if p.major != h.major {
+        return Err(format!(
+            "it was built for chatferry plugin ABI {p}, this chatferry speaks ABI {h} (the major versions differ): \
+             install a build of the plugin made for ABI {}.x",
+            h.major
+        ));
+    }
+    if p.minor > h.minor {
+        return Err(format!(
+            "it was built for chatferry plugin ABI {p}, newer than this chatferry's ABI {h}: \
+             update chatferry, or install a build of the plugin made for ABI {}.{}",
+            h.major, h.minor
+        ));
+    }
+    Ok(())
+}
+
+/// Reads the plugin's declared ABI version through the plain C symbol.
+fn declared_abi_version(path: &Path) -> std::result::Result<String, String> {
+    // SAFETY: loading a library runs its initialisers; that is what loading a
+    // plugin means. The library is leaked below, never unloaded.
+    let lib = unsafe { libloading::Library::new(path) }
+        .map_err(|e| format!("it cannot be loaded as a dynamic library ({e})"))?;
+    let version = {
+        // SAFETY: the symbol's type is fixed by the ABI contract.
+        let sym: libloading::Symbol<extern "C" fn() -> *const c_char> =
+            unsafe { lib.get(ABI_VERSION_SYMBOL.as_bytes()) }.map_err(|_| {
+                format!("it is not a chatferry plugin (no {ABI_VERSION_SYMBOL} symbol)")
+            })?;
+        let ptr = sym();
+        if ptr.is_null() {
+            return Err("it returned no ABI version".into());
+        }
+        // SAFETY: the plugin returns a pointer to a static NUL-terminated string.
+        unsafe { std::ffi::CStr::from_ptr(ptr) }.to_string_lossy().into_owned()
+    };
+    std::mem::forget(lib);
+    Ok(version)
+}
+
+/// abi_stable's errors can run to dozens of lines; say what it means.
+fn describe_library_error(err: &LibraryError) -> String {
+    match err {
+        LibraryError::AbiInstability(_) => format!(
+            "its record layouts differ from this chatferry's (plugin ABI {ABI_VERSION}): \
+             rebuild the plugin against this version of chatferry-core"
+        ),
+        LibraryError::GetSymbolError { .. } => {
+            "it has no chatferry root module (was it built with chatferry_core::export_plugin!?)".into()
+        }
+        LibraryError::RootModule { .. } => {
+            format!("its root module failed to start: {}", first_line(&err.to_string()))
+        }
+        other => first_line(&other.to_string()),
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("unknown error").to_string()
+}
+
+/// Loads and checks one plugin library. The error is one line saying why
+/// the file was refused (the caller prefixes the file name).
+pub fn load_plugin(path: &Path) -> std::result::Result<LoadedPlugin, String> {
+    let declared = declared_abi_version(path)?;
+    check_abi_compatible(&declared, ABI_VERSION)?;
+    let header = lib_header_from_path(path).map_err(|e| describe_library_error(&e))?;
+    let module = header.init_root_module::<PluginModRef>().map_err(|e| describe_library_error(&e))?;
+    let info = module.describe()().into_result().map_err(|e| {
+        let e: Error = e.into();
+        format!("it failed to describe itself: {e}")
+    })?;
+    let plugin_name = info.name.to_string();
+    let mut adapters: Vec<Arc<dyn Adapter>> = Vec::new();
+    for a in info.adapters.iter() {
+        let adapter_info = AdapterInfo {
+            id: a.id.to_string(),
+            name: a.name.to_string(),
+            description: a.description.to_string(),
+            capabilities: Capabilities { import: a.import, export: a.export },
+            input: PathKind::from_code(a.input),
+            output: PathKind::from_code(a.output),
+            options: a
+                .options
+                .iter()
+                .map(|o| OptionSpec {
+                    name: o.name.to_string(),
+                    kind: OptionKind::from_code(o.kind),
+                    help: o.help.to_string(),
+                    import: o.import,
+                    export: o.export,
+                })
+                .collect(),
+        };
+        if adapter_info.id.is_empty() {
+            return Err("it declares an adapter with an empty id".into());
+        }
+        adapters.push(Arc::new(ForeignAdapter { module, info: adapter_info, plugin: plugin_name.clone() }));
+    }
+    Ok(LoadedPlugin {
+        path: path.to_path_buf(),
+        info: PluginInfo {
+            name: plugin_name,
+            version: info.version.to_string(),
+            description: info.description.to_string(),
+            abi_version: declared,
+        },
+        adapters,
+    })
+}
+
+fn path_str(path: &Path) -> Result<&str> {
+    path.to_str().ok_or_else(|| {
+        Error::usage(format!("{} is not valid UTF-8; rename it or use a path without such characters", path.display()))
+    })
+}
+
+fn options_to_ffi(options: &Options) -> RVec<FfiKv> {
+    extras_to_ffi(options.0.clone())
+}
+
+/// An adapter living in a loaded plugin.
+struct ForeignAdapter {
+    module: PluginModRef,
+    info: AdapterInfo,
+    plugin: String,
+}
+
+impl ForeignAdapter {
+    fn err(&self, e: FfiError) -> Error {
+        let e: Error = e.into();
+        if e.kind == crate::ErrorKind::Internal {
+            Error::internal(format!("plugin {} (adapter {}): {}", self.plugin, self.info.id, e.message))
+        } else {
+            e
+        }
+    }
+}
+
+impl Adapter for ForeignAdapter {
+    fn info(&self) -> AdapterInfo {
+        self.info.clone()
+    }
+
+    fn probe(&self, path: &Path) -> Result<u8> {
+        let p = path_str(path)?;
+        self.module.probe()(self.info.id.as_str().into(), p.into()).into_result().map_err(|e| self.err(e))
+    }
+
+    fn open_importer(&self, input: &Path, options: &Options) -> Result<Box<dyn Importer>> {
+        let p = path_str(input)?;
+        let inner = self.module.open_importer()(self.info.id.as_str().into(), p.into(), options_to_ffi(options))
+            .into_result()
+            .map_err(|e| self.err(e))?;
+        Ok(Box::new(ForeignImporter { inner, plugin: self.plugin.clone(), adapter: self.info.id.clone() }))
+    }
+
+    fn open_exporter(&self, output: &Path, options: &Options) -> Result<Box<dyn Exporter>> {
+        let p = path_str(output)?;
+        let inner = self.module.open_exporter()(self.info.id.as_str().into(), p.into(), options_to_ffi(options))
+            .into_result()
+            .map_err(|e| self.err(e))?;
+        Ok(Box::new(ForeignExporter { inner, plugin: self.plugin.clone(), adapter: self.info.id.clone() }))
+    }
+}
+
+fn wrap(plugin: &str, adapter: &str, e: FfiError) -> Error {
+    let e: Error = e.into();
+    if e.kind == crate::ErrorKind::Internal {
+        Error::internal(format!("plugin {plugin} (adapter {adapter}): {}", e.message))
+    } else {
+        e
+    }
+}
+
+fn parse_report(json: RString) -> Result<Report> {
+    serde_json::from_str(json.as_str())
+        .map_err(|e| Error::internal(format!("the plugin returned a report chatferry cannot read: {e}")))
+}
+
+struct ForeignImporter {
+    inner: FfiImporterBox,
+    plugin: String,
+    adapter: String,
+}
+
+impl Importer for ForeignImporter {
+    fn header(&mut self) -> Result<Header> {
+        let r = self.inner.header().into_result();
+        r.map(Header::from).map_err(|e| wrap(&self.plugin, &self.adapter, e))
+    }
+    fn next_contacts(&mut self, max: usize) -> Result<Vec<Contact>> {
+        let r = self.inner.next_contacts(max as u32).into_result();
+        r.map(|v| v.into_iter().map(Contact::from).collect()).map_err(|e| wrap(&self.plugin, &self.adapter, e))
+    }
+    fn next_chats(&mut self, max: usize) -> Result<Vec<Chat>> {
+        let r = self.inner.next_chats(max as u32).into_result();
+        r.map(|v| v.into_iter().map(Chat::from).collect()).map_err(|e| wrap(&self.plugin, &self.adapter, e))
+    }
+    fn next_messages(&mut self, max: usize) -> Result<Vec<Message>> {
+        let r = self.inner.next_messages(max as u32).into_result();
+        r.map(|v| v.into_iter().map(Message::from).collect()).map_err(|e| wrap(&self.plugin, &self.adapter, e))
+    }
+    fn finish(&mut self) -> Result<Report> {
+        let r = self.inner.finish().into_result().map_err(|e| wrap(&self.plugin, &self.adapter, e))?;
+        parse_report(r)
+    }
+}
+
+struct ForeignExporter {
+    inner: FfiExporterBox,
+    plugin: String,
+    adapter: String,
+}
+
+impl Exporter for ForeignExporter {
+    fn begin(&mut self, header: &Header) -> Result<()> {
+        let r = self.inner.begin(header.clone().into()).into_result();
+        r.map_err(|e| wrap(&self.plugin, &self.adapter, e))
+    }
+    fn write_contacts(&mut self, batch: Vec<Contact>) -> Result<()> {
+        let r = self.inner.write_contacts(batch.into_iter().map(FfiContact::from).collect()).into_result();
+        r.map_err(|e| wrap(&self.plugin, &self.adapter, e))
+    }
+    fn write_chats(&mut self, batch: Vec<Chat>) -> Result<()> {
+        let r = self.inner.write_chats(batch.into_iter().map(FfiChat::from).collect()).into_result();
+        r.map_err(|e| wrap(&self.plugin, &self.adapter, e))
+    }
+    fn write_messages(&mut self, batch: Vec<Message>) -> Result<()> {
+        let r = self.inner.write_messages(batch.into_iter().map(FfiMessage::from).collect()).into_result();
+        r.map_err(|e| wrap(&self.plugin, &self.adapter, e))
+    }
+    fn finish(&mut self) -> Result<Report> {
+        let r = self.inner.finish().into_result().map_err(|e| wrap(&self.plugin, &self.adapter, e))?;
+        parse_report(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn abi_compatibility_rules() {
+        assert!(check_abi_compatible("1.0.0", "1.0.0").is_ok());
+        assert!(check_abi_compatible("1.0.5", "1.0.0").is_ok());
+        assert!(check_abi_compatible("1.0.0", "1.3.0").is_ok());
+        let major = check_abi_compatible("2.0.0", "1.3.0").unwrap_err();
+        assert!(major.contains("2.0.0") && major.contains("1.3.0"), "{major}");
+        let minor = check_abi_compatible("1.4.0", "1.3.0").unwrap_err();
+        assert!(minor.contains("newer"), "{minor}");
+        assert!(check_abi_compatible("one", "1.0.0").is_err());
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_library_is_refused_in_one_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("libchatferry_plugin_fake.so");
+        std::fs::write(&f, b"not an ELF file").unwrap();
+        let err = load_plugin(&f).err().expect("refused");
+        assert!(err.starts_with("it cannot be loaded"), "{err}");
+        assert!(!err.contains('\n'));
+    }
+}

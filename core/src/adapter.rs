@@ -1,0 +1,245 @@
+//! What an adapter author implements: plain Rust traits over the canonical
+//! model. `export_plugin!` turns them into the stable ABI; the host turns a
+//! loaded plugin back into the same traits, so the host, the built-in archive
+//! adapter and every plugin look alike to the conversion pipeline.
+
+use crate::error::{Error, Result};
+use crate::model::{Chat, Contact, Header, Message};
+use crate::report::Report;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Batches of about this many records cross the plugin boundary at a time.
+pub const BATCH_SIZE: usize = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Capabilities {
+    pub import: bool,
+    pub export: bool,
+}
+
+impl Capabilities {
+    pub fn names(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        if self.import {
+            v.push("import");
+        }
+        if self.export {
+            v.push("export");
+        }
+        v
+    }
+}
+
+/// What an adapter reads or writes at its path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathKind {
+    File,
+    Folder,
+    /// A file or a folder holding the store (e.g. msgstore.db or a WhatsApp folder).
+    FileOrFolder,
+    /// An unencrypted iPhone backup folder (Manifest.db + hashed files), or
+    /// the store itself.
+    IosBackup,
+}
+
+impl PathKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PathKind::File => "file",
+            PathKind::Folder => "folder",
+            PathKind::FileOrFolder => "file-or-folder",
+            PathKind::IosBackup => "ios-backup",
+        }
+    }
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            PathKind::File => 1,
+            PathKind::Folder => 2,
+            PathKind::FileOrFolder => 3,
+            PathKind::IosBackup => 4,
+        }
+    }
+    pub(crate) fn from_code(code: u8) -> PathKind {
+        match code {
+            1 => PathKind::File,
+            2 => PathKind::Folder,
+            4 => PathKind::IosBackup,
+            _ => PathKind::FileOrFolder,
+        }
+    }
+}
+
+/// The kind of value an option takes (used for help and checking).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptionKind {
+    Text,
+    Path,
+    Flag,
+    Number,
+}
+
+impl OptionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OptionKind::Text => "text",
+            OptionKind::Path => "path",
+            OptionKind::Flag => "flag",
+            OptionKind::Number => "number",
+        }
+    }
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            OptionKind::Text => 1,
+            OptionKind::Path => 2,
+            OptionKind::Flag => 3,
+            OptionKind::Number => 4,
+        }
+    }
+    pub(crate) fn from_code(code: u8) -> OptionKind {
+        match code {
+            2 => OptionKind::Path,
+            3 => OptionKind::Flag,
+            4 => OptionKind::Number,
+            _ => OptionKind::Text,
+        }
+    }
+}
+
+/// An option an adapter understands (`--opt key-file=PATH`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptionSpec {
+    pub name: String,
+    pub kind: OptionKind,
+    pub help: String,
+    /// Used when importing.
+    pub import: bool,
+    /// Used when exporting.
+    pub export: bool,
+}
+
+impl OptionSpec {
+    pub fn new(name: &str, kind: OptionKind, help: &str) -> OptionSpec {
+        OptionSpec { name: name.into(), kind, help: help.into(), import: true, export: true }
+    }
+    pub fn import_only(mut self) -> OptionSpec {
+        self.export = false;
+        self
+    }
+    pub fn export_only(mut self) -> OptionSpec {
+        self.import = false;
+        self
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdapterInfo {
+    /// Stable id used on the command line (`whatsapp-android`).
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub capabilities: Capabilities,
+    pub input: PathKind,
+    pub output: PathKind,
+    pub options: Vec<OptionSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginInfo {
+    pub name: String,
+    pub version: String,
+    pub description: String,
+    /// The plugin ABI version the plugin was built against.
+    pub abi_version: String,
+}
+
+/// Options given with `--opt NAME=VALUE`, already checked against the
+/// adapter's declared options by the host.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options(pub BTreeMap<String, String>);
+
+impl Options {
+    pub fn new() -> Options {
+        Options::default()
+    }
+    pub fn with(mut self, name: &str, value: &str) -> Options {
+        self.0.insert(name.into(), value.into());
+        self
+    }
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+    pub fn path(&self, name: &str) -> Option<PathBuf> {
+        self.get(name).map(PathBuf::from)
+    }
+    /// A flag is on when given without a value or as `true`/`yes`/`1`.
+    pub fn flag(&self, name: &str) -> Result<bool> {
+        match self.get(name) {
+            None => Ok(false),
+            Some("" | "true" | "yes" | "1") => Ok(true),
+            Some("false" | "no" | "0") => Ok(false),
+            Some(other) => {
+                Err(Error::usage(format!("option {name} is a flag; {other:?} is neither true nor false")))
+            }
+        }
+    }
+    pub fn number(&self, name: &str) -> Result<Option<i64>> {
+        self.get(name)
+            .map(|v| {
+                v.parse::<i64>()
+                    .map_err(|_| Error::usage(format!("option {name} takes a whole number, not {v:?}")))
+            })
+            .transpose()
+    }
+}
+
+/// One format adapter. Implement `open_importer` and/or `open_exporter`
+/// according to the capabilities declared in `info`.
+pub trait Adapter: Send + Sync {
+    fn info(&self) -> AdapterInfo;
+
+    /// How sure the adapter is that it can import `path`: 0 (no) to 100
+    /// (certain). Must be cheap and must not modify anything.
+    fn probe(&self, _path: &Path) -> Result<u8> {
+        Ok(0)
+    }
+
+    fn open_importer(&self, _input: &Path, _options: &Options) -> Result<Box<dyn Importer>> {
+        Err(Error::usage(format!("adapter {} cannot import", self.info().id)))
+    }
+
+    /// `output` does not exist yet; the exporter creates it (a file or a
+    /// folder). The host gives a temporary path and renames it when done.
+    fn open_exporter(&self, _output: &Path, _options: &Options) -> Result<Box<dyn Exporter>> {
+        Err(Error::usage(format!("adapter {} cannot export", self.info().id)))
+    }
+}
+
+/// A streaming reader. The host calls `header` once, then `next_contacts`
+/// until it returns an empty batch, then `next_chats` likewise, then
+/// `next_messages` likewise, then `finish`. A batch holds at most `max`
+/// records; memory should not grow with the size of the history.
+/// Messages should come grouped by chat and in time order within a chat.
+pub trait Importer: Send {
+    fn header(&mut self) -> Result<Header>;
+    fn next_contacts(&mut self, max: usize) -> Result<Vec<Contact>>;
+    fn next_chats(&mut self, max: usize) -> Result<Vec<Chat>>;
+    fn next_messages(&mut self, max: usize) -> Result<Vec<Message>>;
+    /// What the importer wants the person to know (missing or refused media,
+    /// undecodable rows…). Counts of messages read are kept by the host.
+    fn finish(&mut self) -> Result<Report> {
+        Ok(Report::new())
+    }
+}
+
+/// A streaming writer, mirroring [`Importer`]: `begin`, contacts, chats,
+/// messages (each in batches), then `finish`, which completes the output
+/// and returns the per-kind tally of what was written and how.
+/// If anything fails the host discards the output.
+pub trait Exporter: Send {
+    fn begin(&mut self, header: &Header) -> Result<()>;
+    fn write_contacts(&mut self, batch: Vec<Contact>) -> Result<()>;
+    fn write_chats(&mut self, batch: Vec<Chat>) -> Result<()>;
+    fn write_messages(&mut self, batch: Vec<Message>) -> Result<()>;
+    fn finish(&mut self) -> Result<Report>;
+}

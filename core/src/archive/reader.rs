@@ -1,0 +1,176 @@
+//! Reads a canonical archive as a stream: one JSON line at a time.
+
+use super::*;
+use crate::adapter::Importer;
+use crate::error::{Error, Result};
+use crate::media::{is_escape, resolve_inside, Resolve};
+use crate::model::{Chat, Contact, Header, Message, MODEL_VERSION};
+use crate::report::Report;
+use serde::de::DeserializeOwned;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+/// Reads one `.jsonl` file line by line, with the line number for errors.
+struct JsonLines {
+    name: &'static str,
+    reader: BufReader<File>,
+    line: u64,
+    buf: String,
+}
+
+impl JsonLines {
+    fn open(root: &Path, name: &'static str) -> Result<JsonLines> {
+        let path = root.join(name);
+        let file = File::open(&path).map_err(|e| {
+            Error::bad_input(format!(
+                "{} is not a complete chatferry archive: cannot open {name} ({e})",
+                root.display()
+            ))
+        })?;
+        Ok(JsonLines { name, reader: BufReader::with_capacity(256 * 1024, file), line: 0, buf: String::new() })
+    }
+
+    fn next_batch<T: DeserializeOwned>(&mut self, max: usize) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        while out.len() < max {
+            self.buf.clear();
+            let n = self.reader.read_line(&mut self.buf).map_err(|e| {
+                Error::bad_input(format!("cannot read {} after line {}: {e}", self.name, self.line))
+            })?;
+            if n == 0 {
+                break;
+            }
+            self.line += 1;
+            let text = self.buf.trim_end_matches(['\n', '\r']);
+            if text.trim().is_empty() {
+                continue;
+            }
+            let value = serde_json::from_str(text).map_err(|e| {
+                Error::bad_input(format!(
+                    "{} line {} is damaged ({e}); the archive cannot be read past it",
+                    self.name, self.line
+                ))
+            })?;
+            out.push(value);
+        }
+        Ok(out)
+    }
+}
+
+pub struct ArchiveImporter {
+    root: PathBuf,
+    manifest: Manifest,
+    contacts: JsonLines,
+    chats: JsonLines,
+    messages: JsonLines,
+    report: Report,
+}
+
+impl ArchiveImporter {
+    pub fn open(root: &Path) -> Result<ArchiveImporter> {
+        if !root.is_dir() {
+            return Err(Error::bad_input(format!(
+                "{} is not a folder; a chatferry archive is a folder with {MANIFEST}",
+                root.display()
+            )));
+        }
+        let manifest_path = root.join(MANIFEST);
+        let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
+            Error::bad_input(format!("{} has no readable {MANIFEST} ({e}); is it a chatferry archive?", root.display()))
+        })?;
+        let manifest: Manifest = serde_json::from_str(&text)
+            .map_err(|e| Error::bad_input(format!("{} is damaged: {e}", manifest_path.display())))?;
+        if manifest.format != FORMAT_NAME {
+            return Err(Error::bad_input(format!(
+                "{} says format {:?}, not {FORMAT_NAME:?}",
+                manifest_path.display(),
+                manifest.format
+            )));
+        }
+        check_model_version(&manifest.model_version)?;
+        Ok(ArchiveImporter {
+            contacts: JsonLines::open(root, CONTACTS)?,
+            chats: JsonLines::open(root, CHATS)?,
+            messages: JsonLines::open(root, MESSAGES)?,
+            root: root.to_path_buf(),
+            manifest,
+            report: Report::new(),
+        })
+    }
+
+    /// Points each media record at its file inside the archive. A file that
+    /// is not there is recorded as missing; a path that leads outside the
+    /// archive is refused, reported, and treated as missing.
+    fn locate_media(&mut self, m: &mut Message) {
+        let Some(media) = m.media.as_mut() else { return };
+        let Some(file) = media.file.clone() else {
+            return;
+        };
+        match resolve_inside(&self.root, &file) {
+            Ok(Resolve::Found(p)) => media.path = Some(p.to_string_lossy().into_owned()),
+            Ok(Resolve::Missing(_)) => {
+                if !media.missing {
+                    media.missing = true;
+                    self.report.note(format!("message {}: media file {file} is not in the archive", m.id));
+                }
+            }
+            Err(e) => {
+                media.missing = true;
+                self.report.media.refused += 1;
+                if is_escape(&e) {
+                    self.report.note(format!("message {}: {}", m.id, e.message));
+                } else {
+                    self.report.note(format!("message {}: media file {file}: {}", m.id, e.message));
+                }
+            }
+        }
+    }
+}
+
+/// Archives from the same model major are readable (newer minors only add
+/// optional fields, which serde ignores or defaults).
+fn check_model_version(v: &str) -> Result<()> {
+    let found = semver::Version::parse(v)
+        .map_err(|_| Error::bad_input(format!("the archive's model_version {v:?} is not a version number")))?;
+    let ours = semver::Version::parse(MODEL_VERSION).expect("valid");
+    if found.major != ours.major {
+        return Err(Error::unsupported(format!(
+            "the archive uses canonical model {found}; this chatferry reads model {}.x: use a chatferry that reads it",
+            ours.major
+        )));
+    }
+    Ok(())
+}
+
+impl Importer for ArchiveImporter {
+    fn header(&mut self) -> Result<Header> {
+        Ok(Header {
+            source_adapter: self.manifest.source_adapter.clone(),
+            model_version: MODEL_VERSION.into(),
+            owner: self.manifest.owner.clone(),
+            estimated_messages: Some(self.manifest.counts.messages),
+            extras: self.manifest.extras.clone(),
+        })
+    }
+
+    fn next_contacts(&mut self, max: usize) -> Result<Vec<Contact>> {
+        self.contacts.next_batch(max)
+    }
+
+    fn next_chats(&mut self, max: usize) -> Result<Vec<Chat>> {
+        self.chats.next_batch(max)
+    }
+
+    fn next_messages(&mut self, max: usize) -> Result<Vec<Message>> {
+        let mut batch: Vec<Message> = self.messages.next_batch(max)?;
+        for m in &mut batch {
+            self.locate_media(m);
+        }
+        Ok(batch)
+    }
+
+    fn finish(&mut self) -> Result<Report> {
+        Ok(std::mem::take(&mut self.report))
+    }
+}

@@ -1,0 +1,24 @@
+//! chatferry-core: the canonical chat model, the plugin ABI, the canonical
+//! archive adapter and the helpers every adapter needs. See DESIGN.md.
+
+#[allow(non_local_definitions)] // abi_stable's sabi_trait expansion
+pub mod abi;
+pub mod adapter;
+pub mod archive;
+pub mod error;
+pub mod media;
+pub mod model;
+pub mod pipeline;
+pub mod report;
+pub mod time;
+
+pub use adapter::{
+    Adapter, AdapterInfo, Capabilities, Exporter, Importer, OptionKind, OptionSpec, Options,
+    PathKind, PluginInfo, BATCH_SIZE,
+};
+pub use error::{Error, ErrorKind, Result};
+pub use model::*;
+pub use report::{Outcome, Report};
+
+/// The version of this crate (the host's version).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,275 @@
+//! Media helpers: resolving a store's relative media path safely inside its
+//! folder, hashing files, and the content-addressed media store that the
+//! archive (and any adapter that wants one) writes into.
+
+use crate::error::{Error, ErrorKind, Result};
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::{Component, Path, PathBuf};
+
+/// Why a media path was not resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolve {
+    /// The file is there.
+    Found(PathBuf),
+    /// The path is fine but nothing is there (recorded as missing media).
+    Missing(PathBuf),
+}
+
+/// Joins a path taken from a store (`Media/WhatsApp Images/IMG-1.jpg`) onto
+/// the folder it must stay in. A path that is absolute, climbs out with
+/// `..`, or leads out through a symbolic link is refused with an error that
+/// names it: a store must never make chatferry read files elsewhere.
+pub fn resolve_inside(root: &Path, relative: &str) -> Result<Resolve> {
+    let rel = Path::new(relative);
+    let mut depth: i32 = 0;
+    for comp in rel.components() {
+        match comp {
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            Component::ParentDir => {
+                depth -= 1;
+                if depth < 0 {
+                    return Err(escape_error(root, relative));
+                }
+            }
+            Component::RootDir | Component::Prefix(_) => return Err(escape_error(root, relative)),
+        }
+    }
+    let joined = root.join(rel);
+    if !joined.exists() {
+        return Ok(Resolve::Missing(joined));
+    }
+    // The lexical check passed; now make sure no symlink leads outside.
+    let real_root = root.canonicalize().map_err(|e| Error::io(root, "resolve", e))?;
+    let real = joined.canonicalize().map_err(|e| Error::io(&joined, "resolve", e))?;
+    if !real.starts_with(&real_root) {
+        return Err(escape_error(root, relative));
+    }
+    if !real.is_file() {
+        return Ok(Resolve::Missing(joined));
+    }
+    Ok(Resolve::Found(real))
+}
+
+fn escape_error(root: &Path, relative: &str) -> Error {
+    Error::bad_input(format!(
+        "media path {relative:?} leads outside the media folder {}; refusing to read it",
+        root.display()
+    ))
+}
+
+/// Whether an error from [`resolve_inside`] is the "escapes its folder" refusal.
+pub fn is_escape(err: &Error) -> bool {
+    err.kind == ErrorKind::BadInput && err.message.contains("leads outside the media folder")
+}
+
+/// SHA-256 (lower-case hex) and size of a file, read in a stream.
+pub fn hash_file(path: &Path) -> Result<(String, u64)> {
+    let mut file = File::open(path).map_err(|e| Error::io(path, "read media file", e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buf).map_err(|e| Error::io(path, "read media file", e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        size += n as u64;
+    }
+    Ok((hex::encode(hasher.finalize()), size))
+}
+
+/// Whether `s` is a lower-case hex SHA-256.
+pub fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// The extension a media file gets in a content-addressed store: from the
+/// MIME type where known, else from the original name, else `bin`.
+pub fn extension_for(mime: Option<&str>, file_name: Option<&str>) -> String {
+    if let Some(ext) = mime.and_then(extension_for_mime) {
+        return ext.to_string();
+    }
+    if let Some(ext) = file_name
+        .and_then(|n| Path::new(n).extension())
+        .and_then(|e| e.to_str())
+        .filter(|e| !e.is_empty() && e.len() <= 8 && e.bytes().all(|b| b.is_ascii_alphanumeric()))
+    {
+        return ext.to_ascii_lowercase();
+    }
+    "bin".to_string()
+}
+
+const MIME_EXTENSIONS: &[(&str, &str)] = &[
+    ("image/jpeg", "jpg"),
+    ("image/png", "png"),
+    ("image/gif", "gif"),
+    ("image/webp", "webp"),
+    ("image/heic", "heic"),
+    ("image/wxgf", "wxgf"),
+    ("video/mp4", "mp4"),
+    ("video/3gpp", "3gp"),
+    ("video/quicktime", "mov"),
+    ("audio/ogg", "ogg"),
+    ("audio/opus", "opus"),
+    ("audio/mpeg", "mp3"),
+    ("audio/mp4", "m4a"),
+    ("audio/aac", "aac"),
+    ("audio/amr", "amr"),
+    ("audio/silk", "silk"),
+    ("audio/wav", "wav"),
+    ("application/pdf", "pdf"),
+    ("text/plain", "txt"),
+    ("text/vcard", "vcf"),
+    ("application/zip", "zip"),
+];
+
+/// `image/jpeg` → `jpg`; parameters (`audio/ogg; codecs=opus`) are ignored.
+pub fn extension_for_mime(mime: &str) -> Option<&'static str> {
+    let base = mime.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    MIME_EXTENSIONS.iter().find(|(m, _)| *m == base).map(|(_, e)| *e)
+}
+
+/// `jpg` → `image/jpeg`, for stores that keep no MIME type.
+pub fn mime_for_extension(ext: &str) -> Option<&'static str> {
+    let ext = ext.to_ascii_lowercase();
+    let ext = if ext == "jpeg" { "jpg".to_string() } else { ext };
+    MIME_EXTENSIONS.iter().find(|(_, e)| *e == ext).map(|(m, _)| *m)
+}
+
+/// A folder of files named by their SHA-256: `<root>/ab/abcdef….ext`.
+/// Writing copies and hashes in one pass into a temporary file beside the
+/// destination and renames it, so a half-copied file never has a real name.
+pub struct ContentStore {
+    root: PathBuf,
+}
+
+impl ContentStore {
+    pub fn new(root: impl Into<PathBuf>) -> ContentStore {
+        ContentStore { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Path of a file with this hash and extension, relative to the root.
+    pub fn relative_path(sha256: &str, ext: &str) -> PathBuf {
+        PathBuf::from(&sha256[..2]).join(format!("{sha256}.{ext}"))
+    }
+
+    /// Copies `source` in; returns its hash, size, path relative to the
+    /// root, and whether the file was new (not already stored).
+    pub fn put_file(&self, source: &Path, ext: &str) -> Result<(String, u64, PathBuf, bool)> {
+        let mut input = File::open(source).map_err(|e| Error::io(source, "read media file", e))?;
+        std::fs::create_dir_all(&self.root).map_err(|e| Error::io(&self.root, "create", e))?;
+        let mut tmp = tempfile::NamedTempFile::new_in(&self.root)
+            .map_err(|e| Error::io(&self.root, "create a temporary file in", e))?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut size = 0u64;
+        loop {
+            let n = input.read(&mut buf).map_err(|e| Error::io(source, "read media file", e))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            tmp.write_all(&buf[..n]).map_err(|e| Error::io(tmp.path(), "write", e))?;
+            size += n as u64;
+        }
+        let sha = hex::encode(hasher.finalize());
+        let rel = Self::relative_path(&sha, ext);
+        let dest = self.root.join(&rel);
+        if dest.exists() {
+            // Same content already stored; the temporary copy is dropped.
+            return Ok((sha, size, rel, false));
+        }
+        let dir = dest.parent().expect("content path has a parent");
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create", e))?;
+        tmp.persist(&dest).map_err(|e| Error::io(&dest, "write", e.error))?;
+        Ok((sha, size, rel, true))
+    }
+}
+
+/// Copies a file with a streaming read, creating the destination's folder.
+pub fn copy_file(source: &Path, dest: &Path) -> Result<u64> {
+    if let Some(dir) = dest.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create", e))?;
+    }
+    let mut input = File::open(source).map_err(|e| Error::io(source, "read", e))?;
+    let mut output = File::create(dest).map_err(|e| Error::io(dest, "create", e))?;
+    io::copy(&mut input, &mut output).map_err(|e| Error::io(dest, "write", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_paths_that_escape() {
+        let dir = tempfile::tempdir().unwrap();
+        for bad in ["../etc/passwd", "/etc/passwd", "a/../../b", "Media/../../x"] {
+            let err = resolve_inside(dir.path(), bad).unwrap_err();
+            assert!(is_escape(&err), "{bad}: {err}");
+            assert!(err.message.contains(bad), "{err}");
+        }
+    }
+
+    #[test]
+    fn resolves_present_and_missing_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("Media/a")).unwrap();
+        std::fs::write(dir.path().join("Media/a/x.jpg"), b"jpeg").unwrap();
+        assert!(matches!(resolve_inside(dir.path(), "Media/a/x.jpg").unwrap(), Resolve::Found(_)));
+        assert!(matches!(
+            resolve_inside(dir.path(), "Media/./a/../a/x.jpg").unwrap(),
+            Resolve::Found(_)
+        ));
+        assert!(matches!(resolve_inside(dir.path(), "Media/a/y.jpg").unwrap(), Resolve::Missing(_)));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn refuses_a_symlink_that_leads_out() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.txt"), b"s").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("link")).unwrap();
+        let err = resolve_inside(dir.path(), "link/secret.txt").unwrap_err();
+        assert!(is_escape(&err), "{err}");
+    }
+
+    #[test]
+    fn content_store_names_files_by_hash_and_dedupes() {
+        let src = tempfile::tempdir().unwrap();
+        let a = src.path().join("a.jpg");
+        std::fs::write(&a, b"hello").unwrap();
+        let store_dir = tempfile::tempdir().unwrap();
+        let store = ContentStore::new(store_dir.path());
+        let (sha, size, rel, new) = store.put_file(&a, "jpg").unwrap();
+        assert!(new);
+        assert_eq!(sha, "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+        assert_eq!(size, 5);
+        assert_eq!(rel, PathBuf::from("2c").join(format!("{sha}.jpg")));
+        assert_eq!(std::fs::read(store_dir.path().join(&rel)).unwrap(), b"hello");
+        let again = store.put_file(&a, "jpg").unwrap();
+        assert_eq!(again.0, sha);
+        assert!(!again.3, "the same content is stored once");
+        // Only the one file plus its folder: no temporary left behind.
+        let entries: Vec<_> = std::fs::read_dir(store_dir.path()).unwrap().collect();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(hash_file(&a).unwrap(), (sha, 5));
+    }
+
+    #[test]
+    fn extensions() {
+        assert_eq!(extension_for(Some("audio/ogg; codecs=opus"), None), "ogg");
+        assert_eq!(extension_for(None, Some("Report 2024.PDF")), "pdf");
+        assert_eq!(extension_for(Some("application/x-unknown"), Some("a.b/../c")), "bin");
+        assert_eq!(extension_for(None, None), "bin");
+        assert_eq!(mime_for_extension("JPEG"), Some("image/jpeg"));
+    }
+}

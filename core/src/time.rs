@@ -1,0 +1,77 @@
+//! Time conversions every adapter needs. The model keeps UTC milliseconds
+//! since the Unix epoch; stores use seconds, milliseconds or Apple's epoch.
+
+/// Seconds from 1970-01-01 to 2001-01-01, Apple's reference date.
+pub const APPLE_EPOCH_OFFSET_S: i64 = 978_307_200;
+
+/// Apple reference-date seconds (Core Data REAL, may be fractional and
+/// negative for dates before 2001) to Unix milliseconds, rounded to the
+/// nearest millisecond.
+pub fn apple_seconds_to_unix_ms(seconds: f64) -> i64 {
+    ((seconds + APPLE_EPOCH_OFFSET_S as f64) * 1000.0).round() as i64
+}
+
+/// Unix milliseconds to Apple reference-date seconds.
+pub fn unix_ms_to_apple_seconds(ms: i64) -> f64 {
+    (ms - APPLE_EPOCH_OFFSET_S * 1000) as f64 / 1000.0
+}
+
+/// Unix seconds to milliseconds, saturating instead of overflowing.
+pub fn unix_seconds_to_ms(seconds: i64) -> i64 {
+    seconds.saturating_mul(1000)
+}
+
+/// Unix milliseconds to whole seconds, rounding toward negative infinity so
+/// a time before 1970 stays before its second.
+pub fn unix_ms_to_seconds(ms: i64) -> i64 {
+    ms.div_euclid(1000)
+}
+
+/// `2024-03-31T01:59:59.123Z`, or the raw number if it is out of range.
+pub fn format_utc(ms: i64) -> String {
+    match chrono::DateTime::from_timestamp_millis(ms) {
+        Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        None => format!("{ms} ms"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apple_epoch_round_trips_before_2001_and_after_2038() {
+        for ms in [
+            -86_400_000_i64,   // 1969-12-31
+            631_152_000_000,   // 1990-01-01, before Apple's epoch
+            978_307_200_000,   // 2001-01-01 exactly
+            1_711_846_799_123, // 2024-03-31 00:59:59.123 UTC, the night clocks changed in the EU
+            2_147_483_648_000, // one second after the 32-bit Unix limit in 2038
+            4_102_444_800_000, // 2100-01-01
+        ] {
+            let apple = unix_ms_to_apple_seconds(ms);
+            assert_eq!(apple_seconds_to_unix_ms(apple), ms, "{ms}");
+        }
+        assert_eq!(unix_ms_to_apple_seconds(631_152_000_000), -347_155_200.0);
+    }
+
+    #[test]
+    fn fractional_apple_seconds_round_to_nearest_ms() {
+        assert_eq!(apple_seconds_to_unix_ms(0.0004), 978_307_200_000);
+        assert_eq!(apple_seconds_to_unix_ms(0.0006), 978_307_200_001);
+        assert_eq!(apple_seconds_to_unix_ms(-0.0006), 978_307_199_999);
+    }
+
+    #[test]
+    fn seconds_floor_toward_the_past() {
+        assert_eq!(unix_ms_to_seconds(-1), -1);
+        assert_eq!(unix_ms_to_seconds(1999), 1);
+        assert_eq!(unix_seconds_to_ms(i64::MAX), i64::MAX);
+    }
+
+    #[test]
+    fn formats_utc() {
+        assert_eq!(format_utc(2_147_483_648_000), "2038-01-19T03:14:08.000Z");
+        assert_eq!(format_utc(-1), "1969-12-31T23:59:59.999Z");
+    }
+}
