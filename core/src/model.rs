@@ -74,6 +74,37 @@ pub enum ChatKind {
     Other,
 }
 
+impl ChatKind {
+    pub const ALL: [ChatKind; 5] = [
+        ChatKind::Direct,
+        ChatKind::Group,
+        ChatKind::Broadcast,
+        ChatKind::Official,
+        ChatKind::Other,
+    ];
+
+    /// The archive's name for the kind (`"group"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChatKind::Direct => "direct",
+            ChatKind::Group => "group",
+            ChatKind::Broadcast => "broadcast",
+            ChatKind::Official => "official",
+            ChatKind::Other => "other",
+        }
+    }
+}
+
+impl std::str::FromStr for ChatKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        ChatKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown chat kind {s:?}"))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -112,7 +143,9 @@ pub struct Chat {
 
 /// What a message is. Frozen within an ABI major; an unknown kind from a
 /// newer peer arrives as `Other`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum MessageKind {
     #[default]
@@ -198,6 +231,16 @@ impl MessageKind {
                 | MessageKind::Sticker
                 | MessageKind::Gif
         )
+    }
+}
+
+impl std::str::FromStr for MessageKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        MessageKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown message kind {s:?}"))
     }
 }
 
@@ -430,7 +473,15 @@ mod tests {
         };
         let v: serde_json::Value = serde_json::to_value(&m).unwrap();
         for key in [
-            "id", "chat", "sender", "from_me", "timestamp_ms", "kind", "text", "media", "reply_to",
+            "id",
+            "chat",
+            "sender",
+            "from_me",
+            "timestamp_ms",
+            "kind",
+            "text",
+            "media",
+            "reply_to",
             "reactions",
         ] {
             assert!(v.get(key).is_some(), "message line lacks {key}: {v}");
@@ -442,16 +493,26 @@ mod tests {
     }
 
     #[test]
-    fn kind_names_match_serde() {
+    fn kind_names_match_serde_and_parse_back() {
         for kind in MessageKind::ALL {
             let json = serde_json::to_string(&kind).unwrap();
             assert_eq!(json, format!("\"{}\"", kind.as_str()));
+            assert_eq!(kind.as_str().parse::<MessageKind>(), Ok(kind));
         }
+        for kind in ChatKind::ALL {
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{}\"", kind.as_str()));
+            assert_eq!(kind.as_str().parse::<ChatKind>(), Ok(kind));
+        }
+        assert!("nonsense".parse::<MessageKind>().is_err());
     }
 
     #[test]
     fn media_path_is_never_serialized() {
-        let media = Media { path: Some("/tmp/secret".into()), ..Default::default() };
+        let media = Media {
+            path: Some("/tmp/secret".into()),
+            ..Default::default()
+        };
         let json = serde_json::to_string(&media).unwrap();
         assert!(!json.contains("secret"), "{json}");
     }

@@ -112,7 +112,12 @@ impl Report {
         {
             r.count += count;
         } else {
-            self.reasons.push(Reason { kind, outcome, reason: reason.to_string(), count });
+            self.reasons.push(Reason {
+                kind,
+                outcome,
+                reason: reason.to_string(),
+                count,
+            });
         }
     }
 
@@ -172,8 +177,12 @@ impl Report {
                 "{:<10} {:>10} {:>10} {:>10} {:>10}\n",
                 "kind", "read", "native", "downgraded", "failed"
             ));
-            let kinds: std::collections::BTreeSet<_> =
-                self.read.keys().chain(self.written.keys()).copied().collect();
+            let kinds: std::collections::BTreeSet<_> = self
+                .read
+                .keys()
+                .chain(self.written.keys())
+                .copied()
+                .collect();
             for kind in kinds {
                 let t = self.written.get(&kind).cloned().unwrap_or_default();
                 out.push_str(&format!(
@@ -192,7 +201,13 @@ impl Report {
                 Outcome::Downgraded => "downgraded",
                 Outcome::Failed => "not written",
             };
-            out.push_str(&format!("  {} {} {}: {}\n", r.count, r.kind.as_str(), what, r.reason));
+            out.push_str(&format!(
+                "  {} {} {}: {}\n",
+                r.count,
+                r.kind.as_str(),
+                what,
+                r.reason
+            ));
         }
         out.push_str(&format!(
             "media: {} carried, {} missing in the source, {} refused\n",

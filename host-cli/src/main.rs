@@ -1,1 +1,57 @@
-fn main(){}
+//! `chatferry`: finds, checks, installs and loads plugins; runs conversions.
+
+mod catalog;
+mod cli;
+mod commands;
+mod convert;
+mod options;
+mod plugin_cmd;
+mod progress;
+mod registry;
+mod staging;
+mod template;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+/// A mistake in how chatferry was called (exit status 2).
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for UsageError {}
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CHATFERRY_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match commands::run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            let message = format!("{err:#}").replace('\n', "; ");
+            eprintln!("chatferry: {message}");
+            if is_usage(&err) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+fn is_usage(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<UsageError>().is_some()
+            || e.downcast_ref::<chatferry_core::Error>()
+                .is_some_and(|c| c.kind == chatferry_core::ErrorKind::Usage)
+    })
+}

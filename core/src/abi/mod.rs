@@ -41,7 +41,10 @@ pub struct FfiError {
 
 impl From<crate::Error> for FfiError {
     fn from(e: crate::Error) -> Self {
-        FfiError { kind: e.kind.code(), message: e.message.into() }
+        FfiError {
+            kind: e.kind.code(),
+            message: e.message.into(),
+        }
     }
 }
 impl From<FfiError> for crate::Error {
@@ -139,7 +142,7 @@ impl RootModule for PluginModRef {
 #[doc(hidden)]
 pub mod __private {
     pub use abi_stable::library::{
-        CheckTypeLayout, LibHeader, RootModuleResult, __call_root_module_loader,
+        __call_root_module_loader, CheckTypeLayout, LibHeader, RootModuleResult,
     };
 }
 
@@ -157,6 +160,9 @@ mod tests {
     /// (a macro_rules attribute needs a literal); keep it in step.
     #[test]
     fn header_symbol_name_matches_abi_stable() {
-        assert_eq!(crate::__root_module_symbol!(), abi_stable::library::ROOT_MODULE_LOADER_NAME);
+        assert_eq!(
+            crate::__root_module_symbol!(),
+            abi_stable::library::ROOT_MODULE_LOADER_NAME
+        );
     }
 }

@@ -205,15 +205,19 @@ fn strings(v: RVec<RString>) -> Vec<String> {
 }
 
 pub(crate) fn extras_to_ffi(e: Extras) -> RVec<FfiKv> {
-    e.into_iter().map(|(k, v)| FfiKv { key: rs(k), value: rs(v) }).collect()
+    e.into_iter()
+        .map(|(k, v)| FfiKv {
+            key: rs(k),
+            value: rs(v),
+        })
+        .collect()
 }
 pub(crate) fn extras_from_ffi(e: RVec<FfiKv>) -> Extras {
     e.into_iter().map(|kv| (st(kv.key), st(kv.value))).collect()
 }
 
 // Codes are the position in these tables; append only within a major.
-const CHAT_KINDS: [ChatKind; 5] =
-    [ChatKind::Direct, ChatKind::Group, ChatKind::Broadcast, ChatKind::Official, ChatKind::Other];
+const CHAT_KINDS: [ChatKind; 5] = ChatKind::ALL;
 const ROLES: [Role; 3] = [Role::Member, Role::Admin, Role::Owner];
 const STATUSES: [Status; 8] = [
     Status::Unknown,
@@ -227,7 +231,10 @@ const STATUSES: [Status; 8] = [
 ];
 
 fn code_of<T: PartialEq>(table: &[T], v: &T) -> u8 {
-    table.iter().position(|x| x == v).expect("every variant is in its code table") as u8
+    table
+        .iter()
+        .position(|x| x == v)
+        .expect("every variant is in its code table") as u8
 }
 fn from_code<T: Copy>(table: &[T], code: u8, fallback: T) -> T {
     table.get(code as usize).copied().unwrap_or(fallback)
@@ -395,11 +402,18 @@ impl From<Message> for FfiMessage {
                 .into(),
             contact_card: m
                 .contact_card
-                .map(|c| FfiContactCard { name: ros(c.name), vcard: ros(c.vcard) })
+                .map(|c| FfiContactCard {
+                    name: ros(c.name),
+                    vcard: ros(c.vcard),
+                })
                 .into(),
             link: m
                 .link
-                .map(|l| FfiLink { url: rs(l.url), title: ros(l.title), description: ros(l.description) })
+                .map(|l| FfiLink {
+                    url: rs(l.url),
+                    title: ros(l.title),
+                    description: ros(l.description),
+                })
                 .into(),
             call: m
                 .call
@@ -436,7 +450,10 @@ impl From<Message> for FfiMessage {
                     options: p
                         .options
                         .into_iter()
-                        .map(|o| FfiPollOption { text: rs(o.text), voters: rvec_strings(o.voters) })
+                        .map(|o| FfiPollOption {
+                            text: rs(o.text),
+                            voters: rvec_strings(o.voters),
+                        })
                         .collect(),
                     multiple: p.multiple,
                 })
@@ -482,10 +499,10 @@ impl From<FfiMessage> for Message {
                 url: ost(l.url),
                 live: l.live,
             }),
-            contact_card: m
-                .contact_card
-                .into_option()
-                .map(|c| ContactCard { name: ost(c.name), vcard: ost(c.vcard) }),
+            contact_card: m.contact_card.into_option().map(|c| ContactCard {
+                name: ost(c.name),
+                vcard: ost(c.vcard),
+            }),
             link: m.link.into_option().map(|l| Link {
                 url: st(l.url),
                 title: ost(l.title),
@@ -515,7 +532,10 @@ impl From<FfiMessage> for Message {
                 options: p
                     .options
                     .into_iter()
-                    .map(|o| PollOption { text: st(o.text), voters: strings(o.voters) })
+                    .map(|o| PollOption {
+                        text: st(o.text),
+                        voters: strings(o.voters),
+                    })
                     .collect(),
                 multiple: p.multiple,
             }),
@@ -580,9 +600,21 @@ mod tests {
                 url: Some("u".into()),
                 live: true,
             }),
-            contact_card: Some(ContactCard { name: Some("c".into()), vcard: Some("BEGIN:VCARD".into()) }),
-            link: Some(Link { url: "https://x".into(), title: Some("t".into()), description: Some("d".into()) }),
-            call: Some(Call { video: true, group: true, duration_ms: Some(9), outcome: Some("missed".into()) }),
+            contact_card: Some(ContactCard {
+                name: Some("c".into()),
+                vcard: Some("BEGIN:VCARD".into()),
+            }),
+            link: Some(Link {
+                url: "https://x".into(),
+                title: Some("t".into()),
+                description: Some("d".into()),
+            }),
+            call: Some(Call {
+                video: true,
+                group: true,
+                duration_ms: Some(9),
+                outcome: Some("missed".into()),
+            }),
             system: Some(SystemEvent {
                 action: "member_added".into(),
                 actor: Some("a".into()),
@@ -598,7 +630,10 @@ mod tests {
             }),
             poll: Some(Poll {
                 question: "q".into(),
-                options: vec![PollOption { text: "o".into(), voters: vec!["v".into()] }],
+                options: vec![PollOption {
+                    text: "o".into(),
+                    voters: vec!["v".into()],
+                }],
                 multiple: true,
             }),
             reply_to: Some("41".into()),
@@ -637,7 +672,11 @@ mod tests {
         let header = Header {
             source_adapter: "x".into(),
             model_version: MODEL_VERSION.into(),
-            owner: Some(Contact { id: "me".into(), phone: Some("+1".into()), ..Default::default() }),
+            owner: Some(Contact {
+                id: "me".into(),
+                phone: Some("+1".into()),
+                ..Default::default()
+            }),
             estimated_messages: Some(7),
             extras: Extras::new(),
         };

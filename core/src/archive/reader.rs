@@ -28,7 +28,12 @@ impl JsonLines {
                 root.display()
             ))
         })?;
-        Ok(JsonLines { name, reader: BufReader::with_capacity(256 * 1024, file), line: 0, buf: String::new() })
+        Ok(JsonLines {
+            name,
+            reader: BufReader::with_capacity(256 * 1024, file),
+            line: 0,
+            buf: String::new(),
+        })
     }
 
     fn next_batch<T: DeserializeOwned>(&mut self, max: usize) -> Result<Vec<T>> {
@@ -36,7 +41,10 @@ impl JsonLines {
         while out.len() < max {
             self.buf.clear();
             let n = self.reader.read_line(&mut self.buf).map_err(|e| {
-                Error::bad_input(format!("cannot read {} after line {}: {e}", self.name, self.line))
+                Error::bad_input(format!(
+                    "cannot read {} after line {}: {e}",
+                    self.name, self.line
+                ))
             })?;
             if n == 0 {
                 break;
@@ -77,10 +85,14 @@ impl ArchiveImporter {
         }
         let manifest_path = root.join(MANIFEST);
         let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
-            Error::bad_input(format!("{} has no readable {MANIFEST} ({e}); is it a chatferry archive?", root.display()))
+            Error::bad_input(format!(
+                "{} has no readable {MANIFEST} ({e}); is it a chatferry archive?",
+                root.display()
+            ))
         })?;
-        let manifest: Manifest = serde_json::from_str(&text)
-            .map_err(|e| Error::bad_input(format!("{} is damaged: {e}", manifest_path.display())))?;
+        let manifest: Manifest = serde_json::from_str(&text).map_err(|e| {
+            Error::bad_input(format!("{} is damaged: {e}", manifest_path.display()))
+        })?;
         if manifest.format != FORMAT_NAME {
             return Err(Error::bad_input(format!(
                 "{} says format {:?}, not {FORMAT_NAME:?}",
@@ -103,7 +115,9 @@ impl ArchiveImporter {
     /// is not there is recorded as missing; a path that leads outside the
     /// archive is refused, reported, and treated as missing.
     fn locate_media(&mut self, m: &mut Message) {
-        let Some(media) = m.media.as_mut() else { return };
+        let Some(media) = m.media.as_mut() else {
+            return;
+        };
         let Some(file) = media.file.clone() else {
             return;
         };
@@ -112,7 +126,10 @@ impl ArchiveImporter {
             Ok(Resolve::Missing(_)) => {
                 if !media.missing {
                     media.missing = true;
-                    self.report.note(format!("message {}: media file {file} is not in the archive", m.id));
+                    self.report.note(format!(
+                        "message {}: media file {file} is not in the archive",
+                        m.id
+                    ));
                 }
             }
             Err(e) => {
@@ -121,7 +138,10 @@ impl ArchiveImporter {
                 if is_escape(&e) {
                     self.report.note(format!("message {}: {}", m.id, e.message));
                 } else {
-                    self.report.note(format!("message {}: media file {file}: {}", m.id, e.message));
+                    self.report.note(format!(
+                        "message {}: media file {file}: {}",
+                        m.id, e.message
+                    ));
                 }
             }
         }
@@ -131,8 +151,11 @@ impl ArchiveImporter {
 /// Archives from the same model major are readable (newer minors only add
 /// optional fields, which serde ignores or defaults).
 fn check_model_version(v: &str) -> Result<()> {
-    let found = semver::Version::parse(v)
-        .map_err(|_| Error::bad_input(format!("the archive's model_version {v:?} is not a version number")))?;
+    let found = semver::Version::parse(v).map_err(|_| {
+        Error::bad_input(format!(
+            "the archive's model_version {v:?} is not a version number"
+        ))
+    })?;
     let ours = semver::Version::parse(MODEL_VERSION).expect("valid");
     if found.major != ours.major {
         return Err(Error::unsupported(format!(

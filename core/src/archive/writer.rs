@@ -21,16 +21,26 @@ struct JsonLinesWriter {
 impl JsonLinesWriter {
     fn create(path: PathBuf) -> Result<JsonLinesWriter> {
         let file = File::create(&path).map_err(|e| Error::io(&path, "create", e))?;
-        Ok(JsonLinesWriter { out: BufWriter::with_capacity(256 * 1024, file), path })
+        Ok(JsonLinesWriter {
+            out: BufWriter::with_capacity(256 * 1024, file),
+            path,
+        })
     }
     fn write<T: Serialize>(&mut self, value: &T) -> Result<()> {
         serde_json::to_writer(&mut self.out, value)
             .map_err(|e| Error::io(&self.path, "write", std::io::Error::other(e)))?;
-        self.out.write_all(b"\n").map_err(|e| Error::io(&self.path, "write", e))
+        self.out
+            .write_all(b"\n")
+            .map_err(|e| Error::io(&self.path, "write", e))
     }
     fn finish(mut self) -> Result<()> {
-        self.out.flush().map_err(|e| Error::io(&self.path, "write", e))?;
-        self.out.get_ref().sync_all().map_err(|e| Error::io(&self.path, "sync", e))
+        self.out
+            .flush()
+            .map_err(|e| Error::io(&self.path, "write", e))?;
+        self.out
+            .get_ref()
+            .sync_all()
+            .map_err(|e| Error::io(&self.path, "sync", e))
     }
 }
 
@@ -143,7 +153,11 @@ impl Exporter for ArchiveExporter {
     }
 
     fn finish(&mut self) -> Result<Report> {
-        for w in [self.contacts.take(), self.chats.take(), self.messages.take()] {
+        for w in [
+            self.contacts.take(),
+            self.chats.take(),
+            self.messages.take(),
+        ] {
             w.ok_or_else(not_begun)?.finish()?;
         }
         let header = self.header.take().ok_or_else(not_begun)?;

@@ -1,0 +1,247 @@
+//! Finds and loads plugins, and holds every available adapter.
+//!
+//! Search order (DESIGN.md): the folders in `CHATFERRY_PLUGIN_PATH`, the
+//! user's plugin folder (only files recorded in its registry, with matching
+//! sha256), then the executable's folder (a workspace build's bundled
+//! plugins). The first plugin of a name wins; a refused plugin is reported in
+//! one line and never stops the others from loading.
+
+use crate::registry::{plugin_files, sha256_file, Registry};
+use anyhow::{bail, Result};
+use chatferry_core::abi::host::load_plugin;
+use chatferry_core::archive::ArchiveAdapter;
+use chatferry_core::{Adapter, AdapterInfo};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub const PLUGIN_PATH_ENV: &str = "CHATFERRY_PLUGIN_PATH";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Builtin,
+    /// From a folder in CHATFERRY_PLUGIN_PATH.
+    Env,
+    /// Installed in the user's plugin folder.
+    User,
+    /// Bundled beside the executable.
+    Bundled,
+}
+
+pub struct AdapterEntry {
+    pub adapter: Arc<dyn Adapter>,
+    pub info: AdapterInfo,
+    pub plugin: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PluginEntry {
+    pub name: String,
+    pub version: String,
+    pub abi_version: String,
+    pub source: Source,
+    pub file: Option<PathBuf>,
+    pub adapters: Vec<String>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Refusal {
+    pub file: PathBuf,
+    pub reason: String,
+}
+
+pub struct Catalog {
+    pub adapters: Vec<AdapterEntry>,
+    pub plugins: Vec<PluginEntry>,
+    pub refused: Vec<Refusal>,
+}
+
+/// Where plugins are looked for.
+pub struct SearchPath {
+    pub env_dirs: Vec<PathBuf>,
+    pub user_dir: Option<PathBuf>,
+    pub exe_dir: Option<PathBuf>,
+}
+
+impl SearchPath {
+    pub fn from_environment() -> SearchPath {
+        let env_dirs = std::env::var_os(PLUGIN_PATH_ENV)
+            .map(|v| {
+                std::env::split_paths(&v)
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let exe_dir = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf));
+        SearchPath {
+            env_dirs,
+            user_dir: user_plugin_dir(),
+            exe_dir,
+        }
+    }
+}
+
+/// The user's plugin folder: `<data dir>/chatferry/plugins`
+/// (`~/.local/share/chatferry/plugins` on Linux; honours XDG_DATA_HOME).
+pub fn user_plugin_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "chatferry").map(|d| d.data_dir().join("plugins"))
+}
+
+impl Catalog {
+    pub fn load(search: &SearchPath) -> Catalog {
+        let mut cat = Catalog {
+            adapters: Vec::new(),
+            plugins: Vec::new(),
+            refused: Vec::new(),
+        };
+        let builtin = ArchiveAdapter;
+        cat.plugins.push(PluginEntry {
+            name: "chatferry-core".into(),
+            version: chatferry_core::VERSION.into(),
+            abi_version: chatferry_core::abi::ABI_VERSION.into(),
+            source: Source::Builtin,
+            file: None,
+            adapters: vec![builtin.info().id],
+        });
+        cat.adapters.push(AdapterEntry {
+            info: builtin.info(),
+            adapter: Arc::new(builtin),
+            plugin: "chatferry-core".into(),
+            version: chatferry_core::VERSION.into(),
+        });
+
+        let mut seen_files = HashSet::new();
+        for dir in &search.env_dirs {
+            for file in plugin_files(dir) {
+                cat.consider(&file, Source::Env, &mut seen_files);
+            }
+        }
+        if let Some(dir) = &search.user_dir {
+            cat.load_user_dir(dir, &mut seen_files);
+        }
+        if let Some(dir) = &search.exe_dir {
+            for file in plugin_files(dir) {
+                cat.consider(&file, Source::Bundled, &mut seen_files);
+            }
+        }
+        cat
+    }
+
+    fn load_user_dir(&mut self, dir: &Path, seen: &mut HashSet<PathBuf>) {
+        let registry = match Registry::load(dir) {
+            Ok(r) => r,
+            Err(e) => {
+                self.refused.push(Refusal {
+                    file: dir.to_path_buf(),
+                    reason: format!("{e:#}"),
+                });
+                return;
+            }
+        };
+        for file in plugin_files(dir) {
+            let name = file
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            let Some(entry) = registry.find_file(name) else {
+                self.refuse(&file, "it is in the plugin folder but not in its registry; install it with `chatferry plugin install`".into());
+                continue;
+            };
+            match sha256_file(&file) {
+                Ok(sum) if sum == entry.sha256 => self.consider(&file, Source::User, seen),
+                Ok(_) => self.refuse(
+                    &file,
+                    "its sha256 no longer matches the one recorded at install; reinstall it with `chatferry plugin install --force`".into(),
+                ),
+                Err(e) => self.refuse(&file, format!("{e:#}")),
+            }
+        }
+        for entry in &registry.plugins {
+            if !dir.join(&entry.file).exists() {
+                self.refuse(&dir.join(&entry.file), format!("plugin {} is in the registry but its file is gone; run `chatferry plugin remove {}`", entry.name, entry.name));
+            }
+        }
+    }
+
+    fn refuse(&mut self, file: &Path, reason: String) {
+        self.refused.push(Refusal {
+            file: file.to_path_buf(),
+            reason,
+        });
+    }
+
+    fn consider(&mut self, file: &Path, source: Source, seen: &mut HashSet<PathBuf>) {
+        let key = file.canonicalize().unwrap_or_else(|_| file.to_path_buf());
+        if !seen.insert(key) {
+            return;
+        }
+        let loaded = match load_plugin(file) {
+            Ok(p) => p,
+            Err(reason) => return self.refuse(file, reason),
+        };
+        if self.plugins.iter().any(|p| p.name == loaded.info.name) {
+            // An earlier folder has this plugin: it takes precedence.
+            tracing::debug!(
+                "plugin {} at {} is shadowed by an earlier one",
+                loaded.info.name,
+                file.display()
+            );
+            return;
+        }
+        let mut ids = Vec::new();
+        for adapter in loaded.adapters {
+            let info = adapter.info();
+            if let Some(other) = self.adapters.iter().find(|a| a.info.id == info.id) {
+                let reason = format!(
+                    "its adapter {:?} has the same id as one from plugin {}; that one is used",
+                    info.id, other.plugin
+                );
+                self.refuse(file, reason);
+                continue;
+            }
+            ids.push(info.id.clone());
+            self.adapters.push(AdapterEntry {
+                adapter,
+                info,
+                plugin: loaded.info.name.clone(),
+                version: loaded.info.version.clone(),
+            });
+        }
+        self.plugins.push(PluginEntry {
+            name: loaded.info.name,
+            version: loaded.info.version,
+            abi_version: loaded.info.abi_version,
+            source,
+            file: Some(file.to_path_buf()),
+            adapters: ids,
+        });
+    }
+
+    /// Prints each refusal as one warning line on stderr.
+    pub fn warn_refused(&self) {
+        for r in &self.refused {
+            eprintln!(
+                "chatferry: warning: skipped plugin {}: {}",
+                r.file.display(),
+                r.reason
+            );
+        }
+    }
+
+    pub fn get(&self, id: &str) -> Result<&AdapterEntry> {
+        match self.adapters.iter().find(|a| a.info.id == id) {
+            Some(a) => Ok(a),
+            None => {
+                let ids: Vec<_> = self.adapters.iter().map(|a| a.info.id.as_str()).collect();
+                bail!(crate::UsageError(format!(
+                    "no adapter {id:?}; available: {}",
+                    ids.join(", ")
+                )))
+            }
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! The command line, as clap sees it.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "chatferry",
+    version,
+    about = "Move chat history between messaging apps and phone platforms",
+    long_about = "Reads one app's local store, lifts it into one canonical model, and writes it out \
+                  as another app's store, as an open archive, or as pages a person can read. \
+                  Inputs are never modified; output appears only when complete."
+)]
+pub struct Cli {
+    /// No progress bar and no report on the terminal (errors are still printed).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// List the available adapters (built in and from plugins).
+    Adapters {
+        /// Print a JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Install, list, remove or create plugins.
+    Plugin {
+        #[command(subcommand)]
+        action: PluginCommand,
+    },
+    /// Say which adapter can read PATH.
+    Detect {
+        path: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Summarise a store: chats, messages, date range, media.
+    Inspect {
+        path: PathBuf,
+        /// The adapter to read it with (detected when not given).
+        #[arg(long, value_name = "ID")]
+        from: Option<String>,
+        /// An option for the adapter, e.g. --opt key-file=key (repeatable).
+        #[arg(long = "opt", value_name = "NAME=VALUE")]
+        opts: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Convert a store into another format.
+    Convert {
+        input: PathBuf,
+        /// The adapter to read INPUT with (detected when not given).
+        #[arg(long, value_name = "ID")]
+        from: Option<String>,
+        /// The adapter to write with.
+        #[arg(long, value_name = "ID")]
+        to: String,
+        /// Where to write; appears only when the conversion is complete.
+        #[arg(short = 'o', long, value_name = "OUTPUT")]
+        output: PathBuf,
+        /// An option for either adapter, e.g. --opt key-file=key (repeatable).
+        #[arg(long = "opt", value_name = "NAME=VALUE")]
+        opts: Vec<String>,
+        /// Replace OUTPUT if it exists (only after the new one is complete).
+        #[arg(long)]
+        force: bool,
+        /// Also write the conversion report as JSON to FILE.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum PluginCommand {
+    /// Check a plugin library and install it into the user's plugin folder.
+    Install {
+        file: PathBuf,
+        /// Replace an installed plugin of the same name.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List loaded plugins, and any that were refused and why.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an installed plugin.
+    Remove { name: String },
+    /// Create a new plugin crate from the template, ready to build.
+    New {
+        /// The new adapter's id, e.g. `signal` (lower-case letters, digits, hyphens).
+        name: String,
+        /// The folder to create the crate in (default: the current folder).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Where chatferry-core's sources are (default: the ones this binary was built from).
+        #[arg(long, value_name = "PATH")]
+        core_path: Option<PathBuf>,
+    },
+}

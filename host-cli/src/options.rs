@@ -1,0 +1,167 @@
+//! `--opt NAME=VALUE`: parsed, and checked against the options the adapters
+//! declare. An option neither adapter declares is a usage error.
+
+use crate::UsageError;
+use anyhow::{bail, Result};
+use chatferry_core::{AdapterInfo, OptionKind, Options};
+
+/// Splits `NAME=VALUE` (a bare `NAME` is a flag set to true).
+pub fn parse(raw: &[String]) -> Result<Vec<(String, String)>> {
+    raw.iter()
+        .map(|r| {
+            let (name, value) = match r.split_once('=') {
+                Some((n, v)) => (n.trim(), v),
+                None => (r.trim(), "true"),
+            };
+            if name.is_empty() {
+                bail!(UsageError(format!("--opt {r:?}: give it as NAME=VALUE")));
+            }
+            Ok((name.to_string(), value.to_string()))
+        })
+        .collect()
+}
+
+/// Hands each option to the side(s) that declare it: `import` to the
+/// reading adapter, `export` to the writing one.
+pub fn assign(
+    given: &[(String, String)],
+    import: Option<&AdapterInfo>,
+    export: Option<&AdapterInfo>,
+) -> Result<(Options, Options)> {
+    let mut for_import = Options::new();
+    let mut for_export = Options::new();
+    for (name, value) in given {
+        let mut taken = false;
+        if let Some(spec) =
+            import.and_then(|a| a.options.iter().find(|o| o.import && &o.name == name))
+        {
+            check_value(name, value, spec.kind)?;
+            for_import.0.insert(name.clone(), value.clone());
+            taken = true;
+        }
+        if let Some(spec) =
+            export.and_then(|a| a.options.iter().find(|o| o.export && &o.name == name))
+        {
+            check_value(name, value, spec.kind)?;
+            for_export.0.insert(name.clone(), value.clone());
+            taken = true;
+        }
+        if !taken {
+            bail!(UsageError(unknown_option_message(name, import, export)));
+        }
+    }
+    Ok((for_import, for_export))
+}
+
+fn check_value(name: &str, value: &str, kind: OptionKind) -> Result<()> {
+    match kind {
+        OptionKind::Number if value.parse::<i64>().is_err() => {
+            bail!(UsageError(format!(
+                "option {name} takes a whole number, not {value:?}"
+            )))
+        }
+        OptionKind::Flag if !matches!(value, "" | "true" | "false" | "yes" | "no" | "1" | "0") => {
+            bail!(UsageError(format!(
+                "option {name} is a flag: give true or false, not {value:?}"
+            )))
+        }
+        OptionKind::Path if value.is_empty() => {
+            bail!(UsageError(format!("option {name} needs a path")))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn unknown_option_message(
+    name: &str,
+    import: Option<&AdapterInfo>,
+    export: Option<&AdapterInfo>,
+) -> String {
+    let mut sides = Vec::new();
+    let mut known = Vec::new();
+    if let Some(a) = import {
+        sides.push(format!("{} (reading)", a.id));
+        known.extend(
+            a.options
+                .iter()
+                .filter(|o| o.import)
+                .map(|o| o.name.clone()),
+        );
+    }
+    if let Some(a) = export {
+        sides.push(format!("{} (writing)", a.id));
+        known.extend(
+            a.options
+                .iter()
+                .filter(|o| o.export)
+                .map(|o| o.name.clone()),
+        );
+    }
+    known.sort();
+    known.dedup();
+    let takes = if known.is_empty() {
+        "they take no options".to_string()
+    } else {
+        format!("they take: {}", known.join(", "))
+    };
+    format!(
+        "option {name:?} is not understood by {}; {takes} (see `chatferry adapters`)",
+        sides.join(" or ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chatferry_core::{Capabilities, OptionSpec, PathKind};
+
+    fn adapter(id: &str, options: Vec<OptionSpec>) -> AdapterInfo {
+        AdapterInfo {
+            id: id.into(),
+            name: id.into(),
+            description: String::new(),
+            capabilities: Capabilities {
+                import: true,
+                export: true,
+            },
+            input: PathKind::File,
+            output: PathKind::File,
+            options,
+        }
+    }
+
+    #[test]
+    fn options_go_to_the_side_that_declares_them() {
+        let a = adapter(
+            "a",
+            vec![OptionSpec::new("key-file", OptionKind::Path, "k").import_only()],
+        );
+        let b = adapter(
+            "b",
+            vec![
+                OptionSpec::new("key-file", OptionKind::Path, "k"),
+                OptionSpec::new("n", OptionKind::Number, "n"),
+            ],
+        );
+        let given = parse(&["key-file=/k".into(), "n=3".into()]).unwrap();
+        let (i, e) = assign(&given, Some(&a), Some(&b)).unwrap();
+        assert_eq!(i.get("key-file"), Some("/k"));
+        assert_eq!(i.get("n"), None);
+        assert_eq!(e.get("key-file"), Some("/k"));
+        assert_eq!(e.get("n"), Some("3"));
+    }
+
+    #[test]
+    fn undeclared_and_malformed_options_are_usage_errors() {
+        let a = adapter("a", vec![OptionSpec::new("n", OptionKind::Number, "n")]);
+        let err = assign(&parse(&["nope=1".into()]).unwrap(), Some(&a), None).unwrap_err();
+        assert!(err.downcast_ref::<UsageError>().is_some());
+        assert!(
+            err.to_string().contains("\"nope\"") && err.to_string().contains("they take: n"),
+            "{err}"
+        );
+        let err = assign(&parse(&["n=x".into()]).unwrap(), Some(&a), None).unwrap_err();
+        assert!(err.to_string().contains("whole number"), "{err}");
+        assert!(parse(&["=x".into()]).is_err());
+    }
+}
