@@ -120,13 +120,7 @@ pub struct OptionSpec {
 
 impl OptionSpec {
     pub fn new(name: &str, kind: OptionKind, help: &str) -> OptionSpec {
-        OptionSpec {
-            name: name.into(),
-            kind,
-            help: help.into(),
-            import: true,
-            export: true,
-        }
+        OptionSpec { name: name.into(), kind, help: help.into(), import: true, export: true }
     }
     pub fn import_only(mut self) -> OptionSpec {
         self.export = false;
@@ -184,17 +178,13 @@ impl Options {
             None => Ok(false),
             Some("" | "true" | "yes" | "1") => Ok(true),
             Some("false" | "no" | "0") => Ok(false),
-            Some(other) => Err(Error::usage(format!(
-                "option {name} is a flag; {other:?} is neither true nor false"
-            ))),
+            Some(other) => Err(Error::usage(format!("option {name} is a flag; {other:?} is neither true nor false"))),
         }
     }
     pub fn number(&self, name: &str) -> Result<Option<i64>> {
         self.get(name)
             .map(|v| {
-                v.parse::<i64>().map_err(|_| {
-                    Error::usage(format!("option {name} takes a whole number, not {v:?}"))
-                })
+                v.parse::<i64>().map_err(|_| Error::usage(format!("option {name} takes a whole number, not {v:?}")))
             })
             .transpose()
     }
@@ -212,19 +202,13 @@ pub trait Adapter: Send + Sync {
     }
 
     fn open_importer(&self, _input: &Path, _options: &Options) -> Result<Box<dyn Importer>> {
-        Err(Error::usage(format!(
-            "adapter {} cannot import",
-            self.info().id
-        )))
+        Err(Error::usage(format!("adapter {} cannot import", self.info().id)))
     }
 
     /// `output` does not exist yet; the exporter creates it (a file or a
     /// folder). The host gives a temporary path and renames it when done.
     fn open_exporter(&self, _output: &Path, _options: &Options) -> Result<Box<dyn Exporter>> {
-        Err(Error::usage(format!(
-            "adapter {} cannot export",
-            self.info().id
-        )))
+        Err(Error::usage(format!("adapter {} cannot export", self.info().id)))
     }
 }
 

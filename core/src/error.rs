@@ -61,10 +61,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
-        Error {
-            kind,
-            message: one_line(&message.into()),
-        }
+        Error { kind, message: one_line(&message.into()) }
     }
     pub fn bad_input(message: impl Into<String>) -> Error {
         Error::new(ErrorKind::BadInput, message)
@@ -83,10 +80,7 @@ impl Error {
     }
     /// An I/O failure on `path`, saying which file and what the system said.
     pub fn io(path: &Path, action: &str, err: std::io::Error) -> Error {
-        Error::new(
-            ErrorKind::Io,
-            format!("cannot {action} {}: {err}", path.display()),
-        )
+        Error::new(ErrorKind::Io, format!("cannot {action} {}: {err}", path.display()))
     }
 }
 
@@ -104,12 +98,7 @@ fn one_line(message: &str) -> String {
     if !message.contains('\n') {
         return message.to_string();
     }
-    message
-        .split('\n')
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("; ")
+    message.split('\n').map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ")
 }
 
 #[cfg(test)]

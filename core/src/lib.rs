@@ -13,8 +13,8 @@ pub mod report;
 pub mod time;
 
 pub use adapter::{
-    Adapter, AdapterInfo, Capabilities, Exporter, Importer, OptionKind, OptionSpec, Options,
-    PathKind, PluginInfo, BATCH_SIZE,
+    Adapter, AdapterInfo, Capabilities, Exporter, Importer, OptionKind, OptionSpec, Options, PathKind, PluginInfo,
+    BATCH_SIZE,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use model::*;

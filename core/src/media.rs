@@ -42,12 +42,8 @@ pub fn resolve_inside(root: &Path, relative: &str) -> Result<Resolve> {
         return Ok(Resolve::Missing(joined));
     }
     // The lexical check passed; now make sure no symlink leads outside.
-    let real_root = root
-        .canonicalize()
-        .map_err(|e| Error::io(root, "resolve", e))?;
-    let real = joined
-        .canonicalize()
-        .map_err(|e| Error::io(&joined, "resolve", e))?;
+    let real_root = root.canonicalize().map_err(|e| Error::io(root, "resolve", e))?;
+    let real = joined.canonicalize().map_err(|e| Error::io(&joined, "resolve", e))?;
     if !real.starts_with(&real_root) {
         return Err(escape_error(root, relative));
     }
@@ -76,9 +72,7 @@ pub fn hash_file(path: &Path) -> Result<(String, u64)> {
     let mut buf = vec![0u8; 64 * 1024];
     let mut size = 0u64;
     loop {
-        let n = file
-            .read(&mut buf)
-            .map_err(|e| Error::io(path, "read media file", e))?;
+        let n = file.read(&mut buf).map_err(|e| Error::io(path, "read media file", e))?;
         if n == 0 {
             break;
         }
@@ -90,9 +84,7 @@ pub fn hash_file(path: &Path) -> Result<(String, u64)> {
 
 /// Whether `s` is a lower-case hex SHA-256.
 pub fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// The extension a media file gets in a content-addressed store: from the
@@ -137,30 +129,15 @@ const MIME_EXTENSIONS: &[(&str, &str)] = &[
 
 /// `image/jpeg` → `jpg`; parameters (`audio/ogg; codecs=opus`) are ignored.
 pub fn extension_for_mime(mime: &str) -> Option<&'static str> {
-    let base = mime
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    MIME_EXTENSIONS
-        .iter()
-        .find(|(m, _)| *m == base)
-        .map(|(_, e)| *e)
+    let base = mime.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    MIME_EXTENSIONS.iter().find(|(m, _)| *m == base).map(|(_, e)| *e)
 }
 
 /// `jpg` → `image/jpeg`, for stores that keep no MIME type.
 pub fn mime_for_extension(ext: &str) -> Option<&'static str> {
     let ext = ext.to_ascii_lowercase();
-    let ext = if ext == "jpeg" {
-        "jpg".to_string()
-    } else {
-        ext
-    };
-    MIME_EXTENSIONS
-        .iter()
-        .find(|(_, e)| *e == ext)
-        .map(|(m, _)| *m)
+    let ext = if ext == "jpeg" { "jpg".to_string() } else { ext };
+    MIME_EXTENSIONS.iter().find(|(_, e)| *e == ext).map(|(m, _)| *m)
 }
 
 /// A folder of files named by their SHA-256: `<root>/ab/abcdef….ext`.
@@ -195,15 +172,12 @@ impl ContentStore {
         let mut buf = vec![0u8; 64 * 1024];
         let mut size = 0u64;
         loop {
-            let n = input
-                .read(&mut buf)
-                .map_err(|e| Error::io(source, "read media file", e))?;
+            let n = input.read(&mut buf).map_err(|e| Error::io(source, "read media file", e))?;
             if n == 0 {
                 break;
             }
             hasher.update(&buf[..n]);
-            tmp.write_all(&buf[..n])
-                .map_err(|e| Error::io(tmp.path(), "write", e))?;
+            tmp.write_all(&buf[..n]).map_err(|e| Error::io(tmp.path(), "write", e))?;
             size += n as u64;
         }
         let sha = hex::encode(hasher.finalize());
@@ -215,8 +189,7 @@ impl ContentStore {
         }
         let dir = dest.parent().expect("content path has a parent");
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create", e))?;
-        tmp.persist(&dest)
-            .map_err(|e| Error::io(&dest, "write", e.error))?;
+        tmp.persist(&dest).map_err(|e| Error::io(&dest, "write", e.error))?;
         Ok((sha, size, rel, true))
     }
 }
@@ -250,18 +223,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("Media/a")).unwrap();
         std::fs::write(dir.path().join("Media/a/x.jpg"), b"jpeg").unwrap();
-        assert!(matches!(
-            resolve_inside(dir.path(), "Media/a/x.jpg").unwrap(),
-            Resolve::Found(_)
-        ));
-        assert!(matches!(
-            resolve_inside(dir.path(), "Media/./a/../a/x.jpg").unwrap(),
-            Resolve::Found(_)
-        ));
-        assert!(matches!(
-            resolve_inside(dir.path(), "Media/a/y.jpg").unwrap(),
-            Resolve::Missing(_)
-        ));
+        assert!(matches!(resolve_inside(dir.path(), "Media/a/x.jpg").unwrap(), Resolve::Found(_)));
+        assert!(matches!(resolve_inside(dir.path(), "Media/./a/../a/x.jpg").unwrap(), Resolve::Found(_)));
+        assert!(matches!(resolve_inside(dir.path(), "Media/a/y.jpg").unwrap(), Resolve::Missing(_)));
     }
 
     #[cfg(unix)]
@@ -284,16 +248,10 @@ mod tests {
         let store = ContentStore::new(store_dir.path());
         let (sha, size, rel, new) = store.put_file(&a, "jpg").unwrap();
         assert!(new);
-        assert_eq!(
-            sha,
-            "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
-        );
+        assert_eq!(sha, "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
         assert_eq!(size, 5);
         assert_eq!(rel, PathBuf::from("2c").join(format!("{sha}.jpg")));
-        assert_eq!(
-            std::fs::read(store_dir.path().join(&rel)).unwrap(),
-            b"hello"
-        );
+        assert_eq!(std::fs::read(store_dir.path().join(&rel)).unwrap(), b"hello");
         let again = store.put_file(&a, "jpg").unwrap();
         assert_eq!(again.0, sha);
         assert!(!again.3, "the same content is stored once");
@@ -307,10 +265,7 @@ mod tests {
     fn extensions() {
         assert_eq!(extension_for(Some("audio/ogg; codecs=opus"), None), "ogg");
         assert_eq!(extension_for(None, Some("Report 2024.PDF")), "pdf");
-        assert_eq!(
-            extension_for(Some("application/x-unknown"), Some("a.b/../c")),
-            "bin"
-        );
+        assert_eq!(extension_for(Some("application/x-unknown"), Some("a.b/../c")), "bin");
         assert_eq!(extension_for(None, None), "bin");
         assert_eq!(mime_for_extension("JPEG"), Some("image/jpeg"));
     }

@@ -75,13 +75,8 @@ pub enum ChatKind {
 }
 
 impl ChatKind {
-    pub const ALL: [ChatKind; 5] = [
-        ChatKind::Direct,
-        ChatKind::Group,
-        ChatKind::Broadcast,
-        ChatKind::Official,
-        ChatKind::Other,
-    ];
+    pub const ALL: [ChatKind; 5] =
+        [ChatKind::Direct, ChatKind::Group, ChatKind::Broadcast, ChatKind::Official, ChatKind::Other];
 
     /// The archive's name for the kind (`"group"`).
     pub fn as_str(self) -> &'static str {
@@ -98,10 +93,7 @@ impl ChatKind {
 impl std::str::FromStr for ChatKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        ChatKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| format!("unknown chat kind {s:?}"))
+        ChatKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| format!("unknown chat kind {s:?}"))
     }
 }
 
@@ -143,9 +135,7 @@ pub struct Chat {
 
 /// What a message is. Frozen within an ABI major; an unknown kind from a
 /// newer peer arrives as `Other`.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MessageKind {
     #[default]
@@ -237,10 +227,7 @@ impl MessageKind {
 impl std::str::FromStr for MessageKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        MessageKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| format!("unknown message kind {s:?}"))
+        MessageKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| format!("unknown message kind {s:?}"))
     }
 }
 
@@ -465,25 +452,10 @@ mod tests {
 
     #[test]
     fn message_lines_carry_the_documented_fields() {
-        let m = Message {
-            id: "m1".into(),
-            chat: "c1".into(),
-            timestamp_ms: -5,
-            ..Default::default()
-        };
+        let m = Message { id: "m1".into(), chat: "c1".into(), timestamp_ms: -5, ..Default::default() };
         let v: serde_json::Value = serde_json::to_value(&m).unwrap();
-        for key in [
-            "id",
-            "chat",
-            "sender",
-            "from_me",
-            "timestamp_ms",
-            "kind",
-            "text",
-            "media",
-            "reply_to",
-            "reactions",
-        ] {
+        for key in ["id", "chat", "sender", "from_me", "timestamp_ms", "kind", "text", "media", "reply_to", "reactions"]
+        {
             assert!(v.get(key).is_some(), "message line lacks {key}: {v}");
         }
         assert_eq!(v["kind"], "text");
@@ -509,10 +481,7 @@ mod tests {
 
     #[test]
     fn media_path_is_never_serialized() {
-        let media = Media {
-            path: Some("/tmp/secret".into()),
-            ..Default::default()
-        };
+        let media = Media { path: Some("/tmp/secret".into()), ..Default::default() };
         let json = serde_json::to_string(&media).unwrap();
         assert!(!json.contains("secret"), "{json}");
     }

@@ -98,12 +98,7 @@ pub struct Inspection {
 
 /// Reads a whole store and summarises it, in bounded memory.
 pub fn inspect(importer: &mut dyn Importer, progress: &mut dyn Progress) -> Result<Inspection> {
-    let Header {
-        source_adapter,
-        owner,
-        estimated_messages,
-        ..
-    } = importer.header()?;
+    let Header { source_adapter, owner, estimated_messages, .. } = importer.header()?;
     progress.start(estimated_messages);
     let mut out = Inspection {
         source_adapter,
@@ -124,9 +119,7 @@ pub fn inspect(importer: &mut dyn Importer, progress: &mut dyn Progress) -> Resu
         }
         for c in batch {
             out.chats += 1;
-            *out.chats_by_kind
-                .entry(c.kind.as_str().to_string())
-                .or_default() += 1;
+            *out.chats_by_kind.entry(c.kind.as_str().to_string()).or_default() += 1;
         }
     }
     loop {
@@ -137,14 +130,8 @@ pub fn inspect(importer: &mut dyn Importer, progress: &mut dyn Progress) -> Resu
         for m in batch {
             out.messages += 1;
             *out.messages_by_kind.entry(m.kind).or_default() += 1;
-            out.first_message_ms = Some(
-                out.first_message_ms
-                    .map_or(m.timestamp_ms, |t| t.min(m.timestamp_ms)),
-            );
-            out.last_message_ms = Some(
-                out.last_message_ms
-                    .map_or(m.timestamp_ms, |t| t.max(m.timestamp_ms)),
-            );
+            out.first_message_ms = Some(out.first_message_ms.map_or(m.timestamp_ms, |t| t.min(m.timestamp_ms)));
+            out.last_message_ms = Some(out.last_message_ms.map_or(m.timestamp_ms, |t| t.max(m.timestamp_ms)));
             if let Some(media) = &m.media {
                 out.media += 1;
                 if media.missing {

@@ -105,19 +105,11 @@ impl Report {
 
     fn add_reason(&mut self, kind: MessageKind, outcome: Outcome, reason: &str, count: u64) {
         // Reasons are few and repeat per message: keep one counted row each.
-        if let Some(r) = self
-            .reasons
-            .iter_mut()
-            .find(|r| r.kind == kind && r.outcome == outcome && r.reason == reason)
+        if let Some(r) = self.reasons.iter_mut().find(|r| r.kind == kind && r.outcome == outcome && r.reason == reason)
         {
             r.count += count;
         } else {
-            self.reasons.push(Reason {
-                kind,
-                outcome,
-                reason: reason.to_string(),
-                count,
-            });
+            self.reasons.push(Reason { kind, outcome, reason: reason.to_string(), count });
         }
     }
 
@@ -177,12 +169,7 @@ impl Report {
                 "{:<10} {:>10} {:>10} {:>10} {:>10}\n",
                 "kind", "read", "native", "downgraded", "failed"
             ));
-            let kinds: std::collections::BTreeSet<_> = self
-                .read
-                .keys()
-                .chain(self.written.keys())
-                .copied()
-                .collect();
+            let kinds: std::collections::BTreeSet<_> = self.read.keys().chain(self.written.keys()).copied().collect();
             for kind in kinds {
                 let t = self.written.get(&kind).cloned().unwrap_or_default();
                 out.push_str(&format!(
@@ -201,13 +188,7 @@ impl Report {
                 Outcome::Downgraded => "downgraded",
                 Outcome::Failed => "not written",
             };
-            out.push_str(&format!(
-                "  {} {} {}: {}\n",
-                r.count,
-                r.kind.as_str(),
-                what,
-                r.reason
-            ));
+            out.push_str(&format!("  {} {} {}: {}\n", r.count, r.kind.as_str(), what, r.reason));
         }
         out.push_str(&format!(
             "media: {} carried, {} missing in the source, {} refused\n",

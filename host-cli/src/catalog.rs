@@ -68,20 +68,10 @@ pub struct SearchPath {
 impl SearchPath {
     pub fn from_environment() -> SearchPath {
         let env_dirs = std::env::var_os(PLUGIN_PATH_ENV)
-            .map(|v| {
-                std::env::split_paths(&v)
-                    .filter(|p| !p.as_os_str().is_empty())
-                    .collect()
-            })
+            .map(|v| std::env::split_paths(&v).filter(|p| !p.as_os_str().is_empty()).collect())
             .unwrap_or_default();
-        let exe_dir = std::env::current_exe()
-            .ok()
-            .and_then(|p| p.parent().map(Path::to_path_buf));
-        SearchPath {
-            env_dirs,
-            user_dir: user_plugin_dir(),
-            exe_dir,
-        }
+        let exe_dir = std::env::current_exe().ok().and_then(|p| p.parent().map(Path::to_path_buf));
+        SearchPath { env_dirs, user_dir: user_plugin_dir(), exe_dir }
     }
 }
 
@@ -93,11 +83,7 @@ pub fn user_plugin_dir() -> Option<PathBuf> {
 
 impl Catalog {
     pub fn load(search: &SearchPath) -> Catalog {
-        let mut cat = Catalog {
-            adapters: Vec::new(),
-            plugins: Vec::new(),
-            refused: Vec::new(),
-        };
+        let mut cat = Catalog { adapters: Vec::new(), plugins: Vec::new(), refused: Vec::new() };
         let builtin = ArchiveAdapter;
         cat.plugins.push(PluginEntry {
             name: "chatferry-core".into(),
@@ -135,20 +121,18 @@ impl Catalog {
         let registry = match Registry::load(dir) {
             Ok(r) => r,
             Err(e) => {
-                self.refused.push(Refusal {
-                    file: dir.to_path_buf(),
-                    reason: format!("{e:#}"),
-                });
+                self.refused.push(Refusal { file: dir.to_path_buf(), reason: format!("{e:#}") });
                 return;
             }
         };
         for file in plugin_files(dir) {
-            let name = file
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default();
+            let name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
             let Some(entry) = registry.find_file(name) else {
-                self.refuse(&file, "it is in the plugin folder but not in its registry; install it with `chatferry plugin install`".into());
+                self.refuse(
+                    &file,
+                    "it is in the plugin folder but not in its registry; install it with `chatferry plugin install`"
+                        .into(),
+                );
                 continue;
             };
             match sha256_file(&file) {
@@ -162,16 +146,19 @@ impl Catalog {
         }
         for entry in &registry.plugins {
             if !dir.join(&entry.file).exists() {
-                self.refuse(&dir.join(&entry.file), format!("plugin {} is in the registry but its file is gone; run `chatferry plugin remove {}`", entry.name, entry.name));
+                self.refuse(
+                    &dir.join(&entry.file),
+                    format!(
+                        "plugin {} is in the registry but its file is gone; run `chatferry plugin remove {}`",
+                        entry.name, entry.name
+                    ),
+                );
             }
         }
     }
 
     fn refuse(&mut self, file: &Path, reason: String) {
-        self.refused.push(Refusal {
-            file: file.to_path_buf(),
-            reason,
-        });
+        self.refused.push(Refusal { file: file.to_path_buf(), reason });
     }
 
     fn consider(&mut self, file: &Path, source: Source, seen: &mut HashSet<PathBuf>) {
@@ -185,11 +172,7 @@ impl Catalog {
         };
         if self.plugins.iter().any(|p| p.name == loaded.info.name) {
             // An earlier folder has this plugin: it takes precedence.
-            tracing::debug!(
-                "plugin {} at {} is shadowed by an earlier one",
-                loaded.info.name,
-                file.display()
-            );
+            tracing::debug!("plugin {} at {} is shadowed by an earlier one", loaded.info.name, file.display());
             return;
         }
         let mut ids = Vec::new();
@@ -224,11 +207,7 @@ impl Catalog {
     /// Prints each refusal as one warning line on stderr.
     pub fn warn_refused(&self) {
         for r in &self.refused {
-            eprintln!(
-                "chatferry: warning: skipped plugin {}: {}",
-                r.file.display(),
-                r.reason
-            );
+            eprintln!("chatferry: warning: skipped plugin {}: {}", r.file.display(), r.reason);
         }
     }
 
@@ -237,10 +216,7 @@ impl Catalog {
             Some(a) => Ok(a),
             None => {
                 let ids: Vec<_> = self.adapters.iter().map(|a| a.info.id.as_str()).collect();
-                bail!(crate::UsageError(format!(
-                    "no adapter {id:?}; available: {}",
-                    ids.join(", ")
-                )))
+                bail!(crate::UsageError(format!("no adapter {id:?}; available: {}", ids.join(", "))))
             }
         }
     }

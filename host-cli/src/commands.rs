@@ -16,30 +16,19 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Adapters { json } => adapters(json),
         Command::Plugin { action } => crate::plugin_cmd::run(action),
         Command::Detect { path, json } => detect(&path, json),
-        Command::Inspect {
-            path,
-            from,
-            opts,
-            json,
-        } => inspect(&path, from.as_deref(), &opts, json, quiet),
-        Command::Convert {
-            input,
-            from,
-            to,
-            output,
-            opts,
-            force,
-            report,
-        } => crate::convert::run(crate::convert::Request {
-            input: &input,
-            from: from.as_deref(),
-            to: &to,
-            output: &output,
-            opts: &opts,
-            force,
-            report: report.as_deref(),
-            quiet,
-        }),
+        Command::Inspect { path, from, opts, json } => inspect(&path, from.as_deref(), &opts, json, quiet),
+        Command::Convert { input, from, to, output, opts, force, report } => {
+            crate::convert::run(crate::convert::Request {
+                input: &input,
+                from: from.as_deref(),
+                to: &to,
+                output: &output,
+                opts: &opts,
+                force,
+                report: report.as_deref(),
+                quiet,
+            })
+        }
     }
 }
 
@@ -104,10 +93,7 @@ fn adapters(json: bool) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&list)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
-        "{:<20} {:<15} {:<28} {:<8} {}",
-        "ADAPTER", "CAPABILITIES", "PLUGIN", "VERSION", "NAME"
-    );
+    println!("{:<20} {:<15} {:<28} {:<8} {}", "ADAPTER", "CAPABILITIES", "PLUGIN", "VERSION", "NAME");
     for a in &cat.adapters {
         println!(
             "{:<20} {:<15} {:<28} {:<8} {}",
@@ -123,13 +109,7 @@ fn adapters(json: bool) -> Result<ExitCode> {
                 (false, true) => " (export)",
                 _ => "",
             };
-            println!(
-                "    --opt {}=<{}>{}: {}",
-                o.name,
-                o.kind.as_str(),
-                side,
-                o.help
-            );
+            println!("    --opt {}=<{}>{}: {}", o.name, o.kind.as_str(), side, o.help);
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -150,32 +130,17 @@ pub fn probe_all(cat: &Catalog, path: &Path) -> Result<Vec<Candidate>> {
     for a in cat.adapters.iter().filter(|a| a.info.capabilities.import) {
         match a.adapter.probe(path) {
             Ok(0) => {}
-            Ok(c) => out.push(Candidate {
-                adapter: a.info.id.clone(),
-                confidence: c.min(100),
-            }),
-            Err(e) => eprintln!(
-                "chatferry: warning: adapter {} could not probe {}: {e}",
-                a.info.id,
-                path.display()
-            ),
+            Ok(c) => out.push(Candidate { adapter: a.info.id.clone(), confidence: c.min(100) }),
+            Err(e) => eprintln!("chatferry: warning: adapter {} could not probe {}: {e}", a.info.id, path.display()),
         }
     }
-    out.sort_by(|a, b| {
-        b.confidence
-            .cmp(&a.confidence)
-            .then(a.adapter.cmp(&b.adapter))
-    });
+    out.sort_by(|a, b| b.confidence.cmp(&a.confidence).then(a.adapter.cmp(&b.adapter)));
     Ok(out)
 }
 
 /// The importing adapter to use: the one named, or the one that recognises
 /// the input best.
-pub fn source_adapter<'c>(
-    cat: &'c Catalog,
-    input: &Path,
-    from: Option<&str>,
-) -> Result<&'c AdapterEntry> {
+pub fn source_adapter<'c>(cat: &'c Catalog, input: &Path, from: Option<&str>) -> Result<&'c AdapterEntry> {
     if let Some(id) = from {
         let a = cat.get(id)?;
         if !a.info.capabilities.import {
@@ -189,24 +154,17 @@ pub fn source_adapter<'c>(
     let found = probe_all(cat, input)?;
     match found.as_slice() {
         [] => {
-            let ids: Vec<_> = cat
-                .adapters
-                .iter()
-                .filter(|a| a.info.capabilities.import)
-                .map(|a| a.info.id.as_str())
-                .collect();
+            let ids: Vec<_> =
+                cat.adapters.iter().filter(|a| a.info.capabilities.import).map(|a| a.info.id.as_str()).collect();
             bail!(
                 "no adapter recognises {}; if you know its format, name it with --from ({})",
                 input.display(),
                 ids.join(", ")
             )
         }
-        [best, second, ..] if best.confidence == second.confidence => bail!(
-            "both {} and {} recognise {}; name one with --from",
-            best.adapter,
-            second.adapter,
-            input.display()
-        ),
+        [best, second, ..] if best.confidence == second.confidence => {
+            bail!("both {} and {} recognise {}; name one with --from", best.adapter, second.adapter, input.display())
+        }
         [best, ..] => cat.get(&best.adapter),
     }
 }
@@ -223,20 +181,10 @@ fn detect(path: &Path, json: bool) -> Result<ExitCode> {
             println!("{:<20} confidence {}", c.adapter, c.confidence);
         }
     }
-    Ok(if found.is_empty() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if found.is_empty() { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-fn inspect(
-    path: &Path,
-    from: Option<&str>,
-    opts: &[String],
-    json: bool,
-    quiet: bool,
-) -> Result<ExitCode> {
+fn inspect(path: &Path, from: Option<&str>, opts: &[String], json: bool, quiet: bool) -> Result<ExitCode> {
     let cat = catalog();
     let source = source_adapter(&cat, path, from)?;
     let given = crate::options::parse(opts)?;
@@ -251,39 +199,22 @@ fn inspect(
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
-        "adapter:  {} (history originally from {})",
-        source.info.id, summary.source_adapter
-    );
+    println!("adapter:  {} (history originally from {})", source.info.id, summary.source_adapter);
     if let Some(owner) = &summary.owner {
         println!("owner:    {owner}");
     }
     println!("contacts: {}", summary.contacts);
-    let kinds: Vec<String> = summary
-        .chats_by_kind
-        .iter()
-        .map(|(k, n)| format!("{k} {n}"))
-        .collect();
+    let kinds: Vec<String> = summary.chats_by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
     println!("chats:    {} ({})", summary.chats, kinds.join(", "));
     match (&summary.first_message_utc, &summary.last_message_utc) {
         (Some(a), Some(b)) => println!("messages: {} from {a} to {b}", summary.messages),
         _ => println!("messages: {}", summary.messages),
     }
-    let kinds: Vec<String> = summary
-        .messages_by_kind
-        .iter()
-        .map(|(k, n)| format!("{k} {n}"))
-        .collect();
+    let kinds: Vec<String> = summary.messages_by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
     if !kinds.is_empty() {
         println!("          {}", kinds.join(", "));
     }
-    println!(
-        "media:    {} ({} missing)",
-        summary.media, summary.media_missing
-    );
-    println!(
-        "replies:  {}, reactions: {}",
-        summary.replies, summary.reactions
-    );
+    println!("media:    {} ({} missing)", summary.media, summary.media_missing);
+    println!("replies:  {}, reactions: {}", summary.replies, summary.reactions);
     Ok(ExitCode::SUCCESS)
 }

@@ -36,22 +36,15 @@ pub fn run(req: Request) -> Result<ExitCode> {
     }
     let source = source_adapter(&cat, req.input, req.from)?;
     let given = crate::options::parse(req.opts)?;
-    let (import_opts, export_opts) =
-        crate::options::assign(&given, Some(&source.info), Some(&target.info))?;
+    let (import_opts, export_opts) = crate::options::assign(&given, Some(&source.info), Some(&target.info))?;
 
     let staging = Staging::prepare(req.output, Some(req.input), req.force)?;
     let mut importer = source.adapter.open_importer(req.input, &import_opts)?;
     let mut exporter = target.adapter.open_exporter(staging.path(), &export_opts)?;
     let mut bar = Bar::new(req.quiet);
-    let mut report = pipeline::convert(importer.as_mut(), exporter.as_mut(), &mut bar)
-        .with_context(|| {
-            format!(
-                "converting {} from {} to {}; nothing was written",
-                req.input.display(),
-                source.info.id,
-                target.info.id
-            )
-        })?;
+    let mut report = pipeline::convert(importer.as_mut(), exporter.as_mut(), &mut bar).with_context(|| {
+        format!("converting {} from {} to {}; nothing was written", req.input.display(), source.info.id, target.info.id)
+    })?;
     // Close the exporter (and any files it holds) before moving its output.
     drop(exporter);
     drop(importer);
@@ -70,15 +63,11 @@ pub fn run(req: Request) -> Result<ExitCode> {
 }
 
 fn write_report(path: &Path, report: &chatferry_core::Report) -> Result<()> {
-    let parent = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(parent)
         .with_context(|| format!("cannot write the report in {}", parent.display()))?;
     serde_json::to_writer_pretty(&mut tmp, report)?;
     std::io::Write::write_all(&mut tmp, b"\n")?;
-    tmp.persist(path)
-        .with_context(|| format!("cannot write the report to {}", path.display()))?;
+    tmp.persist(path).with_context(|| format!("cannot write the report to {}", path.display()))?;
     Ok(())
 }

@@ -51,7 +51,6 @@ fn main() -> ExitCode {
 fn is_usage(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
         e.downcast_ref::<UsageError>().is_some()
-            || e.downcast_ref::<chatferry_core::Error>()
-                .is_some_and(|c| c.kind == chatferry_core::ErrorKind::Usage)
+            || e.downcast_ref::<chatferry_core::Error>().is_some_and(|c| c.kind == chatferry_core::ErrorKind::Usage)
     })
 }

@@ -32,16 +32,12 @@ pub fn assign(
     let mut for_export = Options::new();
     for (name, value) in given {
         let mut taken = false;
-        if let Some(spec) =
-            import.and_then(|a| a.options.iter().find(|o| o.import && &o.name == name))
-        {
+        if let Some(spec) = import.and_then(|a| a.options.iter().find(|o| o.import && &o.name == name)) {
             check_value(name, value, spec.kind)?;
             for_import.0.insert(name.clone(), value.clone());
             taken = true;
         }
-        if let Some(spec) =
-            export.and_then(|a| a.options.iter().find(|o| o.export && &o.name == name))
-        {
+        if let Some(spec) = export.and_then(|a| a.options.iter().find(|o| o.export && &o.name == name)) {
             check_value(name, value, spec.kind)?;
             for_export.0.insert(name.clone(), value.clone());
             taken = true;
@@ -56,14 +52,10 @@ pub fn assign(
 fn check_value(name: &str, value: &str, kind: OptionKind) -> Result<()> {
     match kind {
         OptionKind::Number if value.parse::<i64>().is_err() => {
-            bail!(UsageError(format!(
-                "option {name} takes a whole number, not {value:?}"
-            )))
+            bail!(UsageError(format!("option {name} takes a whole number, not {value:?}")))
         }
         OptionKind::Flag if !matches!(value, "" | "true" | "false" | "yes" | "no" | "1" | "0") => {
-            bail!(UsageError(format!(
-                "option {name} is a flag: give true or false, not {value:?}"
-            )))
+            bail!(UsageError(format!("option {name} is a flag: give true or false, not {value:?}")))
         }
         OptionKind::Path if value.is_empty() => {
             bail!(UsageError(format!("option {name} needs a path")))
@@ -72,42 +64,22 @@ fn check_value(name: &str, value: &str, kind: OptionKind) -> Result<()> {
     }
 }
 
-fn unknown_option_message(
-    name: &str,
-    import: Option<&AdapterInfo>,
-    export: Option<&AdapterInfo>,
-) -> String {
+fn unknown_option_message(name: &str, import: Option<&AdapterInfo>, export: Option<&AdapterInfo>) -> String {
     let mut sides = Vec::new();
     let mut known = Vec::new();
     if let Some(a) = import {
         sides.push(format!("{} (reading)", a.id));
-        known.extend(
-            a.options
-                .iter()
-                .filter(|o| o.import)
-                .map(|o| o.name.clone()),
-        );
+        known.extend(a.options.iter().filter(|o| o.import).map(|o| o.name.clone()));
     }
     if let Some(a) = export {
         sides.push(format!("{} (writing)", a.id));
-        known.extend(
-            a.options
-                .iter()
-                .filter(|o| o.export)
-                .map(|o| o.name.clone()),
-        );
+        known.extend(a.options.iter().filter(|o| o.export).map(|o| o.name.clone()));
     }
     known.sort();
     known.dedup();
-    let takes = if known.is_empty() {
-        "they take no options".to_string()
-    } else {
-        format!("they take: {}", known.join(", "))
-    };
-    format!(
-        "option {name:?} is not understood by {}; {takes} (see `chatferry adapters`)",
-        sides.join(" or ")
-    )
+    let takes =
+        if known.is_empty() { "they take no options".to_string() } else { format!("they take: {}", known.join(", ")) };
+    format!("option {name:?} is not understood by {}; {takes} (see `chatferry adapters`)", sides.join(" or "))
 }
 
 #[cfg(test)]
@@ -120,10 +92,7 @@ mod tests {
             id: id.into(),
             name: id.into(),
             description: String::new(),
-            capabilities: Capabilities {
-                import: true,
-                export: true,
-            },
+            capabilities: Capabilities { import: true, export: true },
             input: PathKind::File,
             output: PathKind::File,
             options,
@@ -132,16 +101,10 @@ mod tests {
 
     #[test]
     fn options_go_to_the_side_that_declares_them() {
-        let a = adapter(
-            "a",
-            vec![OptionSpec::new("key-file", OptionKind::Path, "k").import_only()],
-        );
+        let a = adapter("a", vec![OptionSpec::new("key-file", OptionKind::Path, "k").import_only()]);
         let b = adapter(
             "b",
-            vec![
-                OptionSpec::new("key-file", OptionKind::Path, "k"),
-                OptionSpec::new("n", OptionKind::Number, "n"),
-            ],
+            vec![OptionSpec::new("key-file", OptionKind::Path, "k"), OptionSpec::new("n", OptionKind::Number, "n")],
         );
         let given = parse(&["key-file=/k".into(), "n=3".into()]).unwrap();
         let (i, e) = assign(&given, Some(&a), Some(&b)).unwrap();
@@ -156,10 +119,7 @@ mod tests {
         let a = adapter("a", vec![OptionSpec::new("n", OptionKind::Number, "n")]);
         let err = assign(&parse(&["nope=1".into()]).unwrap(), Some(&a), None).unwrap_err();
         assert!(err.downcast_ref::<UsageError>().is_some());
-        assert!(
-            err.to_string().contains("\"nope\"") && err.to_string().contains("they take: n"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("\"nope\"") && err.to_string().contains("they take: n"), "{err}");
         let err = assign(&parse(&["n=x".into()]).unwrap(), Some(&a), None).unwrap_err();
         assert!(err.to_string().contains("whole number"), "{err}");
         assert!(parse(&["=x".into()]).is_err());

@@ -15,41 +15,26 @@ pub fn run(action: PluginCommand) -> Result<ExitCode> {
         PluginCommand::Install { file, force } => install(&file, force),
         PluginCommand::List { json } => list(json),
         PluginCommand::Remove { name } => remove(&name),
-        PluginCommand::New {
-            name,
-            dir,
-            core_path,
-        } => new(&name, dir.as_deref(), core_path.as_deref()),
+        PluginCommand::New { name, dir, core_path } => new(&name, dir.as_deref(), core_path.as_deref()),
     }
 }
 
 fn user_dir() -> Result<PathBuf> {
-    user_plugin_dir()
-        .ok_or_else(|| anyhow!("cannot tell where this user's data folder is (is HOME set?)"))
+    user_plugin_dir().ok_or_else(|| anyhow!("cannot tell where this user's data folder is (is HOME set?)"))
 }
 
 fn install(file: &Path, force: bool) -> Result<ExitCode> {
     if !file.is_file() {
-        bail!(
-            "{} is not a file; give the plugin's library (.so, .dylib or .dll)",
-            file.display()
-        );
+        bail!("{} is not a file; give the plugin's library (.so, .dylib or .dll)", file.display());
     }
-    let loaded = load_plugin(file)
-        .map_err(|reason| anyhow!("cannot install {}: {reason}", file.display()))?;
+    let loaded = load_plugin(file).map_err(|reason| anyhow!("cannot install {}: {reason}", file.display()))?;
     let name = loaded.info.name.clone();
     let ids: Vec<String> = loaded.adapters.iter().map(|a| a.info().id).collect();
     if ids.is_empty() {
         bail!("cannot install {}: it provides no adapters", file.display());
     }
-    if ids
-        .iter()
-        .any(|id| id == chatferry_core::archive::ADAPTER_ID)
-    {
-        bail!(
-            "cannot install {}: it provides an adapter named archive, which is built in",
-            file.display()
-        );
+    if ids.iter().any(|id| id == chatferry_core::archive::ADAPTER_ID) {
+        bail!("cannot install {}: it provides an adapter named archive, which is built in", file.display());
     }
     let dir = user_dir()?;
     let mut registry = Registry::load(&dir)?;
@@ -74,34 +59,23 @@ fn install(file: &Path, force: bool) -> Result<ExitCode> {
 
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let dest = dir.join(installed_file_name(&name));
-    let tmp = tempfile::NamedTempFile::new_in(&dir)
-        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    let tmp = tempfile::NamedTempFile::new_in(&dir).with_context(|| format!("cannot write in {}", dir.display()))?;
     std::fs::copy(file, tmp.path()).with_context(|| format!("cannot copy {}", file.display()))?;
-    tmp.persist(&dest)
-        .with_context(|| format!("cannot write {}", dest.display()))?;
+    tmp.persist(&dest).with_context(|| format!("cannot write {}", dest.display()))?;
     let sha256 = sha256_file(&dest)?;
 
     registry.plugins.retain(|p| p.name != name);
     registry.plugins.push(Installed {
         name: name.clone(),
         version: loaded.info.version.clone(),
-        file: dest
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned(),
+        file: dest.file_name().unwrap_or_default().to_string_lossy().into_owned(),
         sha256,
         abi_version: loaded.info.abi_version.clone(),
         adapters: ids.clone(),
     });
     registry.plugins.sort_by(|a, b| a.name.cmp(&b.name));
     registry.save(&dir)?;
-    println!(
-        "installed {name} {} (adapters: {}) into {}",
-        loaded.info.version,
-        ids.join(", "),
-        dir.display()
-    );
+    println!("installed {name} {} (adapters: {}) into {}", loaded.info.version, ids.join(", "), dir.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -112,23 +86,10 @@ fn list(json: bool) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
-        "{:<28} {:<8} {:<8} {:<9} {}",
-        "PLUGIN", "VERSION", "ABI", "SOURCE", "ADAPTERS"
-    );
+    println!("{:<28} {:<8} {:<8} {:<9} {}", "PLUGIN", "VERSION", "ABI", "SOURCE", "ADAPTERS");
     for p in &cat.plugins {
-        let source = serde_json::to_value(p.source)?
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        println!(
-            "{:<28} {:<8} {:<8} {:<9} {}",
-            p.name,
-            p.version,
-            p.abi_version,
-            source,
-            p.adapters.join(", ")
-        );
+        let source = serde_json::to_value(p.source)?.as_str().unwrap_or_default().to_string();
+        println!("{:<28} {:<8} {:<8} {:<9} {}", p.name, p.version, p.abi_version, source, p.adapters.join(", "));
         if let Some(f) = &p.file {
             println!("    {}", f.display());
         }
@@ -172,23 +133,14 @@ fn new(name: &str, dir: Option<&Path>, core_path: Option<&Path>) -> Result<ExitC
         )));
     }
     if name == chatferry_core::archive::ADAPTER_ID {
-        bail!(UsageError(
-            "archive is the built-in adapter's id; choose another name".into()
-        ));
+        bail!(UsageError("archive is the built-in adapter's id; choose another name".into()));
     }
-    let parent = dir
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
+    let parent = dir.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
     let crate_dir = parent.join(name);
     if crate_dir.exists() {
-        bail!(
-            "{} already exists; choose another name or --dir",
-            crate_dir.display()
-        );
+        bail!("{} already exists; choose another name or --dir", crate_dir.display());
     }
-    let core = core_path
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from(template::BUILD_CORE_PATH));
+    let core = core_path.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(template::BUILD_CORE_PATH));
     let core = core.canonicalize().map_err(|_| {
         anyhow!(
             "cannot find chatferry-core's sources at {}; pass --core-path pointing at the core folder of a chatferry checkout",
@@ -196,13 +148,9 @@ fn new(name: &str, dir: Option<&Path>, core_path: Option<&Path>) -> Result<ExitC
         )
     })?;
     if !core.join("Cargo.toml").is_file() {
-        bail!(
-            "{} has no Cargo.toml; --core-path must point at chatferry's core folder",
-            core.display()
-        );
+        bail!("{} has no Cargo.toml; --core-path must point at chatferry's core folder", core.display());
     }
-    std::fs::create_dir_all(&parent)
-        .with_context(|| format!("cannot create {}", parent.display()))?;
+    std::fs::create_dir_all(&parent).with_context(|| format!("cannot create {}", parent.display()))?;
     let parent_abs = parent.canonicalize()?;
     // Inside the chatferry workspace's plugins/ folder the crate is a member
     // (the workspace globs plugins/*); anywhere else it stands alone.
@@ -212,29 +160,17 @@ fn new(name: &str, dir: Option<&Path>, core_path: Option<&Path>) -> Result<ExitC
     let rendered = template::render(name, &core_ref.to_string_lossy(), standalone)?;
 
     // Write into a temporary folder beside, then rename: no half-made crate.
-    let staging = tempfile::Builder::new()
-        .prefix(".chatferry-new-")
-        .tempdir_in(&parent_abs)?;
+    let staging = tempfile::Builder::new().prefix(".chatferry-new-").tempdir_in(&parent_abs)?;
     for (path, text) in &rendered.files {
         let dest = staging.path().join(path);
         std::fs::create_dir_all(dest.parent().expect("file has a parent"))?;
         std::fs::write(&dest, text).with_context(|| format!("cannot write {}", dest.display()))?;
     }
-    std::fs::rename(staging.path(), &crate_dir)
-        .with_context(|| format!("cannot create {}", crate_dir.display()))?;
+    std::fs::rename(staging.path(), &crate_dir).with_context(|| format!("cannot create {}", crate_dir.display()))?;
     let _ = staging.keep();
-    println!(
-        "created plugin crate {} (adapter id {name})",
-        crate_dir.display()
-    );
-    println!(
-        "build it:   cargo build --release --manifest-path {}",
-        crate_dir.join("Cargo.toml").display()
-    );
-    println!(
-        "install it: chatferry plugin install <target>/release/{}",
-        crate::registry::installed_file_name(name)
-    );
+    println!("created plugin crate {} (adapter id {name})", crate_dir.display());
+    println!("build it:   cargo build --release --manifest-path {}", crate_dir.join("Cargo.toml").display());
+    println!("install it: chatferry plugin install <target>/release/{}", crate::registry::installed_file_name(name));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -262,13 +198,7 @@ mod tests {
 
     #[test]
     fn relative_paths() {
-        assert_eq!(
-            relative_path(Path::new("/w/plugins/x"), Path::new("/w/core")),
-            PathBuf::from("../../core")
-        );
-        assert_eq!(
-            relative_path(Path::new("/tmp/a/x"), Path::new("/w/core")),
-            PathBuf::from("/w/core")
-        );
+        assert_eq!(relative_path(Path::new("/w/plugins/x"), Path::new("/w/core")), PathBuf::from("../../core"));
+        assert_eq!(relative_path(Path::new("/tmp/a/x"), Path::new("/w/core")), PathBuf::from("/w/core"));
     }
 }

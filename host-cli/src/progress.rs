@@ -16,9 +16,7 @@ impl Bar {
         } else {
             ProgressDrawTarget::stderr()
         };
-        Bar {
-            bar: ProgressBar::with_draw_target(None, target),
-        }
+        Bar { bar: ProgressBar::with_draw_target(None, target) }
     }
 }
 
@@ -28,16 +26,13 @@ impl Progress for Bar {
             Some(n) if n > 0 => {
                 self.bar.set_length(n);
                 self.bar.set_style(
-                    ProgressStyle::with_template(
-                        "{msg:>9} [{bar:30}] {pos}/{len} messages ({per_sec}, {eta})",
-                    )
-                    .expect("valid template")
-                    .progress_chars("=> "),
+                    ProgressStyle::with_template("{msg:>9} [{bar:30}] {pos}/{len} messages ({per_sec}, {eta})")
+                        .expect("valid template")
+                        .progress_chars("=> "),
                 );
             }
             _ => self.bar.set_style(
-                ProgressStyle::with_template("{spinner} {msg} {pos} messages ({per_sec})")
-                    .expect("valid template"),
+                ProgressStyle::with_template("{spinner} {msg} {pos} messages ({per_sec})").expect("valid template"),
             ),
         }
     }

@@ -31,12 +31,8 @@ impl Registry {
     pub fn load(dir: &Path) -> Result<Registry> {
         let path = dir.join(REGISTRY_FILE);
         match std::fs::read_to_string(&path) {
-            Ok(text) => toml::from_str(&text).with_context(|| {
-                format!(
-                    "the plugin registry {} is damaged; fix or remove it",
-                    path.display()
-                )
-            }),
+            Ok(text) => toml::from_str(&text)
+                .with_context(|| format!("the plugin registry {} is damaged; fix or remove it", path.display())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Registry::default()),
             Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
         }
@@ -46,8 +42,8 @@ impl Registry {
     pub fn save(&self, dir: &Path) -> Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let text = toml::to_string_pretty(self).context("cannot encode the plugin registry")?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)
-            .with_context(|| format!("cannot write in {}", dir.display()))?;
+        let mut tmp =
+            tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
         std::io::Write::write_all(&mut tmp, text.as_bytes())?;
         tmp.persist(dir.join(REGISTRY_FILE))
             .with_context(|| format!("cannot write {}", dir.join(REGISTRY_FILE).display()))?;
@@ -64,8 +60,7 @@ impl Registry {
 }
 
 pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut f =
-        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut f = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
@@ -80,25 +75,10 @@ pub fn sha256_file(path: &Path) -> Result<String> {
 
 /// The file name an installed plugin gets: `libchatferry_plugin_<name>.so`.
 pub fn installed_file_name(plugin_name: &str) -> String {
-    let stem: String = plugin_name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let stem = stem
-        .strip_prefix("chatferry_plugin_")
-        .unwrap_or(&stem)
-        .to_string();
-    format!(
-        "{}chatferry_plugin_{stem}{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_SUFFIX
-    )
+    let stem: String =
+        plugin_name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+    let stem = stem.strip_prefix("chatferry_plugin_").unwrap_or(&stem).to_string();
+    format!("{}chatferry_plugin_{stem}{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX)
 }
 
 /// Whether a file name follows the plugin naming convention.
@@ -117,12 +97,7 @@ pub fn plugin_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok())
         .map(|e| e.path())
-        .filter(|p| {
-            p.is_file()
-                && p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(is_plugin_file_name)
-        })
+        .filter(|p| p.is_file() && p.file_name().and_then(|n| n.to_str()).is_some_and(is_plugin_file_name))
         .collect();
     files.sort();
     files
@@ -148,9 +123,7 @@ mod tests {
         };
         reg.save(dir.path()).unwrap();
         assert_eq!(Registry::load(dir.path()).unwrap(), reg);
-        assert!(std::fs::read_to_string(dir.path().join(REGISTRY_FILE))
-            .unwrap()
-            .contains("[[plugin]]"));
+        assert!(std::fs::read_to_string(dir.path().join(REGISTRY_FILE)).unwrap().contains("[[plugin]]"));
     }
 
     #[test]
@@ -158,10 +131,7 @@ mod tests {
         let f = installed_file_name("whatsapp-android");
         assert!(is_plugin_file_name(&f), "{f}");
         assert!(f.contains("chatferry_plugin_whatsapp_android"));
-        assert_eq!(
-            installed_file_name("chatferry-plugin-x"),
-            installed_file_name("x")
-        );
+        assert_eq!(installed_file_name("chatferry-plugin-x"), installed_file_name("x"));
         assert!(!is_plugin_file_name("libchatferry_testplugin_x.so"));
     }
 
@@ -170,9 +140,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(REGISTRY_FILE), "[[plugin]\nname=").unwrap();
         let err = format!("{:#}", Registry::load(dir.path()).unwrap_err());
-        assert!(
-            err.contains("registry.toml") && err.contains("damaged"),
-            "{err}"
-        );
+        assert!(err.contains("registry.toml") && err.contains("damaged"), "{err}");
     }
 }

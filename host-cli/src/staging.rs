@@ -14,34 +14,24 @@ pub struct Staging {
 impl Staging {
     /// Checks OUTPUT and prepares the temporary path the exporter writes to.
     pub fn prepare(output: &Path, input: Option<&Path>, force: bool) -> Result<Staging> {
-        let name = output
-            .file_name()
-            .with_context(|| format!("{} is not a usable output path", output.display()))?;
+        let name = output.file_name().with_context(|| format!("{} is not a usable output path", output.display()))?;
         if let Some(input) = input {
             refuse_overlap(input, output)?;
         }
         if output.symlink_metadata().is_ok() && !force {
-            bail!(
-                "{} already exists; choose another path or pass --force to replace it",
-                output.display()
-            );
+            bail!("{} already exists; choose another path or pass --force to replace it", output.display());
         }
         let parent = match output.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        std::fs::create_dir_all(&parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
+        std::fs::create_dir_all(&parent).with_context(|| format!("cannot create {}", parent.display()))?;
         let dir = tempfile::Builder::new()
             .prefix(".chatferry-partial-")
             .tempdir_in(&parent)
             .with_context(|| format!("cannot write in {}", parent.display()))?;
         let staged = dir.path().join(name);
-        Ok(Staging {
-            output: output.to_path_buf(),
-            dir,
-            staged,
-        })
+        Ok(Staging { output: output.to_path_buf(), dir, staged })
     }
 
     /// Where the exporter writes (does not exist yet).
@@ -61,14 +51,11 @@ impl Staging {
             if let Err(e) = std::fs::rename(&self.staged, &self.output) {
                 // Put the old output back so nothing is lost.
                 let _ = std::fs::rename(&old, &self.output);
-                return Err(e).with_context(|| {
-                    format!("cannot move the new output to {}", self.output.display())
-                });
+                return Err(e).with_context(|| format!("cannot move the new output to {}", self.output.display()));
             }
         } else {
-            std::fs::rename(&self.staged, &self.output).with_context(|| {
-                format!("cannot move the new output to {}", self.output.display())
-            })?;
+            std::fs::rename(&self.staged, &self.output)
+                .with_context(|| format!("cannot move the new output to {}", self.output.display()))?;
         }
         // Dropping the TempDir removes the folder and the replaced output.
         drop(self.dir);
@@ -85,10 +72,7 @@ fn refuse_overlap(input: &Path, output: &Path) -> Result<()> {
     let out_abs = match output.canonicalize() {
         Ok(p) => p,
         Err(_) => {
-            let parent = output
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
+            let parent = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
             match parent.canonicalize() {
                 Ok(p) => p.join(output.file_name().unwrap_or_default()),
                 Err(_) => return Ok(()),
@@ -119,11 +103,7 @@ mod tests {
         assert!(!out.exists());
         drop(s); // a failed conversion
         assert!(!out.exists());
-        assert_eq!(
-            std::fs::read_dir(dir.path()).unwrap().count(),
-            0,
-            "no temporary left behind"
-        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no temporary left behind");
 
         let s = Staging::prepare(&out, None, false).unwrap();
         std::fs::create_dir(s.path()).unwrap();

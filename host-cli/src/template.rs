@@ -6,23 +6,11 @@
 use anyhow::{bail, Result};
 
 const FILES: &[(&str, &str)] = &[
-    (
-        "Cargo.toml",
-        include_str!("../../plugin-template/Cargo.toml"),
-    ),
+    ("Cargo.toml", include_str!("../../plugin-template/Cargo.toml")),
     ("README.md", include_str!("../../plugin-template/README.md")),
-    (
-        "src/lib.rs",
-        include_str!("../../plugin-template/src/lib.rs"),
-    ),
-    (
-        "src/tsv.rs",
-        include_str!("../../plugin-template/src/tsv.rs"),
-    ),
-    (
-        "tests/roundtrip.rs",
-        include_str!("../../plugin-template/tests/roundtrip.rs"),
-    ),
+    ("src/lib.rs", include_str!("../../plugin-template/src/lib.rs")),
+    ("src/tsv.rs", include_str!("../../plugin-template/src/tsv.rs")),
+    ("tests/roundtrip.rs", include_str!("../../plugin-template/tests/roundtrip.rs")),
 ];
 
 /// Where the template's own chatferry-core sources were at build time.
@@ -49,14 +37,8 @@ pub fn render(name: &str, core_path: &str, standalone: bool) -> Result<Rendered>
         };
         match *path {
             "Cargo.toml" => {
-                swap(
-                    "name = \"chatferry-plugin-template\"",
-                    &format!("name = \"chatferry-plugin-{name}\""),
-                )?;
-                swap(
-                    "name = \"chatferry_plugin_template\"",
-                    &format!("name = \"chatferry_plugin_{snake}\""),
-                )?;
+                swap("name = \"chatferry-plugin-template\"", &format!("name = \"chatferry-plugin-{name}\""))?;
+                swap("name = \"chatferry_plugin_template\"", &format!("name = \"chatferry_plugin_{snake}\""))?;
                 swap(
                     "chatferry-core = { path = \"../core\" }",
                     &format!("chatferry-core = {{ path = {core_path:?} }}"),
@@ -72,30 +54,21 @@ pub fn render(name: &str, core_path: &str, standalone: bool) -> Result<Rendered>
             "README.md" => {
                 swap(
                     "# chatferry plugin template",
-                    &format!(
-                        "# chatferry plugin: {name}\n\nMade from the chatferry plugin template."
-                    ),
+                    &format!("# chatferry plugin: {name}\n\nMade from the chatferry plugin template."),
                 )?;
-                swap(
-                    "libchatferry_plugin_template",
-                    &format!("libchatferry_plugin_{snake}"),
-                )?;
+                swap("libchatferry_plugin_template", &format!("libchatferry_plugin_{snake}"))?;
             }
             "src/lib.rs" => {
-                swap(
-                    "pub const ADAPTER_ID: &str = \"template\";",
-                    &format!("pub const ADAPTER_ID: &str = {name:?};"),
-                )?;
+                swap("pub const ADAPTER_ID: &str = \"template\";", &format!("pub const ADAPTER_ID: &str = {name:?};"))?;
                 swap(
                     "pub const ADAPTER_NAME: &str = \"Tab-separated text (plugin template)\";",
-                    &format!("pub const ADAPTER_NAME: &str = \"{name} (tab-separated text, from the plugin template)\";"),
+                    &format!(
+                        "pub const ADAPTER_NAME: &str = \"{name} (tab-separated text, from the plugin template)\";"
+                    ),
                 )?;
             }
             "tests/roundtrip.rs" => {
-                swap(
-                    "use chatferry_plugin_template::",
-                    &format!("use chatferry_plugin_{snake}::"),
-                )?;
+                swap("use chatferry_plugin_template::", &format!("use chatferry_plugin_{snake}::"))?;
             }
             _ => {}
         }
@@ -108,9 +81,7 @@ pub fn render(name: &str, core_path: &str, standalone: bool) -> Result<Rendered>
 pub fn valid_name(name: &str) -> bool {
     name.len() <= 48
         && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !name.ends_with('-')
 }
 
@@ -122,14 +93,8 @@ mod tests {
     fn renders_every_rename() {
         let r = render("signal-desktop", "../../core", true).unwrap();
         for (path, text) in &r.files {
-            assert!(
-                !text.contains("chatferry_plugin_template"),
-                "{path} still names the template library"
-            );
-            assert!(
-                !text.contains("chatferry-plugin-template"),
-                "{path} still names the template crate"
-            );
+            assert!(!text.contains("chatferry_plugin_template"), "{path} still names the template library");
+            assert!(!text.contains("chatferry-plugin-template"), "{path} still names the template crate");
         }
         let cargo = &r.files.iter().find(|(p, _)| *p == "Cargo.toml").unwrap().1;
         assert!(cargo.contains("name = \"chatferry_plugin_signal_desktop\""));

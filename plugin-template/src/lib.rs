@@ -5,8 +5,7 @@ mod tsv;
 
 use chatferry_core::abi::guest::Plugin;
 use chatferry_core::{
-    Adapter, AdapterInfo, Capabilities, Exporter, Importer, OptionKind, OptionSpec, Options,
-    PathKind, Result,
+    Adapter, AdapterInfo, Capabilities, Exporter, Importer, OptionKind, OptionSpec, Options, PathKind, Result,
 };
 use std::path::Path;
 

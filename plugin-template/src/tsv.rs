@@ -3,8 +3,8 @@
 //! value". Readers find columns by header name, so columns can be added.
 
 use chatferry_core::{
-    Chat, ChatKind, Contact, Error, Exporter, Header, Importer, Message, MessageKind, Options,
-    Participant, Report, Result, MODEL_VERSION,
+    Chat, ChatKind, Contact, Error, Exporter, Header, Importer, Message, MessageKind, Options, Participant, Report,
+    Result, MODEL_VERSION,
 };
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
@@ -15,16 +15,7 @@ const CHATS: &str = "chats.tsv";
 const MESSAGES: &str = "messages.tsv";
 const CONTACT_COLUMNS: &[&str] = &["id", "name", "nickname", "phone"];
 const CHAT_COLUMNS: &[&str] = &["id", "kind", "title", "participants"];
-const MESSAGE_COLUMNS: &[&str] = &[
-    "chat",
-    "id",
-    "timestamp_ms",
-    "from_me",
-    "sender",
-    "kind",
-    "text",
-    "reply_to",
-];
+const MESSAGE_COLUMNS: &[&str] = &["chat", "id", "timestamp_ms", "from_me", "sender", "kind", "text", "reply_to"];
 
 pub fn probe(path: &Path) -> u8 {
     let Ok(file) = File::open(path.join(MESSAGES)) else {
@@ -110,8 +101,7 @@ fn split_list(s: &str) -> Vec<String> {
 }
 
 fn kind_from<T: std::str::FromStr<Err = String>>(name: &str, file: &str, line: u64) -> Result<T> {
-    name.parse()
-        .map_err(|e| Error::bad_input(format!("{file} line {line}: {e}")))
+    name.parse().map_err(|e| Error::bad_input(format!("{file} line {line}: {e}")))
 }
 
 /// Reads one TSV file row by row, by column name.
@@ -125,32 +115,17 @@ struct Rows {
 impl Rows {
     fn open(dir: &Path, name: &'static str, required: &[&str]) -> Result<Rows> {
         let path = dir.join(name);
-        let file = File::open(&path)
-            .map_err(|e| Error::bad_input(format!("cannot open {}: {e}", path.display())))?;
+        let file = File::open(&path).map_err(|e| Error::bad_input(format!("cannot open {}: {e}", path.display())))?;
         let mut reader = BufReader::new(file);
         let mut header = String::new();
-        reader
-            .read_line(&mut header)
-            .map_err(|e| Error::io(&path, "read", e))?;
-        let columns: Vec<String> = header
-            .trim_end_matches(['\n', '\r'])
-            .split('\t')
-            .map(String::from)
-            .collect();
+        reader.read_line(&mut header).map_err(|e| Error::io(&path, "read", e))?;
+        let columns: Vec<String> = header.trim_end_matches(['\n', '\r']).split('\t').map(String::from).collect();
         for r in required {
             if !columns.iter().any(|c| c == r) {
-                return Err(Error::bad_input(format!(
-                    "{} has no column {r:?} in its header line",
-                    path.display()
-                )));
+                return Err(Error::bad_input(format!("{} has no column {r:?} in its header line", path.display())));
             }
         }
-        Ok(Rows {
-            name,
-            reader,
-            columns,
-            line: 1,
-        })
+        Ok(Rows { name, reader, columns, line: 1 })
     }
 
     /// The next row as (column → raw field), or None at the end.
@@ -158,12 +133,10 @@ impl Rows {
         let mut text = String::new();
         loop {
             text.clear();
-            let n = self.reader.read_line(&mut text).map_err(|e| {
-                Error::bad_input(format!(
-                    "cannot read {} after line {}: {e}",
-                    self.name, self.line
-                ))
-            })?;
+            let n = self
+                .reader
+                .read_line(&mut text)
+                .map_err(|e| Error::bad_input(format!("cannot read {} after line {}: {e}", self.name, self.line)))?;
             if n == 0 {
                 return Ok(None);
             }
@@ -182,12 +155,7 @@ impl Rows {
                     self.columns.len()
                 )));
             }
-            return Ok(Some(Row {
-                columns: self.columns.clone(),
-                fields,
-                file: self.name,
-                line: self.line,
-            }));
+            return Ok(Some(Row { columns: self.columns.clone(), fields, file: self.name, line: self.line }));
         }
     }
 }
@@ -201,11 +169,7 @@ struct Row {
 
 impl Row {
     fn raw(&self, col: &str) -> &str {
-        let i = self
-            .columns
-            .iter()
-            .position(|c| c == col)
-            .expect("required column checked at open");
+        let i = self.columns.iter().position(|c| c == col).expect("required column checked at open");
         &self.fields[i]
     }
     fn opt(&self, col: &str) -> Option<String> {
@@ -216,12 +180,7 @@ impl Row {
     }
     fn number(&self, col: &str) -> Result<i64> {
         self.raw(col).parse().map_err(|_| {
-            Error::bad_input(format!(
-                "{} line {}: {col} {:?} is not a number",
-                self.file,
-                self.line,
-                self.raw(col)
-            ))
+            Error::bad_input(format!("{} line {}: {col} {:?} is not a number", self.file, self.line, self.raw(col)))
         })
     }
 }
@@ -280,10 +239,7 @@ impl Importer for TsvImporter {
                 title: row.opt("title"),
                 participants: split_list(row.raw("participants"))
                     .into_iter()
-                    .map(|contact| Participant {
-                        contact,
-                        ..Default::default()
-                    })
+                    .map(|contact| Participant { contact, ..Default::default() })
                     .collect(),
                 ..Default::default()
             });
@@ -322,10 +278,7 @@ impl Writer {
     fn create(dir: &Path, name: &str, columns: &[&str]) -> Result<Writer> {
         let path = dir.join(name);
         let file = File::create(&path).map_err(|e| Error::io(&path, "create", e))?;
-        let mut w = Writer {
-            path,
-            out: BufWriter::new(file),
-        };
+        let mut w = Writer { path, out: BufWriter::new(file) };
         w.line(&columns.iter().map(|c| c.to_string()).collect::<Vec<_>>())?;
         Ok(w)
     }
@@ -334,9 +287,7 @@ impl Writer {
         writeln!(self.out, "{text}").map_err(|e| Error::io(&self.path, "write", e))
     }
     fn finish(mut self) -> Result<()> {
-        self.out
-            .flush()
-            .map_err(|e| Error::io(&self.path, "write", e))
+        self.out.flush().map_err(|e| Error::io(&self.path, "write", e))
     }
 }
 
@@ -345,6 +296,7 @@ pub struct TsvExporter {
     chats: Option<Writer>,
     messages: Option<Writer>,
     iso_times: bool,
+    messages_written: u64,
     report: Report,
 }
 
@@ -354,9 +306,7 @@ impl TsvExporter {
             None | Some("ms") => false,
             Some("iso") => true,
             Some(other) => {
-                return Err(Error::usage(format!(
-                    "time-format must be `ms` or `iso`, not {other:?}"
-                )));
+                return Err(Error::usage(format!("time-format must be `ms` or `iso`, not {other:?}")));
             }
         };
         std::fs::create_dir(dir).map_err(|e| Error::io(dir, "create", e))?;
@@ -369,6 +319,7 @@ impl TsvExporter {
             chats: Some(Writer::create(dir, CHATS, CHAT_COLUMNS)?),
             messages: Some(Writer::create(dir, MESSAGES, &message_columns)?),
             iso_times,
+            messages_written: 0,
             report: Report::new(),
         })
     }
@@ -382,11 +333,7 @@ fn finished() -> Error {
 fn describe(m: &Message) -> Option<String> {
     let mut parts = Vec::new();
     if let Some(media) = &m.media {
-        let what = media
-            .file_name
-            .clone()
-            .or(media.mime.clone())
-            .unwrap_or_else(|| "file".into());
+        let what = media.file_name.clone().or(media.mime.clone()).unwrap_or_else(|| "file".into());
         parts.push(format!("[{}: {what}]", m.kind));
         parts.extend(media.caption.clone());
     } else if m.kind != MessageKind::Text {
@@ -440,11 +387,7 @@ impl Exporter for TsvExporter {
     fn write_chats(&mut self, batch: Vec<Chat>) -> Result<()> {
         let w = self.chats.as_mut().ok_or_else(finished)?;
         for c in batch {
-            let participants: Vec<String> = c
-                .participants
-                .iter()
-                .map(|p| field(Some(&p.contact)))
-                .collect();
+            let participants: Vec<String> = c.participants.iter().map(|p| field(Some(&p.contact))).collect();
             w.line(&[
                 field(Some(&c.id)),
                 c.kind.as_str().to_string(),
@@ -458,15 +401,17 @@ impl Exporter for TsvExporter {
     fn write_messages(&mut self, batch: Vec<Message>) -> Result<()> {
         let w = self.messages.as_mut().ok_or_else(finished)?;
         for m in batch {
+            // TSV keeps a message's text, sender, time and reply link; anything
+            // more (reactions, quotes, edit marks, flags, native extras) is lost,
+            // and that is counted, never silent. Delivery status is kept for no
+            // message: said once in a note at the end.
             let plain = m.kind == MessageKind::Text
                 && m.media.is_none()
                 && m.reactions.is_empty()
+                && m.quoted_text.is_none()
+                && !(m.edited || m.starred || m.forwarded || m.view_once)
                 && m.extras.is_empty();
-            let text = if m.kind == MessageKind::Text {
-                m.text.clone()
-            } else {
-                describe(&m)
-            };
+            let text = if m.kind == MessageKind::Text { m.text.clone() } else { describe(&m) };
             let mut fields = vec![
                 field(Some(&m.chat)),
                 field(Some(&m.id)),
@@ -483,23 +428,25 @@ impl Exporter for TsvExporter {
             w.line(&fields)?;
             if plain {
                 self.report.native(m.kind);
-            } else {
+            } else if m.kind == MessageKind::Text {
                 self.report.downgraded(
                     m.kind,
-                    "TSV holds text only; written as a text line describing it",
+                    "TSV keeps no reactions, quotes, edit marks or flags; text written without them",
                 );
+            } else {
+                self.report.downgraded(m.kind, "TSV holds text only; written as a text line describing it");
             }
+            self.messages_written += 1;
         }
         Ok(())
     }
 
     fn finish(&mut self) -> Result<Report> {
-        for w in [
-            self.contacts.take(),
-            self.chats.take(),
-            self.messages.take(),
-        ] {
+        for w in [self.contacts.take(), self.chats.take(), self.messages.take()] {
             w.ok_or_else(finished)?.finish()?;
+        }
+        if self.messages_written > 0 {
+            self.report.note("TSV does not keep delivery status (sent, delivered, read)");
         }
         Ok(std::mem::take(&mut self.report))
     }
@@ -511,21 +458,11 @@ mod tests {
 
     #[test]
     fn escaping_round_trips() {
-        for s in [
-            "plain",
-            "tab\there",
-            "two\nlines\r\n",
-            "back\\slash",
-            "a,b",
-            "\\N literal",
-            "多行 مرحبا 👋",
-        ] {
+        for s in ["plain", "tab\there", "two\nlines\r\n", "back\\slash", "a,b", "\\N literal", "多行 مرحبا 👋"]
+        {
             assert_eq!(unescape(&field(Some(s))), Some(s.to_string()), "{s:?}");
         }
         assert_eq!(unescape(&field(None)), None);
-        assert_eq!(
-            split_list(&[field(Some("a,b")), field(Some("c"))].join(",")),
-            vec!["a,b", "c"]
-        );
+        assert_eq!(split_list(&[field(Some("a,b")), field(Some("c"))].join(",")), vec!["a,b", "c"]);
     }
 }

@@ -14,11 +14,7 @@ struct Source {
 
 impl Importer for Source {
     fn header(&mut self) -> Result<Header> {
-        Ok(Header {
-            source_adapter: "memory".into(),
-            model_version: MODEL_VERSION.into(),
-            ..Default::default()
-        })
+        Ok(Header { source_adapter: "memory".into(), model_version: MODEL_VERSION.into(), ..Default::default() })
     }
     fn next_contacts(&mut self, max: usize) -> Result<Vec<Contact>> {
         let n = max.min(self.contacts.len());
@@ -47,36 +43,22 @@ fn sample() -> Source {
     let mut image = text("m3", 2_147_483_648_000, "");
     image.kind = MessageKind::Image;
     image.text = None;
-    image.media = Some(Media {
-        mime: Some("image/jpeg".into()),
-        caption: Some("at the lake".into()),
-        ..Default::default()
-    });
+    image.media =
+        Some(Media { mime: Some("image/jpeg".into()), caption: Some("at the lake".into()), ..Default::default() });
     let mut reply = text("m2", 0, "Bob:\nthis is not a sender prefix\twith a tab");
     reply.reply_to = Some("m1".into());
     reply.from_me = true;
     reply.sender = None;
     Source {
-        contacts: vec![Contact {
-            id: "alice".into(),
-            name: Some("Alice, A.".into()),
-            ..Default::default()
-        }],
+        contacts: vec![Contact { id: "alice".into(), name: Some("Alice, A.".into()), ..Default::default() }],
         chats: vec![Chat {
             id: "g1".into(),
             kind: ChatKind::Group,
             title: Some("家族 👨‍👩‍👧 العائلة".into()),
-            participants: vec![Participant {
-                contact: "alice".into(),
-                ..Default::default()
-            }],
+            participants: vec![Participant { contact: "alice".into(), ..Default::default() }],
             ..Default::default()
         }],
-        messages: vec![
-            text("m1", -347_155_200_000, "before 2001 — مرحبا"),
-            reply,
-            image,
-        ],
+        messages: vec![text("m1", -347_155_200_000, "before 2001 — مرحبا"), reply, image],
     }
 }
 
@@ -106,20 +88,14 @@ fn export_then_import_keeps_text_and_reports_downgrades() {
     let msgs = importer.next_messages(2).unwrap();
     assert_eq!(msgs.len(), 2, "batches respect max");
     assert_eq!(msgs[0].timestamp_ms, -347_155_200_000);
-    assert_eq!(
-        msgs[1].text.as_deref(),
-        Some("Bob:\nthis is not a sender prefix\twith a tab")
-    );
+    assert_eq!(msgs[1].text.as_deref(), Some("Bob:\nthis is not a sender prefix\twith a tab"));
     assert_eq!(msgs[1].reply_to.as_deref(), Some("m1"));
     assert!(msgs[1].from_me);
     assert_eq!(msgs[1].sender, None);
     let rest = importer.next_messages(10).unwrap();
     assert_eq!(rest[0].kind, MessageKind::Image);
     assert_eq!(rest[0].timestamp_ms, 2_147_483_648_000);
-    assert_eq!(
-        rest[0].text.as_deref(),
-        Some("[image: image/jpeg] at the lake")
-    );
+    assert_eq!(rest[0].text.as_deref(), Some("[image: image/jpeg] at the lake"));
     assert!(importer.next_messages(10).unwrap().is_empty());
 }
 
@@ -138,22 +114,13 @@ fn a_damaged_file_is_a_one_line_error_naming_the_line() {
     importer.next_chats(10).unwrap();
     let err = importer.next_messages(100).unwrap_err();
     assert_eq!(err.kind, ErrorKind::BadInput);
-    assert!(
-        err.message.contains("messages.tsv line 5") && err.message.contains("not-a-time"),
-        "{}",
-        err.message
-    );
+    assert!(err.message.contains("messages.tsv line 5") && err.message.contains("not-a-time"), "{}", err.message);
 }
 
 #[test]
 fn unknown_time_format_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
-    let err = TsvAdapter
-        .open_exporter(
-            &dir.path().join("x"),
-            &Options::new().with("time-format", "weird"),
-        )
-        .err()
-        .unwrap();
+    let err =
+        TsvAdapter.open_exporter(&dir.path().join("x"), &Options::new().with("time-format", "weird")).err().unwrap();
     assert_eq!(err.kind, ErrorKind::Usage);
 }

@@ -50,10 +50,7 @@ fn install_panic_hook() {
             } else {
                 "(no message)".to_string()
             };
-            let place = info
-                .location()
-                .map(|l| format!(" at {}:{}", l.file(), l.line()))
-                .unwrap_or_default();
+            let place = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
             LAST_PANIC.with(|p| *p.borrow_mut() = Some(format!("{message}{place}")));
         }));
     });
@@ -120,18 +117,13 @@ extern "C" fn describe<P: Plugin>() -> RResult<FfiPluginInfo, FfiError> {
             version: P::VERSION.into(),
             description: P::DESCRIPTION.into(),
             abi_version: ABI_VERSION.into(),
-            adapters: P::adapters()
-                .into_iter()
-                .map(|a| adapter_info_to_ffi(a.info()))
-                .collect(),
+            adapters: P::adapters().into_iter().map(|a| adapter_info_to_ffi(a.info())).collect(),
         })
     })
 }
 
 extern "C" fn probe<P: Plugin>(adapter: RStr<'_>, path: RStr<'_>) -> RResult<u8, FfiError> {
-    guard("probe", || {
-        adapter_for::<P>(adapter.as_str())?.probe(Path::new(path.as_str()))
-    })
+    guard("probe", || adapter_for::<P>(adapter.as_str())?.probe(Path::new(path.as_str())))
 }
 
 extern "C" fn open_importer<P: Plugin>(
@@ -140,15 +132,9 @@ extern "C" fn open_importer<P: Plugin>(
     options: RVec<FfiKv>,
 ) -> RResult<FfiImporterBox, FfiError> {
     guard("opening the importer", || {
-        let importer = adapter_for::<P>(adapter.as_str())?
-            .open_importer(Path::new(input.as_str()), &options_from(options))?;
-        Ok(FfiImporter_TO::from_value(
-            GuestImporter {
-                inner: importer,
-                poisoned: false,
-            },
-            TD_Opaque,
-        ))
+        let importer =
+            adapter_for::<P>(adapter.as_str())?.open_importer(Path::new(input.as_str()), &options_from(options))?;
+        Ok(FfiImporter_TO::from_value(GuestImporter { inner: importer, poisoned: false }, TD_Opaque))
     })
 }
 
@@ -158,15 +144,9 @@ extern "C" fn open_exporter<P: Plugin>(
     options: RVec<FfiKv>,
 ) -> RResult<FfiExporterBox, FfiError> {
     guard("opening the exporter", || {
-        let exporter = adapter_for::<P>(adapter.as_str())?
-            .open_exporter(Path::new(output.as_str()), &options_from(options))?;
-        Ok(FfiExporter_TO::from_value(
-            GuestExporter {
-                inner: exporter,
-                poisoned: false,
-            },
-            TD_Opaque,
-        ))
+        let exporter =
+            adapter_for::<P>(adapter.as_str())?.open_exporter(Path::new(output.as_str()), &options_from(options))?;
+        Ok(FfiExporter_TO::from_value(GuestExporter { inner: exporter, poisoned: false }, TD_Opaque))
     })
 }
 
@@ -184,10 +164,7 @@ pub fn root_module<P: Plugin>() -> PluginModRef {
 /// After a panic the state behind an importer or exporter is unknown: every
 /// later call fails instead of touching it.
 fn poisoned_error() -> RResult<(), FfiError> {
-    RErr(
-        Error::internal("the plugin failed earlier in this conversion; no further calls are made")
-            .into(),
-    )
+    RErr(Error::internal("the plugin failed earlier in this conversion; no further calls are made").into())
 }
 
 struct GuestImporter {
@@ -196,11 +173,7 @@ struct GuestImporter {
 }
 
 impl GuestImporter {
-    fn call<T>(
-        &mut self,
-        what: &str,
-        f: impl FnOnce(&mut dyn Importer) -> Result<T>,
-    ) -> RResult<T, FfiError> {
+    fn call<T>(&mut self, what: &str, f: impl FnOnce(&mut dyn Importer) -> Result<T>) -> RResult<T, FfiError> {
         if self.poisoned {
             return poisoned_error().map(|_| unreachable!());
         }
@@ -219,26 +192,15 @@ impl FfiImporter for GuestImporter {
     }
     fn next_contacts(&mut self, max: u32) -> RResult<RVec<FfiContact>, FfiError> {
         self.call("reading contacts", |i| {
-            Ok(i.next_contacts(max as usize)?
-                .into_iter()
-                .map(FfiContact::from)
-                .collect())
+            Ok(i.next_contacts(max as usize)?.into_iter().map(FfiContact::from).collect())
         })
     }
     fn next_chats(&mut self, max: u32) -> RResult<RVec<FfiChat>, FfiError> {
-        self.call("reading chats", |i| {
-            Ok(i.next_chats(max as usize)?
-                .into_iter()
-                .map(FfiChat::from)
-                .collect())
-        })
+        self.call("reading chats", |i| Ok(i.next_chats(max as usize)?.into_iter().map(FfiChat::from).collect()))
     }
     fn next_messages(&mut self, max: u32) -> RResult<RVec<FfiMessage>, FfiError> {
         self.call("reading messages", |i| {
-            Ok(i.next_messages(max as usize)?
-                .into_iter()
-                .map(FfiMessage::from)
-                .collect())
+            Ok(i.next_messages(max as usize)?.into_iter().map(FfiMessage::from).collect())
         })
     }
     fn finish(&mut self) -> RResult<RString, FfiError> {
@@ -252,11 +214,7 @@ struct GuestExporter {
 }
 
 impl GuestExporter {
-    fn call<T>(
-        &mut self,
-        what: &str,
-        f: impl FnOnce(&mut dyn Exporter) -> Result<T>,
-    ) -> RResult<T, FfiError> {
+    fn call<T>(&mut self, what: &str, f: impl FnOnce(&mut dyn Exporter) -> Result<T>) -> RResult<T, FfiError> {
         if self.poisoned {
             return poisoned_error().map(|_| unreachable!());
         }
@@ -274,19 +232,13 @@ impl FfiExporter for GuestExporter {
         self.call("starting the export", |e| e.begin(&header.into()))
     }
     fn write_contacts(&mut self, batch: RVec<FfiContact>) -> RResult<(), FfiError> {
-        self.call("writing contacts", |e| {
-            e.write_contacts(batch.into_iter().map(Into::into).collect())
-        })
+        self.call("writing contacts", |e| e.write_contacts(batch.into_iter().map(Into::into).collect()))
     }
     fn write_chats(&mut self, batch: RVec<FfiChat>) -> RResult<(), FfiError> {
-        self.call("writing chats", |e| {
-            e.write_chats(batch.into_iter().map(Into::into).collect())
-        })
+        self.call("writing chats", |e| e.write_chats(batch.into_iter().map(Into::into).collect()))
     }
     fn write_messages(&mut self, batch: RVec<FfiMessage>) -> RResult<(), FfiError> {
-        self.call("writing messages", |e| {
-            e.write_messages(batch.into_iter().map(Into::into).collect())
-        })
+        self.call("writing messages", |e| e.write_messages(batch.into_iter().map(Into::into).collect()))
     }
     fn finish(&mut self) -> RResult<RString, FfiError> {
         self.call("finishing the export", |e| report_json(e.finish()?))
@@ -322,9 +274,7 @@ macro_rules! export_plugin {
         #[export_name = $crate::__root_module_symbol!()]
         pub static CHATFERRY_PLUGIN_HEADER: $crate::abi::__private::LibHeader = {
             extern "C" fn __chatferry_root_module() -> $crate::abi::__private::RootModuleResult {
-                $crate::abi::__private::__call_root_module_loader(
-                    $crate::abi::guest::root_module::<$plugin>,
-                )
+                $crate::abi::__private::__call_root_module_loader($crate::abi::guest::root_module::<$plugin>)
             }
             // SAFETY: the constructor returns the root module of type PluginModRef.
             unsafe {

@@ -6,8 +6,7 @@
 use super::records::*;
 use super::*;
 use crate::adapter::{
-    Adapter, AdapterInfo, Capabilities, Exporter, Importer, OptionKind, OptionSpec, Options,
-    PathKind, PluginInfo,
+    Adapter, AdapterInfo, Capabilities, Exporter, Importer, OptionKind, OptionSpec, Options, PathKind, PluginInfo,
 };
 use crate::error::{Error, Result};
 use crate::model::{Chat, Contact, Header, Message};
@@ -55,18 +54,15 @@ fn declared_abi_version(path: &Path) -> std::result::Result<String, String> {
         .map_err(|e| format!("it cannot be loaded as a dynamic library ({e})"))?;
     let version = {
         // SAFETY: the symbol's type is fixed by the ABI contract.
-        let sym: libloading::Symbol<extern "C" fn() -> *const c_char> = unsafe {
-            lib.get(ABI_VERSION_SYMBOL.as_bytes())
-        }
-        .map_err(|_| format!("it is not a chatferry plugin (no {ABI_VERSION_SYMBOL} symbol)"))?;
+        let sym: libloading::Symbol<extern "C" fn() -> *const c_char> =
+            unsafe { lib.get(ABI_VERSION_SYMBOL.as_bytes()) }
+                .map_err(|_| format!("it is not a chatferry plugin (no {ABI_VERSION_SYMBOL} symbol)"))?;
         let ptr = sym();
         if ptr.is_null() {
             return Err("it returned no ABI version".into());
         }
         // SAFETY: the plugin returns a pointer to a static NUL-terminated string.
-        unsafe { std::ffi::CStr::from_ptr(ptr) }
-            .to_string_lossy()
-            .into_owned()
+        unsafe { std::ffi::CStr::from_ptr(ptr) }.to_string_lossy().into_owned()
     };
     std::mem::forget(lib);
     Ok(version)
@@ -80,25 +76,17 @@ fn describe_library_error(err: &LibraryError) -> String {
              rebuild the plugin against this version of chatferry-core"
         ),
         LibraryError::GetSymbolError { .. } => {
-            "it has no chatferry root module (was it built with chatferry_core::export_plugin!?)"
-                .into()
+            "it has no chatferry root module (was it built with chatferry_core::export_plugin!?)".into()
         }
         LibraryError::RootModule { .. } => {
-            format!(
-                "its root module failed to start: {}",
-                first_line(&err.to_string())
-            )
+            format!("its root module failed to start: {}", first_line(&err.to_string()))
         }
         other => first_line(&other.to_string()),
     }
 }
 
 fn first_line(s: &str) -> String {
-    s.lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("unknown error")
-        .to_string()
+    s.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("unknown error").to_string()
 }
 
 /// Loads and checks one plugin library. The error is one line saying why
@@ -107,9 +95,7 @@ pub fn load_plugin(path: &Path) -> std::result::Result<LoadedPlugin, String> {
     let declared = declared_abi_version(path)?;
     check_abi_compatible(&declared, ABI_VERSION)?;
     let header = lib_header_from_path(path).map_err(|e| describe_library_error(&e))?;
-    let module = header
-        .init_root_module::<PluginModRef>()
-        .map_err(|e| describe_library_error(&e))?;
+    let module = header.init_root_module::<PluginModRef>().map_err(|e| describe_library_error(&e))?;
     let info = module.describe()().into_result().map_err(|e| {
         let e: Error = e.into();
         format!("it failed to describe itself: {e}")
@@ -121,10 +107,7 @@ pub fn load_plugin(path: &Path) -> std::result::Result<LoadedPlugin, String> {
             id: a.id.to_string(),
             name: a.name.to_string(),
             description: a.description.to_string(),
-            capabilities: Capabilities {
-                import: a.import,
-                export: a.export,
-            },
+            capabilities: Capabilities { import: a.import, export: a.export },
             input: PathKind::from_code(a.input),
             output: PathKind::from_code(a.output),
             options: a
@@ -142,11 +125,7 @@ pub fn load_plugin(path: &Path) -> std::result::Result<LoadedPlugin, String> {
         if adapter_info.id.is_empty() {
             return Err("it declares an adapter with an empty id".into());
         }
-        adapters.push(Arc::new(ForeignAdapter {
-            module,
-            info: adapter_info,
-            plugin: plugin_name.clone(),
-        }));
+        adapters.push(Arc::new(ForeignAdapter { module, info: adapter_info, plugin: plugin_name.clone() }));
     }
     Ok(LoadedPlugin {
         path: path.to_path_buf(),
@@ -162,10 +141,7 @@ pub fn load_plugin(path: &Path) -> std::result::Result<LoadedPlugin, String> {
 
 fn path_str(path: &Path) -> Result<&str> {
     path.to_str().ok_or_else(|| {
-        Error::usage(format!(
-            "{} is not valid UTF-8; rename it or use a path without such characters",
-            path.display()
-        ))
+        Error::usage(format!("{} is not valid UTF-8; rename it or use a path without such characters", path.display()))
     })
 }
 
@@ -184,10 +160,7 @@ impl ForeignAdapter {
     fn err(&self, e: FfiError) -> Error {
         let e: Error = e.into();
         if e.kind == crate::ErrorKind::Internal {
-            Error::internal(format!(
-                "plugin {} (adapter {}): {}",
-                self.plugin, self.info.id, e.message
-            ))
+            Error::internal(format!("plugin {} (adapter {}): {}", self.plugin, self.info.id, e.message))
         } else {
             e
         }
@@ -201,62 +174,38 @@ impl Adapter for ForeignAdapter {
 
     fn probe(&self, path: &Path) -> Result<u8> {
         let p = path_str(path)?;
-        self.module.probe()(self.info.id.as_str().into(), p.into())
-            .into_result()
-            .map_err(|e| self.err(e))
+        self.module.probe()(self.info.id.as_str().into(), p.into()).into_result().map_err(|e| self.err(e))
     }
 
     fn open_importer(&self, input: &Path, options: &Options) -> Result<Box<dyn Importer>> {
         let p = path_str(input)?;
-        let inner = self.module.open_importer()(
-            self.info.id.as_str().into(),
-            p.into(),
-            options_to_ffi(options),
-        )
-        .into_result()
-        .map_err(|e| self.err(e))?;
-        Ok(Box::new(ForeignImporter {
-            inner,
-            plugin: self.plugin.clone(),
-            adapter: self.info.id.clone(),
-        }))
+        let inner = self.module.open_importer()(self.info.id.as_str().into(), p.into(), options_to_ffi(options))
+            .into_result()
+            .map_err(|e| self.err(e))?;
+        Ok(Box::new(ForeignImporter { inner, plugin: self.plugin.clone(), adapter: self.info.id.clone() }))
     }
 
     fn open_exporter(&self, output: &Path, options: &Options) -> Result<Box<dyn Exporter>> {
         let p = path_str(output)?;
-        let inner = self.module.open_exporter()(
-            self.info.id.as_str().into(),
-            p.into(),
-            options_to_ffi(options),
-        )
-        .into_result()
-        .map_err(|e| self.err(e))?;
-        Ok(Box::new(ForeignExporter {
-            inner,
-            plugin: self.plugin.clone(),
-            adapter: self.info.id.clone(),
-        }))
+        let inner = self.module.open_exporter()(self.info.id.as_str().into(), p.into(), options_to_ffi(options))
+            .into_result()
+            .map_err(|e| self.err(e))?;
+        Ok(Box::new(ForeignExporter { inner, plugin: self.plugin.clone(), adapter: self.info.id.clone() }))
     }
 }
 
 fn wrap(plugin: &str, adapter: &str, e: FfiError) -> Error {
     let e: Error = e.into();
     if e.kind == crate::ErrorKind::Internal {
-        Error::internal(format!(
-            "plugin {plugin} (adapter {adapter}): {}",
-            e.message
-        ))
+        Error::internal(format!("plugin {plugin} (adapter {adapter}): {}", e.message))
     } else {
         e
     }
 }
 
 fn parse_report(json: RString) -> Result<Report> {
-    serde_json::from_str(json.as_str()).map_err(|e| {
-        Error::internal(format!(
-            "the plugin returned a report chatferry cannot read: {e}"
-        ))
-    })
+    serde_json::from_str(json.as_str())
+        .map_err(|e| Error::internal(format!("the plugin returned a report chatferry cannot read: {e}")))
 }
 
 struct ForeignImporter {
@@ -268,30 +217,22 @@ struct ForeignImporter {
 impl Importer for ForeignImporter {
     fn header(&mut self) -> Result<Header> {
         let r = self.inner.header().into_result();
-        r.map(Header::from)
-            .map_err(|e| wrap(&self.plugin, &self.adapter, e))
+        r.map(Header::from).map_err(|e| wrap(&self.plugin, &self.adapter, e))
     }
     fn next_contacts(&mut self, max: usize) -> Result<Vec<Contact>> {
         let r = self.inner.next_contacts(max as u32).into_result();
-        r.map(|v| v.into_iter().map(Contact::from).collect())
-            .map_err(|e| wrap(&self.plugin, &self.adapter, e))
+        r.map(|v| v.into_iter().map(Contact::from).collect()).map_err(|e| wrap(&self.plugin, &self.adapter, e))
     }
     fn next_chats(&mut self, max: usize) -> Result<Vec<Chat>> {
         let r = self.inner.next_chats(max as u32).into_result();
-        r.map(|v| v.into_iter().map(Chat::from).collect())
-            .map_err(|e| wrap(&self.plugin, &self.adapter, e))
+        r.map(|v| v.into_iter().map(Chat::from).collect()).map_err(|e| wrap(&self.plugin, &self.adapter, e))
     }
     fn next_messages(&mut self, max: usize) -> Result<Vec<Message>> {
         let r = self.inner.next_messages(max as u32).into_result();
-        r.map(|v| v.into_iter().map(Message::from).collect())
-            .map_err(|e| wrap(&self.plugin, &self.adapter, e))
+        r.map(|v| v.into_iter().map(Message::from).collect()).map_err(|e| wrap(&self.plugin, &self.adapter, e))
     }
     fn finish(&mut self) -> Result<Report> {
-        let r = self
-            .inner
-            .finish()
-            .into_result()
-            .map_err(|e| wrap(&self.plugin, &self.adapter, e))?;
+        let r = self.inner.finish().into_result().map_err(|e| wrap(&self.plugin, &self.adapter, e))?;
         parse_report(r)
     }
 }
@@ -308,32 +249,19 @@ impl Exporter for ForeignExporter {
         r.map_err(|e| wrap(&self.plugin, &self.adapter, e))
     }
     fn write_contacts(&mut self, batch: Vec<Contact>) -> Result<()> {
-        let r = self
-            .inner
-            .write_contacts(batch.into_iter().map(FfiContact::from).collect())
-            .into_result();
+        let r = self.inner.write_contacts(batch.into_iter().map(FfiContact::from).collect()).into_result();
         r.map_err(|e| wrap(&self.plugin, &self.adapter, e))
     }
     fn write_chats(&mut self, batch: Vec<Chat>) -> Result<()> {
-        let r = self
-            .inner
-            .write_chats(batch.into_iter().map(FfiChat::from).collect())
-            .into_result();
+        let r = self.inner.write_chats(batch.into_iter().map(FfiChat::from).collect()).into_result();
         r.map_err(|e| wrap(&self.plugin, &self.adapter, e))
     }
     fn write_messages(&mut self, batch: Vec<Message>) -> Result<()> {
-        let r = self
-            .inner
-            .write_messages(batch.into_iter().map(FfiMessage::from).collect())
-            .into_result();
+        let r = self.inner.write_messages(batch.into_iter().map(FfiMessage::from).collect()).into_result();
         r.map_err(|e| wrap(&self.plugin, &self.adapter, e))
     }
     fn finish(&mut self) -> Result<Report> {
-        let r = self
-            .inner
-            .finish()
-            .into_result()
-            .map_err(|e| wrap(&self.plugin, &self.adapter, e))?;
+        let r = self.inner.finish().into_result().map_err(|e| wrap(&self.plugin, &self.adapter, e))?;
         parse_report(r)
     }
 }
@@ -348,10 +276,7 @@ mod tests {
         assert!(check_abi_compatible("1.0.5", "1.0.0").is_ok());
         assert!(check_abi_compatible("1.0.0", "1.3.0").is_ok());
         let major = check_abi_compatible("2.0.0", "1.3.0").unwrap_err();
-        assert!(
-            major.contains("2.0.0") && major.contains("1.3.0"),
-            "{major}"
-        );
+        assert!(major.contains("2.0.0") && major.contains("1.3.0"), "{major}");
         let minor = check_abi_compatible("1.4.0", "1.3.0").unwrap_err();
         assert!(minor.contains("newer"), "{minor}");
         assert!(check_abi_compatible("one", "1.0.0").is_err());

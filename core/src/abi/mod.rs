@@ -41,10 +41,7 @@ pub struct FfiError {
 
 impl From<crate::Error> for FfiError {
     fn from(e: crate::Error) -> Self {
-        FfiError {
-            kind: e.kind.code(),
-            message: e.message.into(),
-        }
+        FfiError { kind: e.kind.code(), message: e.message.into() }
     }
 }
 impl From<FfiError> for crate::Error {
@@ -124,11 +121,9 @@ pub type FfiExporterBox = FfiExporter_TO<'static, RBox<()>>;
 pub struct PluginMod {
     pub describe: extern "C" fn() -> RResult<FfiPluginInfo, FfiError>,
     pub probe: extern "C" fn(RStr<'_>, RStr<'_>) -> RResult<u8, FfiError>,
-    pub open_importer:
-        extern "C" fn(RStr<'_>, RStr<'_>, RVec<FfiKv>) -> RResult<FfiImporterBox, FfiError>,
+    pub open_importer: extern "C" fn(RStr<'_>, RStr<'_>, RVec<FfiKv>) -> RResult<FfiImporterBox, FfiError>,
     #[sabi(last_prefix_field)]
-    pub open_exporter:
-        extern "C" fn(RStr<'_>, RStr<'_>, RVec<FfiKv>) -> RResult<FfiExporterBox, FfiError>,
+    pub open_exporter: extern "C" fn(RStr<'_>, RStr<'_>, RVec<FfiKv>) -> RResult<FfiExporterBox, FfiError>,
 }
 
 impl RootModule for PluginModRef {
@@ -141,9 +136,7 @@ impl RootModule for PluginModRef {
 /// Re-exports the `export_plugin!` macro needs; not for direct use.
 #[doc(hidden)]
 pub mod __private {
-    pub use abi_stable::library::{
-        __call_root_module_loader, CheckTypeLayout, LibHeader, RootModuleResult,
-    };
+    pub use abi_stable::library::{__call_root_module_loader, CheckTypeLayout, LibHeader, RootModuleResult};
 }
 
 #[cfg(test)]
@@ -160,9 +153,6 @@ mod tests {
     /// (a macro_rules attribute needs a literal); keep it in step.
     #[test]
     fn header_symbol_name_matches_abi_stable() {
-        assert_eq!(
-            crate::__root_module_symbol!(),
-            abi_stable::library::ROOT_MODULE_LOADER_NAME
-        );
+        assert_eq!(crate::__root_module_symbol!(), abi_stable::library::ROOT_MODULE_LOADER_NAME);
     }
 }

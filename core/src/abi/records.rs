@@ -205,12 +205,7 @@ fn strings(v: RVec<RString>) -> Vec<String> {
 }
 
 pub(crate) fn extras_to_ffi(e: Extras) -> RVec<FfiKv> {
-    e.into_iter()
-        .map(|(k, v)| FfiKv {
-            key: rs(k),
-            value: rs(v),
-        })
-        .collect()
+    e.into_iter().map(|(k, v)| FfiKv { key: rs(k), value: rs(v) }).collect()
 }
 pub(crate) fn extras_from_ffi(e: RVec<FfiKv>) -> Extras {
     e.into_iter().map(|kv| (st(kv.key), st(kv.value))).collect()
@@ -231,10 +226,7 @@ const STATUSES: [Status; 8] = [
 ];
 
 fn code_of<T: PartialEq>(table: &[T], v: &T) -> u8 {
-    table
-        .iter()
-        .position(|x| x == v)
-        .expect("every variant is in its code table") as u8
+    table.iter().position(|x| x == v).expect("every variant is in its code table") as u8
 }
 fn from_code<T: Copy>(table: &[T], code: u8, fallback: T) -> T {
     table.get(code as usize).copied().unwrap_or(fallback)
@@ -400,20 +392,10 @@ impl From<Message> for FfiMessage {
                     live: l.live,
                 })
                 .into(),
-            contact_card: m
-                .contact_card
-                .map(|c| FfiContactCard {
-                    name: ros(c.name),
-                    vcard: ros(c.vcard),
-                })
-                .into(),
+            contact_card: m.contact_card.map(|c| FfiContactCard { name: ros(c.name), vcard: ros(c.vcard) }).into(),
             link: m
                 .link
-                .map(|l| FfiLink {
-                    url: rs(l.url),
-                    title: ros(l.title),
-                    description: ros(l.description),
-                })
+                .map(|l| FfiLink { url: rs(l.url), title: ros(l.title), description: ros(l.description) })
                 .into(),
             call: m
                 .call
@@ -450,10 +432,7 @@ impl From<Message> for FfiMessage {
                     options: p
                         .options
                         .into_iter()
-                        .map(|o| FfiPollOption {
-                            text: rs(o.text),
-                            voters: rvec_strings(o.voters),
-                        })
+                        .map(|o| FfiPollOption { text: rs(o.text), voters: rvec_strings(o.voters) })
                         .collect(),
                     multiple: p.multiple,
                 })
@@ -499,10 +478,7 @@ impl From<FfiMessage> for Message {
                 url: ost(l.url),
                 live: l.live,
             }),
-            contact_card: m.contact_card.into_option().map(|c| ContactCard {
-                name: ost(c.name),
-                vcard: ost(c.vcard),
-            }),
+            contact_card: m.contact_card.into_option().map(|c| ContactCard { name: ost(c.name), vcard: ost(c.vcard) }),
             link: m.link.into_option().map(|l| Link {
                 url: st(l.url),
                 title: ost(l.title),
@@ -532,10 +508,7 @@ impl From<FfiMessage> for Message {
                 options: p
                     .options
                     .into_iter()
-                    .map(|o| PollOption {
-                        text: st(o.text),
-                        voters: strings(o.voters),
-                    })
+                    .map(|o| PollOption { text: st(o.text), voters: strings(o.voters) })
                     .collect(),
                 multiple: p.multiple,
             }),
@@ -600,21 +573,9 @@ mod tests {
                 url: Some("u".into()),
                 live: true,
             }),
-            contact_card: Some(ContactCard {
-                name: Some("c".into()),
-                vcard: Some("BEGIN:VCARD".into()),
-            }),
-            link: Some(Link {
-                url: "https://x".into(),
-                title: Some("t".into()),
-                description: Some("d".into()),
-            }),
-            call: Some(Call {
-                video: true,
-                group: true,
-                duration_ms: Some(9),
-                outcome: Some("missed".into()),
-            }),
+            contact_card: Some(ContactCard { name: Some("c".into()), vcard: Some("BEGIN:VCARD".into()) }),
+            link: Some(Link { url: "https://x".into(), title: Some("t".into()), description: Some("d".into()) }),
+            call: Some(Call { video: true, group: true, duration_ms: Some(9), outcome: Some("missed".into()) }),
             system: Some(SystemEvent {
                 action: "member_added".into(),
                 actor: Some("a".into()),
@@ -630,20 +591,12 @@ mod tests {
             }),
             poll: Some(Poll {
                 question: "q".into(),
-                options: vec![PollOption {
-                    text: "o".into(),
-                    voters: vec!["v".into()],
-                }],
+                options: vec![PollOption { text: "o".into(), voters: vec!["v".into()] }],
                 multiple: true,
             }),
             reply_to: Some("41".into()),
             quoted_text: Some("quoted".into()),
-            reactions: vec![Reaction {
-                sender: None,
-                from_me: true,
-                emoji: "❤️".into(),
-                timestamp_ms: Some(1),
-            }],
+            reactions: vec![Reaction { sender: None, from_me: true, emoji: "❤️".into(), timestamp_ms: Some(1) }],
             forwarded: true,
             starred: true,
             edited: true,
@@ -658,11 +611,7 @@ mod tests {
             id: "g".into(),
             kind: ChatKind::Official,
             title: Some("t".into()),
-            participants: vec![Participant {
-                contact: "p".into(),
-                role: Role::Owner,
-                display_name: Some("d".into()),
-            }],
+            participants: vec![Participant { contact: "p".into(), role: Role::Owner, display_name: Some("d".into()) }],
             created_ms: Some(-1),
             archived: true,
             extras: Extras::new(),
@@ -672,11 +621,7 @@ mod tests {
         let header = Header {
             source_adapter: "x".into(),
             model_version: MODEL_VERSION.into(),
-            owner: Some(Contact {
-                id: "me".into(),
-                phone: Some("+1".into()),
-                ..Default::default()
-            }),
+            owner: Some(Contact { id: "me".into(), phone: Some("+1".into()), ..Default::default() }),
             estimated_messages: Some(7),
             extras: Extras::new(),
         };

@@ -64,10 +64,7 @@ impl Adapter for ArchiveAdapter {
             description: "An open folder of JSON Lines files and content-addressed media; \
                           readable without chatferry"
                 .into(),
-            capabilities: Capabilities {
-                import: true,
-                export: true,
-            },
+            capabilities: Capabilities { import: true, export: true },
             input: PathKind::Folder,
             output: PathKind::Folder,
             options: vec![],

@@ -28,24 +28,17 @@ impl JsonLines {
                 root.display()
             ))
         })?;
-        Ok(JsonLines {
-            name,
-            reader: BufReader::with_capacity(256 * 1024, file),
-            line: 0,
-            buf: String::new(),
-        })
+        Ok(JsonLines { name, reader: BufReader::with_capacity(256 * 1024, file), line: 0, buf: String::new() })
     }
 
     fn next_batch<T: DeserializeOwned>(&mut self, max: usize) -> Result<Vec<T>> {
         let mut out = Vec::new();
         while out.len() < max {
             self.buf.clear();
-            let n = self.reader.read_line(&mut self.buf).map_err(|e| {
-                Error::bad_input(format!(
-                    "cannot read {} after line {}: {e}",
-                    self.name, self.line
-                ))
-            })?;
+            let n = self
+                .reader
+                .read_line(&mut self.buf)
+                .map_err(|e| Error::bad_input(format!("cannot read {} after line {}: {e}", self.name, self.line)))?;
             if n == 0 {
                 break;
             }
@@ -85,14 +78,10 @@ impl ArchiveImporter {
         }
         let manifest_path = root.join(MANIFEST);
         let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
-            Error::bad_input(format!(
-                "{} has no readable {MANIFEST} ({e}); is it a chatferry archive?",
-                root.display()
-            ))
+            Error::bad_input(format!("{} has no readable {MANIFEST} ({e}); is it a chatferry archive?", root.display()))
         })?;
-        let manifest: Manifest = serde_json::from_str(&text).map_err(|e| {
-            Error::bad_input(format!("{} is damaged: {e}", manifest_path.display()))
-        })?;
+        let manifest: Manifest = serde_json::from_str(&text)
+            .map_err(|e| Error::bad_input(format!("{} is damaged: {e}", manifest_path.display())))?;
         if manifest.format != FORMAT_NAME {
             return Err(Error::bad_input(format!(
                 "{} says format {:?}, not {FORMAT_NAME:?}",
@@ -126,10 +115,7 @@ impl ArchiveImporter {
             Ok(Resolve::Missing(_)) => {
                 if !media.missing {
                     media.missing = true;
-                    self.report.note(format!(
-                        "message {}: media file {file} is not in the archive",
-                        m.id
-                    ));
+                    self.report.note(format!("message {}: media file {file} is not in the archive", m.id));
                 }
             }
             Err(e) => {
@@ -138,10 +124,7 @@ impl ArchiveImporter {
                 if is_escape(&e) {
                     self.report.note(format!("message {}: {}", m.id, e.message));
                 } else {
-                    self.report.note(format!(
-                        "message {}: media file {file}: {}",
-                        m.id, e.message
-                    ));
+                    self.report.note(format!("message {}: media file {file}: {}", m.id, e.message));
                 }
             }
         }
@@ -151,11 +134,8 @@ impl ArchiveImporter {
 /// Archives from the same model major are readable (newer minors only add
 /// optional fields, which serde ignores or defaults).
 fn check_model_version(v: &str) -> Result<()> {
-    let found = semver::Version::parse(v).map_err(|_| {
-        Error::bad_input(format!(
-            "the archive's model_version {v:?} is not a version number"
-        ))
-    })?;
+    let found = semver::Version::parse(v)
+        .map_err(|_| Error::bad_input(format!("the archive's model_version {v:?} is not a version number")))?;
     let ours = semver::Version::parse(MODEL_VERSION).expect("valid");
     if found.major != ours.major {
         return Err(Error::unsupported(format!(

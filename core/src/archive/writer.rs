@@ -21,26 +21,16 @@ struct JsonLinesWriter {
 impl JsonLinesWriter {
     fn create(path: PathBuf) -> Result<JsonLinesWriter> {
         let file = File::create(&path).map_err(|e| Error::io(&path, "create", e))?;
-        Ok(JsonLinesWriter {
-            out: BufWriter::with_capacity(256 * 1024, file),
-            path,
-        })
+        Ok(JsonLinesWriter { out: BufWriter::with_capacity(256 * 1024, file), path })
     }
     fn write<T: Serialize>(&mut self, value: &T) -> Result<()> {
         serde_json::to_writer(&mut self.out, value)
             .map_err(|e| Error::io(&self.path, "write", std::io::Error::other(e)))?;
-        self.out
-            .write_all(b"\n")
-            .map_err(|e| Error::io(&self.path, "write", e))
+        self.out.write_all(b"\n").map_err(|e| Error::io(&self.path, "write", e))
     }
     fn finish(mut self) -> Result<()> {
-        self.out
-            .flush()
-            .map_err(|e| Error::io(&self.path, "write", e))?;
-        self.out
-            .get_ref()
-            .sync_all()
-            .map_err(|e| Error::io(&self.path, "sync", e))
+        self.out.flush().map_err(|e| Error::io(&self.path, "write", e))?;
+        self.out.get_ref().sync_all().map_err(|e| Error::io(&self.path, "sync", e))
     }
 }
 
@@ -153,11 +143,7 @@ impl Exporter for ArchiveExporter {
     }
 
     fn finish(&mut self) -> Result<Report> {
-        for w in [
-            self.contacts.take(),
-            self.chats.take(),
-            self.messages.take(),
-        ] {
+        for w in [self.contacts.take(), self.chats.take(), self.messages.take()] {
             w.ok_or_else(not_begun)?.finish()?;
         }
         let header = self.header.take().ok_or_else(not_begun)?;
@@ -175,10 +161,8 @@ impl Exporter for ArchiveExporter {
         std::fs::write(&path, text).map_err(|e| Error::io(&path, "write", e))?;
         if self.media_without_file > 0 {
             self.report.media.missing += self.media_without_file;
-            self.report.note(format!(
-                "{} media records came without a file and are marked missing",
-                self.media_without_file
-            ));
+            self.report
+                .note(format!("{} media records came without a file and are marked missing", self.media_without_file));
         }
         if self.unreadable_media > 0 {
             self.report.media.missing += self.unreadable_media;

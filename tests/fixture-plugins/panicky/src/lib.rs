@@ -19,10 +19,7 @@ impl Adapter for Panicky {
             id: "panicky".into(),
             name: "Panics (test fixture)".into(),
             description: "fails on purpose".into(),
-            capabilities: Capabilities {
-                import: true,
-                export: true,
-            },
+            capabilities: Capabilities { import: true, export: true },
             input: PathKind::FileOrFolder,
             output: PathKind::Folder,
             options: vec![],
@@ -42,8 +39,7 @@ impl Adapter for Panicky {
 
     fn open_exporter(&self, output: &Path, _options: &Options) -> Result<Box<dyn Exporter>> {
         std::fs::create_dir(output).map_err(|e| Error::io(output, "create", e))?;
-        std::fs::write(output.join("partial.txt"), b"half written")
-            .map_err(|e| Error::io(output, "write", e))?;
+        std::fs::write(output.join("partial.txt"), b"half written").map_err(|e| Error::io(output, "write", e))?;
         Ok(Box::new(PanickyExporter))
     }
 }
@@ -54,11 +50,7 @@ struct PanickyImporter {
 
 impl Importer for PanickyImporter {
     fn header(&mut self) -> Result<Header> {
-        Ok(Header {
-            source_adapter: "panicky".into(),
-            model_version: MODEL_VERSION.into(),
-            ..Default::default()
-        })
+        Ok(Header { source_adapter: "panicky".into(), model_version: MODEL_VERSION.into(), ..Default::default() })
     }
     fn next_contacts(&mut self, _max: usize) -> Result<Vec<Contact>> {
         Ok(vec![])

@@ -1,0 +1,173 @@
+//! Runs the real `chatferry` binary the way a person would, with its own
+//! user data folder and plugin path so tests never touch the real ones.
+//!
+//! `cargo test` does not build other members' cdylibs, so the first use
+//! runs `cargo build --workspace` once and then finds the binary and the
+//! plugin libraries in the target folder.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// The target profile folder (`target/debug`) this test binary runs from.
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    // target/debug/deps/<test> → target/debug
+    exe.parent().and_then(Path::parent).expect("target dir").to_path_buf()
+}
+
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+}
+
+/// Builds every workspace member (binary, plugins, fixture plugins) once.
+pub fn build_workspace() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let profile = target_dir().file_name().unwrap().to_string_lossy().into_owned();
+        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cmd.current_dir(workspace_root()).args(["build", "--workspace", "--quiet"]);
+        if profile == "release" {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("run cargo build --workspace");
+        assert!(status.success(), "cargo build --workspace failed");
+    });
+}
+
+/// The `chatferry` binary.
+pub fn chatferry_bin() -> PathBuf {
+    build_workspace();
+    target_dir().join(format!("chatferry{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// A dynamic library built by the workspace, by its lib name
+/// (`chatferry_plugin_template`).
+pub fn built_library(lib_name: &str) -> PathBuf {
+    build_workspace();
+    let p = target_dir().join(format!("{}{lib_name}{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX));
+    assert!(p.is_file(), "{} was not built", p.display());
+    p
+}
+
+/// An isolated environment for running chatferry: its own data folder
+/// (so the user plugin folder is empty and private) and plugin path.
+pub struct Env {
+    pub home: tempfile::TempDir,
+    pub plugin_path: Vec<PathBuf>,
+}
+
+impl Default for Env {
+    fn default() -> Self {
+        Env::new()
+    }
+}
+
+impl Env {
+    pub fn new() -> Env {
+        Env { home: tempfile::tempdir().expect("temp home"), plugin_path: Vec::new() }
+    }
+
+    /// The user plugin folder chatferry uses in this environment.
+    pub fn user_plugin_dir(&self) -> PathBuf {
+        self.home.path().join("data/chatferry/plugins")
+    }
+
+    /// A folder on CHATFERRY_PLUGIN_PATH holding copies of the given built
+    /// libraries under plugin file names (`libchatferry_plugin_<as>.so`).
+    pub fn with_plugins(mut self, libs: &[(&str, &str)]) -> Env {
+        let dir = self.home.path().join(format!("plugin-path-{}", self.plugin_path.len()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (lib, as_name) in libs {
+            let dest = dir.join(format!(
+                "{}chatferry_plugin_{as_name}{}",
+                std::env::consts::DLL_PREFIX,
+                std::env::consts::DLL_SUFFIX
+            ));
+            std::fs::copy(built_library(lib), dest).unwrap();
+        }
+        self.plugin_path.push(dir);
+        self
+    }
+
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(chatferry_bin());
+        cmd.env("HOME", self.home.path())
+            .env("XDG_DATA_HOME", self.home.path().join("data"))
+            .env_remove("CHATFERRY_LOG")
+            .env_remove("CHATFERRY_PANIC_TRACE");
+        if self.plugin_path.is_empty() {
+            cmd.env_remove("CHATFERRY_PLUGIN_PATH");
+        } else {
+            cmd.env("CHATFERRY_PLUGIN_PATH", std::env::join_paths(&self.plugin_path).unwrap());
+        }
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        let output = self.command().args(args).output().expect("run chatferry");
+        Run::from(output)
+    }
+}
+
+/// What one chatferry run did.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert_eq!(self.code, 0, "chatferry failed:\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        self
+    }
+    #[track_caller]
+    pub fn fails_with(self, code: i32) -> Run {
+        assert_eq!(self.code, code, "expected exit {code}:\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        self
+    }
+    /// The `chatferry:` error lines (warnings excluded).
+    pub fn error_lines(&self) -> Vec<&str> {
+        self.stderr.lines().filter(|l| l.starts_with("chatferry: ") && !l.starts_with("chatferry: warning:")).collect()
+    }
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
+    }
+}
+
+/// Every file below `dir`, relative path → bytes, for byte-identity checks.
+pub fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut std::collections::BTreeMap<String, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                let rel = p.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// SHA-256 of every file below `dir`, in one line each (for readable diffs).
+pub fn tree_digest(dir: &Path) -> Vec<String> {
+    use sha2::Digest;
+    tree(dir).into_iter().map(|(k, v)| format!("{k} {}", hex::encode(sha2::Sha256::digest(&v)))).collect()
+}
