@@ -1,0 +1,174 @@
+//! Plugins: refusal of incompatible or tampered libraries, panics contained
+//! at the boundary, install/list/remove, and `plugin new` from the template.
+
+use chatferry_tests::fixtures::canonical;
+use chatferry_tests::harness::{built_library, target_dir, workspace_root, Env};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn sample(dir: &Path) -> PathBuf {
+    let out = dir.join("sample");
+    canonical::write_sample_archive(&out).unwrap();
+    out
+}
+
+fn adapter_ids(env: &Env) -> Vec<String> {
+    let list = env.run(&["adapters", "--json"]).ok().json();
+    list.as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn a_plugin_built_for_another_abi_is_refused_in_one_line_and_the_rest_load() {
+    let env = Env::new().with_plugins(&[("chatferry_testplugin_abi_future", "future")]);
+    let run = env.run(&["adapters", "--json"]).ok();
+    let warnings: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(warnings.len(), 1, "{}", run.stderr);
+    let w = warnings[0];
+    assert!(w.starts_with("chatferry: warning: skipped plugin "), "{w}");
+    assert!(w.contains("libchatferry_plugin_future"), "names the file: {w}");
+    assert!(w.contains("ABI 2.0.0") && w.contains("ABI 1.0.0"), "names both versions: {w}");
+    let ids: Vec<_> = run.json().as_array().unwrap().iter().map(|a| a["id"].clone()).collect();
+    assert!(ids.contains(&"archive".into()) && ids.contains(&"template".into()), "{ids:?}");
+
+    let listed = env.run(&["plugin", "list", "--json"]).ok().json();
+    assert_eq!(listed["refused"].as_array().unwrap().len(), 1);
+
+    let run = env.run(&["plugin", "install", s(&built_library("chatferry_testplugin_abi_future"))]).fails_with(1);
+    assert_eq!(run.error_lines().len(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("cannot install") && run.stderr.contains("2.0.0"), "{}", run.stderr);
+    assert!(!env.user_plugin_dir().join("registry.toml").exists());
+}
+
+#[test]
+fn a_file_that_is_not_a_plugin_is_refused_and_cannot_be_installed() {
+    let env = Env::new();
+    let junk = env.home.path().join("libchatferry_plugin_junk.so");
+    std::fs::write(&junk, b"\x7fELF but not really").unwrap();
+    let run = env.run(&["plugin", "install", s(&junk)]).fails_with(1);
+    assert!(run.error_lines()[0].contains("cannot be loaded as a dynamic library"), "{}", run.stderr);
+}
+
+#[test]
+fn a_panic_inside_a_plugin_is_an_error_not_a_dead_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = Env::new().with_plugins(&[("chatferry_testplugin_panicky", "panicky")]);
+    let input = dir.path().join("input");
+    std::fs::create_dir(&input).unwrap();
+
+    // Panic while importing.
+    let out = dir.path().join("out");
+    let run = env.run(&["convert", s(&input), "--from", "panicky", "--to", "archive", "-o", s(&out)]).fails_with(1);
+    let errors = run.error_lines();
+    assert_eq!(errors.len(), 1, "one line: {}", run.stderr);
+    assert!(errors[0].contains("plugin panicky"), "{}", errors[0]);
+    assert!(errors[0].contains("panicked in reading messages"), "{}", errors[0]);
+    assert!(errors[0].contains("index out of bounds"), "{}", errors[0]);
+    assert!(!run.stderr.contains("Attempted to panic across the ffi boundary"));
+    assert!(!out.exists(), "no output after a failure");
+
+    // Panic while exporting: the half-written output is discarded.
+    let a = sample(dir.path());
+    let run = env.run(&["convert", s(&a), "--to", "panicky", "-o", s(&out)]).fails_with(1);
+    assert!(run.error_lines()[0].contains("panicked in writing messages: exporter bug"), "{}", run.stderr);
+    assert!(!out.exists());
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".chatferry"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary output left behind: {leftovers:?}");
+
+    // Panic while probing: a warning, and the other adapters still answer.
+    let probe = dir.path().join("probe-panic");
+    std::fs::create_dir(&probe).unwrap();
+    let run = env.run(&["detect", s(&probe)]);
+    assert!(run.stderr.contains("could not probe") && run.stderr.contains("panicked in probe"), "{}", run.stderr);
+    env.run(&["detect", s(&a)]).ok();
+    env.run(&["convert", s(&a), "--to", "archive", "-o", s(&dir.path().join("fine"))]).ok();
+}
+
+#[test]
+fn install_list_tamper_and_remove() {
+    let env = Env::new();
+    let lib = built_library("chatferry_plugin_template");
+    let run = env.run(&["plugin", "install", s(&lib)]).ok();
+    assert!(run.stdout.contains("installed chatferry-plugin-template"), "{}", run.stdout);
+    let registry = std::fs::read_to_string(env.user_plugin_dir().join("registry.toml")).unwrap();
+    assert!(registry.contains("name = \"chatferry-plugin-template\"") && registry.contains("sha256 = "), "{registry}");
+
+    let listed = env.run(&["plugin", "list", "--json"]).ok().json();
+    let template =
+        listed["plugins"].as_array().unwrap().iter().find(|p| p["name"] == "chatferry-plugin-template").unwrap();
+    assert_eq!(template["source"], "user", "the user folder comes before the executable's");
+
+    let again = env.run(&["plugin", "install", s(&lib)]).fails_with(1);
+    assert!(again.stderr.contains("already installed") && again.stderr.contains("--force"), "{}", again.stderr);
+    env.run(&["plugin", "install", s(&lib), "--force"]).ok();
+
+    // Tamper with the installed file: refused by hash, with a one-line reason.
+    let installed = std::fs::read_dir(env.user_plugin_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == std::env::consts::DLL_EXTENSION))
+        .unwrap();
+    let mut bytes = std::fs::read(&installed).unwrap();
+    bytes.extend_from_slice(b"tampered");
+    std::fs::write(&installed, bytes).unwrap();
+    let run = env.run(&["adapters", "--json"]).ok();
+    assert!(run.stderr.contains("sha256 no longer matches"), "{}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    let listed = env.run(&["plugin", "list", "--json"]).ok().json();
+    let template =
+        listed["plugins"].as_array().unwrap().iter().find(|p| p["name"] == "chatferry-plugin-template").unwrap();
+    assert_eq!(template["source"], "bundled", "the tampered copy is not used");
+
+    env.run(&["plugin", "remove", "chatferry-plugin-template"]).ok();
+    assert!(!installed.exists());
+    let registry = std::fs::read_to_string(env.user_plugin_dir().join("registry.toml")).unwrap();
+    assert!(!registry.contains("chatferry-plugin-template"), "{registry}");
+    let run = env.run(&["plugin", "remove", "chatferry-plugin-template"]).fails_with(2);
+    assert!(run.stderr.contains("no installed plugin"), "{}", run.stderr);
+    assert!(env.run(&["adapters"]).ok().stderr.is_empty());
+}
+
+#[test]
+fn plugin_new_builds_installs_and_is_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = Env::new();
+    env.run(&["plugin", "new", "hello-tsv", "--dir", s(dir.path())]).ok();
+    let krate = dir.path().join("hello-tsv");
+    assert!(krate.join("src/lib.rs").is_file() && krate.join("tests/roundtrip.rs").is_file());
+    env.run(&["plugin", "new", "hello-tsv", "--dir", s(dir.path())]).fails_with(1);
+    env.run(&["plugin", "new", "Bad_Name", "--dir", s(dir.path())]).fails_with(2);
+
+    // Same dependency versions as the workspace, and a target folder kept
+    // between runs so only the new crate itself compiles.
+    std::fs::copy(workspace_root().join("Cargo.lock"), krate.join("Cargo.lock")).unwrap();
+    let target = target_dir().parent().unwrap().join("plugin-new-test");
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "--quiet", "--offline", "--manifest-path", s(&krate.join("Cargo.toml"))])
+        .env("CARGO_TARGET_DIR", &target)
+        .status()
+        .unwrap();
+    assert!(status.success(), "the new plugin crate does not build");
+    let lib = target.join("debug").join(format!(
+        "{}chatferry_plugin_hello_tsv{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ));
+    env.run(&["plugin", "install", s(&lib)]).ok();
+    let list = env.run(&["adapters", "--json"]).ok().json();
+    let hello = list.as_array().unwrap().iter().find(|a| a["id"] == "hello-tsv").expect("new adapter listed");
+    assert_eq!(hello["plugin"], "chatferry-plugin-hello-tsv");
+    assert_eq!(hello["capabilities"], serde_json::json!(["import", "export"]));
+    assert!(adapter_ids(&env).contains(&"template".to_string()), "the template itself still loads");
+
+    // And it converts.
+    let a = sample(dir.path());
+    env.run(&["convert", s(&a), "--to", "hello-tsv", "-o", s(&dir.path().join("out"))]).ok();
+    assert!(dir.path().join("out/messages.tsv").is_file());
+}
