@@ -172,3 +172,14 @@ fn plugin_new_builds_installs_and_is_listed() {
     env.run(&["convert", s(&a), "--to", "hello-tsv", "-o", s(&dir.path().join("out"))]).ok();
     assert!(dir.path().join("out/messages.tsv").is_file());
 }
+
+#[test]
+fn a_plugin_whose_layout_differs_is_refused_in_one_readable_line() {
+    let env = Env::new().with_plugins(&[("chatferry_testplugin_abi_liar", "liar")]);
+    let run = env.run(&["adapters", "--json"]).ok();
+    let warnings: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(warnings.len(), 1, "abi_stable's long report must be folded: {}", run.stderr);
+    assert!(warnings[0].contains("libchatferry_plugin_liar"), "{}", warnings[0]);
+    assert!(warnings[0].contains("record layouts differ"), "{}", warnings[0]);
+    assert!(run.json().as_array().unwrap().iter().any(|a| a["id"] == "template"));
+}
