@@ -67,16 +67,25 @@ pub fn is_escape(err: &Error) -> bool {
 
 /// SHA-256 (lower-case hex) and size of a file, read in a stream.
 pub fn hash_file(path: &Path) -> Result<(String, u64)> {
-    let mut file = File::open(path).map_err(|e| Error::io(path, "read media file", e))?;
+    hash_copy(path, None)
+}
+
+/// Streams `source` through SHA-256, also writing the bytes to `copy` if
+/// given (one pass for hashing and copying). Returns the hex hash and size.
+fn hash_copy(source: &Path, mut copy: Option<(&mut dyn Write, &Path)>) -> Result<(String, u64)> {
+    let mut input = File::open(source).map_err(|e| Error::io(source, "read media file", e))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
     let mut size = 0u64;
     loop {
-        let n = file.read(&mut buf).map_err(|e| Error::io(path, "read media file", e))?;
+        let n = input.read(&mut buf).map_err(|e| Error::io(source, "read media file", e))?;
         if n == 0 {
             break;
         }
         hasher.update(&buf[..n]);
+        if let Some((out, path)) = copy.as_mut() {
+            out.write_all(&buf[..n]).map_err(|e| Error::io(path, "write", e))?;
+        }
         size += n as u64;
     }
     Ok((hex::encode(hasher.finalize()), size))
@@ -164,23 +173,11 @@ impl ContentStore {
     /// Copies `source` in; returns its hash, size, path relative to the
     /// root, and whether the file was new (not already stored).
     pub fn put_file(&self, source: &Path, ext: &str) -> Result<(String, u64, PathBuf, bool)> {
-        let mut input = File::open(source).map_err(|e| Error::io(source, "read media file", e))?;
         std::fs::create_dir_all(&self.root).map_err(|e| Error::io(&self.root, "create", e))?;
         let mut tmp = tempfile::NamedTempFile::new_in(&self.root)
             .map_err(|e| Error::io(&self.root, "create a temporary file in", e))?;
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut size = 0u64;
-        loop {
-            let n = input.read(&mut buf).map_err(|e| Error::io(source, "read media file", e))?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-            tmp.write_all(&buf[..n]).map_err(|e| Error::io(tmp.path(), "write", e))?;
-            size += n as u64;
-        }
-        let sha = hex::encode(hasher.finalize());
+        let tmp_path = tmp.path().to_path_buf();
+        let (sha, size) = hash_copy(source, Some((tmp.as_file_mut(), &tmp_path)))?;
         let rel = Self::relative_path(&sha, ext);
         let dest = self.root.join(&rel);
         if dest.exists() {

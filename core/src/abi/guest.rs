@@ -134,7 +134,7 @@ extern "C" fn open_importer<P: Plugin>(
     guard("opening the importer", || {
         let importer =
             adapter_for::<P>(adapter.as_str())?.open_importer(Path::new(input.as_str()), &options_from(options))?;
-        Ok(FfiImporter_TO::from_value(GuestImporter { inner: importer, poisoned: false }, TD_Opaque))
+        Ok(FfiImporter_TO::from_value(GuestImporter::new(importer), TD_Opaque))
     })
 }
 
@@ -146,7 +146,7 @@ extern "C" fn open_exporter<P: Plugin>(
     guard("opening the exporter", || {
         let exporter =
             adapter_for::<P>(adapter.as_str())?.open_exporter(Path::new(output.as_str()), &options_from(options))?;
-        Ok(FfiExporter_TO::from_value(GuestExporter { inner: exporter, poisoned: false }, TD_Opaque))
+        Ok(FfiExporter_TO::from_value(GuestExporter::new(exporter), TD_Opaque))
     })
 }
 
@@ -161,30 +161,35 @@ pub fn root_module<P: Plugin>() -> PluginModRef {
     .leak_into_prefix()
 }
 
-/// After a panic the state behind an importer or exporter is unknown: every
-/// later call fails instead of touching it.
-fn poisoned_error() -> RResult<(), FfiError> {
-    RErr(Error::internal("the plugin failed earlier in this conversion; no further calls are made").into())
-}
-
-struct GuestImporter {
-    inner: Box<dyn Importer>,
+/// An importer or exporter behind the boundary. After an error or a panic
+/// its state is unknown, so every later call fails instead of touching it.
+struct Guarded<T: ?Sized> {
+    inner: Box<T>,
     poisoned: bool,
 }
 
-impl GuestImporter {
-    fn call<T>(&mut self, what: &str, f: impl FnOnce(&mut dyn Importer) -> Result<T>) -> RResult<T, FfiError> {
+impl<T: ?Sized> Guarded<T> {
+    fn new(inner: Box<T>) -> Guarded<T> {
+        Guarded { inner, poisoned: false }
+    }
+
+    fn call<R>(&mut self, what: &str, f: impl FnOnce(&mut T) -> Result<R>) -> RResult<R, FfiError> {
         if self.poisoned {
-            return poisoned_error().map(|_| unreachable!());
+            return RErr(
+                Error::internal("the plugin failed earlier in this conversion; no further calls are made").into(),
+            );
         }
         let inner = &mut self.inner;
-        let out = guard(what, || f(inner.as_mut()));
+        let out = guard(what, || f(inner));
         if out.is_err() {
             self.poisoned = true;
         }
         out
     }
 }
+
+type GuestImporter = Guarded<dyn Importer>;
+type GuestExporter = Guarded<dyn Exporter>;
 
 impl FfiImporter for GuestImporter {
     fn header(&mut self) -> RResult<FfiHeader, FfiError> {
@@ -205,25 +210,6 @@ impl FfiImporter for GuestImporter {
     }
     fn finish(&mut self) -> RResult<RString, FfiError> {
         self.call("finishing the import", |i| report_json(i.finish()?))
-    }
-}
-
-struct GuestExporter {
-    inner: Box<dyn Exporter>,
-    poisoned: bool,
-}
-
-impl GuestExporter {
-    fn call<T>(&mut self, what: &str, f: impl FnOnce(&mut dyn Exporter) -> Result<T>) -> RResult<T, FfiError> {
-        if self.poisoned {
-            return poisoned_error().map(|_| unreachable!());
-        }
-        let inner = &mut self.inner;
-        let out = guard(what, || f(inner.as_mut()));
-        if out.is_err() {
-            self.poisoned = true;
-        }
-        out
     }
 }
 

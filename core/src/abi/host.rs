@@ -158,12 +158,7 @@ struct ForeignAdapter {
 
 impl ForeignAdapter {
     fn err(&self, e: FfiError) -> Error {
-        let e: Error = e.into();
-        if e.kind == crate::ErrorKind::Internal {
-            Error::internal(format!("plugin {} (adapter {}): {}", self.plugin, self.info.id, e.message))
-        } else {
-            e
-        }
+        wrap(&self.plugin, &self.info.id, e)
     }
 }
 
@@ -194,6 +189,8 @@ impl Adapter for ForeignAdapter {
     }
 }
 
+/// Internal errors (bugs, panics) name the plugin and adapter they came from;
+/// the others are already written for the person running chatferry.
 fn wrap(plugin: &str, adapter: &str, e: FfiError) -> Error {
     let e: Error = e.into();
     if e.kind == crate::ErrorKind::Internal {
