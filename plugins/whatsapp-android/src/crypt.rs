@@ -76,9 +76,39 @@ pub const APP_VERSION: &str = "2.22.5.13";
 
 /// Feature flags (field number, value) of a real 2.22.5.13 crypt15 header.
 const FEATURES_2_22_5_13: &[(u32, u64)] = &[
-    (5, 1), (6, 0), (7, 1), (8, 1), (9, 0), (10, 0), (11, 0), (12, 0), (13, 1), (14, 1), (15, 0), (16, 0),
-    (17, 0), (18, 0), (19, 1), (20, 0), (21, 0), (22, 1), (23, 0), (24, 0), (25, 1), (26, 0), (27, 0), (28, 1),
-    (29, 0), (30, 1), (31, 1), (32, 1), (33, 0), (34, 0), (35, 0), (36, 1), (37, 1),
+    (5, 1),
+    (6, 0),
+    (7, 1),
+    (8, 1),
+    (9, 0),
+    (10, 0),
+    (11, 0),
+    (12, 0),
+    (13, 1),
+    (14, 1),
+    (15, 0),
+    (16, 0),
+    (17, 0),
+    (18, 0),
+    (19, 1),
+    (20, 0),
+    (21, 0),
+    (22, 1),
+    (23, 0),
+    (24, 0),
+    (25, 1),
+    (26, 0),
+    (27, 0),
+    (28, 1),
+    (29, 0),
+    (30, 1),
+    (31, 1),
+    (32, 1),
+    (33, 0),
+    (34, 0),
+    (35, 0),
+    (36, 1),
+    (37, 1),
 ];
 
 /// A key the person supplied.
@@ -184,7 +214,9 @@ pub fn decrypt_file(input: &Path, key: &Key, out: &Path) -> Result<()> {
     let name = input.display();
     let mut data = std::fs::read(input).map_err(|e| Error::io(input, "read", e))?;
     let (prefix, start) = parse_prefix(&data).ok_or_else(|| {
-        Error::bad_input(format!("{name} does not start with a crypt14/crypt15 header; it is damaged or not a WhatsApp backup"))
+        Error::bad_input(format!(
+            "{name} does not start with a crypt14/crypt15 header; it is damaged or not a WhatsApp backup"
+        ))
     })?;
     let (aes, iv, kind) = match (prefix.key_type, &prefix.c15_iv, &prefix.c14_cipher, key) {
         (1, Some(c15), _, Key::Root(root)) => (Key::crypt15_aes(root), c15.iv.clone(), "crypt15"),
@@ -209,7 +241,11 @@ pub fn decrypt_file(input: &Path, key: &Key, out: &Path) -> Result<()> {
                  not with a 64-digit end-to-end key"
             )))
         }
-        _ => return Err(Error::unsupported(format!("{name} has a backup header this version of chatferry does not know"))),
+        _ => {
+            return Err(Error::unsupported(format!(
+                "{name} has a backup header this version of chatferry does not know"
+            )))
+        }
     };
     if data.len() < start + 32 {
         return Err(Error::bad_input(format!("{name} is truncated: it ends inside its header")));
@@ -257,12 +293,7 @@ pub fn encrypt_crypt15(db: &Path, root: &[u8; 32], jid_suffix: &str, iv: [u8; 16
     let mut body = z.finish().map_err(|e| Error::internal(format!("compressing the database failed: {e}")))?;
     drop(plain);
 
-    let prefix = BackupPrefix {
-        key_type: 1,
-        c14_cipher: None,
-        c15_iv: Some(C15Iv { iv: iv.to_vec() }),
-        info: None,
-    };
+    let prefix = BackupPrefix { key_type: 1, c14_cipher: None, c15_iv: Some(C15Iv { iv: iv.to_vec() }), info: None };
     let mut proto = prefix.encode_to_vec();
     proto.extend(encode_info(jid_suffix));
     let n = u8::try_from(proto.len()).map_err(|_| Error::internal("backup header longer than 255 bytes"))?;
@@ -286,13 +317,9 @@ pub fn encrypt_crypt15(db: &Path, root: &[u8; 32], jid_suffix: &str, iv: [u8; 16
 
 /// Field 4 (info) of the prefix, with 2.22.5.13's feature flags.
 fn encode_info(jid_suffix: &str) -> Vec<u8> {
-    let mut info = BackupInfo {
-        app_version: APP_VERSION.into(),
-        jid_suffix: jid_suffix.into(),
-        backup_version: 0,
-        f5: vec![],
-    }
-    .encode_to_vec();
+    let mut info =
+        BackupInfo { app_version: APP_VERSION.into(), jid_suffix: jid_suffix.into(), backup_version: 0, f5: vec![] }
+            .encode_to_vec();
     // backup_version 0 is not written by prost (proto3 default); the real
     // header has it explicitly, followed by the flags.
     prost::encoding::encode_key(4, prost::encoding::WireType::Varint, &mut info);
@@ -312,7 +339,8 @@ fn encode_info(jid_suffix: &str) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/public/whatsapp/wa-crypt-tools");
+    const FIXTURES: &str =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/public/whatsapp/wa-crypt-tools");
 
     fn fixture(name: &str) -> std::path::PathBuf {
         Path::new(FIXTURES).join(name)
@@ -350,11 +378,15 @@ mod tests {
         let other = Key::Root([7u8; 32]);
         let e = decrypt_file(&fixture("msgstore.db.crypt15"), &other, &out).unwrap_err();
         assert_eq!(e.kind, chatferry_core::ErrorKind::WrongKey, "{e}");
-        let e = decrypt_file(&fixture("msgstore.db.crypt15"), &Key::from_file(&fixture("key")).unwrap(), &out)
-            .unwrap_err();
+        let e =
+            decrypt_file(&fixture("msgstore.db.crypt15"), &Key::from_file(&fixture("key")).unwrap(), &out).unwrap_err();
         assert!(e.message.contains("64-digit"), "{e}");
-        let e = decrypt_file(&fixture("msgstore.db.crypt14"), &Key::from_file(&fixture("encrypted_backup.key")).unwrap(), &out)
-            .unwrap_err();
+        let e = decrypt_file(
+            &fixture("msgstore.db.crypt14"),
+            &Key::from_file(&fixture("encrypted_backup.key")).unwrap(),
+            &out,
+        )
+        .unwrap_err();
         assert!(e.message.contains("crypt14"), "{e}");
 
         let mut bytes = std::fs::read(fixture("msgstore.db.crypt15")).unwrap();

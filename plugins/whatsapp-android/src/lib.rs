@@ -1,1 +1,81 @@
+//! chatferry plugin for WhatsApp on Android: msgstore.db (modern and legacy
+//! schemas), wa.db, the Media folder, and crypt14/crypt15 backups.
+
+mod codes;
 mod crypt;
+mod db;
+mod import;
+mod source;
+
+use chatferry_core::abi::guest::Plugin;
+use chatferry_core::{
+    Adapter, AdapterInfo, Capabilities, Exporter, Importer, OptionKind, OptionSpec, Options, PathKind, Result,
+};
+use std::path::Path;
+
+pub use import::WaImporter;
+
+pub const ADAPTER_ID: &str = "whatsapp-android";
+
+pub struct WhatsAppAndroid;
+
+impl Adapter for WhatsAppAndroid {
+    fn info(&self) -> AdapterInfo {
+        AdapterInfo {
+            id: ADAPTER_ID.into(),
+            name: "WhatsApp (Android)".into(),
+            description: "msgstore.db, msgstore.db.crypt14/.crypt15 backups, or a WhatsApp folder (Databases/, Media/, wa.db)"
+                .into(),
+            capabilities: Capabilities { import: true, export: false },
+            input: PathKind::FileOrFolder,
+            output: PathKind::Folder,
+            options: vec![
+                OptionSpec::new(
+                    "key-file",
+                    OptionKind::Path,
+                    "the backup key: a text file with the 64-digit end-to-end key (.crypt15), encrypted_backup.key, or the `key` file (.crypt14)",
+                )
+                .import_only(),
+                OptionSpec::new("wa-db", OptionKind::Path, "wa.db with contact names, if it is not next to msgstore.db")
+                    .import_only(),
+                OptionSpec::new(
+                    "media-dir",
+                    OptionKind::Path,
+                    "the WhatsApp folder holding Media/, if it is not next to the database",
+                )
+                .import_only(),
+                OptionSpec::new(
+                    "owner",
+                    OptionKind::Text,
+                    "your own phone number with country code (+4915…); WhatsApp's database does not record it",
+                ),
+            ],
+        }
+    }
+
+    fn probe(&self, path: &Path) -> Result<u8> {
+        Ok(source::probe(path))
+    }
+
+    fn open_importer(&self, input: &Path, options: &Options) -> Result<Box<dyn Importer>> {
+        Ok(Box::new(WaImporter::open(input, options)?))
+    }
+
+    fn open_exporter(&self, _output: &Path, _options: &Options) -> Result<Box<dyn Exporter>> {
+        Err(chatferry_core::Error::unsupported("writing WhatsApp Android stores is not built yet"))
+    }
+}
+
+pub struct WhatsAppAndroidPlugin;
+
+impl Plugin for WhatsAppAndroidPlugin {
+    const NAME: &'static str = env!("CARGO_PKG_NAME");
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DESCRIPTION: &'static str = env!("CARGO_PKG_DESCRIPTION");
+
+    fn adapters() -> Vec<Box<dyn Adapter>> {
+        vec![Box::new(WhatsAppAndroid)]
+    }
+}
+
+chatferry_core::export_plugin!(WhatsAppAndroidPlugin);

@@ -1,0 +1,164 @@
+//! WhatsApp Android's numeric codes and their canonical meaning, in both
+//! directions (shared/formats/whatsapp.md §1.2). Unknown codes are kept in
+//! `extras` so a WhatsApp → WhatsApp conversion writes them back unchanged.
+
+use chatferry_core::{MessageKind, Status};
+
+/// `message.message_type` → kind.
+pub fn kind_of(message_type: i64) -> MessageKind {
+    match message_type {
+        0 => MessageKind::Text,
+        1 | 42 => MessageKind::Image,
+        2 => MessageKind::Audio,
+        3 | 43 => MessageKind::Video,
+        4 => MessageKind::Contact,
+        5 | 16 => MessageKind::Location,
+        7 => MessageKind::System,
+        9 => MessageKind::Document,
+        10 | 90 => MessageKind::Call,
+        13 => MessageKind::Gif,
+        15 => MessageKind::Deleted,
+        20 => MessageKind::Sticker,
+        _ => MessageKind::Other,
+    }
+}
+
+/// Kind → `message_type` for export; `None` where WhatsApp has no such
+/// message and the exporter writes a text instead.
+pub fn type_of(kind: MessageKind) -> Option<i64> {
+    Some(match kind {
+        MessageKind::Text | MessageKind::Link => 0,
+        MessageKind::Image => 1,
+        MessageKind::Audio | MessageKind::Voice => 2,
+        MessageKind::Video => 3,
+        MessageKind::Contact => 4,
+        MessageKind::Location => 5,
+        MessageKind::System => 7,
+        MessageKind::Document => 9,
+        MessageKind::Call => 10,
+        MessageKind::Gif => 13,
+        MessageKind::Deleted => 15,
+        MessageKind::Sticker => 20,
+        MessageKind::Payment | MessageKind::Poll | MessageKind::Other => return None,
+    })
+}
+
+/// `message.status` → status.
+pub fn status_of(status: Option<i64>, from_me: bool) -> Status {
+    match (status, from_me) {
+        (Some(0), false) => Status::Received,
+        (Some(4), true) => Status::Pending,
+        (Some(5), true) => Status::Sent,
+        (Some(13), _) => Status::Read,
+        (Some(8), _) => Status::Played,
+        (_, false) => Status::Received,
+        _ => Status::Unknown,
+    }
+}
+
+/// Status → `message.status` for export.
+pub fn status_code(status: Status, from_me: bool) -> i64 {
+    match status {
+        Status::Pending => 4,
+        Status::Sent | Status::Delivered => 5,
+        Status::Read => 13,
+        Status::Played => 8,
+        Status::Failed => 4,
+        Status::Received | Status::Unknown => {
+            if from_me {
+                5
+            } else {
+                0
+            }
+        }
+    }
+}
+
+/// `message_system.action_type` → the model's action vocabulary.
+pub fn action_of(code: i64) -> &'static str {
+    match code {
+        1 => "title_changed",
+        4 | 12 => "member_added",
+        5 | 13 => "member_left",
+        6 => "photo_changed",
+        7 | 14 => "member_removed",
+        10 | 28 => "number_changed",
+        11 => "group_created",
+        15 => "admin_promoted",
+        18 | 57 => "security_code_changed",
+        19 => "encryption_notice",
+        20 => "member_joined_by_link",
+        27 => "description_changed",
+        56 | 59 => "disappearing_timer",
+        _ => "other",
+    }
+}
+
+/// Action → `action_type` for export.
+pub fn action_code(action: &str) -> i64 {
+    match action {
+        "title_changed" => 1,
+        "member_added" => 12,
+        "member_left" => 13,
+        "photo_changed" => 6,
+        "member_removed" => 14,
+        "number_changed" => 28,
+        "group_created" => 11,
+        "admin_promoted" => 15,
+        "security_code_changed" => 18,
+        "encryption_notice" => 19,
+        "member_joined_by_link" => 20,
+        "description_changed" => 27,
+        "disappearing_timer" => 56,
+        _ => 0,
+    }
+}
+
+/// Whether an audio message is a voice note: recorded notes are Opus in
+/// Ogg and live under "WhatsApp Voice Notes" (PTT-… files).
+pub fn is_voice_note(mime: Option<&str>, file_path: Option<&str>) -> bool {
+    file_path.is_some_and(|p| p.contains("Voice Notes") || p.rsplit('/').next().is_some_and(|n| n.starts_with("PTT-")))
+        || mime.is_some_and(|m| m.starts_with("audio/ogg") && m.contains("opus"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_with_a_type_maps_back() {
+        for kind in MessageKind::ALL {
+            if let Some(t) = type_of(kind) {
+                let back = kind_of(t);
+                let same = back == kind
+                    || (kind == MessageKind::Voice && back == MessageKind::Audio)
+                    || (kind == MessageKind::Link && back == MessageKind::Text);
+                assert!(same, "{kind:?} → {t} → {back:?}");
+            }
+        }
+        for action in [
+            "title_changed",
+            "member_added",
+            "member_left",
+            "photo_changed",
+            "member_removed",
+            "number_changed",
+            "group_created",
+            "admin_promoted",
+            "security_code_changed",
+            "encryption_notice",
+            "member_joined_by_link",
+            "description_changed",
+            "disappearing_timer",
+        ] {
+            assert_eq!(action_of(action_code(action)), action);
+        }
+    }
+
+    #[test]
+    fn voice_notes() {
+        assert!(is_voice_note(None, Some("Media/WhatsApp Voice Notes/202443/PTT-20241027-WA0002.opus")));
+        assert!(is_voice_note(Some("audio/ogg; codecs=opus"), None));
+        assert!(!is_voice_note(Some("audio/mpeg"), Some("Media/WhatsApp Audio/AUD-1.mp3")));
+    }
+}

@@ -1,0 +1,93 @@
+//! Opening stores read-only, and telling what a SQLite file holds.
+
+use chatferry_core::{Error, Result};
+use rusqlite::{Connection, OpenFlags};
+use std::path::Path;
+
+/// The first 16 bytes of every SQLite database file.
+pub const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+
+pub fn is_sqlite(path: &Path) -> bool {
+    let mut head = [0u8; 16];
+    std::fs::File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head)).is_ok()
+        && &head == SQLITE_MAGIC
+}
+
+/// Opens a database without any chance of changing it: read-only and
+/// `immutable` (no locks, no journal, no -shm created). Callers copy a
+/// database that has a -wal file first, so no committed row is missed.
+pub fn open_read_only(path: &Path) -> Result<Connection> {
+    let uri = format!("file:{}?immutable=1", percent_encode(path));
+    let conn = Connection::open_with_flags(
+        &uri,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| sql_error(path, e))?;
+    // Any query fails on a file that is not a database; find out now.
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).map_err(|e| sql_error(path, e))?;
+    Ok(conn)
+}
+
+/// A one-line error for a SQLite failure on `path`.
+pub fn sql_error(path: &Path, e: rusqlite::Error) -> Error {
+    let text = e.to_string();
+    if text.contains("file is not a database") || text.contains("not a database") {
+        Error::bad_input(format!("{} is not an SQLite database", path.display()))
+    } else if text.contains("malformed") || text.contains("corrupt") {
+        Error::bad_input(format!("{} is damaged ({text}); copy it again from the phone", path.display()))
+    } else {
+        Error::bad_input(format!("{}: {text}", path.display()))
+    }
+}
+
+/// Whether `table` exists.
+pub fn has_table(conn: &Connection, table: &str) -> bool {
+    conn.query_row("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", [table], |_| Ok(())).is_ok()
+}
+
+/// Whether `table` has `column`.
+pub fn has_column(conn: &Connection, table: &str, column: &str) -> bool {
+    conn.prepare(&format!("SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1"))
+        .and_then(|mut s| s.exists([column]))
+        .unwrap_or(false)
+}
+
+fn percent_encode(path: &Path) -> String {
+    let s = path.to_string_lossy();
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opens_paths_with_awkward_characters_read_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a b?c#d%e.db");
+        Connection::open(&path).unwrap().execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1);").unwrap();
+        let before = std::fs::read(&path).unwrap();
+        let conn = open_read_only(&path).unwrap();
+        assert!(has_table(&conn, "t") && has_column(&conn, "t", "x") && !has_column(&conn, "t", "y"));
+        assert!(conn.execute("INSERT INTO t VALUES (2)", []).is_err(), "writes are refused");
+        drop(conn);
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no journal or -shm created");
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.db");
+        std::fs::write(&path, vec![b'x'; 4096]).unwrap();
+        let e = open_read_only(&path).unwrap_err();
+        assert!(e.message.contains("is not an SQLite database"), "{e}");
+    }
+}

@@ -1,0 +1,57 @@
+//! Names from wa.db (`wa_contacts`): the address-book name, the push name
+//! the person chose, and the number.
+
+use crate::db;
+use chatferry_core::{Contact, Result};
+use std::collections::HashMap;
+use std::path::Path;
+
+pub fn read_wa_db(path: &Path) -> Result<HashMap<String, Contact>> {
+    let conn = db::open_read_only(path)?;
+    if !db::has_table(&conn, "wa_contacts") {
+        return Err(chatferry_core::Error::bad_input(format!(
+            "{} is not a WhatsApp wa.db (no wa_contacts table)",
+            path.display()
+        )));
+    }
+    let col = |c: &str| if db::has_column(&conn, "wa_contacts", c) { c.to_string() } else { "NULL".to_string() };
+    let sql = format!(
+        "SELECT jid, {}, {}, {} FROM wa_contacts WHERE jid IS NOT NULL ORDER BY _id",
+        col("display_name"),
+        col("wa_name"),
+        col("number")
+    );
+    let mut stmt = conn.prepare(&sql).map_err(|e| db::sql_error(path, e))?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(Contact {
+                id: r.get::<_, String>(0)?,
+                name: r.get::<_, Option<String>>(1)?.filter(|s| !s.is_empty()),
+                nickname: r.get::<_, Option<String>>(2)?.filter(|s| !s.is_empty()),
+                phone: r.get::<_, Option<String>>(3)?.filter(|s| !s.is_empty()),
+                ..Default::default()
+            })
+        })
+        .map_err(|e| db::sql_error(path, e))?;
+    let mut out = HashMap::new();
+    for row in rows {
+        let c = row.map_err(|e| db::sql_error(path, e))?;
+        // The same jid can appear once per phone-book entry; keep the first
+        // with a name.
+        out.entry(c.id.clone())
+            .and_modify(|old: &mut Contact| {
+                if old.name.is_none() {
+                    old.name = c.name.clone();
+                }
+            })
+            .or_insert(c);
+    }
+    Ok(out)
+}
+
+/// A person's phone number in international form, from their JID.
+pub fn phone_of(jid: &str) -> Option<String> {
+    let (user, server) = jid.split_once('@')?;
+    (server == "s.whatsapp.net" && !user.is_empty() && user.bytes().all(|b| b.is_ascii_digit()) && user != "0")
+        .then(|| format!("+{user}"))
+}

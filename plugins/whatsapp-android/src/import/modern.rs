@@ -1,0 +1,680 @@
+//! The modern schema (WhatsApp ≥ 2.21): `message`, `jid`, `chat` and the
+//! per-feature side tables. Tables and columns a given version lacks are
+//! read as NULL, so every version from 2.21 to 2026 reads with one query.
+
+use super::contacts::phone_of;
+use super::{placeholders, Lookups, Structure};
+use crate::codes;
+use crate::db::{self, sql_error};
+use chatferry_core::*;
+use rusqlite::Connection;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+use std::sync::Mutex;
+
+/// `user:3@server` (a companion device) → `user@server`.
+pub fn normalize_jid(raw: &str) -> String {
+    match raw.split_once('@') {
+        Some((user, server)) => match user.split_once(':') {
+            Some((u, _device)) => format!("{u}@{server}"),
+            None => raw.to_string(),
+        },
+        None => raw.to_string(),
+    }
+}
+
+pub fn chat_kind(jid: &str) -> ChatKind {
+    match jid.rsplit('@').next().unwrap_or("") {
+        "g.us" => ChatKind::Group,
+        "broadcast" => ChatKind::Broadcast,
+        "newsletter" => ChatKind::Official,
+        "s.whatsapp.net" | "lid" | "c.us" => ChatKind::Direct,
+        _ => ChatKind::Other,
+    }
+}
+
+fn err(conn: &Connection) -> impl Fn(rusqlite::Error) -> Error + '_ {
+    move |e| sql_error(Path::new(conn.path().unwrap_or("msgstore.db")), e)
+}
+
+/// The column if the table has it, else NULL.
+fn col(conn: &Connection, table: &str, alias: &str, column: &str) -> String {
+    if db::has_table(conn, table) && db::has_column(conn, table, column) {
+        format!("{alias}.{column}")
+    } else {
+        "NULL".into()
+    }
+}
+
+/// The owner's push name (stored in props by 2026 versions).
+pub fn own_push_name(conn: &Connection) -> Option<String> {
+    if !db::has_table(conn, "props") {
+        return None;
+    }
+    conn.query_row("SELECT value FROM props WHERE key = 'user_push_name'", [], |r| r.get(0)).ok()
+}
+
+pub fn read_structure(
+    conn: &Connection,
+    names: &HashMap<String, Contact>,
+    owner: Option<&str>,
+    report: &mut Report,
+) -> Result<Structure> {
+    let e = err(conn);
+    // Addresses.
+    let mut jids: HashMap<i64, String> = HashMap::new();
+    {
+        let mut stmt = conn.prepare("SELECT _id, raw_string, user, server FROM jid").map_err(&e)?;
+        let rows = stmt
+            .query_map([], |r| {
+                let raw: Option<String> = r.get(1)?;
+                let user: Option<String> = r.get(2)?;
+                let server: Option<String> = r.get(3)?;
+                Ok((r.get::<_, i64>(0)?, raw.or_else(|| Some(format!("{}@{}", user?, server?)))))
+            })
+            .map_err(&e)?;
+        for row in rows {
+            if let (id, Some(raw)) = row.map_err(&e)? {
+                jids.insert(id, normalize_jid(&raw));
+            }
+        }
+    }
+    // Hidden-number (LID) addresses are shown under the phone JID they map to.
+    let mut lid_names: HashMap<String, String> = HashMap::new();
+    if db::has_table(conn, "jid_map") {
+        let mut stmt = conn.prepare("SELECT lid_row_id, jid_row_id FROM jid_map").map_err(&e)?;
+        let pairs: Vec<(i64, i64)> =
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(&e)?.collect::<Result<_, _>>().map_err(&e)?;
+        for (lid, phone) in pairs {
+            if let Some(p) = jids.get(&phone).cloned() {
+                jids.insert(lid, p);
+            }
+        }
+    }
+    if db::has_table(conn, "lid_display_name") {
+        let mut stmt = conn
+            .prepare("SELECT j.raw_string, l.display_name FROM lid_display_name l JOIN jid j ON j._id = l.lid_row_id")
+            .map_err(&e)?;
+        for row in
+            stmt.query_map([], |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<String>>(1)?))).map_err(&e)?
+        {
+            if let (Some(j), Some(n)) = row.map_err(&e)? {
+                lid_names.insert(j, n);
+            }
+        }
+    }
+
+    // People: every person address in the store, named from wa.db.
+    let mut people: BTreeMap<String, Contact> = BTreeMap::new();
+    for jid in jids.values() {
+        let kind = chat_kind(jid);
+        if kind != ChatKind::Direct || jid.starts_with("0@") || jid.starts_with('@') {
+            continue;
+        }
+        let mut c = names.get(jid).cloned().unwrap_or_else(|| Contact { id: jid.clone(), ..Default::default() });
+        if c.phone.is_none() {
+            c.phone = phone_of(jid);
+        }
+        if c.name.is_none() && c.nickname.is_none() {
+            c.nickname = lid_names.get(jid).cloned();
+        }
+        people.insert(jid.clone(), c);
+    }
+    for (jid, c) in names {
+        if chat_kind(jid) == ChatKind::Direct && !people.contains_key(jid) {
+            let mut c = c.clone();
+            if c.phone.is_none() {
+                c.phone = phone_of(jid);
+            }
+            people.insert(jid.clone(), c);
+        }
+    }
+
+    // Chats.
+    let sql = format!(
+        "SELECT c._id, c.jid_row_id, {}, {}, {}, {},
+                EXISTS (SELECT 1 FROM message m WHERE m.chat_row_id = c._id)
+         FROM chat c ORDER BY c._id",
+        col(conn, "chat", "c", "subject"),
+        col(conn, "chat", "c", "created_timestamp"),
+        col(conn, "chat", "c", "archived"),
+        col(conn, "chat", "c", "hidden"),
+    );
+    let mut chats: HashMap<i64, String> = HashMap::new();
+    let mut chat_list = Vec::new();
+    let mut direct = HashSet::new();
+    let mut skipped_hidden = 0;
+    {
+        let mut stmt = conn.prepare(&sql).map_err(&e)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Option<i64>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
+                    r.get::<_, Option<i64>>(4)?,
+                    r.get::<_, Option<i64>>(5)?,
+                    r.get::<_, bool>(6)?,
+                ))
+            })
+            .map_err(&e)?;
+        for row in rows {
+            let (row_id, jid_row, subject, created, archived, hidden, has_messages) = row.map_err(&e)?;
+            let hidden = hidden.unwrap_or(0) != 0;
+            if hidden && !has_messages {
+                skipped_hidden += 1;
+                continue;
+            }
+            let id = jid_row.and_then(|j| jids.get(&j).cloned()).unwrap_or_else(|| format!("chat-{row_id}@unknown"));
+            let kind = chat_kind(&id);
+            if kind == ChatKind::Direct {
+                direct.insert(id.clone());
+            }
+            let mut extras = Extras::new();
+            if hidden {
+                extras.insert("wa.hidden".into(), "1".into());
+            }
+            chats.insert(row_id, id.clone());
+            chat_list.push(Chat {
+                participants: if kind == ChatKind::Direct {
+                    vec![Participant { contact: id.clone(), ..Default::default() }]
+                } else {
+                    vec![]
+                },
+                id,
+                kind,
+                title: subject.filter(|s| !s.is_empty()),
+                created_ms: created.filter(|t| *t > 0),
+                archived: archived.unwrap_or(0) != 0,
+                extras,
+            });
+        }
+    }
+    if skipped_hidden > 0 {
+        report.note(format!("{skipped_hidden} hidden chat rows without messages were not imported"));
+    }
+
+    // Group members and their roles.
+    if db::has_table(conn, "group_participant_user") {
+        let mut members: HashMap<String, Vec<Participant>> = HashMap::new();
+        let mut stmt = conn
+            .prepare("SELECT group_jid_row_id, user_jid_row_id, rank FROM group_participant_user ORDER BY _id")
+            .map_err(&e)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<i64>>(2)?)))
+            .map_err(&e)?;
+        for row in rows {
+            let (group, user, rank) = row.map_err(&e)?;
+            let Some(group) = jids.get(&group) else { continue };
+            let contact = match jids.get(&user) {
+                Some(u) if !u.starts_with('@') && !u.starts_with("0@") => u.clone(),
+                // The owner's own membership row has an empty address.
+                _ => match owner {
+                    Some(o) => o.to_string(),
+                    None => continue,
+                },
+            };
+            let role = match rank.unwrap_or(0) {
+                1 => Role::Admin,
+                2 => Role::Owner,
+                _ => Role::Member,
+            };
+            members.entry(group.clone()).or_default().push(Participant { contact, role, display_name: None });
+        }
+        for chat in &mut chat_list {
+            if let Some(m) = members.remove(&chat.id) {
+                chat.participants = m;
+            }
+        }
+    }
+
+    let estimated: i64 = conn
+        .query_row("SELECT count(*) FROM message WHERE chat_row_id IN (SELECT _id FROM chat)", [], |r| r.get(0))
+        .map_err(&e)?;
+    if db::has_table(conn, "messages") {
+        let leftover: i64 =
+            conn.query_row("SELECT count(*) FROM messages WHERE key_remote_jid <> '-1'", [], |r| r.get(0)).unwrap_or(0);
+        if leftover > 0 {
+            report.note(format!(
+                "{leftover} rows in the legacy `messages` table (left over from WhatsApp's 2021 migration, not shown \
+                 by the app) were not imported"
+            ));
+        }
+    }
+    if db::has_table(conn, "call_log") {
+        let calls: i64 = conn.query_row("SELECT count(*) FROM call_log", [], |r| r.get(0)).unwrap_or(0);
+        if calls > 0 {
+            report
+                .note(format!("{calls} entries of the call log (the Calls tab, not chat messages) were not imported"));
+        }
+    }
+    Ok(Structure {
+        jids,
+        chats,
+        direct,
+        contacts: people.into_values().collect(),
+        chat_list,
+        estimated: estimated.max(0) as u64,
+    })
+}
+
+/// The one query over every message and its side tables.
+fn message_sql(conn: &Connection) -> String {
+    let t = |name: &str| db::has_table(conn, name);
+    let quoted_row = if t("message_quoted") {
+        "(SELECT q._id FROM message q WHERE q.chat_row_id = mq.parent_message_chat_row_id AND q.key_id = mq.key_id ORDER BY q._id LIMIT 1)"
+    } else {
+        "NULL"
+    };
+    let vcard = if t("message_vcard") {
+        "(SELECT v.vcard FROM message_vcard v WHERE v.message_row_id = m._id ORDER BY v._id LIMIT 1)"
+    } else {
+        "NULL"
+    };
+    let mut joins = String::new();
+    for (table, alias) in [
+        ("message_media", "mm"),
+        ("message_location", "ml"),
+        ("message_quoted", "mq"),
+        ("message_system", "ms"),
+        ("message_forwarded", "mf"),
+        ("message_text", "mt"),
+        ("message_edit_info", "me"),
+        ("missed_call_logs", "mc"),
+        ("message_revoked", "mr"),
+    ] {
+        if t(table) {
+            joins.push_str(&format!(" LEFT JOIN {table} {alias} ON {alias}.message_row_id = m._id"));
+        }
+    }
+    format!(
+        "SELECT m._id, m.chat_row_id, m.from_me, m.key_id, m.sender_jid_row_id, m.status, m.timestamp,
+                m.message_type, m.text_data, m.starred,
+                {file_path}, {file_size}, {mime}, {media_name}, {file_hash}, {duration}, {width}, {height}, {caption},
+                {lat}, {lon}, {place}, {address}, {loc_url},
+                {q_key}, {q_text}, {quoted_row},
+                {action}, {forwarded}, {vcard},
+                {url}, {title}, {description},
+                {edited}, {video_call}, {revoked}
+         FROM message m {joins}
+         WHERE m.chat_row_id IN (SELECT _id FROM chat)
+         ORDER BY m.chat_row_id, m.sort_id, m._id",
+        file_path = col(conn, "message_media", "mm", "file_path"),
+        file_size = col(conn, "message_media", "mm", "file_size"),
+        mime = col(conn, "message_media", "mm", "mime_type"),
+        media_name = col(conn, "message_media", "mm", "media_name"),
+        file_hash = col(conn, "message_media", "mm", "file_hash"),
+        duration = col(conn, "message_media", "mm", "media_duration"),
+        width = col(conn, "message_media", "mm", "width"),
+        height = col(conn, "message_media", "mm", "height"),
+        caption = col(conn, "message_media", "mm", "media_caption"),
+        lat = col(conn, "message_location", "ml", "latitude"),
+        lon = col(conn, "message_location", "ml", "longitude"),
+        place = col(conn, "message_location", "ml", "place_name"),
+        address = col(conn, "message_location", "ml", "place_address"),
+        loc_url = col(conn, "message_location", "ml", "url"),
+        q_key = col(conn, "message_quoted", "mq", "key_id"),
+        q_text = col(conn, "message_quoted", "mq", "text_data"),
+        action = col(conn, "message_system", "ms", "action_type"),
+        forwarded = if t("message_forwarded") { "mf.message_row_id" } else { "NULL" },
+        url = col(conn, "message_text", "mt", "url"),
+        title = col(conn, "message_text", "mt", "page_title"),
+        description = col(conn, "message_text", "mt", "description"),
+        edited = col(conn, "message_edit_info", "me", "edited_timestamp"),
+        video_call = col(conn, "missed_call_logs", "mc", "video_call"),
+        revoked = col(conn, "message_revoked", "mr", "revoked_key_id"),
+    )
+}
+
+/// One row of the message query, before mapping.
+struct Row {
+    id: i64,
+    chat_row: i64,
+    from_me: bool,
+    key_id: String,
+    sender_row: Option<i64>,
+    status: Option<i64>,
+    timestamp: i64,
+    message_type: i64,
+    text: Option<String>,
+    starred: bool,
+    file_path: Option<String>,
+    file_size: Option<i64>,
+    mime: Option<String>,
+    media_name: Option<String>,
+    file_hash: Option<String>,
+    duration_s: Option<i64>,
+    width: Option<i64>,
+    height: Option<i64>,
+    caption: Option<String>,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    place: Option<String>,
+    address: Option<String>,
+    loc_url: Option<String>,
+    quoted_key: Option<String>,
+    quoted_text: Option<String>,
+    quoted_row: Option<i64>,
+    action: Option<i64>,
+    forwarded: bool,
+    vcard: Option<String>,
+    url: Option<String>,
+    title: Option<String>,
+    description: Option<String>,
+    edited_ms: Option<i64>,
+    video_call: Option<i64>,
+    revoked_key: Option<String>,
+}
+
+fn read_row(r: &rusqlite::Row) -> rusqlite::Result<Row> {
+    Ok(Row {
+        id: r.get(0)?,
+        chat_row: r.get(1)?,
+        from_me: r.get::<_, Option<i64>>(2)?.unwrap_or(0) != 0,
+        key_id: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+        sender_row: r.get(4)?,
+        status: r.get(5)?,
+        timestamp: r.get::<_, Option<i64>>(6)?.unwrap_or(0),
+        message_type: r.get::<_, Option<i64>>(7)?.unwrap_or(0),
+        text: r.get(8)?,
+        starred: r.get::<_, Option<i64>>(9)?.unwrap_or(0) != 0,
+        file_path: r.get(10)?,
+        file_size: r.get(11)?,
+        mime: r.get(12)?,
+        media_name: r.get(13)?,
+        file_hash: r.get(14)?,
+        duration_s: r.get(15)?,
+        width: r.get(16)?,
+        height: r.get(17)?,
+        caption: r.get(18)?,
+        lat: r.get(19)?,
+        lon: r.get(20)?,
+        place: r.get(21)?,
+        address: r.get(22)?,
+        loc_url: r.get(23)?,
+        quoted_key: r.get(24)?,
+        quoted_text: r.get(25)?,
+        quoted_row: r.get(26)?,
+        action: r.get(27)?,
+        forwarded: r.get::<_, Option<i64>>(28)?.is_some(),
+        vcard: r.get(29)?,
+        url: r.get(30)?,
+        title: r.get(31)?,
+        description: r.get(32)?,
+        edited_ms: r.get(33)?,
+        video_call: r.get(34)?,
+        revoked_key: r.get(35)?,
+    })
+}
+
+/// `file_hash` is base64 of the SHA-256; the model keeps hex.
+pub fn hash_to_hex(b64: &str) -> Option<String> {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::STANDARD.decode(b64.trim()).ok()?;
+    (raw.len() == 32).then(|| hex::encode(raw))
+}
+
+fn non_empty(s: Option<String>) -> Option<String> {
+    s.filter(|s| !s.is_empty())
+}
+
+/// Maps one row to the model (reactions and system targets come later).
+fn to_message(row: Row, lk: &Lookups, report: &mut Report) -> Option<Message> {
+    let chat = lk.chats.get(&row.chat_row)?.clone();
+    let mut kind = codes::kind_of(row.message_type);
+    if kind == MessageKind::Audio && codes::is_voice_note(row.mime.as_deref(), row.file_path.as_deref()) {
+        kind = MessageKind::Voice;
+    }
+    let has_link = row.url.as_deref().is_some_and(|u| !u.is_empty());
+    if kind == MessageKind::Text && has_link {
+        kind = MessageKind::Link;
+    }
+    let sender = if row.from_me {
+        lk.owner.clone()
+    } else {
+        match row.sender_row.filter(|r| *r > 0).and_then(|r| lk.jids.get(&r)) {
+            Some(j) => Some(j.clone()),
+            None if lk.direct.contains(&chat) => Some(chat.clone()),
+            None => None,
+        }
+    };
+    let mut extras = Extras::new();
+    extras.insert("wa.key_id".into(), row.key_id.clone());
+    if codes::type_of(kind) != Some(row.message_type) {
+        extras.insert("wa.message_type".into(), row.message_type.to_string());
+    }
+    let status = codes::status_of(row.status, row.from_me);
+    if let Some(s) = row.status {
+        if codes::status_code(status, row.from_me) != s {
+            extras.insert("wa.status".into(), s.to_string());
+        }
+    }
+    let id = row.id.to_string();
+    let mut m = Message {
+        id: id.clone(),
+        chat,
+        sender,
+        from_me: row.from_me,
+        timestamp_ms: row.timestamp,
+        kind,
+        status,
+        starred: row.starred,
+        forwarded: row.forwarded,
+        view_once: matches!(row.message_type, 42 | 43),
+        ..Default::default()
+    };
+    if kind.has_media() {
+        let mut media = Media {
+            mime: non_empty(row.mime),
+            size: row.file_size.filter(|s| *s >= 0).map(|s| s as u64),
+            file_name: non_empty(row.media_name),
+            width: row.width.filter(|w| *w > 0).map(|w| w as u32),
+            height: row.height.filter(|h| *h > 0).map(|h| h as u32),
+            duration_ms: row.duration_s.filter(|d| *d > 0).map(|d| d as u64 * 1000),
+            caption: non_empty(row.caption).or(non_empty(row.text)),
+            sha256: row.file_hash.as_deref().and_then(hash_to_hex),
+            ..Default::default()
+        };
+        if media.mime.is_none() {
+            media.mime = row
+                .file_path
+                .as_deref()
+                .and_then(|p| Path::new(p).extension())
+                .and_then(|e| e.to_str())
+                .and_then(media::mime_for_extension)
+                .map(String::from);
+        }
+        if let Some(p) = &row.file_path {
+            extras.insert("wa.file_path".into(), p.clone());
+        }
+        lk.media.locate(&id, row.file_path.as_deref(), &mut media, report);
+        m.media = Some(media);
+    } else {
+        match kind {
+            MessageKind::Location => {
+                m.location = Some(Location {
+                    latitude: row.lat.unwrap_or(0.0),
+                    longitude: row.lon.unwrap_or(0.0),
+                    name: non_empty(row.place),
+                    address: non_empty(row.address),
+                    url: non_empty(row.loc_url),
+                    live: row.message_type == 16,
+                });
+                m.text = non_empty(row.text);
+            }
+            MessageKind::Contact => {
+                m.contact_card = Some(ContactCard { name: non_empty(row.text), vcard: non_empty(row.vcard) });
+            }
+            MessageKind::System => {
+                let code = row.action.unwrap_or(0);
+                let action = codes::action_of(code);
+                if codes::action_code(action) != code {
+                    extras.insert("wa.action_type".into(), code.to_string());
+                }
+                m.system = Some(SystemEvent {
+                    action: action.into(),
+                    actor: m.sender.clone(),
+                    targets: vec![],
+                    value: non_empty(row.text),
+                });
+            }
+            MessageKind::Call => {
+                m.call = Some(Call {
+                    video: row.video_call.unwrap_or(0) != 0,
+                    group: row.message_type == 90,
+                    duration_ms: None,
+                    outcome: (row.message_type == 10).then(|| "missed".to_string()),
+                });
+            }
+            MessageKind::Deleted => {
+                if let Some(k) = row.revoked_key {
+                    extras.insert("wa.revoked_key_id".into(), k);
+                }
+            }
+            MessageKind::Link => {
+                m.text = non_empty(row.text);
+                m.link = Some(Link {
+                    url: row.url.unwrap_or_default(),
+                    title: non_empty(row.title),
+                    description: non_empty(row.description),
+                });
+            }
+            _ => m.text = row.text,
+        }
+    }
+    if let Some(key) = row.quoted_key {
+        m.reply_to = row.quoted_row.map(|r| r.to_string());
+        m.quoted_text = non_empty(row.quoted_text);
+        if m.reply_to.is_none() {
+            extras.insert("wa.quoted_key_id".into(), key);
+        }
+    }
+    if let Some(t) = row.edited_ms.filter(|t| *t > 0) {
+        m.edited = true;
+        m.edited_ms = Some(t);
+    }
+    m.extras = extras;
+    Some(m)
+}
+
+use chatferry_core::media;
+
+/// Reads every message in (chat, sort order), in batches, adding
+/// reactions and system-event targets per batch.
+pub fn stream_messages(
+    conn: &Connection,
+    lk: &Lookups,
+    batch_size: usize,
+    report: &Mutex<Report>,
+    send: &mut dyn FnMut(Vec<Message>) -> bool,
+) -> Result<()> {
+    let e = err(conn);
+    let sql = message_sql(conn);
+    let mut stmt = conn.prepare(&sql).map_err(&e)?;
+    let mut rows = stmt.query([]).map_err(&e)?;
+    let mut batch: Vec<Message> = Vec::with_capacity(batch_size);
+    let mut local = Report::new();
+    let has_reactions = db::has_table(conn, "message_add_on") && db::has_table(conn, "message_add_on_reaction");
+    let has_targets = db::has_table(conn, "message_system_chat_participant");
+    let mut flush = |batch: &mut Vec<Message>, local: &mut Report| -> Result<bool> {
+        if has_reactions {
+            add_reactions(conn, lk, batch)?;
+        }
+        if has_targets {
+            add_system_targets(conn, lk, batch)?;
+        }
+        report.lock().map_err(|_| Error::internal("report lock poisoned"))?.merge(std::mem::take(local));
+        Ok(send(std::mem::replace(batch, Vec::with_capacity(batch_size))))
+    };
+    while let Some(r) = rows.next().map_err(&e)? {
+        let row = read_row(r).map_err(&e)?;
+        if let Some(m) = to_message(row, lk, &mut local) {
+            batch.push(m);
+        }
+        if batch.len() >= batch_size && !flush(&mut batch, &mut local)? {
+            return Ok(()); // the importer was dropped
+        }
+    }
+    if !batch.is_empty() {
+        flush(&mut batch, &mut local)?;
+    }
+    report.lock().map_err(|_| Error::internal("report lock poisoned"))?.merge(local);
+    Ok(())
+}
+
+fn batch_ids(batch: &[Message]) -> Vec<i64> {
+    batch.iter().filter_map(|m| m.id.parse().ok()).collect()
+}
+
+fn add_reactions(conn: &Connection, lk: &Lookups, batch: &mut [Message]) -> Result<()> {
+    let ids = batch_ids(batch);
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let e = err(conn);
+    let sql = format!(
+        "SELECT a.parent_message_row_id, a.from_me, a.sender_jid_row_id, r.reaction,
+                COALESCE(r.sender_timestamp, a.timestamp)
+         FROM message_add_on a JOIN message_add_on_reaction r ON r.message_add_on_row_id = a._id
+         WHERE a.parent_message_row_id IN ({}) ORDER BY a._id",
+        placeholders(ids.len())
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(&e)?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(ids.iter()), |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<i64>>(1)?.unwrap_or(0) != 0,
+                r.get::<_, Option<i64>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, Option<i64>>(4)?,
+            ))
+        })
+        .map_err(&e)?;
+    let index: HashMap<String, usize> = batch.iter().enumerate().map(|(i, m)| (m.id.clone(), i)).collect();
+    for row in rows {
+        let (parent, from_me, sender_row, emoji, ts) = row.map_err(&e)?;
+        let Some(&i) = index.get(&parent.to_string()) else { continue };
+        let sender = if from_me { lk.owner.clone() } else { sender_row.and_then(|r| lk.jids.get(&r).cloned()) };
+        let m = &mut batch[i];
+        // One current reaction per person: a later row replaces an earlier
+        // one, and an empty reaction means it was taken back.
+        m.reactions.retain(|x| !(x.from_me == from_me && x.sender == sender));
+        if let Some(emoji) = emoji.filter(|e| !e.is_empty()) {
+            m.reactions.push(Reaction { sender, from_me, emoji, timestamp_ms: ts });
+        }
+    }
+    Ok(())
+}
+
+fn add_system_targets(conn: &Connection, lk: &Lookups, batch: &mut [Message]) -> Result<()> {
+    let ids: Vec<i64> =
+        batch.iter().filter(|m| m.kind == MessageKind::System).filter_map(|m| m.id.parse().ok()).collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let e = err(conn);
+    let sql = format!(
+        "SELECT message_row_id, user_jid_row_id FROM message_system_chat_participant
+         WHERE message_row_id IN ({}) ORDER BY rowid",
+        placeholders(ids.len())
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(&e)?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(ids.iter()), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?)))
+        .map_err(&e)?;
+    let index: HashMap<String, usize> = batch.iter().enumerate().map(|(i, m)| (m.id.clone(), i)).collect();
+    for row in rows {
+        let (msg, user) = row.map_err(&e)?;
+        let Some(&i) = index.get(&msg.to_string()) else { continue };
+        let who = match user.and_then(|u| lk.jids.get(&u)) {
+            Some(j) if !j.starts_with('@') && !j.starts_with("0@") => Some(j.clone()),
+            _ => lk.owner.clone(),
+        };
+        if let (Some(sys), Some(who)) = (batch[i].system.as_mut(), who) {
+            sys.targets.push(who);
+        }
+    }
+    Ok(())
+}

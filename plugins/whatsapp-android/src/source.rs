@@ -1,0 +1,189 @@
+//! What the person pointed at, turned into a plain msgstore.db to open,
+//! plus wa.db and the media folder when they can be found.
+//!
+//! Accepted: msgstore.db; msgstore.db.crypt14 / .crypt15 (with
+//! `--opt key-file`); a WhatsApp folder (`Databases/`, `Media/`, `wa.db`).
+//! Encrypted backups are decrypted, and databases with a `-wal` file copied,
+//! into a private temporary folder: the input is never touched.
+
+use crate::crypt::{self, Key};
+use crate::db;
+use chatferry_core::{Error, Options, Result};
+use std::path::{Path, PathBuf};
+
+pub struct Source {
+    /// The plain SQLite msgstore to open read-only.
+    pub msgstore: PathBuf,
+    pub wa_db: Option<PathBuf>,
+    /// The WhatsApp folder that `message_media.file_path` is relative to.
+    pub media_root: Option<PathBuf>,
+    /// Holds decrypted or copied databases until the import ends.
+    _temp: Option<tempfile::TempDir>,
+}
+
+fn first_existing(candidates: impl IntoIterator<Item = PathBuf>) -> Option<PathBuf> {
+    candidates.into_iter().find(|p| p.is_file())
+}
+
+/// The newest backup in a Databases folder: the current `msgstore.db.crypt15`
+/// (or .crypt14), else the latest dated rotation.
+fn newest_backup(dir: &Path) -> Option<PathBuf> {
+    if let Some(p) = first_existing([dir.join("msgstore.db.crypt15"), dir.join("msgstore.db.crypt14")]) {
+        return Some(p);
+    }
+    let mut rotated: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            n.starts_with("msgstore") && (n.ends_with(".crypt15") || n.ends_with(".crypt14"))
+        })
+        .collect();
+    rotated.sort();
+    rotated.pop()
+}
+
+/// Where the msgstore is inside a WhatsApp folder.
+fn find_in_folder(folder: &Path) -> Option<PathBuf> {
+    let dbs = [folder.join("Databases"), folder.join("databases")];
+    first_existing([folder.join("msgstore.db"), dbs[0].join("msgstore.db"), dbs[1].join("msgstore.db")])
+        .or_else(|| dbs.iter().find_map(|d| newest_backup(d)))
+        .or_else(|| newest_backup(folder))
+}
+
+/// The folder a store's relative media paths start from: the one holding
+/// `Media/`, at or above the database's folder.
+fn media_root_for(db: &Path) -> Option<PathBuf> {
+    let dir = db.parent()?;
+    let up = dir.parent();
+    [Some(dir), up].into_iter().flatten().find(|d| d.join("Media").is_dir()).map(Path::to_path_buf)
+}
+
+fn wa_db_near(db: &Path) -> Option<PathBuf> {
+    let dir = db.parent()?;
+    let mut c = vec![dir.join("wa.db")];
+    if let Some(up) = dir.parent() {
+        c.push(up.join("wa.db"));
+        c.push(up.join("Databases/wa.db"));
+    }
+    first_existing(c)
+}
+
+pub fn is_encrypted(path: &Path) -> bool {
+    let mut head = vec![0u8; 512];
+    let n = std::fs::File::open(path).and_then(|mut f| std::io::Read::read(&mut f, &mut head)).unwrap_or(0);
+    crypt::looks_encrypted(&head[..n])
+}
+
+/// How sure we are that `path` is a WhatsApp Android store (0–100).
+pub fn probe(path: &Path) -> u8 {
+    let file = if path.is_dir() {
+        match find_in_folder(path) {
+            Some(f) => f,
+            None => return 0,
+        }
+    } else {
+        path.to_path_buf()
+    };
+    if db::is_sqlite(&file) {
+        let Ok(conn) = db::open_read_only(&file) else { return 0 };
+        let modern = db::has_table(&conn, "message") && db::has_table(&conn, "jid") && db::has_table(&conn, "chat");
+        let legacy = db::has_table(&conn, "messages") && db::has_column(&conn, "messages", "key_remote_jid");
+        return if modern || legacy { 95 } else { 0 };
+    }
+    if is_encrypted(&file) {
+        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        return if name.starts_with("msgstore") { 90 } else { 60 };
+    }
+    0
+}
+
+impl Source {
+    pub fn resolve(input: &Path, options: &Options) -> Result<Source> {
+        let file = if input.is_dir() {
+            find_in_folder(input).ok_or_else(|| {
+                Error::bad_input(format!(
+                    "{} holds no msgstore.db or msgstore backup (looked in it and in Databases/)",
+                    input.display()
+                ))
+            })?
+        } else if input.is_file() {
+            input.to_path_buf()
+        } else {
+            return Err(Error::bad_input(format!("{} does not exist", input.display())));
+        };
+        let media_root = match options.path("media-dir") {
+            Some(p) if p.is_dir() => Some(p),
+            Some(p) => return Err(Error::bad_input(format!("media-dir {} is not a folder", p.display()))),
+            None if input.is_dir() && input.join("Media").is_dir() => Some(input.to_path_buf()),
+            None => media_root_for(&file),
+        };
+        let wa_db = match options.path("wa-db") {
+            Some(p) if p.is_file() => Some(p),
+            Some(p) => return Err(Error::bad_input(format!("wa-db {} is not a file", p.display()))),
+            None => wa_db_near(&file).or_else(|| first_existing([input.join("wa.db")])),
+        };
+
+        let mut temp = None;
+        let mut temp_dir = || -> Result<PathBuf> {
+            if temp.is_none() {
+                temp = Some(
+                    tempfile::Builder::new()
+                        .prefix("chatferry-wa-")
+                        .tempdir()
+                        .map_err(|e| Error::io(Path::new("temporary folder"), "create", e))?,
+                );
+            }
+            Ok(temp.as_ref().expect("set").path().to_path_buf())
+        };
+
+        let msgstore = if db::is_sqlite(&file) {
+            copy_if_wal(&file, &mut temp_dir, "msgstore.db")?
+        } else if is_encrypted(&file) {
+            let key_path = options.path("key-file").ok_or_else(|| {
+                Error::usage(format!(
+                    "{} is an encrypted WhatsApp backup: give its key with --opt key-file=PATH \
+                     (the 64-digit end-to-end key in a text file for .crypt15, the `key` file for .crypt14)",
+                    file.display()
+                ))
+            })?;
+            let key = Key::from_file(&key_path)?;
+            let out = temp_dir()?.join("msgstore.db");
+            crypt::decrypt_file(&file, &key, &out)?;
+            out
+        } else if file.extension().is_some_and(|e| e == "crypt12") {
+            return Err(Error::unsupported(format!(
+                "{} is a crypt12 backup; chatferry reads crypt14 and crypt15 backups and decrypted msgstore.db files",
+                file.display()
+            )));
+        } else {
+            return Err(Error::bad_input(format!(
+                "{} is neither an SQLite database nor a WhatsApp crypt14/crypt15 backup",
+                file.display()
+            )));
+        };
+        let wa_db = match wa_db {
+            Some(p) => Some(copy_if_wal(&p, &mut temp_dir, "wa.db")?),
+            None => None,
+        };
+        Ok(Source { msgstore, wa_db, media_root, _temp: temp })
+    }
+}
+
+/// A database with a `-wal` beside it has committed rows only in the WAL:
+/// copy both and open the copy (opening the original would write to it).
+fn copy_if_wal(path: &Path, temp_dir: &mut dyn FnMut() -> Result<PathBuf>, name: &str) -> Result<PathBuf> {
+    let wal = PathBuf::from(format!("{}-wal", path.display()));
+    if !wal.is_file() {
+        return Ok(path.to_path_buf());
+    }
+    let dir = temp_dir()?;
+    let copy = dir.join(name);
+    std::fs::copy(path, &copy).map_err(|e| Error::io(path, "copy", e))?;
+    std::fs::copy(&wal, dir.join(format!("{name}-wal"))).map_err(|e| Error::io(&wal, "copy", e))?;
+    // Fold the WAL into the copy so it can be opened immutable.
+    let conn = rusqlite::Connection::open(&copy).map_err(|e| db::sql_error(path, e))?;
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(|e| db::sql_error(path, e))?;
+    conn.pragma_update(None, "journal_mode", "DELETE").map_err(|e| db::sql_error(path, e))?;
+    Ok(copy)
+}
