@@ -1,0 +1,285 @@
+//! WhatsApp Android import, end to end through the CLI, on stores written by
+//! the fixture generator with the real DDL, and on the real 2022 fixture.
+
+use chatferry_core::Message;
+use chatferry_tests::fixtures::canonical::{self, OWNER};
+use chatferry_tests::fixtures::whatsapp_android::{self as wa, shared_dir};
+use chatferry_tests::harness::{tree_digest, Env};
+use sha2::Digest;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn read_messages(archive: &Path) -> Vec<Message> {
+    std::fs::read_to_string(archive.join("messages.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn real(name: &str) -> PathBuf {
+    shared_dir().join("fixtures/public/whatsapp/wa-crypt-tools").join(name)
+}
+
+#[test]
+fn a_whatsapp_folder_imports_with_every_message_and_detail() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = wa::write_sample(&dir.path().join("WhatsApp"));
+    let before = tree_digest(&fx.root);
+    let out = dir.path().join("archive");
+    let report = dir.path().join("report.json");
+    let env = Env::new();
+    let found = env.run(&["detect", s(&fx.root), "--json"]).ok().json();
+    assert_eq!(found[0]["adapter"], "whatsapp-android");
+    env.run(&[
+        "convert",
+        s(&fx.root),
+        "--to",
+        "archive",
+        "-o",
+        s(&out),
+        "--opt",
+        "owner=+49 151 12345678",
+        "--report",
+        s(&report),
+    ])
+    .ok();
+    assert_eq!(tree_digest(&fx.root), before, "the input changed");
+
+    let media_src = tempfile::tempdir().unwrap();
+    let original = canonical::sample_history(media_src.path());
+    let got = read_messages(&out);
+    assert_eq!(got.len(), original.messages.len() - fx.skipped.len());
+    let by_key: HashMap<String, &Message> = got.iter().map(|m| (m.extras["wa.key_id"].clone(), m)).collect();
+    let imported_id = |canonical_id: &str| fx.row_of[canonical_id].to_string();
+    for want in original.messages.iter().filter(|m| !fx.skipped.contains(&m.id)) {
+        let m = by_key.get(&wa::key_id(&want.id)).unwrap_or_else(|| panic!("message {} missing", want.id));
+        let what = format!("message {}", want.id);
+        assert_eq!(m.id, imported_id(&want.id), "{what}");
+        assert_eq!(m.chat, want.chat, "{what}");
+        assert_eq!(m.kind, want.kind, "{what}");
+        assert_eq!(m.timestamp_ms, want.timestamp_ms, "{what}");
+        assert_eq!(m.from_me, want.from_me, "{what}");
+        let want_sender = if want.from_me { Some(OWNER.to_string()) } else { want.sender.clone() };
+        assert_eq!(m.sender, want_sender, "{what}: LIDs resolve to phone JIDs, owner from --opt owner");
+        assert_eq!(m.text, want.text, "{what}");
+        assert_eq!(m.starred, want.starred, "{what}");
+        assert_eq!(m.forwarded, want.forwarded, "{what}");
+        assert_eq!(m.edited_ms, want.edited_ms, "{what}");
+        assert_eq!(m.location, want.location, "{what}");
+        assert_eq!(m.link, want.link, "{what}");
+        assert_eq!(m.contact_card, want.contact_card, "{what}");
+        assert_eq!(m.reply_to, want.reply_to.as_deref().map(imported_id), "{what}");
+        assert_eq!(m.quoted_text, want.quoted_text, "{what}");
+        assert_eq!(m.reactions, want.reactions, "{what}");
+        assert_eq!(m.system, want.system, "{what}");
+        assert_eq!(m.call.as_ref().map(|c| c.video), want.call.as_ref().map(|c| c.video), "{what}");
+        match (&m.media, &want.media) {
+            (Some(g), Some(w)) => {
+                assert_eq!(g.caption, w.caption, "{what}");
+                assert_eq!(g.missing, w.missing, "{what}");
+                assert_eq!(g.file_name, w.file_name, "{what}");
+                if !w.missing {
+                    let bytes = std::fs::read(w.path.as_ref().unwrap()).unwrap();
+                    assert_eq!(g.sha256.as_deref(), Some(hex::encode(sha2::Sha256::digest(&bytes)).as_str()), "{what}");
+                    assert!(out.join(g.file.as_ref().unwrap()).is_file(), "{what}: media carried");
+                }
+            }
+            (g, w) => assert_eq!(g.is_some(), w.is_some(), "{what}"),
+        }
+    }
+    // Chats, roles and names.
+    let chats: Vec<chatferry_core::Chat> = std::fs::read_to_string(out.join("chats.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for want in &original.chats {
+        let c = chats.iter().find(|c| c.id == want.id).unwrap_or_else(|| panic!("chat {} missing", want.id));
+        assert_eq!(c.kind, want.kind);
+        assert_eq!(c.archived, want.archived);
+        if want.kind == chatferry_core::ChatKind::Group {
+            assert_eq!(c.title, want.title);
+            let roles: Vec<_> = c.participants.iter().map(|p| (p.contact.clone(), p.role)).collect();
+            let want_roles: Vec<_> = want.participants.iter().map(|p| (p.contact.clone(), p.role)).collect();
+            assert_eq!(roles, want_roles, "chat {}", want.id);
+        }
+    }
+    let contacts = std::fs::read_to_string(out.join("contacts.jsonl")).unwrap();
+    assert!(contacts.contains("\"name\":\"李雷\"") && contacts.contains("\"nickname\":\"雷雷\""), "{contacts}");
+    assert!(!contacts.contains("@lid"), "a mapped LID is not a separate person: {contacts}");
+
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(r["media"]["missing"], 1, "the video the phone no longer has");
+    assert_eq!(r["read"]["voice"], 1);
+}
+
+#[test]
+fn the_real_2022_store_and_its_backups_import_without_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = Env::new();
+    for (input, key) in [
+        ("msgstore.db", None),
+        ("msgstore.db.crypt15", Some("encrypted_backup.key")),
+        ("msgstore.db.crypt14", Some("key")),
+        ("msgstore-noexpiry.db.crypt14", Some("key")),
+    ] {
+        let out = dir.path().join(input);
+        let mut args = vec![
+            "convert".to_string(),
+            s(&real(input)).into(),
+            "--to".into(),
+            "archive".into(),
+            "-o".into(),
+            s(&out).into(),
+        ];
+        if let Some(k) = key {
+            args.push("--opt".into());
+            args.push(format!("key-file={}", s(&real(k))));
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = env.run(&args).ok();
+        assert!(run.stdout.contains("legacy `messages` table"), "{input}: {}", run.stdout);
+        assert!(out.join("manifest.json").is_file());
+    }
+}
+
+#[test]
+fn wrong_keys_missing_keys_and_damaged_backups_are_one_line_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = Env::new();
+    let out = dir.path().join("out");
+    let wrong = dir.path().join("wrong.key");
+    std::fs::write(&wrong, "00".repeat(32)).unwrap();
+    let cases: Vec<(Vec<String>, i32, &str)> = vec![
+        (vec![s(&real("msgstore.db.crypt15")).into()], 2, "give its key with --opt key-file"),
+        (
+            vec![s(&real("msgstore.db.crypt15")).into(), "--opt".into(), format!("key-file={}", s(&wrong))],
+            1,
+            "the key did not open",
+        ),
+        (
+            vec![
+                s(&real("msgstore.db.crypt14")).into(),
+                "--opt".into(),
+                format!("key-file={}", s(&real("encrypted_backup.key"))),
+            ],
+            1,
+            "crypt14 backup",
+        ),
+        (vec![s(&real("msgstore.db.crypt12")).into(), "--from".into(), "whatsapp-android".into()], 1, "crypt12"),
+    ];
+    for (mut args, code, needle) in cases {
+        let mut full = vec!["convert".to_string()];
+        full.append(&mut args);
+        full.extend(["--to".into(), "archive".into(), "-o".into(), s(&out).into()]);
+        let full: Vec<&str> = full.iter().map(String::as_str).collect();
+        let run = env.run(&full).fails_with(code);
+        let errors = run.error_lines();
+        assert_eq!(errors.len(), 1, "{}", run.stderr);
+        assert!(errors[0].contains(needle), "{needle}: {}", errors[0]);
+        assert!(!out.exists());
+    }
+    // A truncated backup.
+    let bytes = std::fs::read(real("msgstore.db.crypt15")).unwrap();
+    let cut = dir.path().join("msgstore.db.crypt15");
+    std::fs::write(&cut, &bytes[..bytes.len() / 3]).unwrap();
+    let run = env
+        .run(&[
+            "convert",
+            s(&cut),
+            "--opt",
+            &format!("key-file={}", s(&real("encrypted_backup.key"))),
+            "--to",
+            "archive",
+            "-o",
+            s(&out),
+        ])
+        .fails_with(1);
+    assert!(run.error_lines()[0].contains("damaged or truncated"), "{}", run.stderr);
+}
+
+#[test]
+fn bad_stores_are_one_line_errors_and_inputs_stay_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = Env::new();
+    let out = dir.path().join("out");
+    // An SQLite file that is not WhatsApp's.
+    let other = dir.path().join("other.db");
+    rusqlite::Connection::open(&other)
+        .unwrap()
+        .execute_batch("CREATE TABLE notes (t TEXT); INSERT INTO notes VALUES ('x');")
+        .unwrap();
+    // A store cut short.
+    let fx = wa::write_sample(&dir.path().join("WhatsApp"));
+    let bytes = std::fs::read(&fx.msgstore).unwrap();
+    let cut = dir.path().join("cut.db");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    // Not a database at all.
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, vec![0x42u8; 10_000]).unwrap();
+    for (input, needle) in
+        [(&other, "not a WhatsApp message store"), (&cut, "is damaged"), (&junk, "neither an SQLite database")]
+    {
+        let before = std::fs::read(input).unwrap();
+        let run = env
+            .run(&["convert", s(input), "--from", "whatsapp-android", "--to", "archive", "-o", s(&out)])
+            .fails_with(1);
+        let errors = run.error_lines();
+        assert_eq!(errors.len(), 1, "{}", run.stderr);
+        assert!(errors[0].contains(needle), "{needle}: {}", errors[0]);
+        assert_eq!(std::fs::read(input).unwrap(), before);
+        assert!(!out.exists());
+    }
+}
+
+#[test]
+fn a_media_path_that_escapes_the_whatsapp_folder_is_refused_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = wa::write_sample(&dir.path().join("WhatsApp"));
+    std::fs::write(dir.path().join("outside.txt"), b"private").unwrap();
+    let conn = rusqlite::Connection::open(&fx.msgstore).unwrap();
+    let n = conn
+        .execute("UPDATE message_media SET file_path = '../outside.txt' WHERE message_row_id = ?1", [fx.row_of["14"]])
+        .unwrap();
+    assert_eq!(n, 1);
+    drop(conn);
+    let out = dir.path().join("out");
+    let report = dir.path().join("r.json");
+    let run = Env::new().run(&["convert", s(&fx.root), "--to", "archive", "-o", s(&out), "--report", s(&report)]).ok();
+    assert!(run.stdout.contains("leads outside the media folder"), "{}", run.stdout);
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(r["media"]["refused"], 1);
+    for (name, bytes) in chatferry_tests::harness::tree(&out) {
+        assert_ne!(bytes, b"private", "{name}");
+    }
+}
+
+#[test]
+fn rows_only_in_the_wal_are_read_and_the_wal_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = wa::write_sample(&dir.path().join("WhatsApp"));
+    // Keep a connection open so the WAL is not checkpointed away, and add a
+    // message that exists only in the WAL.
+    let conn = rusqlite::Connection::open(&fx.msgstore).unwrap();
+    conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+    conn.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
+    conn.execute(
+        "INSERT INTO message (chat_row_id, from_me, key_id, timestamp, message_type, text_data, sort_id)
+         SELECT _id, 1, 'WALONLY', 1700000000000, 0, 'only in the WAL', 0 FROM chat LIMIT 1",
+        [],
+    )
+    .unwrap();
+    let wal = PathBuf::from(format!("{}-wal", fx.msgstore.display()));
+    assert!(wal.is_file());
+    let before = (std::fs::read(&fx.msgstore).unwrap(), std::fs::read(&wal).unwrap());
+    let out = dir.path().join("out");
+    Env::new().run(&["convert", s(&fx.root), "--to", "archive", "-o", s(&out)]).ok();
+    assert!(read_messages(&out).iter().any(|m| m.text.as_deref() == Some("only in the WAL")));
+    assert_eq!((std::fs::read(&fx.msgstore).unwrap(), std::fs::read(&wal).unwrap()), before);
+    drop(conn);
+}
