@@ -5,6 +5,7 @@
 pub mod abi;
 pub mod adapter;
 pub mod archive;
+pub mod ddl;
 pub mod error;
 pub mod media;
 pub mod model;
