@@ -35,6 +35,11 @@ pub fn format_utc(ms: i64) -> String {
     }
 }
 
+/// UTC time formatted with a chrono format string (`%G%V` → `202443`).
+pub fn format_utc_with(ms: i64, format: &str) -> Option<String> {
+    chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format(format).to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,5 +78,6 @@ mod tests {
     fn formats_utc() {
         assert_eq!(format_utc(2_147_483_648_000), "2038-01-19T03:14:08.000Z");
         assert_eq!(format_utc(-1), "1969-12-31T23:59:59.999Z");
+        assert_eq!(format_utc_with(1_729_989_000_000, "%G%V").as_deref(), Some("202443"));
     }
 }

@@ -171,3 +171,30 @@ pub fn tree_digest(dir: &Path) -> Vec<String> {
     use sha2::Digest;
     tree(dir).into_iter().map(|(k, v)| format!("{k} {}", hex::encode(sha2::Sha256::digest(&v)))).collect()
 }
+
+/// A Python virtualenv with the third-party readers our output is checked
+/// with (whatsapp-chat-exporter, wa-crypt-tools), made once from PyPI under
+/// the target folder. `.ci/run` makes it up front; tests make it if missing.
+pub fn interop_venv() -> PathBuf {
+    static VENV: OnceLock<PathBuf> = OnceLock::new();
+    VENV.get_or_init(|| {
+        let venv = target_dir().parent().expect("target").join("interop-venv");
+        let python = venv.join("bin/python");
+        let ready = venv.join(".chatferry-ready");
+        if !ready.is_file() {
+            let ok = Command::new("python3")
+                .args(["-m", "venv", venv.to_str().unwrap()])
+                .status()
+                .is_ok_and(|s| s.success())
+                && Command::new(&python)
+                    .args(["-m", "pip", "install", "--quiet", "-r"])
+                    .arg(workspace_root().join("tests/interop-requirements.txt"))
+                    .status()
+                    .is_ok_and(|s| s.success());
+            assert!(ok, "could not install the interop readers from PyPI into {}", venv.display());
+            std::fs::write(&ready, b"").unwrap();
+        }
+        venv
+    })
+    .clone()
+}

@@ -4,6 +4,7 @@
 mod codes;
 mod crypt;
 mod db;
+mod export;
 mod import;
 mod source;
 
@@ -24,20 +25,25 @@ impl Adapter for WhatsAppAndroid {
         AdapterInfo {
             id: ADAPTER_ID.into(),
             name: "WhatsApp (Android)".into(),
-            description: "msgstore.db, msgstore.db.crypt14/.crypt15 backups, or a WhatsApp folder (Databases/, Media/, wa.db)"
-                .into(),
-            capabilities: Capabilities { import: true, export: false },
+            description:
+                "msgstore.db, msgstore.db.crypt14/.crypt15 backups, or a WhatsApp folder (Databases/, Media/, wa.db)"
+                    .into(),
+            capabilities: Capabilities { import: true, export: true },
             input: PathKind::FileOrFolder,
             output: PathKind::Folder,
             options: vec![
                 OptionSpec::new(
                     "key-file",
                     OptionKind::Path,
-                    "the backup key: a text file with the 64-digit end-to-end key (.crypt15), encrypted_backup.key, or the `key` file (.crypt14)",
+                    "the backup key: a text file with the 64-digit end-to-end key (.crypt15) or encrypted_backup.key, \
+                     or the `key` file (.crypt14, reading only); when writing, a crypt15 backup is made with it",
+                ),
+                OptionSpec::new(
+                    "wa-db",
+                    OptionKind::Path,
+                    "wa.db with contact names, if it is not next to msgstore.db",
                 )
                 .import_only(),
-                OptionSpec::new("wa-db", OptionKind::Path, "wa.db with contact names, if it is not next to msgstore.db")
-                    .import_only(),
                 OptionSpec::new(
                     "media-dir",
                     OptionKind::Path,
@@ -61,8 +67,8 @@ impl Adapter for WhatsAppAndroid {
         Ok(Box::new(WaImporter::open(input, options)?))
     }
 
-    fn open_exporter(&self, _output: &Path, _options: &Options) -> Result<Box<dyn Exporter>> {
-        Err(chatferry_core::Error::unsupported("writing WhatsApp Android stores is not built yet"))
+    fn open_exporter(&self, output: &Path, options: &Options) -> Result<Box<dyn Exporter>> {
+        Ok(Box::new(export::WaExporter::create(output, options)?))
     }
 }
 
