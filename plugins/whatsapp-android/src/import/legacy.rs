@@ -201,7 +201,7 @@ pub fn stream_messages(
         q_key = if has_quotes { "q.key_id" } else { "NULL" },
         q_data = if has_quotes { "q.data" } else { "NULL" },
         q_row = if has_quotes {
-            "(SELECT o._id FROM messages o WHERE o.key_remote_jid = q.key_remote_jid AND o.key_id = q.key_id ORDER BY o._id LIMIT 1)"
+            "(SELECT o._id FROM messages o WHERE o.key_remote_jid = q.key_remote_jid AND o.key_from_me = q.key_from_me AND o.key_id = q.key_id LIMIT 1)"
         } else {
             "NULL"
         },

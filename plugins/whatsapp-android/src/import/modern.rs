@@ -263,7 +263,9 @@ pub fn read_structure(
 fn message_sql(conn: &Connection) -> String {
     let t = |name: &str| db::has_table(conn, name);
     let quoted_row = if t("message_quoted") {
-        "(SELECT q._id FROM message q WHERE q.chat_row_id = mq.parent_message_chat_row_id AND q.key_id = mq.key_id ORDER BY q._id LIMIT 1)"
+        // chat, from_me and key_id are the prefix of the unique message_key_index:
+        // one index probe per reply (without from_me SQLite scans the chat).
+        "(SELECT q._id FROM message q WHERE q.chat_row_id = mq.parent_message_chat_row_id AND q.from_me = mq.from_me AND q.key_id = mq.key_id LIMIT 1)"
     } else {
         "NULL"
     };
