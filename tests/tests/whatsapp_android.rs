@@ -283,3 +283,40 @@ fn rows_only_in_the_wal_are_read_and_the_wal_is_left_alone() {
     assert_eq!((std::fs::read(&fx.msgstore).unwrap(), std::fs::read(&wal).unwrap()), before);
     drop(conn);
 }
+
+#[test]
+fn a_legacy_store_imports_by_its_tables() {
+    use chatferry_core::{MessageKind, Role};
+    use chatferry_tests::fixtures::whatsapp_android_legacy as legacy;
+    let dir = tempfile::tempdir().unwrap();
+    let fx = legacy::write(&dir.path().join("WhatsApp"));
+    let out = dir.path().join("out");
+    Env::new().run(&["convert", s(&fx.root), "--to", "archive", "-o", s(&out), "--opt", "owner=+4915112345678"]).ok();
+    let got = read_messages(&out);
+    assert_eq!(got.len(), 10, "the placeholder row is skipped");
+    let by_key: HashMap<&str, &Message> = got.iter().map(|m| (m.extras["wa.key_id"].as_str(), m)).collect();
+    assert_eq!(by_key["L1"].timestamp_ms, canonical::times::MOON_LANDING);
+    assert_eq!(by_key["L2"].sender.as_deref(), Some(OWNER));
+    assert_eq!(by_key["L4"].reply_to.as_deref(), Some(by_key["L3"].id.as_str()));
+    assert_eq!(by_key["L4"].quoted_text.as_deref(), Some("…and just after ⏰"));
+    let img = by_key["L5"].media.as_ref().unwrap();
+    assert!(!img.missing, "the path inside thumb_image is found under the WhatsApp folder");
+    assert_eq!(img.sha256.as_deref(), Some(hex::encode(sha2::Sha256::digest(canonical::PNG_4X3)).as_str()));
+    assert_eq!(img.caption.as_deref(), Some("Der See 🏞️ im Herbst"));
+    let sys = by_key["L6"].system.as_ref().unwrap();
+    assert_eq!((sys.action.as_str(), sys.value.as_deref()), ("group_created", Some("家族 👨‍👩‍👧")));
+    assert_eq!(by_key["L7"].sender.as_deref(), Some(canonical::PREFIXY));
+    assert_eq!(by_key["L7"].text.as_deref(), Some("Bob:\nI'm Bob, and this line is my text"));
+    assert_eq!(by_key["L8"].location.as_ref().unwrap().name.as_deref(), Some("天安门广场"));
+    assert!(by_key["L9"].contact_card.as_ref().unwrap().vcard.as_deref().unwrap().contains("FN:محمد"));
+    assert_eq!(by_key["L10"].kind, MessageKind::Deleted);
+    let chats: Vec<chatferry_core::Chat> = std::fs::read_to_string(out.join("chats.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let family = chats.iter().find(|c| c.id == canonical::FAMILY).unwrap();
+    assert_eq!(family.title.as_deref(), Some("家族 👨‍👩‍👧"));
+    let roles: Vec<_> = family.participants.iter().map(|p| (p.contact.as_str(), p.role)).collect();
+    assert_eq!(roles, [(canonical::LI, Role::Owner), (OWNER, Role::Admin), (canonical::PREFIXY, Role::Member)]);
+}
