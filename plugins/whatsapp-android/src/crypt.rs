@@ -13,15 +13,6 @@ use sha2::Sha256;
 use std::io::Write;
 use std::path::Path;
 
-use aes_gcm::aead::generic_array::typenum::U16;
-use aes_gcm::aead::generic_array::GenericArray;
-use aes_gcm::aead::{AeadInPlace, KeyInit};
-use aes_gcm::aes::Aes256;
-use aes_gcm::AesGcm;
-
-/// AES-256-GCM with WhatsApp's 16-byte nonce.
-type Cipher = AesGcm<Aes256, U16>;
-
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct BackupPrefix {
     /// 0: key file (crypt14), 1: end-to-end, HSM controlled (crypt15).
@@ -206,14 +197,28 @@ fn parse_prefix(data: &[u8]) -> Option<(BackupPrefix, usize)> {
     has_iv.then_some((prefix, start + n))
 }
 
-/// Decrypts a crypt14/crypt15 file into `out` (the SQLite file).
-///
-/// The ciphertext is held in memory while GCM verifies it (the aes-gcm
-/// crate has no streaming API); the inflated database is streamed to disk.
+/// Reading and writing in chunks of this size keeps memory flat.
+const CHUNK: usize = 1 << 20;
+
+/// Decrypts a crypt14/crypt15 file into `out` (the SQLite file), streaming:
+/// memory stays flat whatever the size of the backup. On any failure `out`
+/// is removed, so no unauthenticated plaintext is left behind.
 pub fn decrypt_file(input: &Path, key: &Key, out: &Path) -> Result<()> {
+    let result = decrypt_stream(input, key, out);
+    if result.is_err() {
+        let _ = std::fs::remove_file(out);
+    }
+    result
+}
+
+fn decrypt_stream(input: &Path, key: &Key, out: &Path) -> Result<()> {
+    use std::io::{Read, Seek};
     let name = input.display();
-    let mut data = std::fs::read(input).map_err(|e| Error::io(input, "read", e))?;
-    let (prefix, start) = parse_prefix(&data).ok_or_else(|| {
+    let mut file = std::fs::File::open(input).map_err(|e| Error::io(input, "read", e))?;
+    let file_len = file.metadata().map_err(|e| Error::io(input, "read", e))?.len();
+    let mut head = vec![0u8; 512.min(file_len as usize)];
+    file.read_exact(&mut head).map_err(|e| Error::io(input, "read", e))?;
+    let (prefix, start) = parse_prefix(&head).ok_or_else(|| {
         Error::bad_input(format!(
             "{name} does not start with a crypt14/crypt15 header; it is damaged or not a WhatsApp backup"
         ))
@@ -247,20 +252,57 @@ pub fn decrypt_file(input: &Path, key: &Key, out: &Path) -> Result<()> {
             )))
         }
     };
-    if data.len() < start + 32 {
-        return Err(Error::bad_input(format!("{name} is truncated: it ends inside its header")));
+    let truncated = || {
+        Error::bad_input(format!("{name} is damaged or truncated: it ends inside its header; copy the backup again"))
+    };
+    // The last 32 bytes are either [tag][MD5 of all before] or [ciphertext][tag];
+    // everything from `start` up to them is ciphertext either way.
+    let body_end = file_len.checked_sub(32).filter(|e| *e >= start as u64).ok_or_else(truncated)?;
+    let iv: [u8; 16] = iv.as_slice().try_into().map_err(|_| truncated())?;
+
+    let mut gcm = crate::gcm::GcmStream::new(&aes, &iv);
+    let mut md5 = Md5::new();
+    let output = std::fs::File::create(out).map_err(|e| Error::io(out, "create", e))?;
+    let mut inflate = flate2::write::ZlibDecoder::new(std::io::BufWriter::new(output));
+    let mut inflate_error: Option<std::io::Error> = None;
+    let mut feed = |plain: &[u8], inflate_error: &mut Option<std::io::Error>| {
+        if inflate_error.is_none() {
+            if let Err(e) = inflate.write_all(plain) {
+                *inflate_error = Some(e);
+            }
+        }
+    };
+
+    file.seek(std::io::SeekFrom::Start(0)).map_err(|e| Error::io(input, "read", e))?;
+    md5.update(&head[..start]);
+    let mut skip = start as u64;
+    std::io::copy(&mut (&mut file).take(skip), &mut std::io::sink()).map_err(|e| Error::io(input, "read", e))?;
+    let mut buf = vec![0u8; CHUNK];
+    while skip < body_end {
+        let n = ((body_end - skip) as usize).min(CHUNK);
+        file.read_exact(&mut buf[..n]).map_err(|e| Error::io(input, "read", e))?;
+        md5.update(&buf[..n]);
+        gcm.decrypt(&mut buf[..n]);
+        feed(&buf[..n], &mut inflate_error);
+        skip += n as u64;
     }
+    let mut tail = [0u8; 32];
+    file.read_exact(&mut tail).map_err(|e| Error::io(input, "read", e))?;
     // Single-file backups end with an MD5 of everything before it.
     let md5_ok = {
-        let (body, trailer) = data.split_at(data.len() - 16);
-        Md5::digest(body).as_slice() == trailer
+        let mut m = md5.clone();
+        m.update(&tail[..16]);
+        m.finalize().as_slice() == &tail[16..]
     };
-    let end = if md5_ok { data.len() - 16 } else { data.len() };
-    let tag = GenericArray::clone_from_slice(&data[end - 16..end]);
-    let cipher = Cipher::new(GenericArray::from_slice(&aes));
-    let nonce = GenericArray::from_slice(&iv);
-    let ciphertext = &mut data[start..end - 16];
-    if cipher.decrypt_in_place_detached(nonce, b"", ciphertext, &tag).is_err() {
+    let tag: [u8; 16] = if md5_ok {
+        tail[..16].try_into().expect("16")
+    } else {
+        let mut last: [u8; 16] = tail[..16].try_into().expect("16");
+        gcm.decrypt(&mut last);
+        feed(&last, &mut inflate_error);
+        tail[16..].try_into().expect("16")
+    };
+    if gcm.tag() != tag {
         return Err(if md5_ok {
             Error::wrong_key(format!(
                 "the key did not open {name} (the file is intact, so the key is wrong): check that it is the \
@@ -273,46 +315,75 @@ pub fn decrypt_file(input: &Path, key: &Key, out: &Path) -> Result<()> {
             ))
         });
     }
-    let file = std::fs::File::create(out).map_err(|e| Error::io(out, "create", e))?;
-    let mut writer = flate2::write::ZlibDecoder::new(std::io::BufWriter::new(file));
-    writer
-        .write_all(ciphertext)
-        .and_then(|_| writer.try_finish())
-        .map_err(|e| Error::bad_input(format!("{name} decrypted but its contents are damaged ({e})")))?;
-    let mut file = writer.finish().map_err(|e| Error::io(out, "write", e))?;
-    file.flush().map_err(|e| Error::io(out, "write", e))?;
-    Ok(())
+    let finished = match inflate_error {
+        Some(e) => Err(e),
+        None => inflate.finish().and_then(|mut w| w.flush()),
+    };
+    finished.map_err(|e| Error::bad_input(format!("{name} decrypted but its contents are damaged ({e})")))
+}
+
+/// Counts what passes into an MD5 on its way to the file.
+struct Md5Writer<W: Write> {
+    inner: W,
+    md5: Md5,
+}
+
+impl<W: Write> Write for Md5Writer<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.md5.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Encrypts what is written through it.
+struct GcmWriter<W: Write> {
+    inner: W,
+    gcm: crate::gcm::GcmStream,
+    buf: Vec<u8>,
+}
+
+impl<W: Write> Write for GcmWriter<W> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.clear();
+        self.buf.extend_from_slice(data);
+        self.gcm.encrypt(&mut self.buf);
+        self.inner.write_all(&self.buf)?;
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Encrypts the SQLite file `db` as a crypt15 backup at `out`, for the
-/// owner whose phone number ends in `jid_suffix`.
+/// owner whose phone number ends in `jid_suffix`. Streams: compress →
+/// encrypt → checksum → file.
 pub fn encrypt_crypt15(db: &Path, root: &[u8; 32], jid_suffix: &str, iv: [u8; 16], out: &Path) -> Result<()> {
-    let plain = std::fs::read(db).map_err(|e| Error::io(db, "read", e))?;
-    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(1));
-    z.write_all(&plain).map_err(|e| Error::internal(format!("compressing the database failed: {e}")))?;
-    let mut body = z.finish().map_err(|e| Error::internal(format!("compressing the database failed: {e}")))?;
-    drop(plain);
-
     let prefix = BackupPrefix { key_type: 1, c14_cipher: None, c15_iv: Some(C15Iv { iv: iv.to_vec() }), info: None };
     let mut proto = prefix.encode_to_vec();
     proto.extend(encode_info(jid_suffix));
     let n = u8::try_from(proto.len()).map_err(|_| Error::internal("backup header longer than 255 bytes"))?;
+    let io = |e: std::io::Error| Error::io(out, "write", e);
 
-    let aes = Key::crypt15_aes(root);
-    let cipher = Cipher::new(GenericArray::from_slice(&aes));
-    let tag = cipher
-        .encrypt_in_place_detached(GenericArray::from_slice(&iv), b"", &mut body)
-        .map_err(|_| Error::internal("AES-GCM encryption failed"))?;
-
-    let mut file_bytes = Vec::with_capacity(2 + proto.len() + body.len() + 32);
-    file_bytes.push(n);
-    file_bytes.push(0x01);
-    file_bytes.extend(&proto);
-    file_bytes.extend(&body);
-    file_bytes.extend(tag.as_slice());
-    let md5 = Md5::digest(&file_bytes);
-    file_bytes.extend(md5.as_slice());
-    std::fs::write(out, file_bytes).map_err(|e| Error::io(out, "write", e))
+    let file = std::fs::File::create(out).map_err(io)?;
+    let mut md5_out = Md5Writer { inner: std::io::BufWriter::with_capacity(CHUNK, file), md5: Md5::new() };
+    md5_out.write_all(&[n, 0x01]).map_err(io)?;
+    md5_out.write_all(&proto).map_err(io)?;
+    let gcm = crate::gcm::GcmStream::new(&Key::crypt15_aes(root), &iv);
+    let sealed = GcmWriter { inner: md5_out, gcm, buf: Vec::with_capacity(CHUNK) };
+    let mut zlib = flate2::write::ZlibEncoder::new(sealed, flate2::Compression::new(1));
+    let mut input = std::fs::File::open(db).map_err(|e| Error::io(db, "read", e))?;
+    std::io::copy(&mut input, &mut zlib).map_err(|e| Error::io(db, "compress and encrypt", e))?;
+    let GcmWriter { inner: mut md5_out, gcm, .. } = zlib.finish().map_err(io)?;
+    md5_out.write_all(&gcm.tag()).map_err(io)?;
+    let digest = md5_out.md5.clone().finalize();
+    md5_out.inner.write_all(&digest).map_err(io)?;
+    md5_out.inner.flush().map_err(io)?;
+    md5_out.inner.get_ref().sync_all().map_err(io)
 }
 
 /// Field 4 (info) of the prefix, with 2.22.5.13's feature flags.

@@ -5,6 +5,7 @@ mod codes;
 mod crypt;
 mod db;
 mod export;
+mod gcm;
 mod import;
 mod source;
 
