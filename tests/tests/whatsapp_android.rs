@@ -144,6 +144,8 @@ fn the_real_2022_store_and_its_backups_import_without_error() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let run = env.run(&args).ok();
         assert!(run.stdout.contains("legacy `messages` table"), "{input}: {}", run.stdout);
+        let found = env.run(&["detect", s(&real(input)), "--json"]).ok().json();
+        assert_eq!(found[0]["adapter"], "whatsapp-android", "{input} is recognised");
         assert!(out.join("manifest.json").is_file());
     }
 }
