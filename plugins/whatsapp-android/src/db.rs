@@ -52,6 +52,21 @@ pub fn has_column(conn: &Connection, table: &str, column: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Maps SQLite errors on this connection's file to one-line errors.
+pub fn err_for(conn: &Connection) -> impl Fn(rusqlite::Error) -> Error + '_ {
+    move |e| sql_error(Path::new(conn.path().unwrap_or("msgstore.db")), e)
+}
+
+/// `alias.column` if the table has that column, else `NULL`: one query
+/// reads every version of a schema.
+pub fn col_or_null(conn: &Connection, table: &str, alias: &str, column: &str) -> String {
+    if has_table(conn, table) && has_column(conn, table, column) {
+        format!("{alias}.{column}")
+    } else {
+        "NULL".into()
+    }
+}
+
 fn percent_encode(path: &Path) -> String {
     let s = path.to_string_lossy();
     let mut out = String::with_capacity(s.len());

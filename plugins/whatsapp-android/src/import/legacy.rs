@@ -8,24 +8,11 @@ use super::contacts::phone_of;
 use super::modern::{chat_kind, hash_to_hex, normalize_jid};
 use super::{Lookups, Structure};
 use crate::codes;
-use crate::db::{self, sql_error};
+use crate::db;
 use chatferry_core::*;
 use rusqlite::Connection;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::Path;
 use std::sync::Mutex;
-
-fn err(conn: &Connection) -> impl Fn(rusqlite::Error) -> Error + '_ {
-    move |e| sql_error(Path::new(conn.path().unwrap_or("msgstore.db")), e)
-}
-
-fn col(conn: &Connection, table: &str, alias: &str, column: &str) -> String {
-    if db::has_column(conn, table, column) {
-        format!("{alias}.{column}")
-    } else {
-        "NULL".into()
-    }
-}
 
 pub fn read_structure(
     conn: &Connection,
@@ -33,7 +20,7 @@ pub fn read_structure(
     owner: Option<&str>,
     _report: &mut Report,
 ) -> Result<Structure> {
-    let e = err(conn);
+    let e = db::err_for(conn);
     let mut people: BTreeMap<String, Contact> = BTreeMap::new();
     let mut add_person = |jid: &str| {
         let jid = normalize_jid(jid);
@@ -76,9 +63,9 @@ pub fn read_structure(
     if db::has_table(conn, "chat_list") {
         let sql = format!(
             "SELECT key_remote_jid, {}, {}, {} FROM chat_list c",
-            col(conn, "chat_list", "c", "subject"),
-            col(conn, "chat_list", "c", "creation"),
-            col(conn, "chat_list", "c", "archived")
+            db::col_or_null(conn, "chat_list", "c", "subject"),
+            db::col_or_null(conn, "chat_list", "c", "creation"),
+            db::col_or_null(conn, "chat_list", "c", "archived")
         );
         let mut stmt = conn.prepare(&sql).map_err(&e)?;
         let rows = stmt
@@ -183,7 +170,7 @@ pub fn stream_messages(
     report: &Mutex<Report>,
     send: &mut dyn FnMut(Vec<Message>) -> bool,
 ) -> Result<()> {
-    let e = err(conn);
+    let e = db::err_for(conn);
     let has_quotes = db::has_table(conn, "messages_quotes");
     let has_vcards = db::has_table(conn, "messages_vcards");
     let sql = format!(
@@ -194,10 +181,10 @@ pub fn stream_messages(
          FROM messages m {quotes}
          WHERE m.key_remote_jid <> '-1'
          ORDER BY m.key_remote_jid, m.timestamp, m._id",
-        caption = col(conn, "messages", "m", "media_caption"),
-        starred = col(conn, "messages", "m", "starred"),
-        edit_version = col(conn, "messages", "m", "edit_version"),
-        forwarded = col(conn, "messages", "m", "forwarded"),
+        caption = db::col_or_null(conn, "messages", "m", "media_caption"),
+        starred = db::col_or_null(conn, "messages", "m", "starred"),
+        edit_version = db::col_or_null(conn, "messages", "m", "edit_version"),
+        forwarded = db::col_or_null(conn, "messages", "m", "forwarded"),
         q_key = if has_quotes { "q.key_id" } else { "NULL" },
         q_data = if has_quotes { "q.data" } else { "NULL" },
         q_row = if has_quotes {

@@ -5,7 +5,7 @@
 use super::contacts::phone_of;
 use super::{placeholders, Lookups, Structure};
 use crate::codes;
-use crate::db::{self, sql_error};
+use crate::db;
 use chatferry_core::*;
 use rusqlite::Connection;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -33,19 +33,6 @@ pub fn chat_kind(jid: &str) -> ChatKind {
     }
 }
 
-fn err(conn: &Connection) -> impl Fn(rusqlite::Error) -> Error + '_ {
-    move |e| sql_error(Path::new(conn.path().unwrap_or("msgstore.db")), e)
-}
-
-/// The column if the table has it, else NULL.
-fn col(conn: &Connection, table: &str, alias: &str, column: &str) -> String {
-    if db::has_table(conn, table) && db::has_column(conn, table, column) {
-        format!("{alias}.{column}")
-    } else {
-        "NULL".into()
-    }
-}
-
 /// The owner's push name (stored in props by 2026 versions).
 pub fn own_push_name(conn: &Connection) -> Option<String> {
     if !db::has_table(conn, "props") {
@@ -60,7 +47,7 @@ pub fn read_structure(
     owner: Option<&str>,
     report: &mut Report,
 ) -> Result<Structure> {
-    let e = err(conn);
+    let e = db::err_for(conn);
     // Addresses.
     let mut jids: HashMap<i64, String> = HashMap::new();
     {
@@ -135,10 +122,10 @@ pub fn read_structure(
         "SELECT c._id, c.jid_row_id, {}, {}, {}, {},
                 EXISTS (SELECT 1 FROM message m WHERE m.chat_row_id = c._id)
          FROM chat c ORDER BY c._id",
-        col(conn, "chat", "c", "subject"),
-        col(conn, "chat", "c", "created_timestamp"),
-        col(conn, "chat", "c", "archived"),
-        col(conn, "chat", "c", "hidden"),
+        db::col_or_null(conn, "chat", "c", "subject"),
+        db::col_or_null(conn, "chat", "c", "created_timestamp"),
+        db::col_or_null(conn, "chat", "c", "archived"),
+        db::col_or_null(conn, "chat", "c", "hidden"),
     );
     let mut chats: HashMap<i64, String> = HashMap::new();
     let mut chat_list = Vec::new();
@@ -302,30 +289,30 @@ fn message_sql(conn: &Connection) -> String {
          FROM message m {joins}
          WHERE m.chat_row_id IN (SELECT _id FROM chat)
          ORDER BY m.chat_row_id, m.sort_id, m._id",
-        file_path = col(conn, "message_media", "mm", "file_path"),
-        file_size = col(conn, "message_media", "mm", "file_size"),
-        mime = col(conn, "message_media", "mm", "mime_type"),
-        media_name = col(conn, "message_media", "mm", "media_name"),
-        file_hash = col(conn, "message_media", "mm", "file_hash"),
-        duration = col(conn, "message_media", "mm", "media_duration"),
-        width = col(conn, "message_media", "mm", "width"),
-        height = col(conn, "message_media", "mm", "height"),
-        caption = col(conn, "message_media", "mm", "media_caption"),
-        lat = col(conn, "message_location", "ml", "latitude"),
-        lon = col(conn, "message_location", "ml", "longitude"),
-        place = col(conn, "message_location", "ml", "place_name"),
-        address = col(conn, "message_location", "ml", "place_address"),
-        loc_url = col(conn, "message_location", "ml", "url"),
-        q_key = col(conn, "message_quoted", "mq", "key_id"),
-        q_text = col(conn, "message_quoted", "mq", "text_data"),
-        action = col(conn, "message_system", "ms", "action_type"),
+        file_path = db::col_or_null(conn, "message_media", "mm", "file_path"),
+        file_size = db::col_or_null(conn, "message_media", "mm", "file_size"),
+        mime = db::col_or_null(conn, "message_media", "mm", "mime_type"),
+        media_name = db::col_or_null(conn, "message_media", "mm", "media_name"),
+        file_hash = db::col_or_null(conn, "message_media", "mm", "file_hash"),
+        duration = db::col_or_null(conn, "message_media", "mm", "media_duration"),
+        width = db::col_or_null(conn, "message_media", "mm", "width"),
+        height = db::col_or_null(conn, "message_media", "mm", "height"),
+        caption = db::col_or_null(conn, "message_media", "mm", "media_caption"),
+        lat = db::col_or_null(conn, "message_location", "ml", "latitude"),
+        lon = db::col_or_null(conn, "message_location", "ml", "longitude"),
+        place = db::col_or_null(conn, "message_location", "ml", "place_name"),
+        address = db::col_or_null(conn, "message_location", "ml", "place_address"),
+        loc_url = db::col_or_null(conn, "message_location", "ml", "url"),
+        q_key = db::col_or_null(conn, "message_quoted", "mq", "key_id"),
+        q_text = db::col_or_null(conn, "message_quoted", "mq", "text_data"),
+        action = db::col_or_null(conn, "message_system", "ms", "action_type"),
         forwarded = if t("message_forwarded") { "mf.message_row_id" } else { "NULL" },
-        url = col(conn, "message_text", "mt", "url"),
-        title = col(conn, "message_text", "mt", "page_title"),
-        description = col(conn, "message_text", "mt", "description"),
-        edited = col(conn, "message_edit_info", "me", "edited_timestamp"),
-        video_call = col(conn, "missed_call_logs", "mc", "video_call"),
-        revoked = col(conn, "message_revoked", "mr", "revoked_key_id"),
+        url = db::col_or_null(conn, "message_text", "mt", "url"),
+        title = db::col_or_null(conn, "message_text", "mt", "page_title"),
+        description = db::col_or_null(conn, "message_text", "mt", "description"),
+        edited = db::col_or_null(conn, "message_edit_info", "me", "edited_timestamp"),
+        video_call = db::col_or_null(conn, "missed_call_logs", "mc", "video_call"),
+        revoked = db::col_or_null(conn, "message_revoked", "mr", "revoked_key_id"),
     )
 }
 
@@ -571,7 +558,7 @@ pub fn stream_messages(
     report: &Mutex<Report>,
     send: &mut dyn FnMut(Vec<Message>) -> bool,
 ) -> Result<()> {
-    let e = err(conn);
+    let e = db::err_for(conn);
     let sql = message_sql(conn);
     let mut stmt = conn.prepare(&sql).map_err(&e)?;
     let mut rows = stmt.query([]).map_err(&e)?;
@@ -614,7 +601,7 @@ fn add_reactions(conn: &Connection, lk: &Lookups, batch: &mut [Message]) -> Resu
     if ids.is_empty() {
         return Ok(());
     }
-    let e = err(conn);
+    let e = db::err_for(conn);
     let sql = format!(
         "SELECT a.parent_message_row_id, a.from_me, a.sender_jid_row_id, r.reaction,
                 COALESCE(r.sender_timestamp, a.timestamp)
@@ -656,7 +643,7 @@ fn add_system_targets(conn: &Connection, lk: &Lookups, batch: &mut [Message]) ->
     if ids.is_empty() {
         return Ok(());
     }
-    let e = err(conn);
+    let e = db::err_for(conn);
     let sql = format!(
         "SELECT message_row_id, user_jid_row_id FROM message_system_chat_participant
          WHERE message_row_id IN ({}) ORDER BY rowid",
