@@ -198,3 +198,36 @@ pub fn interop_venv() -> PathBuf {
     })
     .clone()
 }
+
+/// Debian's Chromium, which `.ci/run` installs (`apt-get install chromium`).
+pub fn chromium() -> PathBuf {
+    let p = PathBuf::from("/usr/bin/chromium");
+    assert!(p.is_file(), "headless browser tests need Debian's chromium: apt-get install chromium");
+    p
+}
+
+/// Runs headless Chromium on a local page with the network-quiet flags
+/// this machine needs, plus `extra` (e.g. `--dump-dom`, `--screenshot=…`).
+pub fn chromium_run(page: &Path, extra: &[&str]) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--virtual-time-budget=5000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(extra)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("run chromium");
+    assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

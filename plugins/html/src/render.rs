@@ -1,0 +1,504 @@
+//! Writing the pages. Every string from the history is HTML-escaped; media
+//! are copied into `media/` (named by content) and shown inline where a
+//! browser can play them, linked otherwise.
+
+use crate::spill::{ChatStats, Spill};
+use chatferry_core::media::{extension_for, ContentStore};
+use chatferry_core::*;
+use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+const STYLE: &str = include_str!("../assets/style.css");
+const SCRIPT: &str = include_str!("../assets/app.js");
+
+pub struct HtmlExporter {
+    root: PathBuf,
+    page_size: usize,
+    owner: Option<Contact>,
+    names: HashMap<String, String>,
+    chats: Vec<Chat>,
+    spill: Spill,
+    media: ContentStore,
+    report: Report,
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |e| Error::io(path, "write", e)
+}
+
+impl HtmlExporter {
+    pub fn create(root: &Path, page_size: usize) -> Result<HtmlExporter> {
+        std::fs::create_dir(root).map_err(|e| Error::io(root, "create", e))?;
+        std::fs::write(root.join("style.css"), STYLE).map_err(io(root))?;
+        std::fs::write(root.join("app.js"), SCRIPT).map_err(io(root))?;
+        Ok(HtmlExporter {
+            root: root.to_path_buf(),
+            page_size,
+            owner: None,
+            names: HashMap::new(),
+            chats: Vec::new(),
+            spill: Spill::new()?,
+            media: ContentStore::new(root.join("media")),
+            report: Report::new(),
+        })
+    }
+
+    fn name_of(&self, id: &str) -> String {
+        self.names.get(id).cloned().unwrap_or_else(|| id.split('@').next().unwrap_or(id).to_string())
+    }
+
+    fn sender_name(&self, m: &Message) -> String {
+        if m.from_me {
+            return "You".into();
+        }
+        match &m.sender {
+            Some(s) => self.name_of(s),
+            None => String::new(),
+        }
+    }
+
+    fn chat_title(&self, chat: &Chat) -> String {
+        chat.title.clone().filter(|t| !t.is_empty()).unwrap_or_else(|| match chat.kind {
+            ChatKind::Direct => self.name_of(&chat.id),
+            _ => chat.id.clone(),
+        })
+    }
+
+    /// Copies a message's media into `media/` now (the source may be a
+    /// temporary folder that is gone at the end) and points at the copy.
+    fn carry_media(&mut self, m: &mut Message) -> Result<()> {
+        let Some(media) = m.media.as_mut() else { return Ok(()) };
+        match media.path.take() {
+            Some(src) if !media.missing && Path::new(&src).is_file() => {
+                let ext = extension_for(media.mime.as_deref(), media.file_name.as_deref());
+                let (sha, size, rel, _) = self.media.put_file(Path::new(&src), &ext)?;
+                media.sha256 = Some(sha);
+                media.size = Some(size);
+                media.file = Some(format!("media/{}", rel.to_string_lossy().replace('\\', "/")));
+                self.report.media.carried += 1;
+            }
+            _ => {
+                if !media.missing {
+                    self.report.media.missing += 1;
+                }
+                media.missing = true;
+                media.file = None;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn utc(ms: i64) -> String {
+    time::format_utc(ms)
+}
+
+fn time_tag(ms: i64) -> String {
+    let iso = utc(ms);
+    format!(r#"<time datetime="{iso}" data-ms="{ms}" title="{iso} (UTC)">{}</time>"#, text(&iso.replace('T', " ")))
+}
+
+fn paragraphs(s: &str) -> String {
+    text(s).into_owned()
+}
+
+/// How a file is shown: inline where every browser plays it, else a link.
+fn media_html(m: &Message, media: &Media, prefix: &str) -> String {
+    let Some(file) = &media.file else {
+        let what = media.file_name.clone().unwrap_or_else(|| m.kind.as_str().to_string());
+        return format!(r#"<div class="missing">[{} not available: {}]</div>"#, text(m.kind.as_str()), text(&what));
+    };
+    let src = attr(&format!("{prefix}{file}")).into_owned();
+    let mime = media.mime.clone().unwrap_or_default();
+    let base = mime.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let name = media.file_name.clone().unwrap_or_else(|| file.rsplit('/').next().unwrap_or(file).to_string());
+    let viewable_image =
+        matches!(base.as_str(), "image/jpeg" | "image/png" | "image/gif" | "image/webp" | "image/avif" | "image/bmp");
+    let playable_audio = matches!(
+        base.as_str(),
+        "audio/ogg"
+            | "audio/opus"
+            | "audio/mpeg"
+            | "audio/mp4"
+            | "audio/aac"
+            | "audio/wav"
+            | "audio/webm"
+            | "audio/x-m4a"
+    );
+    let playable_video = matches!(base.as_str(), "video/mp4" | "video/webm" | "video/ogg");
+    let mut out = String::from(r#"<figure class="media">"#);
+    match m.kind {
+        MessageKind::Image | MessageKind::Sticker if viewable_image => {
+            let _ = write!(out, r#"<a href="{src}"><img src="{src}" alt="{}" loading="lazy"></a>"#, attr(&name));
+        }
+        MessageKind::Video | MessageKind::Gif if playable_video => {
+            let looped = if m.kind == MessageKind::Gif { " loop muted autoplay" } else { "" };
+            let _ = write!(out, r#"<video src="{src}" controls preload="metadata"{looped}></video>"#);
+        }
+        MessageKind::Voice | MessageKind::Audio if playable_audio => {
+            let _ = write!(out, r#"<audio src="{src}" controls preload="metadata"></audio>"#);
+        }
+        _ => {
+            let note = match m.kind {
+                MessageKind::Voice | MessageKind::Audio => " (browsers cannot play this format; open it with a player)",
+                MessageKind::Image => " (browsers cannot show this format)",
+                _ => "",
+            };
+            let size = media.size.map(|s| format!(", {} KB", s.div_ceil(1024))).unwrap_or_default();
+            let _ = write!(out, r#"<a href="{src}" download>📎 {}</a>{}{}"#, text(&name), text(&size), text(note));
+        }
+    }
+    if let Some(c) = media.caption.as_deref().filter(|c| !c.is_empty()) {
+        let _ = write!(out, r#"<figcaption dir="auto">{}</figcaption>"#, paragraphs(c));
+    }
+    out.push_str("</figure>");
+    out
+}
+
+fn system_text(exp: &HtmlExporter, m: &Message) -> String {
+    let Some(s) = &m.system else { return m.text.clone().unwrap_or_else(|| "system message".into()) };
+    let actor = s.actor.as_deref().map(|a| exp.name_of(a)).unwrap_or_default();
+    let targets: Vec<String> = s.targets.iter().map(|t| exp.name_of(t)).collect();
+    let value = s.value.clone().unwrap_or_default();
+    match s.action.as_str() {
+        "group_created" => format!("{actor} created the group “{value}”"),
+        "member_added" => format!("{actor} added {}", targets.join(", ")),
+        "member_removed" => format!("{actor} removed {}", targets.join(", ")),
+        "member_left" => format!("{} left", if targets.is_empty() { actor } else { targets.join(", ") }),
+        "title_changed" => format!("{actor} changed the group name to “{value}”"),
+        "description_changed" => format!("{actor} changed the group description"),
+        "photo_changed" => format!("{actor} changed the group photo"),
+        "admin_promoted" => format!("{} became an admin", targets.join(", ")),
+        "number_changed" => format!("{actor} changed their phone number"),
+        "encryption_notice" => "Messages are end-to-end encrypted".into(),
+        other => {
+            let mut t = format!("{actor} {}", other.replace('_', " "));
+            if !value.is_empty() {
+                t.push_str(&format!(": {value}"));
+            }
+            t.trim().to_string()
+        }
+    }
+}
+
+impl HtmlExporter {
+    fn message_html(&self, m: &Message, group: bool, quoted: &HashMap<String, (String, usize)>, page: usize) -> String {
+        let id = attr(&format!("m-{}", m.id)).into_owned();
+        if m.kind == MessageKind::System {
+            return format!(
+                r#"<div class="msg system" id="{id}" data-kind="system"><span dir="auto">{}</span> · {}</div>"#,
+                text(&system_text(self, m)),
+                time_tag(m.timestamp_ms)
+            );
+        }
+        let side = if m.from_me { "out" } else { "in" };
+        let mut h = format!(r#"<div class="msg {side}" id="{id}" data-kind="{}">"#, m.kind.as_str());
+        if group && !m.from_me {
+            let _ = write!(h, r#"<div class="sender" dir="auto">{}</div>"#, text(&self.sender_name(m)));
+        }
+        if m.reply_to.is_some() || m.quoted_text.is_some() {
+            let found = m.reply_to.as_ref().and_then(|r| quoted.get(r));
+            let snippet = m
+                .quoted_text
+                .clone()
+                .or_else(|| found.map(|(t, _)| t.clone()))
+                .unwrap_or_else(|| "(earlier message)".into());
+            let link = match (m.reply_to.as_ref(), found) {
+                (Some(r), Some((_, p))) if *p == page => format!("#m-{r}"),
+                (Some(r), Some((_, p))) => format!("page-{p}.html#m-{r}"),
+                _ => String::new(),
+            };
+            let inner = format!("↩ {}", text(&snippet.chars().take(200).collect::<String>()));
+            if link.is_empty() {
+                let _ = write!(h, r#"<div class="reply" dir="auto">{inner}</div>"#);
+            } else {
+                let _ = write!(h, r#"<div class="reply" dir="auto"><a href="{}">{inner}</a></div>"#, attr(&link));
+            }
+        }
+        if let Some(media) = &m.media {
+            h.push_str(&media_html(m, media, "../../"));
+        }
+        let body: Option<String> = match m.kind {
+            MessageKind::Deleted => Some("🚫 This message was deleted".into()),
+            MessageKind::Location => m.location.as_ref().map(|l| {
+                let name = l.name.clone().map(|n| format!("{n} ")).unwrap_or_default();
+                format!("📍 {name}({:.5}, {:.5}){}", l.latitude, l.longitude, if l.live { " · live" } else { "" })
+            }),
+            MessageKind::Contact => {
+                m.contact_card.as_ref().map(|c| format!("👤 {}", c.name.clone().unwrap_or_else(|| "contact".into())))
+            }
+            MessageKind::Call => m.call.as_ref().map(|c| {
+                let kind = if c.video { "video call" } else { "voice call" };
+                let outcome = c.outcome.clone().unwrap_or_default();
+                let dur = c.duration_ms.map(|d| format!(", {} s", d / 1000)).unwrap_or_default();
+                format!("📞 {} {kind}{dur}", if outcome.is_empty() { "".to_string() } else { outcome })
+                    .trim()
+                    .to_string()
+            }),
+            MessageKind::Payment => m.payment.as_ref().map(|p| {
+                let icon = if p.kind == "red_packet" { "🧧" } else { "💸" };
+                let amount = p
+                    .amount
+                    .clone()
+                    .map(|a| format!(" {a} {}", p.currency.clone().unwrap_or_default()))
+                    .unwrap_or_default();
+                let note = p.note.clone().map(|n| format!(" — {n}")).unwrap_or_default();
+                format!("{icon} {}{amount}{note}", p.kind.replace('_', " "))
+            }),
+            _ => None,
+        };
+        if let Some(b) = body {
+            let class = match m.kind {
+                MessageKind::Location => "location",
+                MessageKind::Contact => "card",
+                MessageKind::Call => "call",
+                MessageKind::Payment => "payment",
+                _ => "body",
+            };
+            let _ = write!(h, r#"<div class="{class}" dir="auto">{}</div>"#, text(&b));
+        }
+        if let Some(card) = m.contact_card.as_ref().and_then(|c| c.vcard.as_ref()) {
+            let _ = write!(h, r#"<details><summary>vCard</summary><pre>{}</pre></details>"#, text(card));
+        }
+        if let Some(p) = &m.poll {
+            let _ = write!(h, r#"<div class="poll" dir="auto"><b>📊 {}</b><ul>"#, text(&p.question));
+            for o in &p.options {
+                let _ = write!(h, "<li>{} ({})</li>", text(&o.text), o.voters.len());
+            }
+            h.push_str("</ul></div>");
+        }
+        if let Some(t) = m.text.as_deref().filter(|t| !t.is_empty()) {
+            let _ = write!(h, r#"<div class="body" dir="auto">{}</div>"#, paragraphs(t));
+        }
+        if let Some(l) = &m.link {
+            let _ = write!(
+                h,
+                r#"<div class="link-preview"><a href="{}" rel="noreferrer noopener">{}</a>{}</div>"#,
+                attr(&l.url),
+                text(l.title.as_deref().unwrap_or(&l.url)),
+                l.description.as_deref().map(|d| format!("<br>{}", text(d))).unwrap_or_default()
+            );
+        }
+        let mut flags = String::new();
+        if m.forwarded {
+            flags.push_str(" ↪ forwarded");
+        }
+        if m.edited {
+            flags.push_str(" ✎ edited");
+        }
+        if m.starred {
+            flags.push_str(" ★");
+        }
+        if m.from_me {
+            flags.push_str(match m.status {
+                Status::Read | Status::Played => " ✓✓",
+                Status::Delivered => " ✓✓",
+                Status::Sent => " ✓",
+                Status::Pending => " 🕓",
+                Status::Failed => " ⚠",
+                _ => "",
+            });
+        }
+        let _ = write!(
+            h,
+            r#"<div class="meta">{}<span class="flags">{}</span></div>"#,
+            time_tag(m.timestamp_ms),
+            text(&flags)
+        );
+        if !m.reactions.is_empty() {
+            h.push_str(r#"<ul class="reactions">"#);
+            for r in &m.reactions {
+                let who = if r.from_me {
+                    "You".to_string()
+                } else {
+                    r.sender.as_deref().map(|s| self.name_of(s)).unwrap_or_default()
+                };
+                let _ = write!(h, r#"<li title="{}">{}</li>"#, attr(&who), text(&r.emoji));
+            }
+            h.push_str("</ul>");
+        }
+        h.push_str("</div>");
+        h
+    }
+
+    fn page(title: &str, head_extra: &str, prefix: &str, nav: &str, content: &str) -> String {
+        format!(
+            r#"<!DOCTYPE html>
+<html lang="und">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<link rel="stylesheet" href="{prefix}style.css">
+<script src="{prefix}app.js"></script>{head_extra}
+</head>
+<body>
+<header><h1 dir="auto">{title}</h1><nav>{nav}</nav></header>
+<main>
+{content}
+<div class="clear"></div>
+</main>
+<footer><nav>{nav}</nav></footer>
+</body>
+</html>
+"#
+        )
+    }
+
+    /// Renders one chat into `chats/<n>/page-<k>.html`. Two passes over the
+    /// chat's spill: the first finds which messages are quoted, the second
+    /// renders, remembering quoted messages' text and page as it meets them.
+    fn render_chat(&self, chat: &Chat, stats: &ChatStats) -> Result<usize> {
+        let dir = self.root.join("chats").join(stats.index.to_string());
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let mut wanted = HashSet::new();
+        for m in self.spill.read(stats.index)? {
+            if let Some(r) = m?.reply_to {
+                wanted.insert(r);
+            }
+        }
+        let pages = (stats.count as usize).div_ceil(self.page_size).max(1);
+        let group = chat.kind == ChatKind::Group;
+        let title = text(&self.chat_title(chat)).into_owned();
+        let mut quoted: HashMap<String, (String, usize)> = HashMap::new();
+        let mut content = String::new();
+        let mut page = 1;
+        let mut on_page = 0;
+        let flush = |page: usize, content: &mut String| -> Result<()> {
+            let mut nav = String::from(r#"<a href="../../index.html">All chats</a>"#);
+            if page > 1 {
+                let _ = write!(
+                    nav,
+                    r#" · <a href="page-1.html">first</a> · <a href="page-{}.html" rel="prev">previous</a>"#,
+                    page - 1
+                );
+            }
+            let _ = write!(nav, " · page {page} of {pages}");
+            if page < pages {
+                let _ = write!(
+                    nav,
+                    r#" · <a href="page-{}.html" rel="next">next</a> · <a href="page-{pages}.html">last</a>"#,
+                    page + 1
+                );
+            }
+            let html = Self::page(&title, "", "../../", &nav, content);
+            let path = dir.join(format!("page-{page}.html"));
+            std::fs::write(&path, html).map_err(io(&path))?;
+            content.clear();
+            Ok(())
+        };
+        for m in self.spill.read(stats.index)? {
+            let m = m?;
+            if wanted.contains(&m.id) {
+                let snippet = m
+                    .text
+                    .clone()
+                    .or_else(|| m.media.as_ref().and_then(|x| x.caption.clone()))
+                    .unwrap_or_else(|| format!("[{}]", m.kind));
+                quoted.insert(m.id.clone(), (snippet, page));
+            }
+            content.push_str(&self.message_html(&m, group, &quoted, page));
+            content.push('\n');
+            on_page += 1;
+            if on_page == self.page_size {
+                flush(page, &mut content)?;
+                page += 1;
+                on_page = 0;
+            }
+        }
+        if on_page > 0 || stats.count == 0 {
+            flush(page, &mut content)?;
+        }
+        Ok(pages)
+    }
+}
+
+impl Exporter for HtmlExporter {
+    fn begin(&mut self, header: &Header) -> Result<()> {
+        self.owner = header.owner.clone();
+        if let Some(o) = &header.owner {
+            self.names.insert(o.id.clone(), "You".into());
+        }
+        Ok(())
+    }
+
+    fn write_contacts(&mut self, batch: Vec<Contact>) -> Result<()> {
+        for c in batch {
+            if self.owner.as_ref().is_some_and(|o| o.id == c.id) {
+                continue; // the owner is "You"
+            }
+            let name = c.name.clone().or(c.nickname.clone()).or(c.phone.clone()).unwrap_or_else(|| c.id.clone());
+            self.names.insert(c.id, name);
+        }
+        Ok(())
+    }
+
+    fn write_chats(&mut self, batch: Vec<Chat>) -> Result<()> {
+        for c in batch {
+            self.spill.chat_index(&c.id);
+            self.chats.push(c);
+        }
+        Ok(())
+    }
+
+    fn write_messages(&mut self, mut batch: Vec<Message>) -> Result<()> {
+        for m in &mut batch {
+            self.carry_media(m)?;
+            self.report.native(m.kind);
+        }
+        self.spill.append(&batch)
+    }
+
+    fn finish(&mut self) -> Result<Report> {
+        // Chats that only appeared in messages get a plain entry.
+        let known: HashSet<String> = self.chats.iter().map(|c| c.id.clone()).collect();
+        let mut extra: Vec<Chat> = self
+            .spill
+            .stats
+            .keys()
+            .filter(|id| !known.contains(*id))
+            .map(|id| Chat { id: id.clone(), ..Default::default() })
+            .collect();
+        extra.sort_by(|a, b| a.id.cmp(&b.id));
+        self.chats.extend(extra);
+
+        let mut rows: Vec<(i64, String)> = Vec::new();
+        for chat in &self.chats {
+            let stats = self.spill.stats.get(&chat.id).cloned().unwrap_or_default();
+            let pages = self.render_chat(chat, &stats)?;
+            let range = match (stats.first_ms, stats.last_ms) {
+                (Some(a), Some(b)) => format!("{} – {}", time_tag(a), time_tag(b)),
+                _ => String::new(),
+            };
+            let row = format!(
+                r#"<tr><td class="title" dir="auto"><a href="chats/{i}/page-{pages}.html">{title}</a></td><td>{kind}</td><td>{count}</td><td>{range}</td><td><a href="chats/{i}/page-1.html">from the start</a></td></tr>"#,
+                i = stats.index,
+                title = text(&self.chat_title(chat)),
+                kind = text(chat.kind.as_str()),
+                count = stats.count,
+            );
+            rows.push((stats.last_ms.unwrap_or(i64::MIN), row));
+        }
+        // Newest first, as a chat app lists them.
+        rows.sort_by(|a, b| b.0.cmp(&a.0));
+        let owner = self.owner.as_ref().and_then(|o| o.name.clone().or(o.nickname.clone()).or(o.phone.clone()));
+        let title = match owner {
+            Some(o) => format!("Chat history of {}", text(&o)),
+            None => "Chat history".into(),
+        };
+        let table: String = rows.into_iter().map(|(_, r)| r).collect::<Vec<_>>().join("\n");
+        let content = format!(
+            r#"<table class="chats"><thead><tr><th>Chat</th><th>Kind</th><th>Messages</th><th>From – to</th><th></th></tr></thead><tbody>
+{table}
+</tbody></table>"#
+        );
+        let index = Self::page(&title, "", "", "", &content);
+        let path = self.root.join("index.html");
+        std::fs::write(&path, index).map_err(io(&path))?;
+        let mut report = std::mem::take(&mut self.report);
+        report.target_adapter = crate::ADAPTER_ID.into();
+        Ok(report)
+    }
+}
