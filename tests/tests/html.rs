@@ -124,3 +124,24 @@ fn a_long_chat_is_paginated() {
     assert!(pages[4].contains("message 2344") && pages[0].contains("message 0"));
     assert!(pages[2].contains("page 3 of 5") && pages[2].contains("href=\"page-2.html\" rel=\"prev\""));
 }
+
+#[test]
+fn a_whatsapp_store_goes_straight_to_pages() {
+    use chatferry_tests::fixtures::whatsapp_android as wa;
+    let dir = tempfile::tempdir().unwrap();
+    let fx = wa::write_sample(&dir.path().join("WhatsApp"));
+    let out = dir.path().join("html");
+    Env::new().run(&["convert", s(&fx.root), "--to", "html", "-o", s(&out), "--opt", "owner=+4915112345678"]).ok();
+    let index = std::fs::read_to_string(out.join("index.html")).unwrap();
+    for title in ["家族 👨‍👩‍👧", "Alice 🌸", "العائلة الكبيرة"] {
+        assert!(index.contains(title), "{title} missing from index");
+    }
+    let pages: String = tree(&out)
+        .into_iter()
+        .filter(|(n, _)| n.ends_with(".html"))
+        .map(|(_, b)| String::from_utf8(b).unwrap())
+        .collect();
+    assert_eq!(count(&pages, "<div class=\"msg "), 24, "every message the store holds");
+    assert!(pages.contains("<audio src=\"../../media/"), "the Opus voice note plays inline");
+    assert!(pages.contains("李雷 added You, Bob:"), "the owner is You, names come from wa.db");
+}
