@@ -10,7 +10,11 @@ pub mod error;
 pub mod media;
 pub mod model;
 pub mod pipeline;
+pub mod producer;
 pub mod report;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+pub mod text_form;
 pub mod time;
 
 pub use adapter::{

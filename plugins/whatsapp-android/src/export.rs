@@ -10,11 +10,11 @@
 
 use crate::codes;
 use crate::crypt::{self, Key};
-use crate::db::sql_error;
 use crate::import::SOURCE;
 use base64::Engine;
 use chatferry_core::ddl::{created_name, is_internal, statements};
 use chatferry_core::media::extension_for;
+use chatferry_core::sqlite::sql_error;
 use chatferry_core::*;
 use rusqlite::{params, Connection};
 use sha2::{Digest, Sha256};
@@ -269,8 +269,8 @@ impl WaExporter {
             (None, Some(t)) => t,
             (None, None) => 0,
         };
-        let downgraded_text =
-            (message_type == 0 && !matches!(m.kind, MessageKind::Text | MessageKind::Link)).then(|| describe(m));
+        let downgraded_text = (message_type == 0 && !matches!(m.kind, MessageKind::Text | MessageKind::Link))
+            .then(|| text_form::as_text(m));
         let status = match m.extras.get("wa.status").and_then(|s| s.parse::<i64>().ok()) {
             Some(s) => s,
             None if m.kind == MessageKind::System => 6,
@@ -445,7 +445,7 @@ impl WaExporter {
         }
 
         match &downgraded_text {
-            Some(_) => self.report.downgraded(m.kind, downgrade_reason(m.kind)),
+            Some(_) => self.report.downgraded(m.kind, text_form::whatsapp_reason(m.kind)),
             None => self.report.native(m.kind),
         }
         Ok(())
@@ -570,60 +570,6 @@ fn default_media_path(m: &Message, media: &Media, n: u64) -> String {
 /// Voice notes are filed by year and week number (`202443`).
 fn chrono_week(ms: i64) -> String {
     time::format_utc_with(ms, "%G%V").unwrap_or_else(|| "197001".into())
-}
-
-fn downgrade_reason(kind: MessageKind) -> &'static str {
-    match kind {
-        MessageKind::Payment => "WhatsApp Android has no transfers or red packets; written as a text that states it",
-        MessageKind::Poll => {
-            "polls are not written to WhatsApp's 2.22 schema; written as a text with question and options"
-        }
-        MessageKind::Call => "WhatsApp's message table holds only missed calls; written as a text that states the call",
-        _ => "WhatsApp Android has no such message; written as a text that states it",
-    }
-}
-
-/// The closest WhatsApp form for what it cannot hold: a text that says it.
-fn describe(m: &Message) -> String {
-    if let Some(p) = &m.payment {
-        let mut s = match p.kind.as_str() {
-            "red_packet" => "🧧 Red packet".to_string(),
-            "transfer" => "💸 Transfer".to_string(),
-            other => format!("💸 Payment ({other})"),
-        };
-        if let Some(a) = &p.amount {
-            s.push_str(&format!(": {a}"));
-            if let Some(c) = &p.currency {
-                s.push_str(&format!(" {c}"));
-            }
-        }
-        if let Some(n) = &p.note {
-            s.push_str(&format!(" — {n}"));
-        }
-        if let Some(st) = &p.status {
-            s.push_str(&format!(" ({st})"));
-        }
-        return s;
-    }
-    if let Some(p) = &m.poll {
-        let mut s = format!("📊 Poll: {}", p.question);
-        for o in &p.options {
-            s.push_str(&format!("\n• {} ({} votes)", o.text, o.voters.len()));
-        }
-        return s;
-    }
-    if let Some(c) = &m.call {
-        let what = if c.video { "Video call" } else { "Voice call" };
-        let mut s = format!("📞 {what}");
-        if let Some(o) = &c.outcome {
-            s.push_str(&format!(", {o}"));
-        }
-        if let Some(d) = c.duration_ms {
-            s.push_str(&format!(", {} s", d / 1000));
-        }
-        return s;
-    }
-    m.text.clone().unwrap_or_else(|| format!("[{} message]", m.kind))
 }
 
 fn open_wa_db(path: &Path) -> Result<Connection> {

@@ -3,7 +3,6 @@
 
 mod codes;
 mod crypt;
-mod db;
 mod export;
 mod gcm;
 mod import;

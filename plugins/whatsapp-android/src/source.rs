@@ -7,7 +7,7 @@
 //! into a private temporary folder: the input is never touched.
 
 use crate::crypt::{self, Key};
-use crate::db;
+use chatferry_core::sqlite as db;
 use chatferry_core::{Error, Options, Result};
 use std::path::{Path, PathBuf};
 
@@ -138,7 +138,7 @@ impl Source {
         };
 
         let msgstore = if db::is_sqlite(&file) {
-            copy_if_wal(&file, &mut temp_dir, "msgstore.db")?
+            db::copy_if_wal(&file, &mut temp_dir, "msgstore.db")?
         } else if is_encrypted(&file) {
             let key_path = options.path("key-file").ok_or_else(|| {
                 Error::usage(format!(
@@ -163,27 +163,9 @@ impl Source {
             )));
         };
         let wa_db = match wa_db {
-            Some(p) => Some(copy_if_wal(&p, &mut temp_dir, "wa.db")?),
+            Some(p) => Some(db::copy_if_wal(&p, &mut temp_dir, "wa.db")?),
             None => None,
         };
         Ok(Source { msgstore, wa_db, media_root, _temp: temp })
     }
-}
-
-/// A database with a `-wal` beside it has committed rows only in the WAL:
-/// copy both and open the copy (opening the original would write to it).
-fn copy_if_wal(path: &Path, temp_dir: &mut dyn FnMut() -> Result<PathBuf>, name: &str) -> Result<PathBuf> {
-    let wal = PathBuf::from(format!("{}-wal", path.display()));
-    if !wal.is_file() {
-        return Ok(path.to_path_buf());
-    }
-    let dir = temp_dir()?;
-    let copy = dir.join(name);
-    std::fs::copy(path, &copy).map_err(|e| Error::io(path, "copy", e))?;
-    std::fs::copy(&wal, dir.join(format!("{name}-wal"))).map_err(|e| Error::io(&wal, "copy", e))?;
-    // Fold the WAL into the copy so it can be opened immutable.
-    let conn = rusqlite::Connection::open(&copy).map_err(|e| db::sql_error(path, e))?;
-    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(|e| db::sql_error(path, e))?;
-    conn.pragma_update(None, "journal_mode", "DELETE").map_err(|e| db::sql_error(path, e))?;
-    Ok(copy)
 }

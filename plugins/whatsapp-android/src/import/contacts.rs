@@ -1,7 +1,7 @@
 //! Names from wa.db (`wa_contacts`): the address-book name, the push name
 //! the person chose, and the number.
 
-use crate::db;
+use chatferry_core::sqlite as db;
 use chatferry_core::{Contact, Result};
 use std::collections::HashMap;
 use std::path::Path;

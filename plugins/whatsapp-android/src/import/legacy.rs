@@ -8,7 +8,7 @@ use super::contacts::phone_of;
 use super::modern::{chat_kind, hash_to_hex, normalize_jid};
 use super::{Lookups, Structure};
 use crate::codes;
-use crate::db;
+use chatferry_core::sqlite as db;
 use chatferry_core::*;
 use rusqlite::Connection;
 use std::collections::{BTreeMap, HashMap, HashSet};

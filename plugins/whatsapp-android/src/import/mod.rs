@@ -11,13 +11,12 @@ mod legacy;
 mod media;
 mod modern;
 
-use crate::db;
 use crate::source::Source;
+use chatferry_core::producer::MessageProducer;
+use chatferry_core::sqlite as db;
 use chatferry_core::{Chat, Contact, Error, Header, Importer, Message, Options, Report, Result, MODEL_VERSION};
 use std::collections::HashMap;
-use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 
 pub use media::MediaResolver;
 
@@ -59,8 +58,7 @@ pub struct WaImporter {
     contacts: std::vec::IntoIter<Contact>,
     chats: std::vec::IntoIter<Chat>,
     lookups: Option<Lookups>,
-    batches: Option<Receiver<Result<Vec<Message>>>>,
-    producer: Option<JoinHandle<()>>,
+    producer: Option<MessageProducer>,
     report: Arc<Mutex<Report>>,
 }
 
@@ -108,7 +106,6 @@ impl WaImporter {
             contacts: contact_list.into_iter(),
             chats: chat_list.into_iter(),
             lookups: Some(Lookups { jids, chats, direct, owner, media }),
-            batches: None,
             producer: None,
             report: Arc::new(Mutex::new(report)),
         })
@@ -116,28 +113,16 @@ impl WaImporter {
 
     fn start_producer(&mut self, batch_size: usize) {
         let lookups = self.lookups.take().expect("started once");
-        let (tx, rx) = sync_channel::<Result<Vec<Message>>>(2);
         let source = Arc::clone(&self.source);
         let report = Arc::clone(&self.report);
         let schema = self.schema;
-        let handle = std::thread::Builder::new()
-            .name("whatsapp-android reader".into())
-            .spawn(move || {
-                let result = (|| -> Result<()> {
-                    let conn = db::open_read_only(&source.msgstore)?;
-                    let mut send = |batch: Vec<Message>| tx.send(Ok(batch)).is_ok();
-                    match schema {
-                        Schema::Modern => modern::stream_messages(&conn, &lookups, batch_size, &report, &mut send),
-                        Schema::Legacy => legacy::stream_messages(&conn, &lookups, batch_size, &report, &mut send),
-                    }
-                })();
-                if let Err(e) = result {
-                    let _ = tx.send(Err(e));
-                }
-            })
-            .expect("spawn the reader thread");
-        self.batches = Some(rx);
-        self.producer = Some(handle);
+        self.producer = Some(MessageProducer::spawn("whatsapp-android reader", move |send| {
+            let conn = db::open_read_only(&source.msgstore)?;
+            match schema {
+                Schema::Modern => modern::stream_messages(&conn, &lookups, batch_size, &report, send),
+                Schema::Legacy => legacy::stream_messages(&conn, &lookups, batch_size, &report, send),
+            }
+        }));
     }
 }
 
@@ -197,20 +182,15 @@ impl Importer for WaImporter {
     }
 
     fn next_messages(&mut self, max: usize) -> Result<Vec<Message>> {
-        if self.batches.is_none() {
+        if self.producer.is_none() {
             self.start_producer(max.max(1));
         }
-        match self.batches.as_ref().expect("started").recv() {
-            Ok(batch) => batch,
-            // The producer finished and dropped its sender: no more messages.
-            Err(_) => Ok(Vec::new()),
-        }
+        self.producer.as_mut().expect("started").next()
     }
 
     fn finish(&mut self) -> Result<Report> {
-        self.batches = None;
-        if let Some(h) = self.producer.take() {
-            h.join().map_err(|_| Error::internal("the WhatsApp reader thread panicked"))?;
+        if let Some(mut p) = self.producer.take() {
+            p.finish()?;
         }
         let mut report = self.report.lock().map_err(|_| Error::internal("report lock poisoned"))?;
         Ok(std::mem::take(&mut *report))

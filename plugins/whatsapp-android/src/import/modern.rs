@@ -5,7 +5,7 @@
 use super::contacts::phone_of;
 use super::{placeholders, Lookups, Structure};
 use crate::codes;
-use crate::db;
+use chatferry_core::sqlite as db;
 use chatferry_core::*;
 use rusqlite::Connection;
 use std::collections::{BTreeMap, HashMap, HashSet};

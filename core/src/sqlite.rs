@@ -1,6 +1,8 @@
-//! Opening stores read-only, and telling what a SQLite file holds.
+//! Read-only access to apps' SQLite stores, shared by the adapters
+//! (feature `sqlite`): opening without any chance of changing the file,
+//! telling what a database holds, and one-line errors.
 
-use chatferry_core::{Error, Result};
+use crate::{Error, Result};
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
 
@@ -54,7 +56,29 @@ pub fn has_column(conn: &Connection, table: &str, column: &str) -> bool {
 
 /// Maps SQLite errors on this connection's file to one-line errors.
 pub fn err_for(conn: &Connection) -> impl Fn(rusqlite::Error) -> Error + '_ {
-    move |e| sql_error(Path::new(conn.path().unwrap_or("msgstore.db")), e)
+    move |e| sql_error(Path::new(conn.path().unwrap_or("the database")), e)
+}
+
+/// A database with a `-wal` beside it has committed rows only in the WAL:
+/// copy both into `dir` and fold the WAL into the copy (opening the
+/// original would write to it). Without a WAL the original is returned.
+pub fn copy_if_wal(
+    path: &Path,
+    dir: &mut dyn FnMut() -> Result<std::path::PathBuf>,
+    name: &str,
+) -> Result<std::path::PathBuf> {
+    let wal = std::path::PathBuf::from(format!("{}-wal", path.display()));
+    if !wal.is_file() {
+        return Ok(path.to_path_buf());
+    }
+    let dir = dir()?;
+    let copy = dir.join(name);
+    std::fs::copy(path, &copy).map_err(|e| Error::io(path, "copy", e))?;
+    std::fs::copy(&wal, dir.join(format!("{name}-wal"))).map_err(|e| Error::io(&wal, "copy", e))?;
+    let conn = Connection::open(&copy).map_err(|e| sql_error(path, e))?;
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(|e| sql_error(path, e))?;
+    conn.pragma_update(None, "journal_mode", "DELETE").map_err(|e| sql_error(path, e))?;
+    Ok(copy)
 }
 
 /// `alias.column` if the table has that column, else `NULL`: one query

@@ -1,0 +1,90 @@
+//! The closest text form of a message a target cannot hold natively: a
+//! text that states what it was, so nothing is lost silently (the exporter
+//! also counts it as downgraded in the report).
+
+use crate::model::{Message, MessageKind};
+
+/// `🧧 Red packet: 88.88 CNY — 恭喜发财 (received)`, `📊 Poll: …`, `📞 Video call, missed`.
+pub fn as_text(m: &Message) -> String {
+    if let Some(p) = &m.payment {
+        let mut s = match p.kind.as_str() {
+            "red_packet" => "🧧 Red packet".to_string(),
+            "transfer" => "💸 Transfer".to_string(),
+            other => format!("💸 Payment ({other})"),
+        };
+        if let Some(a) = &p.amount {
+            s.push_str(&format!(": {a}"));
+            if let Some(c) = &p.currency {
+                s.push_str(&format!(" {c}"));
+            }
+        }
+        if let Some(n) = &p.note {
+            s.push_str(&format!(" — {n}"));
+        }
+        if let Some(st) = &p.status {
+            s.push_str(&format!(" ({st})"));
+        }
+        return s;
+    }
+    if let Some(p) = &m.poll {
+        let mut s = format!("📊 Poll: {}", p.question);
+        for o in &p.options {
+            s.push_str(&format!("\n• {} ({} votes)", o.text, o.voters.len()));
+        }
+        return s;
+    }
+    if let Some(c) = &m.call {
+        let what = if c.video { "Video call" } else { "Voice call" };
+        let mut s = format!("📞 {what}");
+        if let Some(o) = &c.outcome {
+            s.push_str(&format!(", {o}"));
+        }
+        if let Some(d) = c.duration_ms {
+            s.push_str(&format!(", {} s", d / 1000));
+        }
+        return s;
+    }
+    m.text.clone().unwrap_or_else(|| format!("[{} message]", m.kind))
+}
+
+/// The report's reason for writing `kind` as text in a WhatsApp store.
+pub fn whatsapp_reason(kind: MessageKind) -> &'static str {
+    match kind {
+        MessageKind::Payment => "WhatsApp has no transfers or red packets; written as a text that states it",
+        MessageKind::Poll => "polls are not written to WhatsApp stores; written as a text with question and options",
+        MessageKind::Call => "WhatsApp's message table holds only missed calls; written as a text that states the call",
+        _ => "WhatsApp has no such message; written as a text that states it",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Payment, Poll, PollOption};
+
+    #[test]
+    fn states_what_it_was() {
+        let m = Message {
+            kind: MessageKind::Payment,
+            payment: Some(Payment {
+                kind: "red_packet".into(),
+                amount: Some("88.88".into()),
+                currency: Some("CNY".into()),
+                note: Some("恭喜发财".into()),
+                status: Some("received".into()),
+            }),
+            ..Default::default()
+        };
+        assert_eq!(as_text(&m), "🧧 Red packet: 88.88 CNY — 恭喜发财 (received)");
+        let p = Message {
+            kind: MessageKind::Poll,
+            poll: Some(Poll {
+                question: "Where?".into(),
+                options: vec![PollOption { text: "A".into(), voters: vec!["x".into()] }],
+                multiple: false,
+            }),
+            ..Default::default()
+        };
+        assert_eq!(as_text(&p), "📊 Poll: Where?\n• A (1 votes)");
+    }
+}

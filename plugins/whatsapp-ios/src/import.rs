@@ -1,0 +1,537 @@
+//! Import from ChatStorage.sqlite (Core Data): chats, groups and members,
+//! push names, messages of every type, media items, replies, reactions,
+//! system events, deleted messages. Apple-epoch REAL seconds become UTC
+//! milliseconds, rounded (dates before 2001 are negative).
+
+use crate::codes;
+use crate::proto::{MediaMetadata, ReceiptInfo};
+use crate::source::{MediaRoot, Source};
+use chatferry_core::media::{is_escape, resolve_inside, Resolve};
+use chatferry_core::producer::MessageProducer;
+use chatferry_core::sqlite::{self as db, col_or_null, err_for};
+use chatferry_core::time::apple_seconds_to_unix_ms;
+use chatferry_core::*;
+use prost::Message as _;
+use rusqlite::Connection;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+pub const SOURCE: &str = "whatsapp-ios";
+
+pub struct IosImporter {
+    source: Arc<Source>,
+    header: Header,
+    contacts: std::vec::IntoIter<Contact>,
+    chats: std::vec::IntoIter<Chat>,
+    lookups: Option<Lookups>,
+    producer: Option<MessageProducer>,
+    report: Arc<Mutex<Report>>,
+}
+
+struct Lookups {
+    chats: HashMap<i64, (String, ChatKind)>,
+    owner: Option<String>,
+    media: MediaRoot,
+}
+
+fn owner_from(options: &Options) -> Result<Option<String>> {
+    let Some(raw) = options.get("owner") else { return Ok(None) };
+    let digits: String = raw.chars().filter(|c| c.is_ascii_digit()).collect();
+    if digits.len() < 6 || raw.chars().any(|c| c.is_alphabetic()) {
+        return Err(Error::usage(format!(
+            "owner {raw:?} is not a phone number; give it with country code, e.g. +4915112345678"
+        )));
+    }
+    Ok(Some(format!("{digits}@s.whatsapp.net")))
+}
+
+fn phone_of(jid: &str) -> Option<String> {
+    let (user, server) = jid.split_once('@')?;
+    (server == "s.whatsapp.net" && !user.is_empty() && user.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| format!("+{user}"))
+}
+
+impl IosImporter {
+    pub fn open(input: &std::path::Path, options: &Options) -> Result<IosImporter> {
+        let source = Arc::new(Source::resolve(input)?);
+        let conn = db::open_read_only(&source.chat_storage)?;
+        for t in ["ZWAMESSAGE", "ZWACHATSESSION"] {
+            if !db::has_table(&conn, t) {
+                return Err(Error::bad_input(format!(
+                    "{} is an SQLite database but not WhatsApp's ChatStorage.sqlite (no {t} table)",
+                    source.chat_storage.display()
+                )));
+            }
+        }
+        let owner = owner_from(options)?;
+        let e = err_for(&conn);
+        let mut report = Report::new();
+        if matches!(source.media, MediaRoot::None) {
+            report.note("no Message folder beside ChatStorage.sqlite: media files are marked missing");
+        }
+
+        // People: push names, 1:1 chat partners, group members.
+        let mut people: BTreeMap<String, Contact> = BTreeMap::new();
+        fn person<'a>(people: &'a mut BTreeMap<String, Contact>, jid: &str) -> Option<&'a mut Contact> {
+            if !jid.ends_with("@s.whatsapp.net") && !jid.ends_with("@lid") {
+                return None;
+            }
+            Some(people.entry(jid.to_string()).or_insert_with(|| Contact {
+                id: jid.to_string(),
+                phone: phone_of(jid),
+                ..Default::default()
+            }))
+        }
+        if db::has_table(&conn, "ZWAPROFILEPUSHNAME") {
+            let mut st = conn.prepare("SELECT ZJID, ZPUSHNAME FROM ZWAPROFILEPUSHNAME ORDER BY Z_PK").map_err(&e)?;
+            for row in st
+                .query_map([], |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<String>>(1)?)))
+                .map_err(&e)?
+            {
+                if let (Some(j), name) = row.map_err(&e)? {
+                    if let Some(c) = person(&mut people, &j) {
+                        c.nickname = name.filter(|n| !n.is_empty());
+                    }
+                }
+            }
+        }
+        let mut chats = HashMap::new();
+        let mut chat_list = Vec::new();
+        let sql = format!(
+            "SELECT c.Z_PK, c.ZCONTACTJID, c.ZPARTNERNAME, {st}, {ar}, {hidden}, {removed}, {created}, {creator}
+             FROM ZWACHATSESSION c {gi} ORDER BY c.Z_PK",
+            st = col_or_null(&conn, "ZWACHATSESSION", "c", "ZSESSIONTYPE"),
+            ar = col_or_null(&conn, "ZWACHATSESSION", "c", "ZARCHIVED"),
+            hidden = col_or_null(&conn, "ZWACHATSESSION", "c", "ZHIDDEN"),
+            removed = col_or_null(&conn, "ZWACHATSESSION", "c", "ZREMOVED"),
+            created = col_or_null(&conn, "ZWAGROUPINFO", "g", "ZCREATIONDATE"),
+            creator = col_or_null(&conn, "ZWAGROUPINFO", "g", "ZCREATORJID"),
+            gi = if db::has_table(&conn, "ZWAGROUPINFO") {
+                "LEFT JOIN ZWAGROUPINFO g ON g.Z_PK = c.ZGROUPINFO"
+            } else {
+                ""
+            },
+        );
+        let mut creators: HashMap<String, String> = HashMap::new();
+        {
+            let mut st = conn.prepare(&sql).map_err(&e)?;
+            let rows = st
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, Option<i64>>(3)?,
+                        r.get::<_, Option<i64>>(4)?,
+                        r.get::<_, Option<i64>>(5)?,
+                        r.get::<_, Option<i64>>(6)?,
+                        r.get::<_, Option<f64>>(7)?,
+                        r.get::<_, Option<String>>(8)?,
+                    ))
+                })
+                .map_err(&e)?;
+            for row in rows {
+                let (pk, jid, partner, session_type, archived, hidden, removed, created, creator) = row.map_err(&e)?;
+                let jid = jid.unwrap_or_else(|| format!("chat-{pk}@unknown"));
+                let kind = codes::chat_kind(session_type.unwrap_or(-1), &jid);
+                let mut extras = Extras::new();
+                for (k, v) in [("wai.hidden", hidden), ("wai.removed", removed)] {
+                    if let Some(v) = v.filter(|v| *v != 0) {
+                        extras.insert(k.into(), v.to_string());
+                    }
+                }
+                if let Some(t) = session_type {
+                    if codes::session_type(kind, &jid) != t {
+                        extras.insert("wai.session_type".into(), t.to_string());
+                    }
+                }
+                let title = partner.clone().filter(|p| !p.is_empty());
+                if kind == ChatKind::Direct {
+                    if let Some(c) = person(&mut people, &jid) {
+                        c.name = c.name.take().or(title.clone());
+                    }
+                }
+                if let Some(cr) = creator.filter(|c| !c.is_empty()) {
+                    creators.insert(jid.clone(), cr);
+                }
+                chats.insert(pk, (jid.clone(), kind));
+                chat_list.push(Chat {
+                    participants: if kind == ChatKind::Direct {
+                        vec![Participant { contact: jid.clone(), ..Default::default() }]
+                    } else {
+                        vec![]
+                    },
+                    title: if kind == ChatKind::Direct { None } else { title },
+                    id: jid,
+                    kind,
+                    created_ms: created.map(apple_seconds_to_unix_ms),
+                    archived: archived.unwrap_or(0) != 0,
+                    extras,
+                });
+            }
+        }
+        if db::has_table(&conn, "ZWAGROUPMEMBER") {
+            let sql = format!(
+                "SELECT ZCHATSESSION, ZMEMBERJID, {name}, {first}, {admin}, {active} FROM ZWAGROUPMEMBER m ORDER BY Z_PK",
+                name = col_or_null(&conn, "ZWAGROUPMEMBER", "m", "ZCONTACTNAME"),
+                first = col_or_null(&conn, "ZWAGROUPMEMBER", "m", "ZFIRSTNAME"),
+                admin = col_or_null(&conn, "ZWAGROUPMEMBER", "m", "ZISADMIN"),
+                active = col_or_null(&conn, "ZWAGROUPMEMBER", "m", "ZISACTIVE"),
+            );
+            let mut st = conn.prepare(&sql).map_err(&e)?;
+            let rows = st
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, Option<i64>>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, Option<i64>>(4)?,
+                        r.get::<_, Option<i64>>(5)?,
+                    ))
+                })
+                .map_err(&e)?;
+            let mut members: HashMap<String, Vec<Participant>> = HashMap::new();
+            for row in rows {
+                let (chat, jid, name, first, admin, active) = row.map_err(&e)?;
+                let (Some(chat), Some(jid)) = (chat.and_then(|c| chats.get(&c)), jid) else { continue };
+                if let Some(c) = person(&mut people, &jid) {
+                    c.name = c.name.take().or(name.filter(|n| !n.is_empty())).or(first.filter(|n| !n.is_empty()));
+                }
+                if active == Some(0) {
+                    continue; // left the group; their messages keep them as senders
+                }
+                let role = if creators.get(&chat.0) == Some(&jid) {
+                    Role::Owner
+                } else if admin.unwrap_or(0) != 0 {
+                    Role::Admin
+                } else {
+                    Role::Member
+                };
+                members.entry(chat.0.clone()).or_default().push(Participant { contact: jid, role, display_name: None });
+            }
+            for chat in &mut chat_list {
+                if let Some(m) = members.remove(&chat.id) {
+                    chat.participants = m;
+                }
+            }
+        }
+        let estimated: i64 = conn.query_row("SELECT count(*) FROM ZWAMESSAGE", [], |r| r.get(0)).map_err(&e)?;
+        let mut extras = Extras::new();
+        if let Some(b) = &source.backup {
+            extras.insert("wai.backup".into(), b.display().to_string());
+        }
+        let header = Header {
+            source_adapter: SOURCE.into(),
+            model_version: MODEL_VERSION.into(),
+            owner: owner.as_ref().map(|id| Contact { id: id.clone(), phone: phone_of(id), ..Default::default() }),
+            estimated_messages: Some(estimated.max(0) as u64),
+            extras,
+        };
+        Ok(IosImporter {
+            header,
+            contacts: people.into_values().collect::<Vec<_>>().into_iter(),
+            chats: chat_list.into_iter(),
+            lookups: Some(Lookups { chats, owner, media: source.media.clone() }),
+            source,
+            producer: None,
+            report: Arc::new(Mutex::new(report)),
+        })
+    }
+}
+
+/// Stanza id → Z_PK for every message some reply quotes (two scans, memory
+/// proportional to the number of replies, not of messages).
+fn quoted_rows(conn: &Connection) -> Result<HashMap<String, i64>> {
+    let e = err_for(conn);
+    let mut wanted: HashSet<String> = HashSet::new();
+    if db::has_column(conn, "ZWAMEDIAITEM", "ZMETADATA") {
+        let mut st = conn.prepare("SELECT ZMETADATA FROM ZWAMEDIAITEM WHERE ZMETADATA IS NOT NULL").map_err(&e)?;
+        let mut rows = st.query([]).map_err(&e)?;
+        while let Some(r) = rows.next().map_err(&e)? {
+            if let Ok(blob) = r.get::<_, Vec<u8>>(0) {
+                if let Some(s) = MediaMetadata::decode(blob.as_slice()).ok().and_then(|m| m.quoted_stanza) {
+                    wanted.insert(s);
+                }
+            }
+        }
+    }
+    let mut out = HashMap::new();
+    if wanted.is_empty() {
+        return Ok(out);
+    }
+    let mut st = conn.prepare("SELECT Z_PK, ZSTANZAID FROM ZWAMESSAGE WHERE ZSTANZAID IS NOT NULL").map_err(&e)?;
+    let mut rows = st.query([]).map_err(&e)?;
+    while let Some(r) = rows.next().map_err(&e)? {
+        let stanza: String = r.get(1).map_err(&e)?;
+        if wanted.contains(&stanza) {
+            out.insert(stanza, r.get(0).map_err(&e)?);
+        }
+    }
+    Ok(out)
+}
+
+fn non_empty(s: Option<String>) -> Option<String> {
+    s.filter(|s| !s.is_empty())
+}
+
+fn stream(
+    conn: &Connection,
+    lk: &Lookups,
+    batch_size: usize,
+    report: &Mutex<Report>,
+    send: &mut chatferry_core::producer::Send,
+) -> Result<()> {
+    let e = err_for(conn);
+    let quoted = quoted_rows(conn)?;
+    let c = |t: &str, a: &str, col: &str| col_or_null(conn, t, a, col);
+    let sql = format!(
+        "SELECT m.Z_PK, m.ZCHATSESSION, m.ZISFROMME, m.ZMESSAGEDATE, m.ZTEXT, m.ZMESSAGETYPE, {status}, m.ZSTANZAID,
+                {starred}, {flags}, {event}, {pushname}, g.ZMEMBERJID, m.ZFROMJID,
+                i.ZMEDIALOCALPATH, i.ZTITLE, i.ZFILESIZE, i.ZMOVIEDURATION, i.ZLATITUDE, i.ZLONGITUDE, {vname}, {vstring}, {meta},
+                {receipts}
+         FROM ZWAMESSAGE m
+         LEFT JOIN ZWAGROUPMEMBER g ON g.Z_PK = m.ZGROUPMEMBER
+         LEFT JOIN ZWAMEDIAITEM i ON i.Z_PK = m.ZMEDIAITEM
+         {info_join}
+         WHERE m.ZCHATSESSION IN (SELECT Z_PK FROM ZWACHATSESSION)
+         ORDER BY m.ZCHATSESSION, m.ZSORT, m.Z_PK",
+        status = c("ZWAMESSAGE", "m", "ZMESSAGESTATUS"),
+        starred = c("ZWAMESSAGE", "m", "ZSTARRED"),
+        flags = c("ZWAMESSAGE", "m", "ZFLAGS"),
+        event = c("ZWAMESSAGE", "m", "ZGROUPEVENTTYPE"),
+        pushname = c("ZWAMESSAGE", "m", "ZPUSHNAME"),
+        vname = c("ZWAMEDIAITEM", "i", "ZVCARDNAME"),
+        vstring = c("ZWAMEDIAITEM", "i", "ZVCARDSTRING"),
+        meta = c("ZWAMEDIAITEM", "i", "ZMETADATA"),
+        receipts = c("ZWAMESSAGEINFO", "r", "ZRECEIPTINFO"),
+        info_join = if db::has_table(conn, "ZWAMESSAGEINFO") { "LEFT JOIN ZWAMESSAGEINFO r ON r.Z_PK = m.ZMESSAGEINFO" } else { "" },
+    );
+    let mut st = conn.prepare(&sql).map_err(&e)?;
+    let mut rows = st.query([]).map_err(&e)?;
+    let mut batch = Vec::with_capacity(batch_size);
+    let mut local = Report::new();
+    while let Some(r) = rows.next().map_err(&e)? {
+        let pk: i64 = r.get(0).map_err(&e)?;
+        let Some((chat, chat_kind)) = r.get::<_, Option<i64>>(1).map_err(&e)?.and_then(|c| lk.chats.get(&c)).cloned()
+        else {
+            continue;
+        };
+        let from_me = r.get::<_, Option<i64>>(2).map_err(&e)?.unwrap_or(0) != 0;
+        let date: f64 = r.get::<_, Option<f64>>(3).map_err(&e)?.unwrap_or(0.0);
+        let text: Option<String> = r.get(4).map_err(&e)?;
+        let mtype: i64 = r.get::<_, Option<i64>>(5).map_err(&e)?.unwrap_or(0);
+        let status: Option<i64> = r.get(6).map_err(&e)?;
+        let stanza: Option<String> = r.get(7).map_err(&e)?;
+        let starred = r.get::<_, Option<i64>>(8).map_err(&e)?.unwrap_or(0) != 0;
+        let flags: Option<i64> = r.get(9).map_err(&e)?;
+        let event: Option<i64> = r.get(10).map_err(&e)?;
+        let _push: Option<String> = r.get(11).map_err(&e)?;
+        let member: Option<String> = r.get(12).map_err(&e)?;
+        let from_jid: Option<String> = r.get(13).map_err(&e)?;
+        let local_path: Option<String> = r.get(14).map_err(&e)?;
+        let title: Option<String> = r.get(15).map_err(&e)?;
+        let size: Option<i64> = r.get(16).map_err(&e)?;
+        let duration: Option<f64> = r.get::<_, Option<f64>>(17).map_err(&e)?;
+        let lat: Option<f64> = r.get(18).map_err(&e)?;
+        let lon: Option<f64> = r.get(19).map_err(&e)?;
+        let vname: Option<String> = r.get(20).map_err(&e)?;
+        let vstring: Option<String> = r.get(21).map_err(&e)?;
+        let meta: Option<Vec<u8>> = r.get(22).map_err(&e)?;
+        let receipts: Option<Vec<u8>> = r.get(23).map_err(&e)?;
+
+        let kind = codes::kind_of(mtype);
+        let sender = if from_me {
+            lk.owner.clone()
+        } else if chat_kind == ChatKind::Group {
+            non_empty(member)
+        } else {
+            Some(non_empty(from_jid).unwrap_or_else(|| chat.clone()))
+        };
+        let mut extras = Extras::new();
+        if let Some(s) = &stanza {
+            extras.insert("wai.stanza_id".into(), s.clone());
+        }
+        for (k, v) in [("wai.status", status), ("wai.flags", flags), ("wai.group_event", event)] {
+            if let Some(v) = v {
+                extras.insert(k.into(), v.to_string());
+            }
+        }
+        if codes::type_of(kind) != Some(mtype) {
+            extras.insert("wai.message_type".into(), mtype.to_string());
+        }
+        let id = pk.to_string();
+        let mut m = Message {
+            id: id.clone(),
+            chat,
+            sender,
+            from_me,
+            timestamp_ms: apple_seconds_to_unix_ms(date),
+            kind,
+            status: if from_me { Status::Sent } else { Status::Received },
+            starred,
+            ..Default::default()
+        };
+        if kind.has_media() {
+            let mime = non_empty(vstring.clone()).filter(|v| v.contains('/') && !v.contains('\n'));
+            let mut media = Media {
+                mime,
+                size: size.filter(|s| *s >= 0).map(|s| s as u64),
+                duration_ms: duration.filter(|d| *d > 0.0).map(|d| (d * 1000.0).round() as u64),
+                ..Default::default()
+            };
+            if kind == MessageKind::Document {
+                media.file_name = non_empty(title.clone());
+                media.caption = non_empty(text.clone());
+            } else {
+                media.caption = non_empty(title.clone()).or(non_empty(text.clone()));
+            }
+            match local_path.as_deref().filter(|p| !p.is_empty()) {
+                None => media.missing = true,
+                Some(p) => {
+                    extras.insert("wai.local_path".into(), p.to_string());
+                    locate(&lk.media, &id, p, &mut media, &mut local);
+                }
+            }
+            m.media = Some(media);
+        } else {
+            match kind {
+                MessageKind::Location => {
+                    // Place name, and the address on a second line [U].
+                    let (name, address) = match title.as_deref().map(|t| t.split_once('\n')) {
+                        Some(Some((n, a))) => (Some(n.to_string()), Some(a.to_string())),
+                        _ => (title.clone(), None),
+                    };
+                    m.location = Some(Location {
+                        latitude: lat.unwrap_or(0.0),
+                        longitude: lon.unwrap_or(0.0),
+                        name: non_empty(name),
+                        address: non_empty(address),
+                        ..Default::default()
+                    })
+                }
+                MessageKind::Contact => {
+                    m.contact_card = Some(ContactCard { name: non_empty(vname), vcard: non_empty(vstring) })
+                }
+                MessageKind::System => {
+                    m.system = Some(SystemEvent {
+                        action: if text.is_some() && chat_kind == ChatKind::Group {
+                            "title_changed".into()
+                        } else {
+                            "other".into()
+                        },
+                        actor: m.sender.clone(),
+                        targets: vec![],
+                        value: non_empty(text.clone()),
+                    })
+                }
+                MessageKind::Call => m.call = Some(Call { outcome: Some("missed".into()), ..Default::default() }),
+                MessageKind::Deleted => {}
+                MessageKind::Link => {
+                    m.text = text.clone();
+                    let url = text
+                        .as_deref()
+                        .and_then(|t| {
+                            t.split_whitespace().find(|w| w.starts_with("http://") || w.starts_with("https://"))
+                        })
+                        .map(String::from);
+                    m.link = url.map(|url| Link { url, title: non_empty(title.clone()), description: None });
+                }
+                _ => m.text = text.clone(),
+            }
+        }
+        if let Some(blob) = meta.filter(|b| !b.is_empty()) {
+            if let Ok(md) = MediaMetadata::decode(blob.as_slice()) {
+                if let Some(q) = md.quoted_stanza {
+                    m.reply_to = quoted.get(&q).map(|pk| pk.to_string());
+                    m.quoted_text = md.quoted_text;
+                    if m.reply_to.is_none() {
+                        extras.insert("wai.quoted_stanza".into(), q);
+                    }
+                }
+            }
+            extras.insert("wai.metadata".into(), hex::encode(&blob));
+        }
+        if let Some(blob) = receipts.filter(|b| !b.is_empty()) {
+            if let Ok(info) = ReceiptInfo::decode(blob.as_slice()) {
+                for item in info.reactions.map(|r| r.items).unwrap_or_default() {
+                    let Some(emoji) = item.emoji.filter(|e| !e.is_empty()) else { continue };
+                    let jid = item.jid.filter(|j| !j.is_empty());
+                    let from_me = jid.is_none() || jid == lk.owner;
+                    m.reactions.push(Reaction {
+                        sender: if from_me { lk.owner.clone() } else { jid },
+                        from_me,
+                        emoji,
+                        timestamp_ms: item.timestamp,
+                    });
+                }
+            }
+            extras.insert("wai.receipt_info".into(), hex::encode(&blob));
+        }
+        m.extras = extras;
+        batch.push(m);
+        if batch.len() >= batch_size {
+            report.lock().map_err(|_| Error::internal("report lock poisoned"))?.merge(std::mem::take(&mut local));
+            if !send(std::mem::replace(&mut batch, Vec::with_capacity(batch_size))) {
+                return Ok(());
+            }
+        }
+    }
+    report.lock().map_err(|_| Error::internal("report lock poisoned"))?.merge(local);
+    if !batch.is_empty() {
+        send(batch);
+    }
+    Ok(())
+}
+
+fn locate(root: &MediaRoot, id: &str, local_path: &str, media: &mut Media, report: &mut Report) {
+    let Some((dir, rel)) = root.locate(local_path) else {
+        media.missing = true;
+        return;
+    };
+    match resolve_inside(&dir, &rel) {
+        Ok(Resolve::Found(p)) => media.path = Some(p.to_string_lossy().into_owned()),
+        Ok(Resolve::Missing(_)) => media.missing = true,
+        Err(err) => {
+            media.missing = true;
+            report.media.refused += 1;
+            if is_escape(&err) {
+                report.note(format!("message {id}: media path {local_path:?} leads outside the media folder; refused"));
+            } else {
+                report.note(format!("message {id}: media {local_path:?}: {}", err.message));
+            }
+        }
+    }
+}
+
+impl Importer for IosImporter {
+    fn header(&mut self) -> Result<Header> {
+        Ok(self.header.clone())
+    }
+    fn next_contacts(&mut self, max: usize) -> Result<Vec<Contact>> {
+        Ok(self.contacts.by_ref().take(max).collect())
+    }
+    fn next_chats(&mut self, max: usize) -> Result<Vec<Chat>> {
+        Ok(self.chats.by_ref().take(max).collect())
+    }
+    fn next_messages(&mut self, max: usize) -> Result<Vec<Message>> {
+        if self.producer.is_none() {
+            let lk = self.lookups.take().expect("started once");
+            let source = Arc::clone(&self.source);
+            let report = Arc::clone(&self.report);
+            let size = max.max(1);
+            self.producer = Some(MessageProducer::spawn("whatsapp-ios reader", move |send| {
+                let conn = db::open_read_only(&source.chat_storage)?;
+                stream(&conn, &lk, size, &report, send)
+            }));
+        }
+        self.producer.as_mut().expect("started").next()
+    }
+    fn finish(&mut self) -> Result<Report> {
+        if let Some(mut p) = self.producer.take() {
+            p.finish()?;
+        }
+        let mut r = self.report.lock().map_err(|_| Error::internal("report lock poisoned"))?;
+        Ok(std::mem::take(&mut *r))
+    }
+}

@@ -1,0 +1,64 @@
+//! chatferry plugin for WhatsApp on iPhone: ChatStorage.sqlite (Core Data)
+//! and unencrypted iPhone backups.
+
+mod codes;
+mod export;
+mod import;
+mod proto;
+mod source;
+
+use chatferry_core::abi::guest::Plugin;
+use chatferry_core::{
+    Adapter, AdapterInfo, Capabilities, Exporter, Importer, OptionKind, OptionSpec, Options, PathKind, Result,
+};
+use std::path::Path;
+
+pub const ADAPTER_ID: &str = "whatsapp-ios";
+
+pub struct WhatsAppIos;
+
+impl Adapter for WhatsAppIos {
+    fn info(&self) -> AdapterInfo {
+        AdapterInfo {
+            id: ADAPTER_ID.into(),
+            name: "WhatsApp (iPhone)".into(),
+            description: "ChatStorage.sqlite with its Message/ folder, or an unencrypted iPhone backup folder; \
+                          writes ChatStorage.sqlite + Message/Media"
+                .into(),
+            capabilities: Capabilities { import: true, export: true },
+            input: PathKind::IosBackup,
+            output: PathKind::Folder,
+            options: vec![OptionSpec::new(
+                "owner",
+                OptionKind::Text,
+                "your own phone number with country code (+4915…); the store does not record it",
+            )],
+        }
+    }
+
+    fn probe(&self, path: &Path) -> Result<u8> {
+        Ok(source::probe(path))
+    }
+
+    fn open_importer(&self, input: &Path, options: &Options) -> Result<Box<dyn Importer>> {
+        Ok(Box::new(import::IosImporter::open(input, options)?))
+    }
+
+    fn open_exporter(&self, output: &Path, options: &Options) -> Result<Box<dyn Exporter>> {
+        Ok(Box::new(export::IosExporter::create(output, options)?))
+    }
+}
+
+pub struct WhatsAppIosPlugin;
+
+impl Plugin for WhatsAppIosPlugin {
+    const NAME: &'static str = env!("CARGO_PKG_NAME");
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DESCRIPTION: &'static str = env!("CARGO_PKG_DESCRIPTION");
+
+    fn adapters() -> Vec<Box<dyn Adapter>> {
+        vec![Box::new(WhatsAppIos)]
+    }
+}
+
+chatferry_core::export_plugin!(WhatsAppIosPlugin);

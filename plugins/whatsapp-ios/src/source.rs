@@ -1,0 +1,168 @@
+//! What the person pointed at: a ChatStorage.sqlite (media in the
+//! `Message/` folder beside it), the WhatsApp shared folder holding it, or
+//! an unencrypted iPhone backup (files found through Manifest.db).
+
+use chatferry_core::sqlite as db;
+use chatferry_core::{Error, Result};
+use sha1::{Digest, Sha1};
+use std::path::{Path, PathBuf};
+
+/// The backup domain of WhatsApp's shared app-group container.
+pub const DOMAIN: &str = "AppDomainGroup-group.net.whatsapp.WhatsApp.shared";
+
+/// `fileID = SHA1(domain + "-" + relativePath)`, as iOS backups name files.
+pub fn file_id(domain: &str, relative_path: &str) -> String {
+    hex::encode(Sha1::digest(format!("{domain}-{relative_path}").as_bytes()))
+}
+
+/// Where media files of `ZMEDIALOCALPATH` (relative to `Message/`) are.
+#[derive(Clone)]
+pub enum MediaRoot {
+    None,
+    /// The `Message/` folder.
+    Folder(PathBuf),
+    /// A backup folder: `Message/<path>` is looked up by its file id.
+    Backup(PathBuf),
+}
+
+impl MediaRoot {
+    /// The folder a relative path must stay in, and the path to check.
+    pub fn locate(&self, local_path: &str) -> Option<(PathBuf, String)> {
+        match self {
+            MediaRoot::None => None,
+            MediaRoot::Folder(root) => Some((root.clone(), local_path.to_string())),
+            MediaRoot::Backup(root) => {
+                // Refuse escapes before hashing: the id hides the path.
+                if local_path.split('/').any(|c| c == "..") || local_path.starts_with('/') {
+                    return Some((root.clone(), local_path.to_string()));
+                }
+                let id = file_id(DOMAIN, &format!("Message/{local_path}"));
+                Some((root.clone(), format!("{}/{id}", &id[..2])))
+            }
+        }
+    }
+}
+
+pub struct Source {
+    pub chat_storage: PathBuf,
+    pub media: MediaRoot,
+    pub backup: Option<PathBuf>,
+    _temp: Option<tempfile::TempDir>,
+}
+
+fn is_chat_storage(path: &Path) -> bool {
+    db::is_sqlite(path)
+        && db::open_read_only(path)
+            .is_ok_and(|c| db::has_table(&c, "ZWAMESSAGE") && db::has_table(&c, "ZWACHATSESSION"))
+}
+
+/// Whether the backup says it is encrypted (Manifest.plist `IsEncrypted`).
+fn backup_is_encrypted(dir: &Path) -> bool {
+    plist::Value::from_file(dir.join("Manifest.plist"))
+        .ok()
+        .and_then(|v| v.as_dictionary().and_then(|d| d.get("IsEncrypted")).and_then(|e| e.as_boolean()))
+        .unwrap_or(false)
+}
+
+/// The blob of `relative_path` in WhatsApp's domain, via Manifest.db.
+fn backup_file(dir: &Path, relative_path: &str) -> Result<Option<PathBuf>> {
+    let manifest = dir.join("Manifest.db");
+    let conn = db::open_read_only(&manifest).map_err(|e| {
+        Error::bad_input(format!("{}: the backup's Manifest.db cannot be read ({})", dir.display(), e.message))
+    })?;
+    if !db::has_table(&conn, "Files") {
+        return Err(Error::bad_input(format!("{} is damaged: it has no Files table", manifest.display())));
+    }
+    let id: Option<String> = conn
+        .query_row(
+            "SELECT fileID FROM Files WHERE domain = ?1 AND relativePath = ?2 AND flags = 1",
+            [DOMAIN, relative_path],
+            |r| r.get(0),
+        )
+        .ok();
+    Ok(id.map(|id| dir.join(&id[..2]).join(&id)).filter(|p| p.is_file()))
+}
+
+pub fn probe(path: &Path) -> u8 {
+    if path.is_file() {
+        return if is_chat_storage(path) { 95 } else { 0 };
+    }
+    if path.join("Manifest.db").is_file() {
+        if backup_is_encrypted(path) {
+            return 60; // ours to explain, even if we cannot read it
+        }
+        return match backup_file(path, "ChatStorage.sqlite") {
+            Ok(Some(_)) => 90,
+            _ => 0,
+        };
+    }
+    if is_chat_storage(&path.join("ChatStorage.sqlite")) {
+        return 90;
+    }
+    0
+}
+
+impl Source {
+    pub fn resolve(input: &Path) -> Result<Source> {
+        let (file, media, backup) = if input.is_dir() && input.join("Manifest.db").is_file() {
+            if backup_is_encrypted(input) {
+                return Err(Error::unsupported(format!(
+                    "{} is an encrypted iPhone backup; chatferry reads unencrypted ones: make a new backup in \
+                     Finder/iTunes with \"Encrypt local backup\" turned off",
+                    input.display()
+                )));
+            }
+            let file = backup_file(input, "ChatStorage.sqlite")?.ok_or_else(|| {
+                Error::bad_input(format!(
+                    "the iPhone backup {} holds no WhatsApp chats (no ChatStorage.sqlite in {DOMAIN})",
+                    input.display()
+                ))
+            })?;
+            (file, MediaRoot::Backup(input.to_path_buf()), Some(input.to_path_buf()))
+        } else if input.is_dir() {
+            let file = input.join("ChatStorage.sqlite");
+            if !file.is_file() {
+                return Err(Error::bad_input(format!(
+                    "{} holds neither ChatStorage.sqlite nor an iPhone backup (Manifest.db)",
+                    input.display()
+                )));
+            }
+            let media = input.join("Message");
+            (file, if media.is_dir() { MediaRoot::Folder(media) } else { MediaRoot::None }, None)
+        } else if input.is_file() {
+            let media = input.parent().map(|p| p.join("Message")).filter(|m| m.is_dir());
+            (input.to_path_buf(), media.map(MediaRoot::Folder).unwrap_or(MediaRoot::None), None)
+        } else {
+            return Err(Error::bad_input(format!("{} does not exist", input.display())));
+        };
+        if !db::is_sqlite(&file) {
+            return Err(Error::bad_input(format!("{} is not an SQLite database", file.display())));
+        }
+        let mut temp: Option<tempfile::TempDir> = None;
+        let mut temp_dir = || -> Result<PathBuf> {
+            if temp.is_none() {
+                temp = Some(
+                    tempfile::Builder::new()
+                        .prefix("chatferry-wa-ios-")
+                        .tempdir()
+                        .map_err(|e| Error::io(Path::new("temporary folder"), "create", e))?,
+                );
+            }
+            Ok(temp.as_ref().expect("set").path().to_path_buf())
+        };
+        let chat_storage = db::copy_if_wal(&file, &mut temp_dir, "ChatStorage.sqlite")?;
+        Ok(Source { chat_storage, media, backup, _temp: temp })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_ids_are_sha1_of_domain_and_path() {
+        // The documented id of WhatsApp's ChatStorage.sqlite in every backup.
+        assert_eq!(file_id(DOMAIN, "ChatStorage.sqlite"), "7c7fba66680ef796b916b067077cc246adacf01d");
+        assert_eq!(file_id(DOMAIN, "ContactsV2.sqlite"), "b8548dc30aa1030df0ce18ef08b882cf7ab5212f");
+    }
+}

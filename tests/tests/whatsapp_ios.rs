@@ -1,0 +1,230 @@
+//! WhatsApp iOS: round trips, Android → iOS, iPhone backups, bad input, and
+//! whatsapp-chat-exporter reading our ChatStorage.sqlite.
+
+use chatferry_core::Message;
+use chatferry_tests::fixtures::whatsapp_android as wa;
+use chatferry_tests::fixtures::{canonical, ios_backup};
+use chatferry_tests::harness::{interop_venv, tree, tree_digest, Env};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const OWNER: &str = "owner=+4915112345678";
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn messages(archive: &Path) -> Vec<Message> {
+    std::fs::read_to_string(archive.join("messages.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The sample written as a WhatsApp iPhone folder (ChatStorage.sqlite + Message/).
+fn ios_sample(dir: &Path) -> PathBuf {
+    let a = dir.join("sample");
+    canonical::write_sample_archive(&a).unwrap();
+    let w = dir.join("ios");
+    Env::new().run(&["convert", s(&a), "--to", "whatsapp-ios", "-o", s(&w), "--opt", OWNER]).ok();
+    w
+}
+
+#[test]
+fn ios_to_archive_to_ios_to_archive_is_identical_and_keeps_every_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = ios_sample(dir.path());
+    let before = tree_digest(&w);
+    let env = Env::new();
+    let (a, w2, b) = (dir.path().join("a"), dir.path().join("w2"), dir.path().join("b"));
+    env.run(&["convert", s(&w), "--to", "archive", "-o", s(&a), "--opt", OWNER]).ok();
+    env.run(&["convert", s(&a), "--to", "whatsapp-ios", "-o", s(&w2), "--opt", OWNER]).ok();
+    env.run(&["convert", s(&w2), "--to", "archive", "-o", s(&b), "--opt", OWNER]).ok();
+    assert_eq!(tree_digest(&w), before, "the input changed");
+    assert_eq!(tree(&a), tree(&b));
+    // Apple-epoch seconds: before 1970, before 2001, after 2038, to the millisecond.
+    let got: Vec<i64> = messages(&a).iter().map(|m| m.timestamp_ms).collect();
+    for t in [
+        canonical::times::MOON_LANDING,
+        canonical::times::Y2K_EVE,
+        canonical::times::DST_SPRING,
+        canonical::times::AFTER_2038,
+    ] {
+        assert!(got.contains(&t), "{t} lost: {got:?}");
+    }
+}
+
+#[test]
+fn the_store_has_consistent_core_data_bookkeeping() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = ios_sample(dir.path());
+    let db = rusqlite::Connection::open(w.join("ChatStorage.sqlite")).unwrap();
+    let q = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(q("SELECT count(*) FROM ZWAMESSAGE"), 26);
+    for (table, name) in
+        [("ZWAMESSAGE", "WAMessage"), ("ZWACHATSESSION", "WAChatSession"), ("ZWAMEDIAITEM", "WAMediaItem")]
+    {
+        let ent: i64 = db.query_row("SELECT Z_ENT FROM Z_PRIMARYKEY WHERE Z_NAME = ?1", [name], |r| r.get(0)).unwrap();
+        assert_eq!(q(&format!("SELECT count(*) FROM {table} WHERE Z_ENT <> {ent} OR Z_OPT < 1")), 0, "{table}");
+        assert_eq!(
+            q(&format!("SELECT Z_MAX FROM Z_PRIMARYKEY WHERE Z_NAME = '{name}'")),
+            q(&format!("SELECT max(Z_PK) FROM {table}")),
+            "{name} Z_MAX"
+        );
+    }
+    // ZSORT runs 1..n in every chat; the counter is the next one; the last message fields agree.
+    assert_eq!(
+        q("SELECT count(*) FROM ZWACHATSESSION c WHERE ZMESSAGECOUNTER <> (SELECT count(*) + 1 FROM ZWAMESSAGE m WHERE m.ZCHATSESSION = c.Z_PK)"),
+        0
+    );
+    assert_eq!(
+        q("SELECT count(*) FROM (SELECT ZCHATSESSION, ZSORT FROM ZWAMESSAGE GROUP BY 1, 2 HAVING count(*) > 1)"),
+        0
+    );
+    assert_eq!(
+        q("SELECT count(*) FROM ZWACHATSESSION c JOIN ZWAMESSAGE m ON m.Z_PK = c.ZLASTMESSAGE
+           WHERE m.ZSORT <> c.ZMESSAGECOUNTER - 1 OR c.ZLASTMESSAGEDATE IS NOT m.ZMESSAGEDATE"),
+        0
+    );
+    assert_eq!(q("SELECT count(*) FROM ZWACHATSESSION WHERE ZSESSIONTYPE = 1 AND ZGROUPINFO IS NULL"), 0);
+    assert_eq!(q("SELECT count(*) FROM ZWAMESSAGE WHERE ZDATAITEMVERSION <> 2"), 0);
+    assert_eq!(q("SELECT count(*) FROM Z_METADATA"), 1);
+}
+
+#[test]
+fn android_to_ios_keeps_every_message_reply_reaction_and_media_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = wa::write_sample(&dir.path().join("WhatsApp"));
+    let env = Env::new();
+    let (direct, ios, via_ios) = (dir.path().join("direct"), dir.path().join("ios"), dir.path().join("via-ios"));
+    env.run(&["convert", s(&fx.root), "--to", "archive", "-o", s(&direct), "--opt", OWNER]).ok();
+    let report = dir.path().join("r.json");
+    env.run(&["convert", s(&fx.root), "--to", "whatsapp-ios", "-o", s(&ios), "--opt", OWNER, "--report", s(&report)])
+        .ok();
+    let r: chatferry_core::Report = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    // Every message has an iPhone form; what the iPhone store has no known
+    // column for (the forwarded document's mark, the edited text's mark, the
+    // link's description) is counted, not dropped quietly.
+    assert_eq!(r.total(chatferry_core::Outcome::Failed), 0);
+    assert_eq!(r.total(chatferry_core::Outcome::Native), 21, "{r:?}");
+    assert_eq!(r.written[&chatferry_core::MessageKind::Document].downgraded, 1);
+    assert_eq!(r.written[&chatferry_core::MessageKind::Text].downgraded, 1);
+    assert_eq!(r.written[&chatferry_core::MessageKind::Link].downgraded, 1);
+    env.run(&["convert", s(&ios), "--to", "archive", "-o", s(&via_ios), "--opt", OWNER]).ok();
+    let want = messages(&direct);
+    let got = messages(&via_ios);
+    assert_eq!(got.len(), want.len());
+    let by_key: HashMap<&str, &Message> = got.iter().map(|m| (m.extras["wai.stanza_id"].as_str(), m)).collect();
+    let key_of: HashMap<&str, &str> = want.iter().map(|m| (m.id.as_str(), m.extras["wa.key_id"].as_str())).collect();
+    let got_key: HashMap<&str, &str> =
+        got.iter().map(|m| (m.id.as_str(), m.extras["wai.stanza_id"].as_str())).collect();
+    for w in &want {
+        let g = by_key[w.extras["wa.key_id"].as_str()];
+        let what = format!("message {}", w.id);
+        assert_eq!(
+            (g.kind, g.timestamp_ms, g.from_me, &g.sender, &g.text),
+            (w.kind, w.timestamp_ms, w.from_me, &w.sender, &w.text),
+            "{what}"
+        );
+        assert_eq!(g.reactions, w.reactions, "{what}");
+        assert_eq!(
+            g.reply_to.as_deref().map(|r| got_key[r]),
+            w.reply_to.as_deref().map(|r| key_of[r]),
+            "{what}: reply"
+        );
+        assert_eq!(g.quoted_text, w.quoted_text, "{what}");
+        assert_eq!(g.location, w.location, "{what}");
+        assert_eq!(g.contact_card, w.contact_card, "{what}");
+        assert_eq!(
+            g.media.as_ref().map(|m| (m.sha256.clone(), m.missing, m.caption.clone())),
+            w.media.as_ref().map(|m| (m.sha256.clone(), m.missing, m.caption.clone())),
+            "{what}: media"
+        );
+    }
+}
+
+#[test]
+fn an_iphone_backup_is_read_through_its_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = ios_sample(dir.path());
+    let backup = dir.path().join("backup");
+    ios_backup::write(&w, &backup, false);
+    let before = tree_digest(&backup);
+    let env = Env::new();
+    let found = env.run(&["detect", s(&backup), "--json"]).ok().json();
+    assert_eq!(found[0]["adapter"], "whatsapp-ios");
+    let (from_folder, from_backup) = (dir.path().join("f"), dir.path().join("b"));
+    env.run(&["convert", s(&w), "--to", "archive", "-o", s(&from_folder), "--opt", OWNER]).ok();
+    let report = dir.path().join("r.json");
+    env.run(&["convert", s(&backup), "--to", "archive", "-o", s(&from_backup), "--opt", OWNER, "--report", s(&report)])
+        .ok();
+    assert_eq!(tree_digest(&backup), before, "the backup changed");
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(r["media"]["missing"], 1, "every media file is found through Manifest.db");
+    let strip = |p: &Path| -> Vec<String> {
+        std::fs::read_to_string(p.join("messages.jsonl")).unwrap().lines().map(String::from).collect()
+    };
+    assert_eq!(strip(&from_folder), strip(&from_backup));
+}
+
+#[test]
+fn encrypted_backups_backups_without_whatsapp_and_damaged_manifests_are_one_line_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = ios_sample(dir.path());
+    let env = Env::new();
+    let out = dir.path().join("out");
+    let encrypted = dir.path().join("enc");
+    ios_backup::write(&w, &encrypted, true);
+    let empty_group = dir.path().join("no-whatsapp");
+    std::fs::create_dir(&empty_group).unwrap();
+    let without = dir.path().join("without");
+    ios_backup::write(&empty_group, &without, false);
+    let damaged = dir.path().join("damaged");
+    ios_backup::write(&w, &damaged, false);
+    std::fs::write(damaged.join("Manifest.db"), vec![0x55u8; 8192]).unwrap();
+    let not_whatsapp = dir.path().join("notes.sqlite");
+    rusqlite::Connection::open(&not_whatsapp)
+        .unwrap()
+        .execute_batch("CREATE TABLE ZNOTE (Z_PK INTEGER PRIMARY KEY);")
+        .unwrap();
+    for (input, needle) in [
+        (&encrypted, "encrypted iPhone backup"),
+        (&without, "holds no WhatsApp chats"),
+        (&damaged, "Manifest.db cannot be read"),
+        (&not_whatsapp, "not WhatsApp's ChatStorage.sqlite"),
+    ] {
+        let run =
+            env.run(&["convert", s(input), "--from", "whatsapp-ios", "--to", "archive", "-o", s(&out)]).fails_with(1);
+        let errors = run.error_lines();
+        assert_eq!(errors.len(), 1, "{}", run.stderr);
+        assert!(errors[0].contains(needle), "{needle}: {}", errors[0]);
+        assert!(!out.exists());
+    }
+}
+
+#[test]
+fn whatsapp_chat_exporter_reads_every_message_of_our_chat_storage() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = ios_sample(dir.path());
+    let work = dir.path().join("exporter");
+    std::fs::create_dir(&work).unwrap();
+    let out = Command::new(interop_venv().join("bin/wtsexporter"))
+        .current_dir(&work)
+        .args(["-i", "-d", s(&w.join("ChatStorage.sqlite")), "-m", s(&w)])
+        .args(["-j", "result.json", "--no-html", "--no-banner", "--avoid-encoding-json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(work.join("result.json")).unwrap()).unwrap();
+    let chats = json.as_object().unwrap();
+    let all: Vec<&serde_json::Value> =
+        chats.values().flat_map(|c| c["messages"].as_object().unwrap().values()).collect();
+    assert_eq!(all.len(), 26, "every message present");
+    assert_eq!(chats[canonical::FAMILY]["name"], "家族 👨‍👩‍👧");
+    let replies: Vec<_> = all.iter().filter(|m| !m["reply"].is_null()).collect();
+    assert_eq!(replies.len(), 1);
+    assert_eq!(replies[0]["quoted_data"], "…and just after ⏰");
+    assert_eq!(all.iter().filter(|m| m["media"] == true).count(), 4, "image, voice note, document, image again");
+}
