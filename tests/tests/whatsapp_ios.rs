@@ -228,3 +228,140 @@ fn whatsapp_chat_exporter_reads_every_message_of_our_chat_storage() {
     assert_eq!(replies[0]["quoted_data"], "…and just after ⏰");
     assert_eq!(all.iter().filter(|m| m["media"] == true).count(), 4, "image, voice note, document, image again");
 }
+
+/// The new iPhone's own store: one chat with Alice, entity numbers unlike
+/// ours, and its own metadata blob.
+fn phone_store(dir: &Path) -> PathBuf {
+    use chatferry_core::*;
+    use chatferry_tests::fixtures::memory::{History, MemoryImporter};
+    let text = |id: &str, t: i64, body: &str| Message {
+        id: id.into(),
+        chat: canonical::ALICE.into(),
+        sender: Some(canonical::ALICE.into()),
+        timestamp_ms: t,
+        text: Some(body.into()),
+        ..Default::default()
+    };
+    let history = History {
+        header: Header { source_adapter: "phone".into(), model_version: MODEL_VERSION.into(), ..Default::default() },
+        contacts: vec![],
+        chats: vec![Chat { id: canonical::ALICE.into(), kind: ChatKind::Direct, ..Default::default() }],
+        messages: vec![
+            text("p1", canonical::times::AFTER_2038 + 10_000, "new phone, first message"),
+            text("p2", canonical::times::AFTER_2038 + 20_000, "new phone, second message"),
+        ],
+    };
+    let a = dir.join("phone-archive");
+    let mut exporter = chatferry_core::archive::ArchiveExporter::create(&a).unwrap();
+    chatferry_core::pipeline::convert(
+        &mut MemoryImporter::new(history),
+        &mut exporter,
+        &mut chatferry_core::pipeline::NoProgress,
+    )
+    .unwrap();
+    let group = dir.join("phone-group");
+    Env::new().run(&["convert", s(&a), "--to", "whatsapp-ios", "-o", s(&group)]).ok();
+    // The real app's model numbers its entities differently from ours.
+    let db = rusqlite::Connection::open(group.join("ChatStorage.sqlite")).unwrap();
+    db.execute_batch(
+        "UPDATE Z_PRIMARYKEY SET Z_ENT = Z_ENT + 10;
+         UPDATE ZWACHATSESSION SET Z_ENT = Z_ENT + 10; UPDATE ZWAMESSAGE SET Z_ENT = Z_ENT + 10;
+         UPDATE Z_METADATA SET Z_PLIST = zeroblob(43);",
+    )
+    .unwrap();
+    group
+}
+
+#[test]
+fn android_history_goes_into_the_new_iphones_own_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let group = phone_store(dir.path());
+    let template = dir.path().join("phone-backup");
+    ios_backup::write(&group, &template, false);
+    let template_before = tree_digest(&template);
+    let fx = wa::write_sample(&dir.path().join("WhatsApp"));
+    let out = dir.path().join("new-backup");
+    let env = Env::new();
+    let run = env
+        .run(&[
+            "convert",
+            s(&fx.root),
+            "--to",
+            "whatsapp-ios",
+            "-o",
+            s(&out),
+            "--opt",
+            OWNER,
+            "--opt",
+            &format!("template={}", s(&template)),
+        ])
+        .ok();
+    assert!(run.stdout.contains("wrote a new iPhone backup"), "{}", run.stdout);
+    assert_eq!(tree_digest(&template), template_before, "the template changed");
+    assert!(!out.join(".chatferry-work").exists(), "no work files left in the backup");
+
+    // The store inside the new backup: the phone's metadata and entity
+    // numbers, its two messages plus the 24 from Android, in time order.
+    let id = ios_backup::file_id(ios_backup::DOMAIN, "ChatStorage.sqlite");
+    let blob = out.join(&id[..2]).join(&id);
+    let db = rusqlite::Connection::open(&blob).unwrap();
+    let q = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(q("SELECT count(*) FROM ZWAMESSAGE"), 26);
+    assert_eq!(
+        q("SELECT count(*) FROM ZWAMESSAGE WHERE Z_ENT <> (SELECT Z_ENT FROM Z_PRIMARYKEY WHERE Z_NAME = 'WAMessage')"),
+        0
+    );
+    assert_eq!(q("SELECT Z_ENT FROM Z_PRIMARYKEY WHERE Z_NAME = 'WAMessage'"), 15, "the template's numbering");
+    assert_eq!(
+        q("SELECT count(*) FROM Z_METADATA WHERE Z_PLIST = zeroblob(43)"),
+        1,
+        "the template's metadata blob is kept"
+    );
+    assert_eq!(
+        q("SELECT count(*) FROM ZWACHATSESSION WHERE ZCONTACTJID = '4915187654321@s.whatsapp.net'"),
+        1,
+        "one Alice chat"
+    );
+    assert_eq!(
+        q("SELECT count(*) FROM ZWAMESSAGE a JOIN ZWAMESSAGE b ON a.ZCHATSESSION = b.ZCHATSESSION
+           WHERE a.ZSORT < b.ZSORT AND a.ZMESSAGEDATE > b.ZMESSAGEDATE"),
+        0,
+        "ZSORT follows time in every chat"
+    );
+    assert_eq!(
+        q("SELECT Z_OPT FROM ZWAMESSAGE WHERE ZTEXT = 'new phone, first message'"),
+        2,
+        "changed rows get a new version"
+    );
+    drop(db);
+
+    // Manifest.db describes every blob with its real size.
+    let manifest = rusqlite::Connection::open(out.join("Manifest.db")).unwrap();
+    let mut st =
+        manifest.prepare("SELECT fileID, relativePath, file FROM Files WHERE domain = ?1 AND flags = 1").unwrap();
+    let rows: Vec<(String, String, Vec<u8>)> = st
+        .query_map([ios_backup::DOMAIN], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(rows.len() >= 4, "ChatStorage.sqlite and the media files: {rows:?}");
+    for (id, rel, file) in &rows {
+        let size = std::fs::metadata(out.join(&id[..2]).join(id)).unwrap().len();
+        let record = plist::Value::from_reader(std::io::Cursor::new(file)).unwrap();
+        let d = record.as_dictionary().unwrap();
+        assert_eq!(d["Size"].as_unsigned_integer(), Some(size), "{rel}");
+        assert_eq!(d["RelativePath"].as_string(), Some(rel.as_str()));
+    }
+
+    // And chatferry reads the new backup back: both histories.
+    let back = dir.path().join("back");
+    env.run(&["convert", s(&out), "--to", "archive", "-o", s(&back), "--opt", OWNER]).ok();
+    let got = messages(&back);
+    assert_eq!(got.len(), 26);
+    assert!(got.iter().any(|m| m.text.as_deref() == Some("new phone, first message")));
+    assert!(got.iter().any(|m| m.text.as_deref() == Some("大家好！今天晚上一起吃饭吗？🍜")));
+    assert!(
+        got.iter().filter_map(|m| m.media.as_ref()).filter(|m| !m.missing).count() >= 4,
+        "media found in the new backup"
+    );
+}

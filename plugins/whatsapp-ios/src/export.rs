@@ -38,10 +38,6 @@ const ENTITIES: &[(&str, &str)] = &[
     ("WAVCardMention", "ZWAVCARDMENTION"),
 ];
 
-fn ent(table: &str) -> i64 {
-    ENTITIES.iter().position(|(_, t)| *t == table).expect("known table") as i64 + 1
-}
-
 struct ChatInfo {
     pk: i64,
     group: bool,
@@ -49,8 +45,17 @@ struct ChatInfo {
 }
 
 pub struct IosExporter {
-    root: PathBuf,
     db_path: PathBuf,
+    /// Where `Message/` media go (the output, or a work folder of a backup).
+    message_root: PathBuf,
+    /// Z_ENT per table, from the store's own Z_PRIMARYKEY.
+    ents: HashMap<&'static str, i64>,
+    /// Writing into a copy of the phone's store: its highest message Z_PK
+    /// before we added any, and the chats we added messages to.
+    template_max_pk: Option<i64>,
+    touched: std::collections::HashSet<i64>,
+    push_names: std::collections::HashSet<String>,
+    backup: Option<crate::template::BackupTemplate>,
     conn: Connection,
     names: HashMap<String, (Option<String>, Option<String>)>,
     chats: HashMap<String, ChatInfo>,
@@ -77,56 +82,125 @@ fn stanza_of(m: &Message) -> String {
 
 impl IosExporter {
     pub fn create(output: &Path, options: &Options) -> Result<IosExporter> {
-        std::fs::create_dir_all(output.join("Message")).map_err(|e| Error::io(output, "create", e))?;
-        let db_path = output.join("ChatStorage.sqlite");
+        let owner = options
+            .get("owner")
+            .map(|o| format!("{}@s.whatsapp.net", o.chars().filter(char::is_ascii_digit).collect::<String>()));
+        let (db_path, message_root, backup, fresh) = match options.path("template") {
+            None => {
+                std::fs::create_dir_all(output.join("Message")).map_err(|e| Error::io(output, "create", e))?;
+                (output.join("ChatStorage.sqlite"), output.join("Message"), None, true)
+            }
+            Some(t) if t.is_dir() && t.join("Manifest.db").is_file() => {
+                std::fs::create_dir_all(output).map_err(|e| Error::io(output, "create", e))?;
+                let (b, db) = crate::template::BackupTemplate::open(&t, output)?;
+                let root = b.message_root();
+                (db, root, Some(b), false)
+            }
+            Some(t) if t.is_file() => {
+                std::fs::create_dir_all(output.join("Message")).map_err(|e| Error::io(output, "create", e))?;
+                let db = output.join("ChatStorage.sqlite");
+                std::fs::copy(&t, &db).map_err(|e| Error::io(&t, "copy", e))?;
+                (db, output.join("Message"), None, false)
+            }
+            Some(t) => {
+                return Err(Error::usage(format!(
+                    "template {} is neither a ChatStorage.sqlite nor an iPhone backup folder",
+                    t.display()
+                )))
+            }
+        };
         let conn = Connection::open(&db_path).map_err(err(&db_path))?;
         conn.execute_batch("PRAGMA journal_mode = DELETE; PRAGMA synchronous = OFF;").map_err(err(&db_path))?;
-        for s in statements(SCHEMA) {
-            if !is_internal(&s) {
-                conn.execute_batch(&s)
-                    .map_err(|e| Error::internal(format!("creating ChatStorage schema: {e}: {s}")))?;
-            }
+        let mut ents = HashMap::new();
+        if fresh {
+            create_fresh(&conn, &db_path, output)?;
+        } else if !chatferry_core::sqlite::has_table(&conn, "ZWAMESSAGE")
+            || !chatferry_core::sqlite::has_table(&conn, "Z_PRIMARYKEY")
+        {
+            return Err(Error::bad_input(
+                "the template is not WhatsApp's ChatStorage.sqlite (no ZWAMESSAGE / Z_PRIMARYKEY)",
+            ));
         }
-        for (i, (name, _)) in ENTITIES.iter().enumerate() {
-            conn.execute(
-                "INSERT INTO Z_PRIMARYKEY (Z_ENT, Z_NAME, Z_SUPER, Z_MAX) VALUES (?1, ?2, 0, 0)",
-                params![i as i64 + 1, name],
-            )
-            .map_err(err(&db_path))?;
+        for (name, table) in ENTITIES {
+            let e: Option<i64> =
+                conn.query_row("SELECT Z_ENT FROM Z_PRIMARYKEY WHERE Z_NAME = ?1", [name], |r| r.get(0)).ok();
+            let e = e.ok_or_else(|| {
+                Error::unsupported(format!("the template's Core Data model has no {name} entity; its WhatsApp version is not known to chatferry"))
+            })?;
+            ents.insert(*table, e);
         }
-        let uuid = {
-            let d = Sha256::digest(output.display().to_string().as_bytes());
-            let h = hex::encode_upper(&d[..16]);
-            format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
-        };
-        let mut meta = plist::Dictionary::new();
-        meta.insert("NSStoreType".into(), "SQLite".into());
-        meta.insert("NSStoreUUID".into(), uuid.clone().into());
-        meta.insert("NSPersistenceFrameworkVersion".into(), plist::Value::Integer(1.into()));
-        let mut blob = Vec::new();
-        plist::Value::Dictionary(meta)
-            .to_writer_binary(&mut blob)
-            .map_err(|e| Error::internal(format!("writing Z_METADATA: {e}")))?;
-        conn.execute("INSERT INTO Z_METADATA (Z_VERSION, Z_UUID, Z_PLIST) VALUES (1, ?1, ?2)", params![uuid, blob])
-            .map_err(err(&db_path))?;
         conn.execute_batch(
             "BEGIN; CREATE TEMP TABLE cf_ids (canonical TEXT PRIMARY KEY, pk INTEGER, stanza TEXT, sender TEXT) WITHOUT ROWID;
              CREATE TEMP TABLE cf_replies (item INTEGER, quoted TEXT, quoted_text TEXT, quoted_stanza TEXT);",
         )
         .map_err(err(&db_path))?;
-        Ok(IosExporter {
-            root: output.to_path_buf(),
+        let mut me = IosExporter {
             db_path,
+            message_root,
+            ents,
+            template_max_pk: None,
+            touched: Default::default(),
+            push_names: Default::default(),
+            backup,
             conn,
             names: HashMap::new(),
             chats: HashMap::new(),
             members: HashMap::new(),
             keep_ids: false,
-            owner: options
-                .get("owner")
-                .map(|o| format!("{}@s.whatsapp.net", o.chars().filter(char::is_ascii_digit).collect::<String>())),
+            owner,
             report: Report::new(),
-        })
+        };
+        if !fresh {
+            me.load_template()?;
+        }
+        Ok(me)
+    }
+
+    fn ent(&self, table: &str) -> i64 {
+        self.ents[table]
+    }
+
+    /// The phone's own chats, members and push names: new messages join them.
+    fn load_template(&mut self) -> Result<()> {
+        let path = self.db_path.clone();
+        let e = err(&path);
+        self.template_max_pk =
+            Some(self.conn.query_row("SELECT COALESCE(max(Z_PK), 0) FROM ZWAMESSAGE", [], |r| r.get(0)).map_err(&e)?);
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT c.Z_PK, c.ZCONTACTJID, c.ZGROUPINFO IS NOT NULL, COALESCE((SELECT max(ZSORT) FROM ZWAMESSAGE m WHERE m.ZCHATSESSION = c.Z_PK), 0)
+                 FROM ZWACHATSESSION c WHERE c.ZCONTACTJID IS NOT NULL",
+            )
+            .map_err(&e)?;
+        let rows: Vec<(i64, String, bool, i64)> = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .map_err(&e)?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(&e)?;
+        drop(st);
+        for (pk, jid, group, max_sort) in rows {
+            self.chats.insert(jid, ChatInfo { pk, group, next_sort: max_sort + 1 });
+        }
+        let mut st = self
+            .conn
+            .prepare("SELECT Z_PK, ZCHATSESSION, ZMEMBERJID FROM ZWAGROUPMEMBER WHERE ZMEMBERJID IS NOT NULL")
+            .map_err(&e)?;
+        let rows: Vec<(i64, i64, String)> = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(&e)?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(&e)?;
+        drop(st);
+        for (pk, chat, jid) in rows {
+            self.members.insert((chat, jid), pk);
+        }
+        let mut st = self.conn.prepare("SELECT ZJID FROM ZWAPROFILEPUSHNAME WHERE ZJID IS NOT NULL").map_err(&e)?;
+        let rows: Vec<String> =
+            st.query_map([], |r| r.get(0)).map_err(&e)?.collect::<std::result::Result<_, _>>().map_err(&e)?;
+        drop(st);
+        self.push_names.extend(rows);
+        Ok(())
     }
 
     fn insert_chat(&mut self, chat: &Chat) -> Result<i64> {
@@ -150,7 +224,7 @@ impl IosExporter {
                                              ZMESSAGECOUNTER, ZCONTACTJID, ZPARTNERNAME, ZFLAGS)
                  VALUES (?1, 1, ?2, ?3, ?4, ?5, 0, 1, ?6, ?7, 0)",
                 params![
-                    ent("ZWACHATSESSION"),
+                    self.ent("ZWACHATSESSION"),
                     chat.archived as i64,
                     flag("wai.hidden"),
                     flag("wai.removed"),
@@ -167,7 +241,7 @@ impl IosExporter {
                 .execute(
                     "INSERT INTO ZWAGROUPINFO (Z_ENT, Z_OPT, ZSTATE, ZCHATSESSION, ZCREATIONDATE, ZCREATORJID, ZOWNERJID)
                      VALUES (?1, 1, 0, ?2, ?3, ?4, ?4)",
-                    params![ent("ZWAGROUPINFO"), pk, chat.created_ms.map(unix_ms_to_apple_seconds), creator],
+                    params![self.ent("ZWAGROUPINFO"), pk, chat.created_ms.map(unix_ms_to_apple_seconds), creator],
                 )
                 .map_err(&e)?;
             let info = self.conn.last_insert_rowid();
@@ -191,7 +265,7 @@ impl IosExporter {
             .execute(
                 "INSERT INTO ZWAGROUPMEMBER (Z_ENT, Z_OPT, ZISACTIVE, ZISADMIN, ZCHATSESSION, ZCONTACTNAME, ZFIRSTNAME, ZMEMBERJID)
                  VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![ent("ZWAGROUPMEMBER"), active as i64, admin as i64, chat_pk, name, nick, jid],
+                params![self.ent("ZWAGROUPMEMBER"), active as i64, admin as i64, chat_pk, name, nick, jid],
             )
             .map_err(err(&self.db_path))?;
         let pk = self.conn.last_insert_rowid();
@@ -207,6 +281,7 @@ impl IosExporter {
         }
         let (chat_pk, group, sort) = {
             let c = self.chats.get_mut(&m.chat).expect("inserted");
+            self.touched.insert(c.pk);
             let sort = c.next_sort;
             c.next_sort += 1;
             (c.pk, c.group, sort)
@@ -245,7 +320,7 @@ impl IosExporter {
             .and_then(|mut s| {
                 s.execute(params![
                     pk,
-                    ent("ZWAMESSAGE"),
+                    self.ent("ZWAMESSAGE"),
                     chat_pk,
                     m.from_me as i64,
                     date,
@@ -328,7 +403,7 @@ impl IosExporter {
                 )
                 .and_then(|mut s| {
                     s.execute(params![
-                        ent("ZWAMEDIAITEM"),
+                        self.ent("ZWAMEDIAITEM"),
                         size,
                         duration.map(|d| d.round() as i64),
                         pk,
@@ -387,7 +462,7 @@ impl IosExporter {
                 .prepare_cached(
                     "INSERT INTO ZWAMESSAGEINFO (Z_ENT, Z_OPT, ZMESSAGE, ZRECEIPTINFO) VALUES (?1, 1, ?2, ?3)",
                 )
-                .and_then(|mut s| s.execute(params![ent("ZWAMESSAGEINFO"), pk, blob]))
+                .and_then(|mut s| s.execute(params![self.ent("ZWAMESSAGEINFO"), pk, blob]))
                 .map_err(&e)?;
             let info = self.conn.last_insert_rowid();
             self.conn
@@ -409,7 +484,7 @@ impl IosExporter {
     /// Copies a media file under `Message/`; returns its ZMEDIALOCALPATH.
     fn place(&self, src: &Path, wanted: Option<String>, media: &Media, chat: &str) -> Result<(String, u64)> {
         if let Some(rel) = wanted {
-            let dest = self.root.join("Message").join(&rel);
+            let dest = self.message_root.join(&rel);
             let bytes = if dest.exists() {
                 std::fs::metadata(&dest).map(|m| m.len()).unwrap_or(0)
             } else {
@@ -419,7 +494,7 @@ impl IosExporter {
         }
         // Media/<chat>/<a>/<b>/<sha256>.<ext>, as the app spreads files.
         let ext = extension_for(media.mime.as_deref(), media.file_name.as_deref());
-        let store = ContentStore::new(self.root.join("Message/Media").join(chat.replace(['/', '\\'], "_")));
+        let store = ContentStore::new(self.message_root.join("Media").join(chat.replace(['/', '\\'], "_")));
         let (_, size, rel, _) = store.put_file(src, &ext)?;
         Ok((format!("Media/{}/{}", chat.replace(['/', '\\'], "_"), rel.to_string_lossy().replace('\\', "/")), size))
     }
@@ -447,13 +522,47 @@ fn lost_details(m: &Message) -> Vec<&'static str> {
     lost
 }
 
+/// A new, empty store: the schema, Z_PRIMARYKEY in Core Data's
+/// alphabetical entity numbering, and Z_METADATA.
+fn create_fresh(conn: &Connection, db_path: &Path, output: &Path) -> Result<()> {
+    for s in statements(SCHEMA) {
+        if !is_internal(&s) {
+            conn.execute_batch(&s).map_err(|e| Error::internal(format!("creating ChatStorage schema: {e}: {s}")))?;
+        }
+    }
+    for (i, (name, _)) in ENTITIES.iter().enumerate() {
+        conn.execute(
+            "INSERT INTO Z_PRIMARYKEY (Z_ENT, Z_NAME, Z_SUPER, Z_MAX) VALUES (?1, ?2, 0, 0)",
+            params![i as i64 + 1, name],
+        )
+        .map_err(err(db_path))?;
+    }
+    let uuid = {
+        let d = Sha256::digest(output.display().to_string().as_bytes());
+        let h = hex::encode_upper(&d[..16]);
+        format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    };
+    let mut meta = plist::Dictionary::new();
+    meta.insert("NSStoreType".into(), "SQLite".into());
+    meta.insert("NSStoreUUID".into(), uuid.clone().into());
+    meta.insert("NSPersistenceFrameworkVersion".into(), plist::Value::Integer(1.into()));
+    let mut blob = Vec::new();
+    plist::Value::Dictionary(meta)
+        .to_writer_binary(&mut blob)
+        .map_err(|e| Error::internal(format!("writing Z_METADATA: {e}")))?;
+    conn.execute("INSERT INTO Z_METADATA (Z_VERSION, Z_UUID, Z_PLIST) VALUES (1, ?1, ?2)", params![uuid, blob])
+        .map_err(err(db_path))?;
+    Ok(())
+}
+
 fn safe_relative(p: &str) -> bool {
     !p.is_empty() && Path::new(p).components().all(|c| matches!(c, std::path::Component::Normal(_)))
 }
 
 impl Exporter for IosExporter {
     fn begin(&mut self, header: &Header) -> Result<()> {
-        self.keep_ids = header.source_adapter == SOURCE;
+        // Row ids are kept only in a fresh store (a template has its own).
+        self.keep_ids = header.source_adapter == SOURCE && self.template_max_pk.is_none();
         if self.owner.is_none() {
             self.owner = header.owner.as_ref().map(|o| o.id.clone());
         }
@@ -462,11 +571,11 @@ impl Exporter for IosExporter {
 
     fn write_contacts(&mut self, batch: Vec<Contact>) -> Result<()> {
         for c in batch {
-            if let Some(nick) = &c.nickname {
+            if let Some(nick) = c.nickname.as_ref().filter(|_| !self.push_names.contains(&c.id)) {
                 self.conn
                     .execute(
                         "INSERT INTO ZWAPROFILEPUSHNAME (Z_ENT, Z_OPT, ZJID, ZPUSHNAME) VALUES (?1, 1, ?2, ?3)",
-                        params![ent("ZWAPROFILEPUSHNAME"), c.id, nick],
+                        params![self.ent("ZWAPROFILEPUSHNAME"), c.id, nick],
                     )
                     .map_err(err(&self.db_path))?;
             }
@@ -512,6 +621,24 @@ impl Exporter for IosExporter {
                 .execute("UPDATE ZWAMEDIAITEM SET ZMETADATA = ?1 WHERE Z_PK = ?2", params![blob, item])
                 .map_err(&e)?;
         }
+        if let Some(max_pk) = self.template_max_pk {
+            // The phone's own messages and the added ones, in time order in
+            // every chat that got messages; Core Data's version counter goes
+            // up on every pre-existing row that changes.
+            let touched: Vec<String> = self.touched.iter().map(|c| c.to_string()).collect();
+            if !touched.is_empty() {
+                let list = touched.join(",");
+                self.conn
+                    .execute_batch(&format!(
+                        "CREATE TEMP TABLE cf_sort AS SELECT Z_PK, ROW_NUMBER() OVER (PARTITION BY ZCHATSESSION ORDER BY ZMESSAGEDATE, Z_PK) AS n
+                           FROM ZWAMESSAGE WHERE ZCHATSESSION IN ({list});
+                         UPDATE ZWAMESSAGE SET Z_OPT = Z_OPT + (ZWAMESSAGE.Z_PK <= {max_pk}), ZSORT = s.n
+                           FROM temp.cf_sort s WHERE s.Z_PK = ZWAMESSAGE.Z_PK AND ZWAMESSAGE.ZSORT IS NOT s.n;
+                         UPDATE ZWACHATSESSION SET Z_OPT = Z_OPT + 1 WHERE Z_PK IN ({list});"
+                    ))
+                    .map_err(&e)?;
+            }
+        }
         // Chat bookkeeping and Core Data's key counters.
         self.conn
             .execute_batch(
@@ -534,6 +661,15 @@ impl Exporter for IosExporter {
                 .map_err(&e)?;
         }
         self.conn.execute_batch("COMMIT").map_err(&e)?;
+        if let Some(backup) = self.backup.take() {
+            // Close the store before it moves into the backup.
+            let conn = std::mem::replace(&mut self.conn, Connection::open_in_memory().map_err(&e)?);
+            conn.close().map_err(|(_, x)| e(x))?;
+            let added = backup.finish()?;
+            self.report.note(format!(
+                "wrote a new iPhone backup: ChatStorage.sqlite replaced, {added} files added to Manifest.db"
+            ));
+        }
         let mut report = std::mem::take(&mut self.report);
         report.target_adapter = crate::ADAPTER_ID.into();
         Ok(report)

@@ -6,6 +6,7 @@ mod export;
 mod import;
 mod proto;
 mod source;
+mod template;
 
 use chatferry_core::abi::guest::Plugin;
 use chatferry_core::{
@@ -28,11 +29,20 @@ impl Adapter for WhatsAppIos {
             capabilities: Capabilities { import: true, export: true },
             input: PathKind::IosBackup,
             output: PathKind::Folder,
-            options: vec![OptionSpec::new(
-                "owner",
-                OptionKind::Text,
-                "your own phone number with country code (+4915…); the store does not record it",
-            )],
+            options: vec![
+                OptionSpec::new(
+                    "owner",
+                    OptionKind::Text,
+                    "your own phone number with country code (+4915…); the store does not record it",
+                ),
+                OptionSpec::new(
+                    "template",
+                    OptionKind::Path,
+                    "the new iPhone's ChatStorage.sqlite or unencrypted backup folder: the history is added to a copy of it \
+                     (its data model kept) and, for a backup, a new backup folder is written",
+                )
+                .export_only(),
+            ],
         }
     }
 
