@@ -365,3 +365,54 @@ fn android_history_goes_into_the_new_iphones_own_backup() {
         "media found in the new backup"
     );
 }
+
+#[test]
+fn a_chat_storage_file_works_as_template_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let group = phone_store(dir.path());
+    let template = group.join("ChatStorage.sqlite");
+    let before = std::fs::read(&template).unwrap();
+    let fx = wa::write_sample(&dir.path().join("WhatsApp"));
+    let out = dir.path().join("merged");
+    Env::new()
+        .run(&[
+            "convert",
+            s(&fx.root),
+            "--to",
+            "whatsapp-ios",
+            "-o",
+            s(&out),
+            "--opt",
+            OWNER,
+            "--opt",
+            &format!("template={}", s(&template)),
+        ])
+        .ok();
+    assert_eq!(std::fs::read(&template).unwrap(), before, "the template changed");
+    let db = rusqlite::Connection::open(out.join("ChatStorage.sqlite")).unwrap();
+    let n: i64 = db.query_row("SELECT count(*) FROM ZWAMESSAGE", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 26);
+    assert!(out.join("Message/Media").is_dir());
+}
+
+#[test]
+fn a_media_path_that_escapes_is_refused_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = ios_sample(dir.path());
+    std::fs::write(dir.path().join("outside.txt"), b"private").unwrap();
+    let db = rusqlite::Connection::open(w.join("ChatStorage.sqlite")).unwrap();
+    let n = db
+        .execute("UPDATE ZWAMEDIAITEM SET ZMEDIALOCALPATH = '../../outside.txt' WHERE ZMEDIALOCALPATH LIKE '%.pdf'", [])
+        .unwrap();
+    assert_eq!(n, 1);
+    drop(db);
+    let out = dir.path().join("out");
+    let report = dir.path().join("r.json");
+    let run = Env::new().run(&["convert", s(&w), "--to", "archive", "-o", s(&out), "--report", s(&report)]).ok();
+    assert!(run.stdout.contains("leads outside the media folder"), "{}", run.stdout);
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(r["media"]["refused"], 1);
+    for (name, bytes) in tree(&out) {
+        assert_ne!(bytes, b"private", "{name}");
+    }
+}
