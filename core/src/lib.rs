@@ -9,6 +9,7 @@ pub mod ddl;
 pub mod error;
 pub mod media;
 pub mod model;
+pub mod phone;
 pub mod pipeline;
 pub mod producer;
 pub mod report;

@@ -34,23 +34,6 @@ struct Lookups {
     media: MediaRoot,
 }
 
-fn owner_from(options: &Options) -> Result<Option<String>> {
-    let Some(raw) = options.get("owner") else { return Ok(None) };
-    let digits: String = raw.chars().filter(|c| c.is_ascii_digit()).collect();
-    if digits.len() < 6 || raw.chars().any(|c| c.is_alphabetic()) {
-        return Err(Error::usage(format!(
-            "owner {raw:?} is not a phone number; give it with country code, e.g. +4915112345678"
-        )));
-    }
-    Ok(Some(format!("{digits}@s.whatsapp.net")))
-}
-
-fn phone_of(jid: &str) -> Option<String> {
-    let (user, server) = jid.split_once('@')?;
-    (server == "s.whatsapp.net" && !user.is_empty() && user.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| format!("+{user}"))
-}
-
 impl IosImporter {
     pub fn open(input: &std::path::Path, options: &Options) -> Result<IosImporter> {
         let source = Arc::new(Source::resolve(input)?);
@@ -63,7 +46,7 @@ impl IosImporter {
                 )));
             }
         }
-        let owner = owner_from(options)?;
+        let owner = chatferry_core::phone::owner_jid(options.get("owner"))?;
         let e = err_for(&conn);
         let mut report = Report::new();
         if matches!(source.media, MediaRoot::None) {
@@ -78,7 +61,7 @@ impl IosImporter {
             }
             Some(people.entry(jid.to_string()).or_insert_with(|| Contact {
                 id: jid.to_string(),
-                phone: phone_of(jid),
+                phone: chatferry_core::phone::phone_of_jid(jid),
                 ..Default::default()
             }))
         }
@@ -224,7 +207,11 @@ impl IosImporter {
         let header = Header {
             source_adapter: SOURCE.into(),
             model_version: MODEL_VERSION.into(),
-            owner: owner.as_ref().map(|id| Contact { id: id.clone(), phone: phone_of(id), ..Default::default() }),
+            owner: owner.as_ref().map(|id| Contact {
+                id: id.clone(),
+                phone: chatferry_core::phone::phone_of_jid(id),
+                ..Default::default()
+            }),
             estimated_messages: Some(estimated.max(0) as u64),
             extras,
         };

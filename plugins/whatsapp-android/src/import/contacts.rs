@@ -49,9 +49,4 @@ pub fn read_wa_db(path: &Path) -> Result<HashMap<String, Contact>> {
     Ok(out)
 }
 
-/// A person's phone number in international form, from their JID.
-pub fn phone_of(jid: &str) -> Option<String> {
-    let (user, server) = jid.split_once('@')?;
-    (server == "s.whatsapp.net" && !user.is_empty() && user.bytes().all(|b| b.is_ascii_digit()) && user != "0")
-        .then(|| format!("+{user}"))
-}
+pub use chatferry_core::phone::phone_of_jid as phone_of;

@@ -68,7 +68,7 @@ impl WaImporter {
         let conn = db::open_read_only(&source.msgstore)?;
         let schema = detect_schema(&conn, &source.msgstore)?;
         let mut report = Report::new();
-        let owner = owner_from(options)?;
+        let owner = chatferry_core::phone::owner_jid(options.get("owner"))?;
 
         let names = match &source.wa_db {
             Some(p) => contacts::read_wa_db(p)?,
@@ -124,18 +124,6 @@ impl WaImporter {
             }
         }));
     }
-}
-
-/// `--opt owner=+4915112345678`: the store does not record its owner's number.
-fn owner_from(options: &Options) -> Result<Option<String>> {
-    let Some(raw) = options.get("owner") else { return Ok(None) };
-    let digits: String = raw.chars().filter(|c| c.is_ascii_digit()).collect();
-    if digits.len() < 6 || raw.chars().any(|c| c.is_alphabetic()) {
-        return Err(Error::usage(format!(
-            "owner {raw:?} is not a phone number; give it with country code, e.g. +4915112345678"
-        )));
-    }
-    Ok(Some(format!("{digits}@s.whatsapp.net")))
 }
 
 fn detect_schema(conn: &rusqlite::Connection, path: &std::path::Path) -> Result<Schema> {
