@@ -25,6 +25,9 @@ pub fn open_read_only(path: &Path) -> Result<Connection> {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(|e| sql_error(path, e))?;
+    // Sorts and temporary tables spill to disk instead of growing memory
+    // (the bundled SQLite keeps them in memory by default).
+    conn.pragma_update(None, "temp_store", "FILE").map_err(|e| sql_error(path, e))?;
     // Any query fails on a file that is not a database; find out now.
     conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).map_err(|e| sql_error(path, e))?;
     Ok(conn)

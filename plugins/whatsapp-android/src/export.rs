@@ -122,7 +122,9 @@ impl WaExporter {
         let conn = Connection::open(&msgstore_path).map_err(err(&msgstore_path))?;
         // The output is a private staging copy until the host renames it:
         // no journal is needed, and a crash leaves nothing behind anyway.
-        conn.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;").map_err(err(&msgstore_path))?;
+        // Temporary id tables go to disk, not memory: memory stays flat.
+        conn.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA temp_store = FILE;")
+            .map_err(err(&msgstore_path))?;
         create_schema(&conn, &msgstore_path)?;
         conn.execute_batch(
             "BEGIN;

@@ -110,7 +110,9 @@ impl IosExporter {
             }
         };
         let conn = Connection::open(&db_path).map_err(err(&db_path))?;
-        conn.execute_batch("PRAGMA journal_mode = DELETE; PRAGMA synchronous = OFF;").map_err(err(&db_path))?;
+        // Temporary id tables go to disk, not memory: memory stays flat.
+        conn.execute_batch("PRAGMA journal_mode = DELETE; PRAGMA synchronous = OFF; PRAGMA temp_store = FILE;")
+            .map_err(err(&db_path))?;
         let mut ents = HashMap::new();
         if fresh {
             create_fresh(&conn, &db_path, output)?;
