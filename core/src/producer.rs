@@ -4,7 +4,9 @@
 
 use crate::error::{Error, Result};
 use crate::model::Message;
+use crate::report::Report;
 use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::Mutex;
 use std::thread::JoinHandle;
 
 pub struct MessageProducer {
@@ -54,6 +56,50 @@ impl MessageProducer {
     }
 }
 
+/// Fills batches inside a reader: collects messages and, when a batch is
+/// full, merges what the reader noted for the report into the importer's
+/// shared report and sends the batch on.
+pub struct Batcher<'r> {
+    size: usize,
+    batch: Vec<Message>,
+    /// Notes and counts the reader makes while reading.
+    pub report: Report,
+    shared: &'r Mutex<Report>,
+}
+
+impl<'r> Batcher<'r> {
+    pub fn new(size: usize, shared: &'r Mutex<Report>) -> Batcher<'r> {
+        Batcher { size: size.max(1), batch: Vec::with_capacity(size.max(1)), report: Report::new(), shared }
+    }
+
+    /// Adds a message; `false` means the importer is gone: stop reading.
+    pub fn push(&mut self, m: Message, send: &mut Send) -> Result<bool> {
+        self.batch.push(m);
+        if self.batch.len() < self.size {
+            return Ok(true);
+        }
+        self.merge_report()?;
+        Ok(send(std::mem::replace(&mut self.batch, Vec::with_capacity(self.size))))
+    }
+
+    /// Sends what is left.
+    pub fn finish(mut self, send: &mut Send) -> Result<()> {
+        self.merge_report()?;
+        if !self.batch.is_empty() {
+            send(std::mem::take(&mut self.batch));
+        }
+        Ok(())
+    }
+
+    fn merge_report(&mut self) -> Result<()> {
+        self.shared
+            .lock()
+            .map_err(|_| Error::internal("report lock poisoned"))?
+            .merge(std::mem::take(&mut self.report));
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,6 +118,24 @@ mod tests {
         assert_eq!(p.next().unwrap_err().message, "row 4 is damaged");
         assert!(p.next().unwrap().is_empty());
         p.finish().unwrap();
+    }
+
+    #[test]
+    fn the_batcher_sends_full_batches_then_the_rest_with_its_notes() {
+        let shared = Mutex::new(Report::new());
+        let mut sent: Vec<usize> = Vec::new();
+        let mut send = |b: Vec<Message>| {
+            sent.push(b.len());
+            true
+        };
+        let mut b = Batcher::new(2, &shared);
+        for _ in 0..5 {
+            b.report.note("n");
+            assert!(b.push(Message::default(), &mut send).unwrap());
+        }
+        b.finish(&mut send).unwrap();
+        assert_eq!(sent, [2, 2, 1]);
+        assert_eq!(shared.lock().unwrap().notes.len(), 5);
     }
 
     #[test]

@@ -296,8 +296,7 @@ fn stream(
     );
     let mut st = conn.prepare(&sql).map_err(&e)?;
     let mut rows = st.query([]).map_err(&e)?;
-    let mut batch = Vec::with_capacity(batch_size);
-    let mut local = Report::new();
+    let mut batcher = chatferry_core::producer::Batcher::new(batch_size, report);
     while let Some(r) = rows.next().map_err(&e)? {
         let pk: i64 = r.get(0).map_err(&e)?;
         let Some((chat, chat_kind)) = r.get::<_, Option<i64>>(1).map_err(&e)?.and_then(|c| lk.chats.get(&c)).cloned()
@@ -377,7 +376,7 @@ fn stream(
                 None => media.missing = true,
                 Some(p) => {
                     extras.insert("wai.local_path".into(), p.to_string());
-                    locate(&lk.media, &id, p, &mut media, &mut local);
+                    locate(&lk.media, &id, p, &mut media, &mut batcher.report);
                 }
             }
             m.media = Some(media);
@@ -456,19 +455,11 @@ fn stream(
             extras.insert("wai.receipt_info".into(), hex::encode(&blob));
         }
         m.extras = extras;
-        batch.push(m);
-        if batch.len() >= batch_size {
-            report.lock().map_err(|_| Error::internal("report lock poisoned"))?.merge(std::mem::take(&mut local));
-            if !send(std::mem::replace(&mut batch, Vec::with_capacity(batch_size))) {
-                return Ok(());
-            }
+        if !batcher.push(m, send)? {
+            return Ok(()); // the importer was dropped
         }
     }
-    report.lock().map_err(|_| Error::internal("report lock poisoned"))?.merge(local);
-    if !batch.is_empty() {
-        send(batch);
-    }
-    Ok(())
+    batcher.finish(send)
 }
 
 fn locate(root: &MediaRoot, id: &str, local_path: &str, media: &mut Media, report: &mut Report) {

@@ -201,8 +201,7 @@ pub fn stream_messages(
     );
     let mut stmt = conn.prepare(&sql).map_err(&e)?;
     let mut rows = stmt.query([]).map_err(&e)?;
-    let mut batch = Vec::with_capacity(batch_size);
-    let mut local = Report::new();
+    let mut batcher = chatferry_core::producer::Batcher::new(batch_size, report);
     while let Some(r) = rows.next().map_err(&e)? {
         let id: i64 = r.get(0).map_err(&e)?;
         let chat = normalize_jid(&r.get::<_, String>(1).map_err(&e)?);
@@ -283,7 +282,7 @@ pub fn stream_messages(
             if let Some(p) = &file_path {
                 extras.insert("wa.file_path".into(), p.clone());
             }
-            lk.media.locate(&m.id, file_path.as_deref(), &mut media, &mut local);
+            lk.media.locate(&m.id, file_path.as_deref(), &mut media, &mut batcher.report);
             m.media = Some(media);
         } else if system {
             let code = media_size.unwrap_or(0);
@@ -324,19 +323,11 @@ pub fn stream_messages(
             extras.insert("wa.message_type".into(), wa_type.to_string());
         }
         m.extras = extras;
-        batch.push(m);
-        if batch.len() >= batch_size {
-            report.lock().map_err(|_| Error::internal("report lock poisoned"))?.merge(std::mem::take(&mut local));
-            if !send(std::mem::replace(&mut batch, Vec::with_capacity(batch_size))) {
-                return Ok(());
-            }
+        if !batcher.push(m, send)? {
+            return Ok(()); // the importer was dropped
         }
     }
-    report.lock().map_err(|_| Error::internal("report lock poisoned"))?.merge(local);
-    if !batch.is_empty() {
-        send(batch);
-    }
-    Ok(())
+    batcher.finish(send)
 }
 
 #[cfg(test)]
