@@ -416,3 +416,82 @@ fn a_media_path_that_escapes_is_refused_and_reported() {
         assert_ne!(bytes, b"private", "{name}");
     }
 }
+
+/// Import checked against a store written independently of the plugin (the
+/// fixture generator, plain SQL, the real DDL, other entity numbers).
+#[test]
+fn a_generated_iphone_store_imports_with_every_detail() {
+    use chatferry_tests::fixtures::whatsapp_ios as gen;
+    let dir = tempfile::tempdir().unwrap();
+    let fx = gen::write_sample(&dir.path().join("group"));
+    let before = tree_digest(&fx.root);
+    let out = dir.path().join("a");
+    Env::new().run(&["convert", s(&fx.root), "--to", "archive", "-o", s(&out), "--opt", OWNER]).ok();
+    assert_eq!(tree_digest(&fx.root), before, "the input changed");
+    let media_src = tempfile::tempdir().unwrap();
+    let original = canonical::sample_history(media_src.path());
+    let got = messages(&out);
+    assert_eq!(got.len(), original.messages.len() - fx.skipped.len());
+    let by_stanza: HashMap<&str, &Message> = got.iter().map(|m| (m.extras["wai.stanza_id"].as_str(), m)).collect();
+    for want in original.messages.iter().filter(|m| !fx.skipped.contains(&m.id)) {
+        let m = by_stanza[gen::stanza(&want.id).as_str()];
+        let what = format!("message {}", want.id);
+        assert_eq!(m.id, fx.pk_of[&want.id].to_string(), "{what}");
+        assert_eq!(
+            (m.kind, m.timestamp_ms, m.from_me, m.chat.as_str()),
+            (want.kind, want.timestamp_ms, want.from_me, want.chat.as_str()),
+            "{what}"
+        );
+        let want_sender = if want.from_me { Some(canonical::OWNER.to_string()) } else { want.sender.clone() };
+        if want.kind != chatferry_core::MessageKind::System {
+            assert_eq!(m.sender, want_sender, "{what}");
+        }
+        assert_eq!(m.text, want.text, "{what}");
+        assert_eq!(m.starred, want.starred, "{what}");
+        assert_eq!(m.location, want.location, "{what}");
+        assert_eq!(m.contact_card, want.contact_card, "{what}");
+        assert_eq!(m.reply_to, want.reply_to.as_ref().map(|r| fx.pk_of[r].to_string()), "{what}");
+        assert_eq!(m.quoted_text, want.quoted_text, "{what}");
+        assert_eq!(m.reactions, want.reactions, "{what}");
+        assert_eq!(m.link.as_ref().map(|l| &l.url), want.link.as_ref().map(|l| &l.url), "{what}");
+        // System events keep their text; their action codes are not public [U].
+        assert_eq!(
+            m.system.as_ref().and_then(|x| x.value.clone()),
+            want.system.as_ref().and_then(|x| x.value.clone()),
+            "{what}"
+        );
+        match (&m.media, &want.media) {
+            (Some(g), Some(w)) => {
+                assert_eq!((g.missing, &g.caption), (w.missing, &w.caption), "{what}");
+                // Only documents have a file-name column (ZTITLE) on the iPhone.
+                if want.kind == chatferry_core::MessageKind::Document {
+                    assert_eq!(g.file_name, w.file_name, "{what}");
+                }
+                if !w.missing {
+                    let bytes = std::fs::read(w.path.as_ref().unwrap()).unwrap();
+                    use sha2::Digest;
+                    assert_eq!(g.sha256.as_deref(), Some(hex::encode(sha2::Sha256::digest(&bytes)).as_str()), "{what}");
+                }
+            }
+            (g, w) => assert_eq!(g.is_some(), w.is_some(), "{what}"),
+        }
+    }
+    let chats: Vec<chatferry_core::Chat> = std::fs::read_to_string(out.join("chats.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for want in &original.chats {
+        let c = chats.iter().find(|c| c.id == want.id).unwrap();
+        assert_eq!((c.kind, c.archived), (want.kind, want.archived), "chat {}", want.id);
+        if want.kind == chatferry_core::ChatKind::Group {
+            assert_eq!(c.title, want.title);
+            assert_eq!(c.created_ms, want.created_ms);
+            let roles: Vec<_> = c.participants.iter().map(|p| (p.contact.clone(), p.role)).collect();
+            let want_roles: Vec<_> = want.participants.iter().map(|p| (p.contact.clone(), p.role)).collect();
+            assert_eq!(roles, want_roles, "chat {}", want.id);
+        }
+    }
+    let contacts = std::fs::read_to_string(out.join("contacts.jsonl")).unwrap();
+    assert!(contacts.contains("\"nickname\":\"雷雷\"") && contacts.contains("\"name\":\"Alice 🌸\""), "{contacts}");
+}
