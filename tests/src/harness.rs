@@ -231,3 +231,31 @@ pub fn chromium_run(page: &Path, extra: &[&str]) -> String {
     assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// A path as a command-line argument.
+pub fn path_arg(p: &Path) -> &str {
+    p.to_str().expect("test paths are UTF-8")
+}
+
+/// The messages of a canonical archive, as the model reads them.
+pub fn archive_messages(archive: &Path) -> Vec<chatferry_core::Message> {
+    std::fs::read_to_string(archive.join("messages.jsonl"))
+        .expect("messages.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a message line"))
+        .collect()
+}
+
+/// Runs whatsapp-chat-exporter (from the interop venv) in `work` with
+/// `args` plus JSON output, and returns what it wrote.
+pub fn whatsapp_chat_exporter(work: &Path, args: &[&str]) -> serde_json::Value {
+    std::fs::create_dir_all(work).unwrap();
+    let out = Command::new(interop_venv().join("bin/wtsexporter"))
+        .current_dir(work)
+        .args(args)
+        .args(["-j", "result.json", "--no-html", "--no-banner", "--avoid-encoding-json"])
+        .output()
+        .expect("run wtsexporter");
+    assert!(out.status.success(), "wtsexporter failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&std::fs::read(work.join("result.json")).unwrap()).unwrap()
+}

@@ -7,16 +7,10 @@ use chatferry_tests::harness::{tree, tree_digest, workspace_root, Env};
 use sha2::Digest;
 use std::path::Path;
 
-fn sample(dir: &Path) -> std::path::PathBuf {
-    let out = dir.join("sample");
-    canonical::write_sample_archive(&out).unwrap();
-    out
-}
-
 #[test]
 fn archive_to_archive_is_byte_identical_and_leaves_the_input_alone() {
     let dir = tempfile::tempdir().unwrap();
-    let a = sample(dir.path());
+    let a = canonical::sample_archive_in(dir.path());
     let before = tree_digest(&a);
     let b = dir.path().join("b");
     let c = dir.path().join("c");
@@ -35,7 +29,7 @@ fn archive_to_archive_is_byte_identical_and_leaves_the_input_alone() {
 #[test]
 fn the_shipped_sample_is_what_the_generator_writes() {
     let dir = tempfile::tempdir().unwrap();
-    let fresh = sample(dir.path());
+    let fresh = canonical::sample_archive_in(dir.path());
     let shipped = workspace_root().join("samples/demo-archive");
     assert_eq!(
         tree_digest(&fresh),
@@ -93,7 +87,7 @@ fn every_field_survives_the_archive() {
 #[test]
 fn a_damaged_line_is_one_error_naming_it_and_nothing_is_written() {
     let dir = tempfile::tempdir().unwrap();
-    let a = sample(dir.path());
+    let a = canonical::sample_archive_in(dir.path());
     let path = a.join("messages.jsonl");
     let text = std::fs::read_to_string(&path).unwrap();
     let mut lines: Vec<&str> = text.lines().collect();
@@ -112,7 +106,7 @@ fn a_damaged_line_is_one_error_naming_it_and_nothing_is_written() {
 #[test]
 fn a_media_path_that_escapes_the_archive_is_refused_and_reported() {
     let dir = tempfile::tempdir().unwrap();
-    let a = sample(dir.path());
+    let a = canonical::sample_archive_in(dir.path());
     let secret = dir.path().join("secret.txt");
     std::fs::write(&secret, b"not yours").unwrap();
     let path = a.join("messages.jsonl");
@@ -151,7 +145,7 @@ fn a_media_path_that_escapes_the_archive_is_refused_and_reported() {
 #[test]
 fn an_archive_from_a_newer_model_major_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let a = sample(dir.path());
+    let a = canonical::sample_archive_in(dir.path());
     let manifest = a.join("manifest.json");
     let text = std::fs::read_to_string(&manifest)
         .unwrap()

@@ -2,18 +2,7 @@
 //! converting, options, output safety, exit statuses.
 
 use chatferry_tests::fixtures::canonical::{self, times};
-use chatferry_tests::harness::{tree_digest, workspace_root, Env};
-use std::path::{Path, PathBuf};
-
-fn sample(dir: &Path) -> PathBuf {
-    let out = dir.join("sample");
-    canonical::write_sample_archive(&out).unwrap();
-    out
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use chatferry_tests::harness::{path_arg as s, tree_digest, workspace_root, Env};
 
 #[test]
 fn adapters_json_lists_the_archive_and_every_workspace_plugin() {
@@ -47,7 +36,7 @@ fn adapters_json_lists_the_archive_and_every_workspace_plugin() {
 #[test]
 fn detect_and_inspect_the_sample() {
     let dir = tempfile::tempdir().unwrap();
-    let a = sample(dir.path());
+    let a = canonical::sample_archive_in(dir.path());
     let env = Env::new();
     let found = env.run(&["detect", s(&a), "--json"]).ok().json();
     assert_eq!(found[0]["adapter"], "archive");
@@ -80,7 +69,7 @@ fn detect_and_inspect_the_sample() {
 #[test]
 fn an_option_no_adapter_declares_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
-    let a = sample(dir.path());
+    let a = canonical::sample_archive_in(dir.path());
     let out = dir.path().join("out");
     let env = Env::new();
     // time-format belongs to the template's exporter, not to the archive.
@@ -101,7 +90,7 @@ fn an_option_no_adapter_declares_is_a_usage_error() {
 #[test]
 fn convert_reports_downgrades_and_goes_both_ways_through_a_plugin() {
     let dir = tempfile::tempdir().unwrap();
-    let a = sample(dir.path());
+    let a = canonical::sample_archive_in(dir.path());
     let tsv = dir.path().join("tsv");
     let report = dir.path().join("report.json");
     let env = Env::new();
@@ -136,7 +125,7 @@ fn convert_reports_downgrades_and_goes_both_ways_through_a_plugin() {
 #[test]
 fn output_is_never_overwritten_without_force_and_never_overlaps_the_input() {
     let dir = tempfile::tempdir().unwrap();
-    let a = sample(dir.path());
+    let a = canonical::sample_archive_in(dir.path());
     let before = tree_digest(&a);
     let out = dir.path().join("out");
     std::fs::create_dir(&out).unwrap();
@@ -163,7 +152,7 @@ fn output_is_never_overwritten_without_force_and_never_overlaps_the_input() {
 #[test]
 fn the_wrong_adapter_for_an_input_says_what_is_missing() {
     let dir = tempfile::tempdir().unwrap();
-    let a = sample(dir.path());
+    let a = canonical::sample_archive_in(dir.path());
     let run = Env::new()
         .run(&["convert", s(&a), "--from", "template", "--to", "archive", "-o", s(&dir.path().join("o"))])
         .fails_with(1);
@@ -175,7 +164,7 @@ fn the_wrong_adapter_for_an_input_says_what_is_missing() {
 #[test]
 fn quiet_prints_nothing_on_success() {
     let dir = tempfile::tempdir().unwrap();
-    let a = sample(dir.path());
+    let a = canonical::sample_archive_in(dir.path());
     let run = Env::new().run(&["--quiet", "convert", s(&a), "--to", "archive", "-o", s(&dir.path().join("o"))]).ok();
     assert!(run.stdout.is_empty() && run.stderr.is_empty(), "{run:?}");
 }

@@ -5,12 +5,7 @@
 use chatferry_core::*;
 use chatferry_tests::fixtures::canonical;
 use chatferry_tests::fixtures::memory::{History, MemoryImporter};
-use chatferry_tests::harness::{chromium_run, tree, Env};
-use std::path::Path;
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use chatferry_tests::harness::{chromium_run, path_arg as s, tree, Env};
 
 fn count(haystack: &str, needle: &str) -> usize {
     haystack.matches(needle).count()

@@ -2,19 +2,8 @@
 //! at the boundary, install/list/remove, and `plugin new` from the template.
 
 use chatferry_tests::fixtures::canonical;
-use chatferry_tests::harness::{built_library, target_dir, workspace_root, Env};
-use std::path::{Path, PathBuf};
+use chatferry_tests::harness::{built_library, path_arg as s, target_dir, workspace_root, Env};
 use std::process::Command;
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn sample(dir: &Path) -> PathBuf {
-    let out = dir.join("sample");
-    canonical::write_sample_archive(&out).unwrap();
-    out
-}
 
 fn adapter_ids(env: &Env) -> Vec<String> {
     let list = env.run(&["adapters", "--json"]).ok().json();
@@ -71,7 +60,7 @@ fn a_panic_inside_a_plugin_is_an_error_not_a_dead_host() {
     assert!(!out.exists(), "no output after a failure");
 
     // Panic while exporting: the half-written output is discarded.
-    let a = sample(dir.path());
+    let a = canonical::sample_archive_in(dir.path());
     let run = env.run(&["convert", s(&a), "--to", "panicky", "-o", s(&out)]).fails_with(1);
     assert!(run.error_lines()[0].contains("panicked in writing messages: exporter bug"), "{}", run.stderr);
     assert!(!out.exists());
@@ -168,7 +157,7 @@ fn plugin_new_builds_installs_and_is_listed() {
     assert!(adapter_ids(&env).contains(&"template".to_string()), "the template itself still loads");
 
     // And it converts.
-    let a = sample(dir.path());
+    let a = canonical::sample_archive_in(dir.path());
     env.run(&["convert", s(&a), "--to", "hello-tsv", "-o", s(&dir.path().join("out"))]).ok();
     assert!(dir.path().join("out/messages.tsv").is_file());
 }

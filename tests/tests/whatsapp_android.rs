@@ -4,22 +4,10 @@
 use chatferry_core::Message;
 use chatferry_tests::fixtures::canonical::{self, OWNER};
 use chatferry_tests::fixtures::whatsapp_android::{self as wa, shared_dir};
-use chatferry_tests::harness::{tree_digest, Env};
+use chatferry_tests::harness::{archive_messages, path_arg as s, tree_digest, Env};
 use sha2::Digest;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn read_messages(archive: &Path) -> Vec<Message> {
-    std::fs::read_to_string(archive.join("messages.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
+use std::path::PathBuf;
 
 fn real(name: &str) -> PathBuf {
     shared_dir().join("fixtures/public/whatsapp/wa-crypt-tools").join(name)
@@ -52,7 +40,7 @@ fn a_whatsapp_folder_imports_with_every_message_and_detail() {
 
     let media_src = tempfile::tempdir().unwrap();
     let original = canonical::sample_history(media_src.path());
-    let got = read_messages(&out);
+    let got = archive_messages(&out);
     assert_eq!(got.len(), original.messages.len() - fx.skipped.len());
     let by_key: HashMap<String, &Message> = got.iter().map(|m| (m.extras["wa.key_id"].clone(), m)).collect();
     let imported_id = |canonical_id: &str| fx.row_of[canonical_id].to_string();
@@ -281,7 +269,7 @@ fn rows_only_in_the_wal_are_read_and_the_wal_is_left_alone() {
     let before = (std::fs::read(&fx.msgstore).unwrap(), std::fs::read(&wal).unwrap());
     let out = dir.path().join("out");
     Env::new().run(&["convert", s(&fx.root), "--to", "archive", "-o", s(&out)]).ok();
-    assert!(read_messages(&out).iter().any(|m| m.text.as_deref() == Some("only in the WAL")));
+    assert!(archive_messages(&out).iter().any(|m| m.text.as_deref() == Some("only in the WAL")));
     assert_eq!((std::fs::read(&fx.msgstore).unwrap(), std::fs::read(&wal).unwrap()), before);
     drop(conn);
 }
@@ -294,7 +282,7 @@ fn a_legacy_store_imports_by_its_tables() {
     let fx = legacy::write(&dir.path().join("WhatsApp"));
     let out = dir.path().join("out");
     Env::new().run(&["convert", s(&fx.root), "--to", "archive", "-o", s(&out), "--opt", "owner=+4915112345678"]).ok();
-    let got = read_messages(&out);
+    let got = archive_messages(&out);
     assert_eq!(got.len(), 10, "the placeholder row is skipped");
     let by_key: HashMap<&str, &Message> = got.iter().map(|m| (m.extras["wa.key_id"].as_str(), m)).collect();
     assert_eq!(by_key["L1"].timestamp_ms, canonical::times::MOON_LANDING);

@@ -3,22 +3,12 @@
 
 use chatferry_tests::fixtures::canonical;
 use chatferry_tests::fixtures::whatsapp_android as wa;
-use chatferry_tests::harness::{interop_venv, tree, Env};
-use std::path::{Path, PathBuf};
+use chatferry_tests::harness::{interop_venv, path_arg as s, tree, whatsapp_chat_exporter, Env};
+use std::path::Path;
 use std::process::Command;
 
 const OWNER: &str = "owner=+4915112345678";
 const E2E_KEY: &str = "6730a595a1484d0c39c101dc0ac82ec5e401bb6f0e1b8ee2dc104a6b3687f017";
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn sample_archive(dir: &Path) -> PathBuf {
-    let a = dir.join("sample");
-    canonical::write_sample_archive(&a).unwrap();
-    a
-}
 
 #[test]
 fn whatsapp_to_archive_to_whatsapp_to_archive_is_identical() {
@@ -41,7 +31,7 @@ fn whatsapp_to_archive_to_whatsapp_to_archive_is_identical() {
 #[test]
 fn the_export_has_consistent_bookkeeping() {
     let dir = tempfile::tempdir().unwrap();
-    let a = sample_archive(dir.path());
+    let a = canonical::sample_archive_in(dir.path());
     let w = dir.path().join("w");
     let run = Env::new().run(&["convert", s(&a), "--to", "whatsapp-android", "-o", s(&w), "--opt", OWNER]).ok();
     assert!(run.stdout.contains("1 payment downgraded") && run.stdout.contains("1 poll downgraded"), "{}", run.stdout);
@@ -77,20 +67,13 @@ fn the_export_has_consistent_bookkeeping() {
 #[test]
 fn whatsapp_chat_exporter_reads_every_message_of_our_msgstore() {
     let dir = tempfile::tempdir().unwrap();
-    let a = sample_archive(dir.path());
+    let a = canonical::sample_archive_in(dir.path());
     let w = dir.path().join("w");
     Env::new().run(&["convert", s(&a), "--to", "whatsapp-android", "-o", s(&w), "--opt", OWNER]).ok();
-    let venv = interop_venv();
-    let work = dir.path().join("exporter");
-    std::fs::create_dir(&work).unwrap();
-    let out = Command::new(venv.join("bin/wtsexporter"))
-        .current_dir(&work)
-        .args(["-a", "-d", s(&w.join("Databases/msgstore.db")), "-w", s(&w.join("wa.db")), "-m", s(&w)])
-        .args(["-j", "result.json", "--no-html", "--no-banner", "--avoid-encoding-json"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(work.join("result.json")).unwrap()).unwrap();
+    let json = whatsapp_chat_exporter(
+        &dir.path().join("exporter"),
+        &["-a", "-d", s(&w.join("Databases/msgstore.db")), "-w", s(&w.join("wa.db")), "-m", s(&w)],
+    );
     let chats = json.as_object().unwrap();
     let all: Vec<&serde_json::Value> =
         chats.values().flat_map(|c| c["messages"].as_object().unwrap().values()).collect();
@@ -120,7 +103,7 @@ fn whatsapp_chat_exporter_reads_every_message_of_our_msgstore() {
 #[test]
 fn our_crypt15_decrypts_with_wa_crypt_tools_to_the_same_store() {
     let dir = tempfile::tempdir().unwrap();
-    let a = sample_archive(dir.path());
+    let a = canonical::sample_archive_in(dir.path());
     let key = dir.path().join("e2e.key");
     std::fs::write(&key, format!("{E2E_KEY}\n")).unwrap();
     let (plain, enc) = (dir.path().join("plain"), dir.path().join("enc"));

@@ -4,24 +4,11 @@
 use chatferry_core::Message;
 use chatferry_tests::fixtures::whatsapp_android as wa;
 use chatferry_tests::fixtures::{canonical, ios_backup};
-use chatferry_tests::harness::{interop_venv, tree, tree_digest, Env};
+use chatferry_tests::harness::{archive_messages, path_arg as s, tree, tree_digest, whatsapp_chat_exporter, Env};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const OWNER: &str = "owner=+4915112345678";
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn messages(archive: &Path) -> Vec<Message> {
-    std::fs::read_to_string(archive.join("messages.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
 
 /// The sample written as a WhatsApp iPhone folder (ChatStorage.sqlite + Message/).
 fn ios_sample(dir: &Path) -> PathBuf {
@@ -45,7 +32,7 @@ fn ios_to_archive_to_ios_to_archive_is_identical_and_keeps_every_time() {
     assert_eq!(tree_digest(&w), before, "the input changed");
     assert_eq!(tree(&a), tree(&b));
     // Apple-epoch seconds: before 1970, before 2001, after 2038, to the millisecond.
-    let got: Vec<i64> = messages(&a).iter().map(|m| m.timestamp_ms).collect();
+    let got: Vec<i64> = archive_messages(&a).iter().map(|m| m.timestamp_ms).collect();
     for t in [
         canonical::times::MOON_LANDING,
         canonical::times::Y2K_EVE,
@@ -113,8 +100,8 @@ fn android_to_ios_keeps_every_message_reply_reaction_and_media_file() {
     assert_eq!(r.written[&chatferry_core::MessageKind::Text].downgraded, 1);
     assert_eq!(r.written[&chatferry_core::MessageKind::Link].downgraded, 1);
     env.run(&["convert", s(&ios), "--to", "archive", "-o", s(&via_ios), "--opt", OWNER]).ok();
-    let want = messages(&direct);
-    let got = messages(&via_ios);
+    let want = archive_messages(&direct);
+    let got = archive_messages(&via_ios);
     assert_eq!(got.len(), want.len());
     let by_key: HashMap<&str, &Message> = got.iter().map(|m| (m.extras["wai.stanza_id"].as_str(), m)).collect();
     let key_of: HashMap<&str, &str> = want.iter().map(|m| (m.id.as_str(), m.extras["wa.key_id"].as_str())).collect();
@@ -208,16 +195,10 @@ fn encrypted_backups_backups_without_whatsapp_and_damaged_manifests_are_one_line
 fn whatsapp_chat_exporter_reads_every_message_of_our_chat_storage() {
     let dir = tempfile::tempdir().unwrap();
     let w = ios_sample(dir.path());
-    let work = dir.path().join("exporter");
-    std::fs::create_dir(&work).unwrap();
-    let out = Command::new(interop_venv().join("bin/wtsexporter"))
-        .current_dir(&work)
-        .args(["-i", "-d", s(&w.join("ChatStorage.sqlite")), "-m", s(&w)])
-        .args(["-j", "result.json", "--no-html", "--no-banner", "--avoid-encoding-json"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(work.join("result.json")).unwrap()).unwrap();
+    let json = whatsapp_chat_exporter(
+        &dir.path().join("exporter"),
+        &["-i", "-d", s(&w.join("ChatStorage.sqlite")), "-m", s(&w)],
+    );
     let chats = json.as_object().unwrap();
     let all: Vec<&serde_json::Value> =
         chats.values().flat_map(|c| c["messages"].as_object().unwrap().values()).collect();
@@ -227,6 +208,25 @@ fn whatsapp_chat_exporter_reads_every_message_of_our_chat_storage() {
     assert_eq!(replies.len(), 1);
     assert_eq!(replies[0]["quoted_data"], "…and just after ⏰");
     assert_eq!(all.iter().filter(|m| m["media"] == true).count(), 4, "image, voice note, document, image again");
+}
+
+/// Converts the generated WhatsApp Android folder into the iPhone format
+/// with `template`, writing `out`.
+fn convert_with_template(root: &Path, out: &Path, template: &Path) -> chatferry_tests::harness::Run {
+    Env::new()
+        .run(&[
+            "convert",
+            s(root),
+            "--to",
+            "whatsapp-ios",
+            "-o",
+            s(out),
+            "--opt",
+            OWNER,
+            "--opt",
+            &format!("template={}", s(template)),
+        ])
+        .ok()
 }
 
 /// The new iPhone's own store: one chat with Alice, entity numbers unlike
@@ -282,20 +282,7 @@ fn android_history_goes_into_the_new_iphones_own_backup() {
     let fx = wa::write_sample(&dir.path().join("WhatsApp"));
     let out = dir.path().join("new-backup");
     let env = Env::new();
-    let run = env
-        .run(&[
-            "convert",
-            s(&fx.root),
-            "--to",
-            "whatsapp-ios",
-            "-o",
-            s(&out),
-            "--opt",
-            OWNER,
-            "--opt",
-            &format!("template={}", s(&template)),
-        ])
-        .ok();
+    let run = convert_with_template(&fx.root, &out, &template);
     assert!(run.stdout.contains("wrote a new iPhone backup"), "{}", run.stdout);
     assert_eq!(tree_digest(&template), template_before, "the template changed");
     assert!(!out.join(".chatferry-work").exists(), "no work files left in the backup");
@@ -356,7 +343,7 @@ fn android_history_goes_into_the_new_iphones_own_backup() {
     // And chatferry reads the new backup back: both histories.
     let back = dir.path().join("back");
     env.run(&["convert", s(&out), "--to", "archive", "-o", s(&back), "--opt", OWNER]).ok();
-    let got = messages(&back);
+    let got = archive_messages(&back);
     assert_eq!(got.len(), 26);
     assert!(got.iter().any(|m| m.text.as_deref() == Some("new phone, first message")));
     assert!(got.iter().any(|m| m.text.as_deref() == Some("大家好！今天晚上一起吃饭吗？🍜")));
@@ -374,20 +361,7 @@ fn a_chat_storage_file_works_as_template_too() {
     let before = std::fs::read(&template).unwrap();
     let fx = wa::write_sample(&dir.path().join("WhatsApp"));
     let out = dir.path().join("merged");
-    Env::new()
-        .run(&[
-            "convert",
-            s(&fx.root),
-            "--to",
-            "whatsapp-ios",
-            "-o",
-            s(&out),
-            "--opt",
-            OWNER,
-            "--opt",
-            &format!("template={}", s(&template)),
-        ])
-        .ok();
+    convert_with_template(&fx.root, &out, &template);
     assert_eq!(std::fs::read(&template).unwrap(), before, "the template changed");
     let db = rusqlite::Connection::open(out.join("ChatStorage.sqlite")).unwrap();
     let n: i64 = db.query_row("SELECT count(*) FROM ZWAMESSAGE", [], |r| r.get(0)).unwrap();
@@ -430,7 +404,7 @@ fn a_generated_iphone_store_imports_with_every_detail() {
     assert_eq!(tree_digest(&fx.root), before, "the input changed");
     let media_src = tempfile::tempdir().unwrap();
     let original = canonical::sample_history(media_src.path());
-    let got = messages(&out);
+    let got = archive_messages(&out);
     assert_eq!(got.len(), original.messages.len() - fx.skipped.len());
     let by_stanza: HashMap<&str, &Message> = got.iter().map(|m| (m.extras["wai.stanza_id"].as_str(), m)).collect();
     for want in original.messages.iter().filter(|m| !fx.skipped.contains(&m.id)) {
