@@ -149,6 +149,59 @@ pub fn mime_for_extension(ext: &str) -> Option<&'static str> {
     MIME_EXTENSIONS.iter().find(|(_, e)| *e == ext).map(|(m, _)| *m)
 }
 
+/// The MIME type a file's first bytes show, for stores that keep none or
+/// name files wrongly (WeChat's WXGF images are named `.jpg`). `None` when
+/// the bytes are not one of the formats chat apps store.
+pub fn sniff_mime(head: &[u8]) -> Option<&'static str> {
+    let starts = |magic: &[u8]| head.starts_with(magic);
+    if starts(b"\xff\xd8\xff") {
+        Some("image/jpeg")
+    } else if starts(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if starts(b"GIF87a") || starts(b"GIF89a") {
+        Some("image/gif")
+    } else if starts(b"RIFF") && head.get(8..12) == Some(b"WEBP") {
+        Some("image/webp")
+    } else if starts(b"wxgf") {
+        Some("image/wxgf")
+    } else if starts(b"#!SILK_V3") || starts(b"\x02#!SILK_V3") {
+        Some("audio/silk")
+    } else if starts(b"#!AMR") {
+        Some("audio/amr")
+    } else if starts(b"OggS") {
+        Some("audio/ogg")
+    } else if starts(b"%PDF") {
+        Some("application/pdf")
+    } else if starts(b"PK\x03\x04") {
+        Some("application/zip")
+    } else if head.get(4..8) == Some(b"ftyp") {
+        match head.get(8..12) {
+            Some(b"heic" | b"heix" | b"mif1") => Some("image/heic"),
+            Some(b"qt  ") => Some("video/quicktime"),
+            Some(b"M4A ") => Some("audio/mp4"),
+            Some(b"3gp4" | b"3gp5" | b"3gp6") => Some("video/3gpp"),
+            _ => Some("video/mp4"),
+        }
+    } else {
+        None
+    }
+}
+
+/// [`sniff_mime`] of a file's first bytes (`None` if it cannot be read).
+pub fn sniff_file(path: &Path) -> Option<&'static str> {
+    let mut head = [0u8; 16];
+    let mut f = File::open(path).ok()?;
+    let mut n = 0;
+    while n < head.len() {
+        match f.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(_) => return None,
+        }
+    }
+    sniff_mime(&head[..n])
+}
+
 /// A folder of files named by their SHA-256: `<root>/ab/abcdef….ext`.
 /// Writing copies and hashes in one pass into a temporary file beside the
 /// destination and renames it, so a half-copied file never has a real name.
@@ -256,6 +309,15 @@ mod tests {
         let entries: Vec<_> = std::fs::read_dir(store_dir.path()).unwrap().collect();
         assert_eq!(entries.len(), 1);
         assert_eq!(hash_file(&a).unwrap(), (sha, 5));
+    }
+
+    #[test]
+    fn sniffs_what_chat_apps_store() {
+        assert_eq!(sniff_mime(b"wxgf\x01\x02"), Some("image/wxgf"));
+        assert_eq!(sniff_mime(b"\x02#!SILK_V3\x0c\x00"), Some("audio/silk"));
+        assert_eq!(sniff_mime(b"\x00\x00\x00\x18ftypisom"), Some("video/mp4"));
+        assert_eq!(sniff_mime(b"\xff\xd8\xff\xe0"), Some("image/jpeg"));
+        assert_eq!(sniff_mime(b"hello"), None);
     }
 
     #[test]

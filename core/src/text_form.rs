@@ -47,6 +47,22 @@ pub fn as_text(m: &Message) -> String {
     m.text.clone().unwrap_or_else(|| format!("[{} message]", m.kind))
 }
 
+/// The marks a message carries beside its content (forwarded, edited,
+/// view-once), named for a report line when a target has no place for them.
+pub fn marks(m: &Message) -> Vec<&'static str> {
+    let mut marks = Vec::new();
+    if m.forwarded {
+        marks.push("the forwarded mark");
+    }
+    if m.edited {
+        marks.push("the edit mark");
+    }
+    if m.view_once {
+        marks.push("view-once");
+    }
+    marks
+}
+
 /// The report's reason for writing `kind` as text in a WhatsApp store.
 pub fn whatsapp_reason(kind: MessageKind) -> &'static str {
     match kind {

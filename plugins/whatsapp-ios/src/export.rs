@@ -505,16 +505,7 @@ impl IosExporter {
 /// What of a message this store cannot hold (its columns for these are not
 /// public): said in the report instead of dropped quietly.
 fn lost_details(m: &Message) -> Vec<&'static str> {
-    let mut lost = Vec::new();
-    if m.forwarded {
-        lost.push("the forwarded mark");
-    }
-    if m.edited {
-        lost.push("the edit mark");
-    }
-    if m.view_once {
-        lost.push("view-once");
-    }
+    let mut lost = chatferry_core::text_form::marks(m);
     if m.link.as_ref().is_some_and(|l| l.description.is_some()) {
         lost.push("the link preview's description");
     }

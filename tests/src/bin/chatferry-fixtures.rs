@@ -5,13 +5,17 @@
 //! - `chatferry-fixtures whatsapp-android OUT [--messages N]`: a WhatsApp
 //!   folder (Databases/msgstore.db, wa.db, Media/) with the sample, or with
 //!   N messages repeating it (the benchmark input).
+//! - `chatferry-fixtures wechat-android OUT [--messages N]`: WeChat's app
+//!   folder (shared_prefs/, MicroMsg/<account>/EnMicroMsg.db encrypted with
+//!   WeChat's default device id, media), the WeChat sample or N messages.
 
-use chatferry_tests::fixtures::{canonical, whatsapp_android};
+use chatferry_tests::fixtures::{canonical, wechat_android, whatsapp_android};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str =
-    "usage: chatferry-fixtures sample-archive OUT\n       chatferry-fixtures whatsapp-android OUT [--messages N]";
+const USAGE: &str = "usage: chatferry-fixtures sample-archive OUT
+       chatferry-fixtures whatsapp-android OUT [--messages N]
+       chatferry-fixtures wechat-android OUT [--messages N]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -36,6 +40,22 @@ fn main() -> ExitCode {
             Ok(n) => {
                 whatsapp_android::write_scaled(&PathBuf::from(out), n);
                 println!("wrote {out}: {n} messages");
+                ExitCode::SUCCESS
+            }
+            Err(_) => {
+                eprintln!("{USAGE}");
+                ExitCode::from(2)
+            }
+        },
+        ["wechat-android", out] => {
+            let fx = wechat_android::write_sample(&PathBuf::from(out), &wechat_android::Spec::default());
+            println!("wrote {out} (database key {})", fx.key);
+            ExitCode::SUCCESS
+        }
+        ["wechat-android", out, "--messages", n] => match n.parse::<usize>() {
+            Ok(n) => {
+                let fx = wechat_android::write_scaled(&PathBuf::from(out), n);
+                println!("wrote {out}: {n} messages (database key {})", fx.key);
                 ExitCode::SUCCESS
             }
             Err(_) => {

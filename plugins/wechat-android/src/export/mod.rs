@@ -1,0 +1,476 @@
+//! Export: WeChat's app folder as a phone holds it —
+//! `shared_prefs/` (the uin) and `MicroMsg/<md5("mm"+uin)>/EnMicroMsg.db`
+//! with the real DDL, encrypted with the key of the target phone
+//! (md5(IMEI + uin)[:7], SQLCipher version 1 settings, WAL like the app),
+//! and media where the rows point (image2/, voice2/, video/, emoji/,
+//! MicroMsg/Download/).
+
+mod content;
+mod media;
+
+use crate::codes;
+use crate::import::SOURCE;
+use crate::key::{self, DEFAULT_IMEI};
+use chatferry_core::ddl::{is_internal, statements};
+use chatferry_core::sqlite::sql_error;
+use chatferry_core::*;
+use content::{lost_details, native, Quoted};
+use rusqlite::{params, Connection};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+const SCHEMA: &str = include_str!("../../schema/EnMicroMsg.sql");
+
+/// A positive server id for a message from another app, stable across runs
+/// (FNV-1a of chat and id), 19 digits like WeChat's own.
+fn stable_id(chat: &str, id: &str) -> i64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in chat.bytes().chain([0]).chain(id.bytes()) {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    (1_000_000_000_000_000_000 + h % 8_000_000_000_000_000_000) as i64
+}
+
+struct Options2 {
+    uin: Option<String>,
+    imei: Option<String>,
+    key: Option<String>,
+}
+
+pub struct WcExporter {
+    output: PathBuf,
+    opts: Options2,
+    conn: Option<Connection>,
+    db_path: PathBuf,
+    account: PathBuf,
+    owner: Option<String>,
+    /// Display names for worded notices and quotes.
+    names: HashMap<String, String>,
+    /// rcontact rowid per username (message.talkerId).
+    talker_ids: HashMap<String, i64>,
+    /// Per chat: message count, last message's time, text and type.
+    conversations: HashMap<String, (i64, i64, String, i64)>,
+    keep_ids: bool,
+    next_id: i64,
+    report: Report,
+}
+
+fn err(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
+    move |e| sql_error(path, e)
+}
+
+impl WcExporter {
+    pub fn create(output: &Path, options: &chatferry_core::Options) -> Result<WcExporter> {
+        let opts = Options2 {
+            uin: options.get("uin").map(key::check_uin).transpose()?,
+            imei: options.get("imei").map(|i| i.trim().to_string()).filter(|i| !i.is_empty()),
+            key: options.get("key").map(key::check_key).transpose()?,
+        };
+        std::fs::create_dir_all(output).map_err(|e| Error::io(output, "create", e))?;
+        Ok(WcExporter {
+            output: output.to_path_buf(),
+            opts,
+            conn: None,
+            db_path: PathBuf::new(),
+            account: PathBuf::new(),
+            owner: None,
+            names: HashMap::new(),
+            talker_ids: HashMap::new(),
+            conversations: HashMap::new(),
+            keep_ids: false,
+            next_id: 1,
+            report: Report::new(),
+        })
+    }
+
+    fn conn(&self) -> &Connection {
+        self.conn.as_ref().expect("begin opened the database")
+    }
+
+    fn name_of(&self, id: &str) -> Option<String> {
+        self.names.get(id).cloned()
+    }
+
+    /// An rcontact row (once per username); returns its rowid.
+    fn contact_row(&mut self, username: &str, nickname: &str, remark: &str, alias: &str, ctype: i64) -> Result<i64> {
+        if let Some(id) = self.talker_ids.get(username) {
+            return Ok(*id);
+        }
+        let conn = self.conn.as_ref().expect("open");
+        conn.execute(
+            "INSERT INTO rcontact (username, alias, conRemark, nickname, type, verifyFlag, chatroomFlag, deleteFlag)
+             VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, 0)",
+            params![username, alias, remark, nickname, ctype, username.ends_with("@chatroom") as i64],
+        )
+        .map_err(err(&self.db_path))?;
+        let id = conn.last_insert_rowid();
+        self.talker_ids.insert(username.to_string(), id);
+        Ok(id)
+    }
+}
+
+impl Exporter for WcExporter {
+    fn begin(&mut self, header: &Header) -> Result<()> {
+        let uin =
+            match (&self.opts.uin, header.extras.get("wechat.uin")) {
+                (Some(u), _) => u.clone(),
+                (None, Some(u)) => {
+                    self.report.note(format!("uin {u} taken from the source store (the same WeChat account)"));
+                    key::check_uin(u)?
+                }
+                (None, None) => return Err(Error::usage(
+                    "writing WeChat for Android needs the account's uin: give --opt uin=<uin> (from the new phone's \
+                     shared_prefs/auth_info_key_prefs.xml, after logging in once) and, if WeChat there reads the \
+                     IMEI, --opt imei=",
+                )),
+            };
+        let key = match (&self.opts.key, &self.opts.imei) {
+            (Some(k), _) => k.clone(),
+            (None, Some(imei)) => key::derive_key(imei, &uin),
+            (None, None) => {
+                self.report.note(format!(
+                    "encrypted with WeChat's default device id ({DEFAULT_IMEI}); give --opt imei= if WeChat on the \
+                     target phone uses its IMEI"
+                ));
+                key::derive_key(DEFAULT_IMEI, &uin)
+            }
+        };
+        self.owner = header.owner.as_ref().map(|o| o.id.clone());
+        self.keep_ids = header.source_adapter == SOURCE;
+
+        let prefs = self.output.join("shared_prefs");
+        std::fs::create_dir_all(&prefs).map_err(|e| Error::io(&prefs, "create", e))?;
+        for (name, text) in key::prefs_files(&uin, self.owner.as_deref()) {
+            let p = prefs.join(name);
+            std::fs::write(&p, text).map_err(|e| Error::io(&p, "write", e))?;
+        }
+        self.account = self.output.join("MicroMsg").join(key::account_dir_name(&uin));
+        std::fs::create_dir_all(&self.account).map_err(|e| Error::io(&self.account, "create", e))?;
+        self.db_path = self.account.join(crate::source::DB_NAME);
+        let conn = Connection::open(&self.db_path).map_err(err(&self.db_path))?;
+        key::apply_key(&conn, &key).map_err(err(&self.db_path))?;
+        // WeChat 7+ keeps the database in WAL mode; temporary tables go to disk.
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; PRAGMA temp_store = FILE;")
+            .map_err(err(&self.db_path))?;
+        conn.execute_batch("BEGIN").map_err(err(&self.db_path))?;
+        for s in statements(SCHEMA) {
+            if !is_internal(&s) {
+                conn.execute_batch(&s).map_err(|e| Error::internal(format!("schema statement failed: {e}: {s}")))?;
+            }
+        }
+        conn.execute_batch(
+            "CREATE TEMP TABLE cf_ids (canonical TEXT PRIMARY KEY, msg_id INTEGER, svr_id INTEGER, code INTEGER,
+                                       sender TEXT, text TEXT, talker TEXT) WITHOUT ROWID;
+             CREATE TEMP TABLE cf_replies (msg_id INTEGER, svr_id INTEGER, quoted TEXT, talker TEXT);",
+        )
+        .map_err(err(&self.db_path))?;
+        if let Some(o) = &header.owner {
+            conn.execute("INSERT INTO userinfo (id, type, value) VALUES (2, 3, ?1)", [&o.id])
+                .map_err(err(&self.db_path))?;
+            if let Some(n) = o.nickname.as_ref().or(o.name.as_ref()) {
+                conn.execute("INSERT INTO userinfo (id, type, value) VALUES (4, 3, ?1)", [n])
+                    .map_err(err(&self.db_path))?;
+                self.names.insert(o.id.clone(), n.clone());
+            }
+            if let Some(a) = &o.alias {
+                conn.execute("INSERT INTO userinfo (id, type, value) VALUES (42, 3, ?1)", [a])
+                    .map_err(err(&self.db_path))?;
+            }
+        } else {
+            self.report.note("the source does not name the account's owner: userinfo has no own username");
+        }
+        conn.execute("INSERT INTO userinfo (id, type, value) VALUES (9, 1, ?1)", [&uin]).map_err(err(&self.db_path))?;
+        self.conn = Some(conn);
+        Ok(())
+    }
+
+    fn write_contacts(&mut self, batch: Vec<Contact>) -> Result<()> {
+        for c in batch {
+            let ctype = c.extras.get("wechat.contact_type").and_then(|t| t.parse().ok()).unwrap_or(3);
+            if let Some(n) = c.name.as_ref().or(c.nickname.as_ref()) {
+                self.names.insert(c.id.clone(), n.clone());
+            }
+            self.contact_row(
+                &c.id,
+                c.nickname.as_deref().unwrap_or(""),
+                c.name.as_deref().unwrap_or(""),
+                c.alias.as_deref().unwrap_or(""),
+                ctype,
+            )?;
+            self.report.contacts += 1;
+        }
+        Ok(())
+    }
+
+    fn write_chats(&mut self, batch: Vec<Chat>) -> Result<()> {
+        for chat in batch {
+            self.report.chats += 1;
+            let title = chat.title.clone().unwrap_or_default();
+            match chat.kind {
+                ChatKind::Group => {
+                    self.contact_row(&chat.id, &title, "", "", 2)?;
+                    let members: Vec<String> = chat.participants.iter().map(|p| p.contact.clone()).collect();
+                    let room_owner =
+                        chat.participants.iter().find(|p| p.role == Role::Owner).map(|p| p.contact.clone());
+                    let self_name = chat
+                        .participants
+                        .iter()
+                        .find(|p| Some(&p.contact) == self.owner.as_ref())
+                        .and_then(|p| p.display_name.clone());
+                    let display = chat.extras.get("wechat.member_names").cloned().unwrap_or_else(|| {
+                        members
+                            .iter()
+                            .map(|m| self.name_of(m).unwrap_or_else(|| m.clone()))
+                            .collect::<Vec<_>>()
+                            .join("、")
+                    });
+                    self.conn()
+                        .execute(
+                            "INSERT INTO chatroom (chatroomname, addtime, memberlist, displayname, roomowner,
+                                                   selfDisplayName, memberCount)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                            params![
+                                chat.id,
+                                chat.created_ms.unwrap_or(0),
+                                members.join(";"),
+                                display,
+                                room_owner,
+                                self_name,
+                                members.len() as i64
+                            ],
+                        )
+                        .map_err(err(&self.db_path))?;
+                    if chat.participants.iter().any(|p| p.role == Role::Admin) {
+                        self.report.note(format!(
+                            "group {}: WeChat has one group owner and no admins; admins are written as members",
+                            chat.id
+                        ));
+                    }
+                    if chat.title.is_some() {
+                        self.names.insert(chat.id.clone(), title);
+                    }
+                }
+                _ => {
+                    self.contact_row(&chat.id, &title, "", "", 3)?;
+                }
+            }
+            if chat.archived {
+                self.report.note(format!(
+                    "chat {}: the archived mark is not written (WeChat has folded chats only for groups)",
+                    chat.id
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn write_messages(&mut self, batch: Vec<Message>) -> Result<()> {
+        for m in batch {
+            self.write_message(&m)?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<Report> {
+        let db = self.db_path.clone();
+        let mut notes = Vec::new();
+        {
+            let conn = self.conn();
+            // Replies to messages written later: resolved now that every id is known.
+            conn.execute_batch(
+                "INSERT INTO MsgQuote (msgId, msgSvrId, quotedMsgId, quotedMsgSvrId, status, quotedMsgTalker)
+                 SELECT r.msg_id, r.svr_id, i.msg_id, i.svr_id, 0, r.talker
+                 FROM cf_replies r JOIN cf_ids i ON i.canonical = r.quoted;",
+            )
+            .map_err(err(&db))?;
+            let unresolved: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM cf_replies r WHERE NOT EXISTS (SELECT 1 FROM cf_ids i WHERE i.canonical = r.quoted)",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(err(&db))?;
+            if unresolved > 0 {
+                notes.push(format!(
+                    "{unresolved} replies quote a message that is not in the history; written with the quoted text only"
+                ));
+            }
+            let mut st = conn
+                .prepare(
+                    "INSERT INTO rconversation (msgCount, username, unReadCount, conversationTime, content, msgType,
+                                                digest, isSend, status)
+                     VALUES (?1, ?2, 0, ?3, ?4, ?5, ?4, 0, 0)",
+                )
+                .map_err(err(&db))?;
+            let mut conv: Vec<_> = self.conversations.iter().collect();
+            conv.sort();
+            for (talker, (count, time, digest, code)) in conv {
+                st.execute(params![count, talker, time, digest, code.to_string()]).map_err(err(&db))?;
+            }
+            drop(st);
+            conn.execute_batch("DROP TABLE cf_ids; DROP TABLE cf_replies; COMMIT;").map_err(err(&db))?;
+            // Fold the WAL into the file so the folder holds one complete database.
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(err(&db))?;
+        }
+        if let Some(conn) = self.conn.take() {
+            conn.close().map_err(|(_, e)| sql_error(&db, e))?;
+        }
+        for suffix in ["-wal", "-shm"] {
+            let p = PathBuf::from(format!("{}{suffix}", db.display()));
+            if p.exists() && std::fs::metadata(&p).map(|m| m.len() == 0).unwrap_or(false) {
+                let _ = std::fs::remove_file(&p);
+            }
+        }
+        let mut r = std::mem::take(&mut self.report);
+        for n in notes {
+            r.note(n);
+        }
+        r.target_adapter = SOURCE.into();
+        Ok(r)
+    }
+}
+
+impl WcExporter {
+    fn write_message(&mut self, m: &Message) -> Result<()> {
+        let db = self.db_path.clone();
+        // Ids of other sources get the next free number.
+        let msg_id =
+            self.keep_ids.then(|| m.id.parse::<i64>().ok()).flatten().filter(|i| *i > 0).unwrap_or(self.next_id);
+        self.next_id = self.next_id.max(msg_id + 1);
+        let svr_id = m.extras.get("wechat.msgSvrId").and_then(|s| s.parse::<i64>().ok()).unwrap_or_else(|| {
+            if m.extras.contains_key("wechat.type") {
+                0
+            } else {
+                stable_id(&m.chat, &m.id)
+            }
+        });
+
+        let quoted = match &m.reply_to {
+            Some(q) => self
+                .conn()
+                .query_row("SELECT svr_id, code, sender, text FROM cf_ids WHERE canonical = ?1", [q], |r| {
+                    Ok(Quoted { svr_id: r.get(0)?, code: r.get(1)?, sender: r.get(2)?, content: r.get(3)? })
+                })
+                .ok(),
+            None => None,
+        };
+        let names = self.names.clone();
+        let name_of = move |id: &str| names.get(id).cloned();
+        let mut n = native(m, self.owner.as_deref(), &name_of, quoted.as_ref());
+
+        // Media files go where the row will point.
+        let placed = media::place(self, m, &mut n, msg_id, svr_id)?;
+
+        let group = m.chat.ends_with("@chatroom");
+        let base = codes::base(n.code);
+        let system = base == codes::SYSTEM || base == codes::SYSTEM_XML;
+        let sender = m.sender.clone().or(if m.from_me { self.owner.clone() } else { None });
+        let content_text = if group && !m.from_me && !system {
+            match &sender {
+                Some(s) => format!("{s}:\n{}", n.body),
+                None => n.body.clone(),
+            }
+        } else {
+            n.body.clone()
+        };
+        let content: rusqlite::types::Value = match &n.raw {
+            Some(b) => rusqlite::types::Value::Blob(b.clone()),
+            None => rusqlite::types::Value::Text(content_text),
+        };
+        let status = m
+            .extras
+            .get("wechat.status")
+            .and_then(|s| s.parse::<i64>().ok())
+            .unwrap_or_else(|| codes::status_code(m.status, m.from_me));
+        let talker_id = match self.talker_ids.get(&m.chat) {
+            Some(i) => *i,
+            None => self.contact_row(&m.chat, "", "", "", 3)?,
+        };
+        self.conn()
+            .execute(
+                "INSERT INTO message (msgId, msgSvrId, type, status, isSend, isShowTimer, createTime, talker, content,
+                                      imgPath, talkerId, bizChatId, flag)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?9, ?10, -1, 0)",
+                params![
+                    msg_id,
+                    svr_id,
+                    n.code,
+                    status,
+                    m.from_me as i64,
+                    m.timestamp_ms,
+                    m.chat,
+                    content,
+                    placed.img_path,
+                    talker_id
+                ],
+            )
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+                    Error::bad_input(format!("message id {} appears twice in the source", m.id))
+                }
+                e => sql_error(&db, e),
+            })?;
+        let quoted_text = match base {
+            codes::TEXT => Some(n.body.clone()),
+            _ if n.code == codes::QUOTE => m.text.clone(),
+            _ => None,
+        };
+        self.conn()
+            .execute(
+                "INSERT OR REPLACE INTO cf_ids VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![m.id, msg_id, svr_id, n.code, sender, quoted_text, m.chat],
+            )
+            .map_err(err(&db))?;
+        if let Some(q) = &m.reply_to {
+            self.conn()
+                .execute("INSERT INTO cf_replies VALUES (?1, ?2, ?3, ?4)", params![msg_id, svr_id, q, m.chat])
+                .map_err(err(&db))?;
+        }
+
+        let digest = match base {
+            codes::TEXT | codes::SYSTEM => n.body.chars().take(60).collect(),
+            _ => format!("[{}]", m.kind.as_str()),
+        };
+        let e = self.conversations.entry(m.chat.clone()).or_insert((0, i64::MIN, String::new(), 0));
+        e.0 += 1;
+        if m.timestamp_ms >= e.1 {
+            e.1 = m.timestamp_ms;
+            e.2 = digest;
+            e.3 = n.code;
+        }
+
+        // WeChat media have no caption: it follows as a text of its own.
+        let caption =
+            m.media.as_ref().and_then(|md| md.caption.clone()).filter(|_| !m.extras.contains_key("wechat.type"));
+        if let Some(c) = caption.filter(|_| m.kind.has_media()) {
+            let id = self.next_id;
+            self.next_id += 1;
+            let body = match (&sender, group && !m.from_me) {
+                (Some(s), true) => format!("{s}:\n{c}"),
+                _ => c,
+            };
+            self.conn()
+                .execute(
+                    "INSERT INTO message (msgId, msgSvrId, type, status, isSend, isShowTimer, createTime, talker, content,
+                                          talkerId, bizChatId, flag)
+                     VALUES (?1, ?2, 1, ?3, ?4, 0, ?5, ?6, ?7, ?8, -1, 0)",
+                    params![id, stable_id(&m.chat, &format!("{}#caption", m.id)), status, m.from_me as i64, m.timestamp_ms, m.chat, body, talker_id],
+                )
+                .map_err(err(&db))?;
+            self.conversations.entry(m.chat.clone()).or_insert((0, i64::MIN, String::new(), 0)).0 += 1;
+        }
+
+        let lost = lost_details(m);
+        if let Some(why) = &n.downgrade {
+            self.report.downgraded(m.kind, why);
+        } else if let Some(why) = &placed.downgrade {
+            self.report.downgraded(m.kind, why);
+        } else if !lost.is_empty() {
+            self.report.downgraded(m.kind, &format!("WeChat has no place for {}; written without", lost.join(", ")));
+        } else {
+            self.report.native(m.kind);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,180 @@
+//! The database key and opening EnMicroMsg.db.
+//!
+//! WeChat derives the SQLCipher passphrase from the phone and the account:
+//! `md5(device_id + uin)` in lower-case hex, first 7 characters. The uin is
+//! in shared_prefs; the device id is the IMEI, or the literal
+//! `1234567890ABCDEF` WeChat uses when it cannot read one (Android 10+).
+//! chatferry only uses what the person supplies or what the copied app
+//! folder holds; it never reads anything from a running app.
+
+use chatferry_core::sqlite::sql_error;
+use chatferry_core::{Error, Result};
+use md5::{Digest, Md5};
+use rusqlite::{Connection, OpenFlags};
+use std::path::Path;
+
+/// The device id WeChat uses when it cannot read the IMEI.
+pub const DEFAULT_IMEI: &str = "1234567890ABCDEF";
+
+/// SQLCipher page size of EnMicroMsg.db (SQLCipher version 1 settings).
+pub const PAGE_SIZE: u64 = 1024;
+
+pub fn derive_key(imei: &str, uin: &str) -> String {
+    let digest = Md5::digest(format!("{imei}{uin}").as_bytes());
+    hex::encode(digest)[..7].to_string()
+}
+
+/// The account folder's name: `md5("mm" + uin)`.
+pub fn account_dir_name(uin: &str) -> String {
+    hex::encode(Md5::digest(format!("mm{uin}").as_bytes()))
+}
+
+/// A uin as WeChat writes it: a signed 32-bit decimal.
+pub fn check_uin(uin: &str) -> Result<String> {
+    let t = uin.trim();
+    t.parse::<i32>().map(|u| u.to_string()).map_err(|_| {
+        Error::usage(format!(
+            "uin {uin:?} is not a WeChat uin (a whole number such as -1570123456, from shared_prefs/auth_info_key_prefs.xml)"
+        ))
+    })
+}
+
+pub fn check_key(key: &str) -> Result<String> {
+    let k = key.trim().to_ascii_lowercase();
+    if k.len() == 7 && k.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(k)
+    } else {
+        Err(Error::usage(format!("key {key:?} is not a WeChat database key (7 hexadecimal characters, e.g. 1a2b3c4)")))
+    }
+}
+
+/// Applies WeChat's SQLCipher settings (version 1: PBKDF2-SHA1 with 4000
+/// iterations, no HMAC, 1024-byte pages) with `key` to a fresh connection.
+pub fn apply_key(conn: &Connection, key: &str) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "key", key)?;
+    conn.execute_batch("PRAGMA cipher_compatibility = 1;")
+}
+
+/// Opens the (already copied) database with `key`; `Ok(None)` when the key
+/// does not decrypt it.
+pub fn try_open(path: &Path, key: Option<&str>) -> Result<Option<Connection>> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(|e| sql_error(path, e))?;
+    if let Some(key) = key {
+        apply_key(&conn, key).map_err(|e| sql_error(path, e))?;
+    }
+    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)) {
+        Ok(_) => {
+            conn.pragma_update(None, "temp_store", "FILE").map_err(|e| sql_error(path, e))?;
+            Ok(Some(conn))
+        }
+        Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::NotADatabase => Ok(None),
+        Err(e) => Err(sql_error(path, e)),
+    }
+}
+
+/// The uin recorded in a copied app folder's shared_prefs, in the order
+/// tools trust them.
+pub fn uins_from_prefs(app_root: &Path) -> Vec<String> {
+    let prefs = app_root.join("shared_prefs");
+    let mut out = Vec::new();
+    let mut push = |v: Option<String>| {
+        if let Some(u) = v.and_then(|u| check_uin(&u).ok()) {
+            if !out.contains(&u) {
+                out.push(u);
+            }
+        }
+    };
+    push(pref_value(&prefs.join("auth_info_key_prefs.xml"), "_auth_uin"));
+    push(pref_value(&prefs.join("system_config_prefs.xml"), "default_uin"));
+    push(pref_value(&prefs.join("com.tencent.mm_preferences.xml"), "last_login_uin"));
+    out
+}
+
+/// A value from an Android shared_prefs XML file: `<int name="N" value="V"/>`
+/// or `<string name="N">V</string>`.
+pub fn pref_value(file: &Path, name: &str) -> Option<String> {
+    use quick_xml::events::Event;
+    let text = std::fs::read_to_string(file).ok()?;
+    let mut reader = quick_xml::Reader::from_str(&text);
+    let mut in_wanted = false;
+    loop {
+        match reader.read_event().ok()? {
+            Event::Empty(e) | Event::Start(e) if attr(&e, "name").as_deref() == Some(name) => {
+                if let Some(v) = attr(&e, "value") {
+                    return Some(v);
+                }
+                in_wanted = true;
+            }
+            Event::Text(t) if in_wanted => return t.unescape().ok().map(|s| s.trim().to_string()),
+            Event::End(_) => in_wanted = false,
+            Event::Eof => return None,
+            _ => {}
+        }
+    }
+}
+
+fn attr(e: &quick_xml::events::BytesStart, name: &str) -> Option<String> {
+    e.try_get_attribute(name).ok().flatten().and_then(|a| a.unescape_value().ok()).map(|v| v.into_owned())
+}
+
+/// shared_prefs files as WeChat writes them, for an exported folder.
+pub fn prefs_files(uin: &str, username: Option<&str>) -> Vec<(&'static str, String)> {
+    let head = "<?xml version='1.0' encoding='utf-8' standalone='yes' ?>\n<map>\n";
+    let mut mm = format!("{head}    <string name=\"last_login_uin\">{uin}</string>\n");
+    if let Some(u) = username {
+        mm.push_str(&format!("    <string name=\"login_weixin_username\">{}</string>\n", quick_xml::escape::escape(u)));
+    }
+    mm.push_str("</map>\n");
+    vec![
+        ("auth_info_key_prefs.xml", format!("{head}    <int name=\"_auth_uin\" value=\"{uin}\" />\n</map>\n")),
+        ("system_config_prefs.xml", format!("{head}    <int name=\"default_uin\" value=\"{uin}\" />\n</map>\n")),
+        ("com.tencent.mm_preferences.xml", mm),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_rule_matches_the_documented_example() {
+        // md5("1234567890ABCDEF" + "-1570123456"), first 7 hex digits.
+        let full = hex::encode(Md5::digest(b"1234567890ABCDEF-1570123456"));
+        assert_eq!(derive_key(DEFAULT_IMEI, "-1570123456"), full[..7]);
+        assert_eq!(account_dir_name("1"), hex::encode(Md5::digest(b"mm1")));
+        assert_eq!(check_uin(" -1570123456 ").unwrap(), "-1570123456");
+        assert!(check_uin("12ab").is_err());
+        assert_eq!(check_key("00001EF").unwrap(), "00001ef");
+        assert!(check_key("00001e").is_err());
+    }
+
+    #[test]
+    fn reads_prefs_written_both_ways() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("shared_prefs")).unwrap();
+        for (name, text) in prefs_files("-42", Some("wxid_me")) {
+            std::fs::write(dir.path().join("shared_prefs").join(name), text).unwrap();
+        }
+        assert_eq!(uins_from_prefs(dir.path()), vec!["-42".to_string()]);
+        let mm = dir.path().join("shared_prefs/com.tencent.mm_preferences.xml");
+        assert_eq!(pref_value(&mm, "login_weixin_username").as_deref(), Some("wxid_me"));
+    }
+
+    #[test]
+    fn opens_the_public_cracker_fixture_with_its_key_only() {
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/fixtures/public/wechat/chg-hou-test-EnMicroMsg.db");
+        if !fixture.is_file() {
+            panic!("{} is missing: shared/ must sit beside the repository", fixture.display());
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("EnMicroMsg.db");
+        std::fs::copy(&fixture, &copy).unwrap();
+        assert!(try_open(&copy, Some("00001ee")).unwrap().is_none(), "a wrong key must not open it");
+        let conn = try_open(&copy, Some("00001ef")).unwrap().expect("the documented key opens it");
+        let n: i64 =
+            conn.query_row("SELECT count(*) FROM sqlite_master WHERE name = 'test_table'", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 1);
+    }
+}

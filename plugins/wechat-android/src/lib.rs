@@ -1,0 +1,75 @@
+//! chatferry plugin for WeChat on Android: EnMicroMsg.db (SQLCipher,
+//! version-1 settings), the account's media folders and shared_prefs.
+
+mod codes;
+mod export;
+pub mod import;
+mod key;
+mod source;
+mod xml;
+
+use chatferry_core::abi::guest::Plugin;
+use chatferry_core::{
+    Adapter, AdapterInfo, Capabilities, Exporter, Importer, OptionKind, OptionSpec, Options, PathKind, Result,
+};
+use std::path::Path;
+
+pub const ADAPTER_ID: &str = "wechat-android";
+
+pub struct WeChatAndroid;
+
+impl Adapter for WeChatAndroid {
+    fn info(&self) -> AdapterInfo {
+        AdapterInfo {
+            id: ADAPTER_ID.into(),
+            name: "WeChat (Android)".into(),
+            description: "WeChat's app folder (shared_prefs/, MicroMsg/<account>/EnMicroMsg.db with image2/, voice2/, \
+                          video/, emoji/) or EnMicroMsg.db alone; writes the same layout"
+                .into(),
+            capabilities: Capabilities { import: true, export: true },
+            input: PathKind::FileOrFolder,
+            output: PathKind::Folder,
+            options: vec![
+                OptionSpec::new(
+                    "uin",
+                    OptionKind::Text,
+                    "the account's uin (shared_prefs/auth_info_key_prefs.xml, _auth_uin); read from shared_prefs when \
+                     the app folder is given, taken from the source when writing WeChat → WeChat",
+                ),
+                OptionSpec::new(
+                    "imei",
+                    OptionKind::Text,
+                    "the phone's IMEI if WeChat keyed the database with it (dial *#06#); default: WeChat's own \
+                     1234567890ABCDEF",
+                ),
+                OptionSpec::new("key", OptionKind::Text, "the 7-character database key itself, if you know it"),
+            ],
+        }
+    }
+
+    fn probe(&self, path: &Path) -> Result<u8> {
+        Ok(source::probe(path))
+    }
+
+    fn open_importer(&self, input: &Path, options: &Options) -> Result<Box<dyn Importer>> {
+        Ok(Box::new(import::WcImporter::open(input, options)?))
+    }
+
+    fn open_exporter(&self, output: &Path, options: &Options) -> Result<Box<dyn Exporter>> {
+        Ok(Box::new(export::WcExporter::create(output, options)?))
+    }
+}
+
+pub struct WeChatAndroidPlugin;
+
+impl Plugin for WeChatAndroidPlugin {
+    const NAME: &'static str = env!("CARGO_PKG_NAME");
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DESCRIPTION: &'static str = env!("CARGO_PKG_DESCRIPTION");
+
+    fn adapters() -> Vec<Box<dyn Adapter>> {
+        vec![Box::new(WeChatAndroid)]
+    }
+}
+
+chatferry_core::export_plugin!(WeChatAndroidPlugin);

@@ -1,0 +1,246 @@
+//! What the person pointed at, turned into an open EnMicroMsg.db.
+//!
+//! Accepted: the app folder (`shared_prefs/` + `MicroMsg/<md5("mm"+uin)>/`),
+//! the `MicroMsg` folder, one account folder, or EnMicroMsg.db alone
+//! (encrypted, or already decrypted to plain SQLite). The database runs in
+//! WAL mode, so it is copied with its `-wal` into a private temporary folder
+//! and opened there: the input is never touched and no committed row in the
+//! WAL is lost.
+
+use crate::key::{self, DEFAULT_IMEI, PAGE_SIZE};
+use chatferry_core::sqlite as db;
+use chatferry_core::{Error, Options, Result};
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+
+pub const DB_NAME: &str = "EnMicroMsg.db";
+
+pub struct Source {
+    pub conn: Connection,
+    /// The account folder media paths are relative to (`image2/`, `voice2/`…).
+    pub account_dir: Option<PathBuf>,
+    /// The `MicroMsg` folder: received files live in its `Download/`.
+    pub micromsg_dir: Option<PathBuf>,
+    /// The uin whose key opened the database, when it was derived.
+    pub uin: Option<String>,
+    /// How the database was opened, for the report.
+    pub opened_with: String,
+    _temp: tempfile::TempDir,
+}
+
+fn is_account_name(name: &str) -> bool {
+    name.len() == 32 && name.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Account folders (`<32 hex>/EnMicroMsg.db`) directly inside `micromsg`.
+fn accounts_in(micromsg: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(micromsg)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(is_account_name) && p.join(DB_NAME).is_file())
+        .collect();
+    out.sort();
+    out
+}
+
+struct Layout {
+    db: PathBuf,
+    account_dir: Option<PathBuf>,
+    micromsg_dir: Option<PathBuf>,
+    app_root: Option<PathBuf>,
+}
+
+fn layout(input: &Path, uin_hint: &[String]) -> Result<Layout> {
+    if input.is_file() {
+        // EnMicroMsg.db alone, perhaps still inside its folders.
+        let account = input.parent().filter(|d| d.join("image2").is_dir() || d.join("voice2").is_dir());
+        let micromsg = input.parent().and_then(Path::parent).filter(|d| d.file_name().is_some_and(|n| n == "MicroMsg"));
+        let app_root = micromsg.and_then(Path::parent).filter(|d| d.join("shared_prefs").is_dir());
+        return Ok(Layout {
+            db: input.to_path_buf(),
+            account_dir: account.map(Path::to_path_buf),
+            micromsg_dir: micromsg.map(Path::to_path_buf),
+            app_root: app_root.map(Path::to_path_buf),
+        });
+    }
+    if !input.is_dir() {
+        return Err(Error::bad_input(format!("{} does not exist", input.display())));
+    }
+    if input.join(DB_NAME).is_file() {
+        let micromsg = input.parent().filter(|d| d.file_name().is_some_and(|n| n == "MicroMsg"));
+        return Ok(Layout {
+            db: input.join(DB_NAME),
+            account_dir: Some(input.to_path_buf()),
+            micromsg_dir: micromsg.map(Path::to_path_buf),
+            app_root: micromsg.and_then(Path::parent).map(Path::to_path_buf),
+        });
+    }
+    let (micromsg, app_root) = if input.join("MicroMsg").is_dir() {
+        (input.join("MicroMsg"), Some(input.to_path_buf()))
+    } else {
+        (input.to_path_buf(), input.parent().filter(|p| p.join("shared_prefs").is_dir()).map(Path::to_path_buf))
+    };
+    let accounts = accounts_in(&micromsg);
+    let mut uins = uin_hint.to_vec();
+    if let Some(root) = &app_root {
+        uins.extend(key::uins_from_prefs(root));
+    }
+    let chosen = match accounts.len() {
+        0 => {
+            return Err(Error::bad_input(format!(
+                "{} holds no WeChat account folder (MicroMsg/<32 hex digits>/EnMicroMsg.db); \
+                 point chatferry at WeChat's app folder (com.tencent.mm) or at EnMicroMsg.db",
+                input.display()
+            )))
+        }
+        1 => accounts[0].clone(),
+        _ => {
+            let by_uin = uins.iter().map(|u| key::account_dir_name(u)).find_map(|name| {
+                accounts.iter().find(|a| a.file_name().is_some_and(|n| n.to_string_lossy() == name)).cloned()
+            });
+            by_uin.ok_or_else(|| {
+                let names: Vec<String> =
+                    accounts.iter().map(|a| a.file_name().unwrap_or_default().to_string_lossy().into_owned()).collect();
+                Error::usage(format!(
+                    "{} holds several WeChat accounts ({}); say which with --opt uin=<the account's uin> \
+                     (its folder is md5(\"mm\" + uin))",
+                    micromsg.display(),
+                    names.join(", ")
+                ))
+            })?
+        }
+    };
+    Ok(Layout { db: chosen.join(DB_NAME), account_dir: Some(chosen), micromsg_dir: Some(micromsg), app_root })
+}
+
+/// How sure we are that `path` is a WeChat Android store (0–100).
+pub fn probe(path: &Path) -> u8 {
+    let Ok(l) = layout(path, &[]) else {
+        // Several accounts: still WeChat's folder (the import asks which one).
+        let micromsg = if path.join("MicroMsg").is_dir() { path.join("MicroMsg") } else { path.to_path_buf() };
+        return if path.is_dir() && accounts_in(&micromsg).len() > 1 { 80 } else { 0 };
+    };
+    if l.db.file_name().is_some_and(|n| n == DB_NAME) {
+        return 90;
+    }
+    if db::is_sqlite(&l.db) {
+        if let Ok(conn) = db::open_read_only(&l.db) {
+            if db::has_table(&conn, "message") && db::has_table(&conn, "rcontact") && db::has_table(&conn, "ImgInfo2") {
+                return 90;
+            }
+        }
+    }
+    0
+}
+
+impl Source {
+    pub fn open(input: &Path, options: &Options) -> Result<Source> {
+        let opt_uin = options.get("uin").map(key::check_uin).transpose()?;
+        let opt_key = options.get("key").map(key::check_key).transpose()?;
+        let opt_imei = options.get("imei").map(|i| i.trim().to_string()).filter(|i| !i.is_empty());
+        let l = layout(input, opt_uin.as_slice())?;
+
+        let size = std::fs::metadata(&l.db).map_err(|e| Error::io(&l.db, "read", e))?.len();
+        let plain = db::is_sqlite(&l.db);
+        if !plain && (size < PAGE_SIZE || size % PAGE_SIZE != 0) {
+            return Err(Error::bad_input(format!(
+                "{} is truncated or damaged: {size} bytes is not a whole number of WeChat's 1024-byte pages; \
+                 copy it again from the phone",
+                l.db.display()
+            )));
+        }
+
+        // Copy the database and its WAL before opening: opening writes beside it.
+        let temp = tempfile::Builder::new()
+            .prefix("chatferry-wechat-")
+            .tempdir()
+            .map_err(|e| Error::io(Path::new("temporary folder"), "create", e))?;
+        let copy = temp.path().join(DB_NAME);
+        std::fs::copy(&l.db, &copy).map_err(|e| Error::io(&l.db, "copy", e))?;
+        let wal = PathBuf::from(format!("{}-wal", l.db.display()));
+        if wal.is_file() {
+            std::fs::copy(&wal, temp.path().join(format!("{DB_NAME}-wal"))).map_err(|e| Error::io(&wal, "copy", e))?;
+        }
+
+        let mut uins: Vec<String> = opt_uin.clone().into_iter().collect();
+        if let Some(root) = &l.app_root {
+            for u in key::uins_from_prefs(root) {
+                if !uins.contains(&u) {
+                    uins.push(u);
+                }
+            }
+        }
+        // A uin whose md5("mm"+uin) names the account folder goes first.
+        if let Some(dir) = l.account_dir.as_ref().and_then(|d| d.file_name()).map(|n| n.to_string_lossy().into_owned())
+        {
+            uins.sort_by_key(|u| key::account_dir_name(u) != dir);
+        }
+
+        let (conn, uin, opened_with) = if plain {
+            let conn = key::try_open(&copy, None)?
+                .ok_or_else(|| Error::bad_input(format!("{} is not an SQLite database", l.db.display())))?;
+            (conn, opt_uin.clone(), "a plain (already decrypted) database".to_string())
+        } else if let Some(k) = &opt_key {
+            let conn = key::try_open(&copy, Some(k))?.ok_or_else(|| {
+                Error::wrong_key(format!(
+                    "the key {k} did not open {}: check the 7 characters, or give --opt imei= and --opt uin= \
+                     instead (the key is md5(IMEI + uin)[:7])",
+                    l.db.display()
+                ))
+            })?;
+            (conn, opt_uin.clone(), "the given key".to_string())
+        } else {
+            if uins.is_empty() {
+                return Err(Error::wrong_key(format!(
+                    "{} is encrypted and no uin was found (no shared_prefs beside it): give --opt uin=<uin from \
+                     shared_prefs/auth_info_key_prefs.xml> and, if WeChat could read your phone's IMEI, --opt imei=, \
+                     or the key itself with --opt key=",
+                    l.db.display()
+                )));
+            }
+            let mut imeis: Vec<String> = opt_imei.clone().into_iter().collect();
+            if !imeis.iter().any(|i| i == DEFAULT_IMEI) {
+                imeis.push(DEFAULT_IMEI.to_string());
+            }
+            let mut found = None;
+            let mut tried = Vec::new();
+            'outer: for u in &uins {
+                for imei in &imeis {
+                    let k = key::derive_key(imei, u);
+                    if let Some(conn) = key::try_open(&copy, Some(&k))? {
+                        found = Some((conn, u.clone(), imei.clone()));
+                        break 'outer;
+                    }
+                    tried.push(format!("IMEI {imei} + uin {u}"));
+                }
+            }
+            let Some((conn, uin, imei)) = found else {
+                return Err(Error::wrong_key(format!(
+                    "no key opened {}: tried {}. Give your phone's IMEI with --opt imei= (dial *#06#), the uin with \
+                     --opt uin=, or the 7-character key with --opt key=; if the file was copied while damaged, \
+                     copy it again",
+                    l.db.display(),
+                    tried.join(", ")
+                )));
+            };
+            let how = if imei == DEFAULT_IMEI {
+                format!("the key for uin {uin} and WeChat's default device id")
+            } else {
+                format!("the key for uin {uin} and the given IMEI")
+            };
+            (conn, Some(uin), how)
+        };
+
+        for t in ["message", "rcontact"] {
+            if !db::has_table(&conn, t) {
+                return Err(Error::bad_input(format!(
+                    "{} opened, but it is not WeChat's EnMicroMsg.db (it has no {t} table)",
+                    l.db.display()
+                )));
+            }
+        }
+        Ok(Source { conn, account_dir: l.account_dir, micromsg_dir: l.micromsg_dir, uin, opened_with, _temp: temp })
+    }
+}

@@ -1,0 +1,118 @@
+//! WeChat keeps most non-text messages as small XML documents
+//! (`<msg><appmsg>…</appmsg></msg>`, `<sysmsg type="revokemsg">…`). This
+//! reads one into a flat view: the text and attributes of the first
+//! element at each path (`msg/appmsg/title`), which is all a reader needs.
+//! Building goes the other way with escaping on every value.
+
+use quick_xml::escape::escape;
+use quick_xml::events::Event;
+use std::collections::HashMap;
+
+#[derive(Debug, Default)]
+pub struct Doc {
+    texts: HashMap<String, String>,
+    attrs: HashMap<String, Vec<(String, String)>>,
+}
+
+impl Doc {
+    /// Parses `content`; `None` when it is not XML (plain text, or damaged).
+    pub fn parse(content: &str) -> Option<Doc> {
+        let start = content.find('<')?;
+        if !content[..start].trim().is_empty() {
+            return None;
+        }
+        let mut reader = quick_xml::Reader::from_str(&content[start..]);
+        let mut doc = Doc::default();
+        let mut path: Vec<String> = Vec::new();
+        let mut seen_root = false;
+        loop {
+            match reader.read_event() {
+                Ok(Event::Start(e)) => {
+                    path.push(String::from_utf8_lossy(e.name().as_ref()).into_owned());
+                    doc.record_attrs(&path.join("/"), &e);
+                    seen_root = true;
+                }
+                Ok(Event::Empty(e)) => {
+                    path.push(String::from_utf8_lossy(e.name().as_ref()).into_owned());
+                    doc.record_attrs(&path.join("/"), &e);
+                    path.pop();
+                    seen_root = true;
+                }
+                Ok(Event::End(_)) => {
+                    path.pop();
+                }
+                Ok(Event::Text(t)) => {
+                    if let Ok(s) = t.unescape() {
+                        doc.add_text(&path.join("/"), &s);
+                    }
+                }
+                Ok(Event::CData(c)) => {
+                    doc.add_text(&path.join("/"), &String::from_utf8_lossy(&c));
+                }
+                Ok(Event::Eof) => break,
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+        seen_root.then_some(doc)
+    }
+
+    fn record_attrs(&mut self, path: &str, e: &quick_xml::events::BytesStart) {
+        if self.attrs.contains_key(path) {
+            return;
+        }
+        let list = e
+            .attributes()
+            .flatten()
+            .map(|a| {
+                let k = String::from_utf8_lossy(a.key.as_ref()).into_owned();
+                let v = a.unescape_value().map(|v| v.into_owned()).unwrap_or_default();
+                (k, v)
+            })
+            .collect();
+        self.attrs.insert(path.to_string(), list);
+    }
+
+    fn add_text(&mut self, path: &str, s: &str) {
+        if path.is_empty() {
+            return;
+        }
+        self.texts.entry(path.to_string()).or_default().push_str(s);
+    }
+
+    /// The trimmed text of the first element at `path`, if not empty.
+    pub fn text(&self, path: &str) -> Option<String> {
+        self.texts.get(path).map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+    }
+
+    pub fn attr(&self, path: &str, name: &str) -> Option<String> {
+        self.attrs.get(path)?.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).filter(|v| !v.is_empty())
+    }
+}
+
+/// Escapes a value for an element's text or an attribute.
+pub fn esc(s: &str) -> String {
+    escape(s).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_texts_attributes_and_cdata() {
+        let d = Doc::parse(
+            "<?xml version=\"1.0\"?>\n<msg><appmsg appid=\"wx1\"><title><![CDATA[a < b]]></title><type>57</type>\
+             <refermsg><content>wxid_a:\n&lt;hi&gt;</content></refermsg></appmsg>\
+             <location x=\"39.9\" y=\"116.4\" poiname=\"天安门 &amp; more\"/></msg>",
+        )
+        .unwrap();
+        assert_eq!(d.text("msg/appmsg/title").as_deref(), Some("a < b"));
+        assert_eq!(d.text("msg/appmsg/type").as_deref(), Some("57"));
+        assert_eq!(d.text("msg/appmsg/refermsg/content").as_deref(), Some("wxid_a:\n<hi>"));
+        assert_eq!(d.attr("msg/appmsg", "appid").as_deref(), Some("wx1"));
+        assert_eq!(d.attr("msg/location", "poiname").as_deref(), Some("天安门 & more"));
+        assert!(Doc::parse("hello <b>").is_none());
+        assert!(Doc::parse("<msg><unclosed></msg>").is_none());
+    }
+}
