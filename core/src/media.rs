@@ -38,19 +38,54 @@ pub fn resolve_inside(root: &Path, relative: &str) -> Result<Resolve> {
         }
     }
     let joined = root.join(rel);
-    if !joined.exists() {
+    let Ok(meta) = std::fs::symlink_metadata(&joined) else {
         return Ok(Resolve::Missing(joined));
-    }
+    };
     // The lexical check passed; now make sure no symlink leads outside.
-    let real_root = root.canonicalize().map_err(|e| Error::io(root, "resolve", e))?;
-    let real = joined.canonicalize().map_err(|e| Error::io(&joined, "resolve", e))?;
+    // Folders are resolved once per run (a store keeps thousands of files
+    // in a few folders); only a file that is itself a link is resolved
+    // fully.
+    let real_root = canonical_dir(root)?;
+    let real = if meta.file_type().is_symlink() {
+        match joined.canonicalize() {
+            Ok(r) => r,
+            Err(_) => return Ok(Resolve::Missing(joined)), // a dangling link
+        }
+    } else {
+        match (joined.parent(), joined.file_name()) {
+            (Some(parent), Some(name)) => canonical_dir(parent)?.join(name),
+            _ => joined.canonicalize().map_err(|e| Error::io(&joined, "resolve", e))?,
+        }
+    };
     if !real.starts_with(&real_root) {
         return Err(escape_error(root, relative));
     }
-    if !real.is_file() {
+    let is_file = if meta.file_type().is_symlink() { real.is_file() } else { meta.is_file() };
+    if !is_file {
         return Ok(Resolve::Missing(joined));
     }
     Ok(Resolve::Found(real))
+}
+
+/// A folder's canonical path, remembered for the rest of the run.
+fn canonical_dir(dir: &Path) -> Result<PathBuf> {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static DIRS: RefCell<HashMap<PathBuf, PathBuf>> = RefCell::new(HashMap::new());
+    }
+    if let Some(hit) = DIRS.with(|d| d.borrow().get(dir).cloned()) {
+        return Ok(hit);
+    }
+    let real = dir.canonicalize().map_err(|e| Error::io(dir, "resolve", e))?;
+    DIRS.with(|d| {
+        let mut d = d.borrow_mut();
+        if d.len() >= 4096 {
+            d.clear(); // bounded: memory stays flat however many folders
+        }
+        d.insert(dir.to_path_buf(), real.clone());
+    });
+    Ok(real)
 }
 
 fn escape_error(root: &Path, relative: &str) -> Error {
@@ -207,11 +242,25 @@ pub fn sniff_file(path: &Path) -> Option<&'static str> {
 /// destination and renames it, so a half-copied file never has a real name.
 pub struct ContentStore {
     root: PathBuf,
+    /// Files stored in this run, by source path, size and modification
+    /// time: a file many messages share is read once. Bounded.
+    stored: std::sync::Mutex<std::collections::HashMap<(PathBuf, u64, std::time::SystemTime), (String, u64, PathBuf)>>,
+    /// Folders known to exist (no create_dir_all per file).
+    made: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
 }
 
 impl ContentStore {
     pub fn new(root: impl Into<PathBuf>) -> ContentStore {
-        ContentStore { root: root.into() }
+        ContentStore { root: root.into(), stored: Default::default(), made: Default::default() }
+    }
+
+    fn make_dir(&self, dir: &Path) -> Result<()> {
+        let mut made = self.made.lock().map_err(|_| Error::internal("media folder list poisoned"))?;
+        if !made.contains(dir) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create", e))?;
+            made.insert(dir.to_path_buf());
+        }
+        Ok(())
     }
 
     pub fn root(&self) -> &Path {
@@ -226,7 +275,29 @@ impl ContentStore {
     /// Copies `source` in; returns its hash, size, path relative to the
     /// root, and whether the file was new (not already stored).
     pub fn put_file(&self, source: &Path, ext: &str) -> Result<(String, u64, PathBuf, bool)> {
-        std::fs::create_dir_all(&self.root).map_err(|e| Error::io(&self.root, "create", e))?;
+        let meta = std::fs::metadata(source).map_err(|e| Error::io(source, "read media file", e))?;
+        let key = meta.modified().ok().map(|t| (source.to_path_buf(), meta.len(), t));
+        if let Some(key) = &key {
+            let hit = self.stored.lock().map_err(|_| Error::internal("media cache poisoned"))?.get(key).cloned();
+            if let Some((sha, size, rel)) = hit {
+                if rel.extension().and_then(|e| e.to_str()) == Some(ext) && self.root.join(&rel).is_file() {
+                    return Ok((sha, size, rel, false));
+                }
+            }
+        }
+        let (sha, size, rel, new) = self.copy_in(source, ext)?;
+        if let Some(key) = key {
+            let mut stored = self.stored.lock().map_err(|_| Error::internal("media cache poisoned"))?;
+            if stored.len() >= 4096 {
+                stored.clear();
+            }
+            stored.insert(key, (sha.clone(), size, rel.clone()));
+        }
+        Ok((sha, size, rel, new))
+    }
+
+    fn copy_in(&self, source: &Path, ext: &str) -> Result<(String, u64, PathBuf, bool)> {
+        self.make_dir(&self.root)?;
         let mut tmp = tempfile::NamedTempFile::new_in(&self.root)
             .map_err(|e| Error::io(&self.root, "create a temporary file in", e))?;
         let tmp_path = tmp.path().to_path_buf();
@@ -237,8 +308,7 @@ impl ContentStore {
             // Same content already stored; the temporary copy is dropped.
             return Ok((sha, size, rel, false));
         }
-        let dir = dest.parent().expect("content path has a parent");
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create", e))?;
+        self.make_dir(dest.parent().expect("content path has a parent"))?;
         tmp.persist(&dest).map_err(|e| Error::io(&dest, "write", e.error))?;
         Ok((sha, size, rel, true))
     }

@@ -1,0 +1,319 @@
+//! The benchmark: realistic stores of 100,000 and 1,000,000 messages from
+//! the fixture generator, converted by the real `chatferry` binary, each
+//! timed with its peak RSS and compared with the physical floor — a plain
+//! SQLite scan of the same rows (message joined to its chat and sender
+//! tables) done in the same run; for the archive input, reading and
+//! parsing its messages.jsonl.
+//!
+//! ```sh
+//! cargo build --release --workspace && ./target/release/chatferry-bench
+//! ./target/release/chatferry-bench --sizes 100000 --work /tmp/bench
+//! ./target/release/chatferry-bench --peer   # also whatsapp-chat-exporter (see bench/compare-peer.sh)
+//! ```
+//!
+//! Prints a table and the targets (≤ 4× the floor, peak RSS < 150 MiB at
+//! 1,000,000 and < 1.5× growth from 100,000; with `--peer`, ≥ 50× faster
+//! and ≥ 20× less memory than whatsapp-chat-exporter). Exits 1 if a
+//! target is missed.
+
+use chatferry_tests::fixtures::{wechat_android, whatsapp_android};
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+struct Measured {
+    wall: Duration,
+    /// Peak resident memory of the process, bytes.
+    peak_rss: u64,
+}
+
+/// Runs a command and waits for it with wait4, which reports the child's
+/// own peak RSS (getrusage of all children would mix runs).
+fn wait4_run(cmd: &mut Command) -> Measured {
+    let start = Instant::now();
+    let child = cmd.stdout(std::process::Stdio::null()).spawn().unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    // SAFETY: rusage is plain data, filled by the kernel for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = start.elapsed();
+    assert_eq!(r, pid, "wait4 failed");
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "{cmd:?} failed (status {status})");
+    std::mem::forget(child); // already reaped
+    Measured { wall, peak_rss: usage.ru_maxrss as u64 * 1024 }
+}
+
+/// Measures a command from a freshly started copy of this binary: Linux
+/// counts the spawning process's resident memory into the child's peak
+/// (it is recorded at exec), so the spawner must be small, not this
+/// process after it generated a million-message store.
+fn measure(cmd: &mut Command) -> Measured {
+    let mut runner = Command::new(std::env::current_exe().unwrap());
+    runner.arg("--run-measured").arg(cmd.get_program()).args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => runner.env(k, v),
+            None => runner.env_remove(k),
+        };
+    }
+    if let Some(d) = cmd.get_current_dir() {
+        runner.current_dir(d);
+    }
+    let out = runner.stderr(std::process::Stdio::inherit()).output().expect("run the measuring copy");
+    assert!(out.status.success(), "{cmd:?} failed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut it = text.split_whitespace().map(|v| v.parse::<u64>().expect("runner output"));
+    let (ns, rss) = (it.next().unwrap(), it.next().unwrap());
+    Measured { wall: Duration::from_nanos(ns), peak_rss: rss }
+}
+
+/// Steps every row of `sql`, touching every column, and returns the time.
+fn scan(conn: &Connection, sql: &str) -> (Duration, u64) {
+    let start = Instant::now();
+    let mut st = conn.prepare(sql).expect("floor query");
+    let n = st.column_count();
+    let mut rows = st.query([]).unwrap();
+    let (mut count, mut bytes) = (0u64, 0u64);
+    while let Some(r) = rows.next().unwrap() {
+        for i in 0..n {
+            bytes += match r.get_ref(i).unwrap() {
+                rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => t.len() as u64,
+                _ => 8,
+            };
+        }
+        count += 1;
+    }
+    std::hint::black_box(bytes);
+    (start.elapsed(), count)
+}
+
+fn whatsapp_floor(msgstore: &Path) -> (Duration, u64) {
+    let conn = Connection::open_with_flags(msgstore, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    scan(
+        &conn,
+        "SELECT m._id, m.key_id, m.from_me, m.timestamp, m.message_type, m.text_data, m.status, m.starred,
+                c.subject, cj.raw_string, sj.raw_string
+         FROM message m JOIN chat c ON c._id = m.chat_row_id JOIN jid cj ON cj._id = c.jid_row_id
+         LEFT JOIN jid sj ON sj._id = m.sender_jid_row_id",
+    )
+}
+
+fn wechat_floor(db: &Path, key: &str) -> (Duration, u64) {
+    // The same decryption the import needs, on a copy (WAL files open read-write).
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("EnMicroMsg.db");
+    std::fs::copy(db, &copy).unwrap();
+    let conn = Connection::open(&copy).unwrap();
+    wechat_android::apply_key(&conn, key);
+    scan(
+        &conn,
+        "SELECT m.msgId, m.msgSvrId, m.type, m.status, m.isSend, m.createTime, m.talker, m.content, m.imgPath,
+                r.nickname, r.conRemark, r.alias
+         FROM message m LEFT JOIN rcontact r ON r.username = m.talker",
+    )
+}
+
+fn archive_floor(archive: &Path) -> (Duration, u64) {
+    use std::io::BufRead;
+    let start = Instant::now();
+    let f = std::fs::File::open(archive.join("messages.jsonl")).unwrap();
+    let mut count = 0u64;
+    for line in std::io::BufReader::new(f).lines() {
+        let m: chatferry_core::Message = serde_json::from_str(&line.unwrap()).unwrap();
+        std::hint::black_box(&m);
+        count += 1;
+    }
+    (start.elapsed(), count)
+}
+
+struct Row {
+    size: usize,
+    name: &'static str,
+    m: Measured,
+    floor: Duration,
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--run-measured") {
+        let m = wait4_run(Command::new(&args[1]).args(&args[2..]));
+        println!("{} {}", m.wall.as_nanos(), m.peak_rss);
+        return ExitCode::SUCCESS;
+    }
+    let mut sizes = vec![100_000usize, 1_000_000];
+    let mut work: Option<PathBuf> = None;
+    let mut peer = false;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--sizes" => {
+                sizes = it.next().expect("--sizes N,N").split(',').map(|s| s.trim().parse().expect("a size")).collect()
+            }
+            "--work" => work = Some(PathBuf::from(it.next().expect("--work DIR"))),
+            "--peer" => peer = true,
+            other => {
+                eprintln!("usage: chatferry-bench [--sizes 100000,1000000] [--work DIR] [--peer]  (unknown {other})");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let exe_dir = std::env::current_exe().unwrap().parent().unwrap().to_path_buf();
+    let chatferry = exe_dir.join("chatferry");
+    assert!(chatferry.is_file(), "build first: cargo build --release --workspace");
+    let temp = tempfile::tempdir().unwrap();
+    let work = work.unwrap_or_else(|| temp.path().to_path_buf());
+    let home = work.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let run = |args: &[&str]| {
+        let mut c = Command::new(&chatferry);
+        c.args(args).env("HOME", &home).env("XDG_DATA_HOME", home.join("data")).env_remove("CHATFERRY_PLUGIN_PATH");
+        measure(&mut c)
+    };
+    let p = |p: &Path| p.to_str().unwrap().to_string();
+
+    let mut rows: Vec<Row> = Vec::new();
+    let mut peer_rows: Vec<(usize, Measured)> = Vec::new();
+    for &n in &sizes {
+        let dir = work.join(n.to_string());
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        eprintln!("[{n}] generating stores …");
+        let t = Instant::now();
+        let wa = whatsapp_android::write_scaled(&dir.join("WhatsApp"), n);
+        let wc = wechat_android::write_scaled(&dir.join("com.tencent.mm"), n);
+        eprintln!("[{n}] generated in {:.1} s", t.elapsed().as_secs_f64());
+
+        let (wa_floor, wa_rows) = whatsapp_floor(&wa.msgstore);
+        let (wc_floor, wc_rows) = wechat_floor(&wc.db, &wc.key);
+        assert_eq!((wa_rows as usize, wc_rows as usize), (n, n), "the floors scan every message");
+
+        let archive = dir.join("archive");
+        eprintln!("[{n}] whatsapp-android → archive");
+        let m = run(&["convert", &p(&wa.root), "--to", "archive", "-o", &p(&archive), "--opt", "owner=+4915112345678"]);
+        rows.push(Row { size: n, name: "whatsapp-android → archive", m, floor: wa_floor });
+        let (ar_floor, ar_rows) = archive_floor(&archive);
+        assert_eq!(ar_rows as usize, n);
+
+        eprintln!("[{n}] whatsapp-android → whatsapp-ios");
+        let m = run(&[
+            "convert",
+            &p(&wa.root),
+            "--to",
+            "whatsapp-ios",
+            "-o",
+            &p(&dir.join("ios")),
+            "--opt",
+            "owner=+4915112345678",
+        ]);
+        rows.push(Row { size: n, name: "whatsapp-android → whatsapp-ios", m, floor: wa_floor });
+
+        eprintln!("[{n}] wechat-android → whatsapp-android");
+        let m = run(&[
+            "convert",
+            &p(&wc.root),
+            "--to",
+            "whatsapp-android",
+            "-o",
+            &p(&dir.join("wa-from-wechat")),
+            "--opt",
+            "owner=+8613800138000",
+        ]);
+        rows.push(Row { size: n, name: "wechat-android → whatsapp-android", m, floor: wc_floor });
+
+        eprintln!("[{n}] archive → html");
+        let m = run(&["convert", &p(&archive), "--to", "html", "-o", &p(&dir.join("html"))]);
+        rows.push(Row { size: n, name: "archive → html", m, floor: ar_floor });
+
+        if peer {
+            eprintln!("[{n}] whatsapp-chat-exporter (PyPI) → JSON");
+            let venv = chatferry_tests::harness::workspace_root().join("target/interop-venv/bin/wtsexporter");
+            assert!(
+                venv.is_file(),
+                "run bench/compare-peer.sh (it installs whatsapp-chat-exporter into target/interop-venv)"
+            );
+            let out = dir.join("peer");
+            std::fs::create_dir_all(&out).unwrap();
+            let mut c = Command::new(venv);
+            c.current_dir(&out)
+                .args([
+                    "-a",
+                    "-d",
+                    &p(&wa.msgstore),
+                    "-w",
+                    &p(&wa.wa_db),
+                    "-j",
+                    "result.json",
+                    "--no-html",
+                    "--no-banner",
+                ])
+                .stderr(std::process::Stdio::null());
+            peer_rows.push((n, measure(&mut c)));
+        }
+        let _ = std::fs::remove_dir_all(dir.join("ios"));
+        let _ = std::fs::remove_dir_all(dir.join("wa-from-wechat"));
+        let _ = std::fs::remove_dir_all(dir.join("html"));
+    }
+
+    println!("| messages | conversion | time | messages/s | peak RSS | floor (SQLite scan) | × floor |");
+    println!("| ---: | --- | ---: | ---: | ---: | ---: | ---: |");
+    for r in &rows {
+        println!(
+            "| {} | {} | {:.1} s | {:.0} | {:.1} MiB | {:.2} s | {:.1} |",
+            r.size,
+            r.name,
+            r.m.wall.as_secs_f64(),
+            r.size as f64 / r.m.wall.as_secs_f64(),
+            r.m.peak_rss as f64 / MIB,
+            r.floor.as_secs_f64(),
+            r.m.wall.as_secs_f64() / r.floor.as_secs_f64()
+        );
+    }
+
+    let mut ok = true;
+    let mut check = |pass: bool, what: String| {
+        println!("{} {what}", if pass { "PASS" } else { "FAIL" });
+        ok &= pass;
+    };
+    for r in &rows {
+        let ratio = r.m.wall.as_secs_f64() / r.floor.as_secs_f64();
+        check(ratio <= 4.0, format!("{} at {}: {ratio:.1}× the floor (target ≤ 4×)", r.name, r.size));
+    }
+    let (small, large) = (sizes.iter().min().copied().unwrap(), sizes.iter().max().copied().unwrap());
+    for name in rows.iter().map(|r| r.name).collect::<std::collections::BTreeSet<_>>() {
+        let rss = |n: usize| rows.iter().find(|r| r.name == name && r.size == n).map(|r| r.m.peak_rss as f64 / MIB);
+        if let Some(big) = rss(large) {
+            if large >= 1_000_000 {
+                check(big < 150.0, format!("{name}: peak RSS {big:.1} MiB at {large} (target < 150 MiB)"));
+            }
+            if large > small {
+                let growth = big / rss(small).unwrap();
+                check(growth < 1.5, format!("{name}: RSS grows {growth:.2}× from {small} to {large} (target < 1.5×)"));
+            }
+        }
+    }
+    for (n, m) in &peer_rows {
+        let ours = rows.iter().find(|r| r.size == *n && r.name == "whatsapp-android → archive").unwrap();
+        let speed = m.wall.as_secs_f64() / ours.m.wall.as_secs_f64();
+        let memory = m.peak_rss as f64 / ours.m.peak_rss as f64;
+        println!(
+            "| {n} | whatsapp-chat-exporter → JSON | {:.1} s | {:.0} | {:.1} MiB | | |",
+            m.wall.as_secs_f64(),
+            *n as f64 / m.wall.as_secs_f64(),
+            m.peak_rss as f64 / MIB
+        );
+        check(speed >= 50.0, format!("import of {n}: {speed:.1}× faster than whatsapp-chat-exporter (target ≥ 50×)"));
+        check(
+            memory >= 20.0,
+            format!("import of {n}: {memory:.1}× less memory than whatsapp-chat-exporter (target ≥ 20×)"),
+        );
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
