@@ -51,7 +51,7 @@ fn wait4_run(cmd: &mut Command) -> Measured {
 /// counts the spawning process's resident memory into the child's peak
 /// (it is recorded at exec), so the spawner must be small, not this
 /// process after it generated a million-message store.
-fn measure(cmd: &mut Command) -> Measured {
+fn measure(cmd: &mut Command, stderr_to: Option<&Path>) -> Measured {
     let mut runner = Command::new(std::env::current_exe().unwrap());
     runner.arg("--run-measured").arg(cmd.get_program()).args(cmd.get_args());
     for (k, v) in cmd.get_envs() {
@@ -63,7 +63,11 @@ fn measure(cmd: &mut Command) -> Measured {
     if let Some(d) = cmd.get_current_dir() {
         runner.current_dir(d);
     }
-    let out = runner.stderr(std::process::Stdio::inherit()).output().expect("run the measuring copy");
+    match stderr_to {
+        Some(p) => runner.stderr(std::fs::File::create(p).unwrap()),
+        None => runner.stderr(std::process::Stdio::inherit()),
+    };
+    let out = runner.output().expect("run the measuring copy");
     assert!(out.status.success(), "{cmd:?} failed");
     let text = String::from_utf8_lossy(&out.stdout);
     let mut it = text.split_whitespace().map(|v| v.parse::<u64>().expect("runner output"));
@@ -171,7 +175,7 @@ fn main() -> ExitCode {
     let run = |args: &[&str]| {
         let mut c = Command::new(&chatferry);
         c.args(args).env("HOME", &home).env("XDG_DATA_HOME", home.join("data")).env_remove("CHATFERRY_PLUGIN_PATH");
-        measure(&mut c)
+        measure(&mut c, None)
     };
     let p = |p: &Path| p.to_str().unwrap().to_string();
 
@@ -237,21 +241,29 @@ fn main() -> ExitCode {
             );
             let out = dir.join("peer");
             std::fs::create_dir_all(&out).unwrap();
+            // whatsapp-chat-exporter reads the legacy `messages` table first
+            // when it exists (empty in the generated 2.22 store) and then sees
+            // nothing: give it a copy without it, so both read the same rows.
+            let msgstore = out.join("msgstore.db");
+            std::fs::copy(&wa.msgstore, &msgstore).unwrap();
+            Connection::open(&msgstore).unwrap().execute_batch("DROP TABLE IF EXISTS messages;").unwrap();
             let mut c = Command::new(venv);
-            c.current_dir(&out)
-                .args([
-                    "-a",
-                    "-d",
-                    &p(&wa.msgstore),
-                    "-w",
-                    &p(&wa.wa_db),
-                    "-j",
-                    "result.json",
-                    "--no-html",
-                    "--no-banner",
-                ])
-                .stderr(std::process::Stdio::null());
-            peer_rows.push((n, measure(&mut c)));
+            c.current_dir(&out).args([
+                "-a",
+                "-d",
+                &p(&msgstore),
+                "-w",
+                &p(&wa.wa_db),
+                "-j",
+                "result.json",
+                "--no-html",
+                "--no-banner",
+            ]);
+            peer_rows.push((n, measure(&mut c, Some(&out.join("wtsexporter.log")))));
+            let log = std::fs::read_to_string(out.join("wtsexporter.log")).unwrap_or_default();
+            let processed =
+                log.lines().find(|l| l.contains("Processed") && l.contains("messages")).unwrap_or("").to_string();
+            eprintln!("[{n}] whatsapp-chat-exporter: {}", processed.trim());
         }
         let _ = std::fs::remove_dir_all(dir.join("ios"));
         let _ = std::fs::remove_dir_all(dir.join("wa-from-wechat"));
