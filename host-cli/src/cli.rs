@@ -72,6 +72,10 @@ pub enum Command {
         /// Also write the conversion report as JSON to FILE.
         #[arg(long, value_name = "FILE")]
         report: Option<PathBuf>,
+        /// Exit with status 1 (after writing the output and the report) if any
+        /// message was downgraded or could not be written.
+        #[arg(long)]
+        strict: bool,
     },
 }
 

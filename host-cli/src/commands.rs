@@ -17,7 +17,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Plugin { action } => crate::plugin_cmd::run(action),
         Command::Detect { path, json } => detect(&path, json),
         Command::Inspect { path, from, opts, json } => inspect(&path, from.as_deref(), &opts, json, quiet),
-        Command::Convert { input, from, to, output, opts, force, report } => {
+        Command::Convert { input, from, to, output, opts, force, report, strict } => {
             crate::convert::run(crate::convert::Request {
                 input: &input,
                 from: from.as_deref(),
@@ -27,6 +27,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 force,
                 report: report.as_deref(),
                 quiet,
+                strict,
             })
         }
     }

@@ -6,7 +6,7 @@ use crate::progress::Bar;
 use crate::staging::Staging;
 use crate::UsageError;
 use anyhow::{bail, Context, Result};
-use chatferry_core::pipeline;
+use chatferry_core::{pipeline, Outcome};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -19,6 +19,8 @@ pub struct Request<'a> {
     pub force: bool,
     pub report: Option<&'a Path>,
     pub quiet: bool,
+    /// Any downgraded or unwritten message makes the exit status 1.
+    pub strict: bool,
 }
 
 pub fn run(req: Request) -> Result<ExitCode> {
@@ -58,6 +60,13 @@ pub fn run(req: Request) -> Result<ExitCode> {
     if !req.quiet {
         print!("{}", report.to_text());
         println!("written: {}", req.output.display());
+    }
+    let lossy = report.total(Outcome::Downgraded) + report.total(Outcome::Failed);
+    if req.strict && lossy > 0 {
+        eprintln!(
+            "chatferry: --strict: {lossy} messages were downgraded or not written (see the report); the output was written"
+        );
+        return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -123,6 +123,27 @@ fn convert_reports_downgrades_and_goes_both_ways_through_a_plugin() {
 }
 
 #[test]
+fn strict_makes_any_downgrade_exit_1_after_the_report_and_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = canonical::sample_archive_in(dir.path());
+    let env = Env::new();
+    let tsv = dir.path().join("tsv");
+    let report = dir.path().join("report.json");
+    let run = env
+        .run(&["convert", s(&a), "--to", "template", "-o", s(&tsv), "--report", s(&report), "--strict"])
+        .fails_with(1);
+    assert!(run.stdout.contains("downgraded"), "the report is printed first: {}", run.stdout);
+    assert!(
+        run.error_lines()[0].contains("--strict") && run.error_lines()[0].contains("downgraded"),
+        "{:?}",
+        run.error_lines()
+    );
+    assert!(tsv.join("messages.tsv").is_file() && report.is_file(), "output and report are written");
+    // A lossless conversion passes.
+    env.run(&["convert", s(&a), "--to", "archive", "-o", s(&dir.path().join("again")), "--strict"]).ok();
+}
+
+#[test]
 fn output_is_never_overwritten_without_force_and_never_overlaps_the_input() {
     let dir = tempfile::tempdir().unwrap();
     let a = canonical::sample_archive_in(dir.path());
