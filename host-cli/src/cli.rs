@@ -76,7 +76,24 @@ pub enum Command {
         /// message was downgraded or could not be written.
         #[arg(long)]
         strict: bool,
+        /// Pairs people's ids across apps (WhatsApp numbers ⇄ WeChat usernames).
+        #[arg(long, value_name = "MAP.toml")]
+        contacts: Option<PathBuf>,
+        /// Write a contact map template listing the input's people, then stop.
+        #[arg(long, value_name = "FILE")]
+        write_contact_map: Option<PathBuf>,
+        /// What to do with people who have no pair across apps.
+        #[arg(long, value_enum, default_value = "stop")]
+        unmapped: Unmapped,
     },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Unmapped {
+    /// Stop before writing anything and say who is missing.
+    Stop,
+    /// Give them a placeholder id in the target app and keep their name.
+    KeepAsName,
 }
 
 #[derive(Subcommand)]

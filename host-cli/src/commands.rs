@@ -17,19 +17,32 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Plugin { action } => crate::plugin_cmd::run(action),
         Command::Detect { path, json } => detect(&path, json),
         Command::Inspect { path, from, opts, json } => inspect(&path, from.as_deref(), &opts, json, quiet),
-        Command::Convert { input, from, to, output, opts, force, report, strict } => {
-            crate::convert::run(crate::convert::Request {
-                input: &input,
-                from: from.as_deref(),
-                to: &to,
-                output: &output,
-                opts: &opts,
-                force,
-                report: report.as_deref(),
-                quiet,
-                strict,
-            })
-        }
+        Command::Convert {
+            input,
+            from,
+            to,
+            output,
+            opts,
+            force,
+            report,
+            strict,
+            contacts,
+            write_contact_map,
+            unmapped,
+        } => crate::convert::run(crate::convert::Request {
+            input: &input,
+            from: from.as_deref(),
+            to: &to,
+            output: &output,
+            opts: &opts,
+            force,
+            report: report.as_deref(),
+            quiet,
+            strict,
+            contacts: contacts.as_deref(),
+            write_contact_map: write_contact_map.as_deref(),
+            keep_as_name: unmapped == crate::cli::Unmapped::KeepAsName,
+        }),
     }
 }
 

@@ -2,11 +2,12 @@
 //! temporary path and renamed into place only when complete.
 
 use crate::commands::{catalog, source_adapter};
+use crate::contact_map::{Family, MappedImporter, Mapping};
 use crate::progress::Bar;
 use crate::staging::Staging;
 use crate::UsageError;
 use anyhow::{bail, Context, Result};
-use chatferry_core::{pipeline, Outcome};
+use chatferry_core::{pipeline, Chat, Contact, Header, Importer, Message, Outcome, Report};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -21,6 +22,33 @@ pub struct Request<'a> {
     pub quiet: bool,
     /// Any downgraded or unwritten message makes the exit status 1.
     pub strict: bool,
+    pub contacts: Option<&'a Path>,
+    pub write_contact_map: Option<&'a Path>,
+    pub keep_as_name: bool,
+}
+
+/// An importer whose header was read ahead (to learn the source app).
+struct HeaderRead<'a> {
+    inner: &'a mut dyn Importer,
+    header: Header,
+}
+
+impl Importer for HeaderRead<'_> {
+    fn header(&mut self) -> chatferry_core::Result<Header> {
+        Ok(self.header.clone())
+    }
+    fn next_contacts(&mut self, max: usize) -> chatferry_core::Result<Vec<Contact>> {
+        self.inner.next_contacts(max)
+    }
+    fn next_chats(&mut self, max: usize) -> chatferry_core::Result<Vec<Chat>> {
+        self.inner.next_chats(max)
+    }
+    fn next_messages(&mut self, max: usize) -> chatferry_core::Result<Vec<Message>> {
+        self.inner.next_messages(max)
+    }
+    fn finish(&mut self) -> chatferry_core::Result<Report> {
+        self.inner.finish()
+    }
 }
 
 pub fn run(req: Request) -> Result<ExitCode> {
@@ -40,16 +68,46 @@ pub fn run(req: Request) -> Result<ExitCode> {
     let given = crate::options::parse(req.opts)?;
     let (import_opts, export_opts) = crate::options::assign(&given, Some(&source.info), Some(&target.info))?;
 
-    let staging = Staging::prepare(req.output, Some(req.input), req.force)?;
     let mut importer = source.adapter.open_importer(req.input, &import_opts)?;
+    // The app the history came from (an archive remembers it).
+    let header = importer.header()?;
+    let from_family = Family::of(&source.info.id).or(Family::of_header(&header));
+    let to_family = Family::of(&target.info.id);
+    if let Some(path) = req.write_contact_map {
+        let Some(from) = from_family else {
+            bail!(UsageError(format!(
+                "{} is not a WhatsApp or WeChat history; a contact map pairs their ids",
+                req.input.display()
+            )));
+        };
+        let mut reader = HeaderRead { inner: importer.as_mut(), header };
+        let n = crate::contact_map::write_template(&mut reader, from, path)?;
+        println!(
+            "wrote {}: you and {n} people from the input; fill in the empty ids, then convert with --contacts {}",
+            path.display(),
+            path.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut reader = HeaderRead { inner: importer.as_mut(), header };
+    let mut mapped;
+    let importer: &mut dyn Importer = match (from_family, to_family) {
+        (Some(from), Some(to)) if from != to => {
+            let mapping = Mapping::new(from, to, req.contacts, req.keep_as_name)?;
+            mapped = MappedImporter::new(&mut reader, mapping)?;
+            &mut mapped
+        }
+        _ => &mut reader,
+    };
+
+    let staging = Staging::prepare(req.output, Some(req.input), req.force)?;
     let mut exporter = target.adapter.open_exporter(staging.path(), &export_opts)?;
     let mut bar = Bar::new(req.quiet);
-    let mut report = pipeline::convert(importer.as_mut(), exporter.as_mut(), &mut bar).with_context(|| {
+    let mut report = pipeline::convert(importer, exporter.as_mut(), &mut bar).with_context(|| {
         format!("converting {} from {} to {}; nothing was written", req.input.display(), source.info.id, target.info.id)
     })?;
     // Close the exporter (and any files it holds) before moving its output.
     drop(exporter);
-    drop(importer);
     staging.commit()?;
     report.source_adapter = source.info.id.clone();
     report.target_adapter = target.info.id.clone();

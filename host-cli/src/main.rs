@@ -3,6 +3,7 @@
 mod catalog;
 mod cli;
 mod commands;
+mod contact_map;
 mod convert;
 mod options;
 mod plugin_cmd;

@@ -313,6 +313,8 @@ fn debian_sqlcipher_opens_our_export_with_the_documented_pragmas() {
             &format!("uin={uin}"),
             "--opt",
             &format!("imei={imei}"),
+            "--unmapped",
+            "keep-as-name",
         ])
         .ok();
     assert!(run.stdout.contains("payment") && run.stdout.contains("poll"), "{}", run.stdout);
@@ -328,8 +330,9 @@ fn debian_sqlcipher_opens_our_export_with_the_documented_pragmas() {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
-    // 26 messages plus a text row for the one caption; 4 people, 2 groups, the status feed.
-    assert_eq!(lines, ["27", "7", uin], "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    // 26 messages plus a text row for the one caption; 4 people and the owner
+    // (under placeholder ids, no contact map here), 2 groups, the status feed.
+    assert_eq!(lines, ["27", "8", uin], "stderr: {}", String::from_utf8_lossy(&out.stderr));
     let wrong = sqlcipher(&copy, "0000000", "SELECT count(*) FROM message;");
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("not a database"), "{:?}", wrong);
     // And it reads back: every sample message, in WeChat's closest forms.

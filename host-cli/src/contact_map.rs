@@ -1,0 +1,487 @@
+//! Across apps, people have different ids: WhatsApp knows a phone number
+//! (`4915…@s.whatsapp.net`), WeChat a username (`wxid_…`). A contact map
+//! (`--contacts MAP.toml`) pairs them; the conversion then rewrites every id
+//! on the way from the importer to the exporter. Who has no pair stops the
+//! conversion before anything is written, unless `--unmapped keep-as-name`
+//! says to give them a placeholder id and keep their name.
+//!
+//! ```toml
+//! [owner]
+//! name = "Me"
+//! whatsapp = "+4915112345678"
+//! wechat = "wxid_k3l9m2n8p4q1"
+//!
+//! [[person]]
+//! name = "Zhang Wei"
+//! whatsapp = "+8613800138000"
+//! wechat = "wxid_zhang3wei"
+//! ```
+
+use anyhow::{bail, Context, Result};
+use chatferry_core::{Chat, ChatKind, Contact, Header, Importer, Message, Report};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Family {
+    WhatsApp,
+    WeChat,
+}
+
+impl Family {
+    pub fn of(adapter: &str) -> Option<Family> {
+        if adapter.starts_with("whatsapp-") {
+            Some(Family::WhatsApp)
+        } else if adapter.starts_with("wechat-") {
+            Some(Family::WeChat)
+        } else {
+            None
+        }
+    }
+    /// The app a history's ids belong to, when no adapter says: from the
+    /// owner's id (`…@s.whatsapp.net`, `wxid_…`).
+    pub fn of_header(header: &Header) -> Option<Family> {
+        Family::of(&header.source_adapter).or_else(|| {
+            let owner = &header.owner.as_ref()?.id;
+            if owner.ends_with("@s.whatsapp.net") || owner.ends_with("@lid") {
+                Some(Family::WhatsApp)
+            } else if owner.starts_with("wxid_") {
+                Some(Family::WeChat)
+            } else {
+                None
+            }
+        })
+    }
+
+    fn key(self) -> &'static str {
+        match self {
+            Family::WhatsApp => "whatsapp",
+            Family::WeChat => "wechat",
+        }
+    }
+    /// Whether `id` names a person (not a group, feed or official account).
+    fn is_person(self, id: &str) -> bool {
+        match self {
+            Family::WhatsApp => id.ends_with("@s.whatsapp.net") || id.ends_with("@lid"),
+            Family::WeChat => !id.ends_with("@chatroom") && !id.starts_with("gh_") && !id.contains('@'),
+        }
+    }
+    /// The id as stored: WhatsApp numbers become addresses.
+    fn normalize(self, raw: &str) -> Option<String> {
+        let t = raw.trim();
+        if t.is_empty() {
+            return None;
+        }
+        match self {
+            Family::WhatsApp if t.contains('@') => Some(t.to_string()),
+            Family::WhatsApp => {
+                let digits: String = t.chars().filter(char::is_ascii_digit).collect();
+                (digits.len() >= 6).then(|| format!("{digits}@s.whatsapp.net"))
+            }
+            Family::WeChat => Some(t.to_string()),
+        }
+    }
+    /// An id for someone without a pair: cannot be a real account.
+    fn placeholder(self, source_id: &str) -> String {
+        let h = Sha256::digest(source_id.as_bytes());
+        match self {
+            // No country code starts with 0.
+            Family::WhatsApp => {
+                let n = u64::from_be_bytes(h[..8].try_into().expect("8 bytes")) % 100_000_000_000_000;
+                format!("0{n:014}@s.whatsapp.net")
+            }
+            Family::WeChat => format!("chatferry_{}", hex::encode(&h[..6])),
+        }
+    }
+    /// A group's id in the other app's form (`…@chatroom` ⇄ `…@g.us`).
+    fn group_id(self, id: &str) -> String {
+        let digits: String = id.split('@').next().unwrap_or("").chars().filter(char::is_ascii_digit).collect();
+        let digits = if digits.len() >= 6 {
+            digits
+        } else {
+            let h = Sha256::digest(id.as_bytes());
+            format!("{}", u64::from_be_bytes(h[..8].try_into().expect("8 bytes")))
+        };
+        match self {
+            Family::WhatsApp => format!("{digits}@g.us"),
+            Family::WeChat => format!("{digits}@chatroom"),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct Entry {
+    #[serde(default)]
+    #[allow(dead_code)] // for the person reading the file
+    name: Option<String>,
+    #[serde(default)]
+    whatsapp: Option<String>,
+    #[serde(default)]
+    wechat: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct MapFile {
+    owner: Option<Entry>,
+    #[serde(default)]
+    person: Vec<Entry>,
+}
+
+impl Entry {
+    fn id(&self, f: Family) -> Option<String> {
+        let raw = match f {
+            Family::WhatsApp => self.whatsapp.as_deref(),
+            Family::WeChat => self.wechat.as_deref(),
+        }?;
+        f.normalize(raw)
+    }
+}
+
+/// How ids are rewritten for one conversion.
+pub struct Mapping {
+    from: Family,
+    to: Family,
+    pairs: HashMap<String, String>,
+    keep_as_name: bool,
+    /// Best known name per source id (for placeholders and the report).
+    names: HashMap<String, String>,
+    placeholders: BTreeMap<String, String>,
+}
+
+impl Mapping {
+    pub fn new(from: Family, to: Family, map: Option<&Path>, keep_as_name: bool) -> Result<Mapping> {
+        let mut pairs = HashMap::new();
+        if let Some(path) = map {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let file: MapFile = toml::from_str(&text)
+                .map_err(|e| crate::UsageError(format!("{} is not a contact map: {}", path.display(), e.message())))?;
+            for e in file.owner.iter().chain(&file.person) {
+                if let (Some(a), Some(b)) = (e.id(from), e.id(to)) {
+                    pairs.insert(a, b);
+                }
+            }
+        }
+        Ok(Mapping { from, to, pairs, keep_as_name, names: HashMap::new(), placeholders: BTreeMap::new() })
+    }
+
+    fn person(&mut self, id: &str) -> std::result::Result<String, String> {
+        if let Some(t) = self.pairs.get(id) {
+            return Ok(t.clone());
+        }
+        if !self.from.is_person(id) {
+            return Ok(id.to_string());
+        }
+        if self.keep_as_name {
+            let p = self.to.placeholder(id);
+            self.placeholders.insert(id.to_string(), p.clone());
+            return Ok(p);
+        }
+        Err(id.to_string())
+    }
+
+    fn chat_id(&mut self, chat: &str, kind: ChatKind) -> std::result::Result<String, String> {
+        match kind {
+            ChatKind::Group => Ok(self.to.group_id(chat)),
+            ChatKind::Direct => self.person(chat),
+            _ => Ok(chat.to_string()),
+        }
+    }
+
+    fn describe(&self, id: &str) -> String {
+        match self.names.get(id) {
+            Some(n) => format!("{n} ({id})"),
+            None => id.to_string(),
+        }
+    }
+}
+
+/// An importer whose ids are rewritten by a [`Mapping`]. Contacts and
+/// chats are read ahead (they are few) so missing pairs are found before
+/// the exporter is opened.
+pub struct MappedImporter<'a> {
+    inner: &'a mut dyn Importer,
+    mapping: Mapping,
+    header: Header,
+    contacts: std::vec::IntoIter<Contact>,
+    chats: std::vec::IntoIter<Chat>,
+    chat_kinds: HashMap<String, ChatKind>,
+    dropped_contacts: u64,
+}
+
+fn read_ahead(inner: &mut dyn Importer) -> Result<(Header, Vec<Contact>, Vec<Chat>)> {
+    let header = inner.header()?;
+    let mut contacts = Vec::new();
+    loop {
+        let b = inner.next_contacts(chatferry_core::BATCH_SIZE)?;
+        if b.is_empty() {
+            break;
+        }
+        contacts.extend(b);
+    }
+    let mut chats = Vec::new();
+    loop {
+        let b = inner.next_chats(chatferry_core::BATCH_SIZE)?;
+        if b.is_empty() {
+            break;
+        }
+        chats.extend(b);
+    }
+    Ok((header, contacts, chats))
+}
+
+fn best_name(c: &Contact) -> Option<String> {
+    c.name.clone().or(c.nickname.clone()).or(c.alias.clone())
+}
+
+impl<'a> MappedImporter<'a> {
+    /// Reads contacts and chats, rewrites them, and fails naming everyone
+    /// in a chat who has no pair (nothing has been written yet).
+    pub fn new(inner: &'a mut dyn Importer, mut mapping: Mapping) -> Result<MappedImporter<'a>> {
+        let (mut header, contacts, chats) = read_ahead(inner)?;
+        for c in &contacts {
+            if let Some(n) = best_name(c) {
+                mapping.names.insert(c.id.clone(), n);
+            }
+        }
+        let mut missing: Vec<String> = Vec::new();
+        let mut need = |m: &mut Mapping, id: &str| -> String {
+            match m.person(id) {
+                Ok(t) => t,
+                Err(id) => {
+                    if !missing.contains(&id) {
+                        missing.push(id.clone());
+                    }
+                    id
+                }
+            }
+        };
+        if let Some(o) = header.owner.as_mut() {
+            if let Some(n) = best_name(o) {
+                mapping.names.insert(o.id.clone(), n);
+            }
+            o.id = need(&mut mapping, &o.id.clone());
+        }
+        let mut chat_kinds = HashMap::new();
+        let mut in_chats = std::collections::HashSet::new();
+        let mut mapped_chats = Vec::with_capacity(chats.len());
+        for mut chat in chats {
+            chat_kinds.insert(chat.id.clone(), chat.kind);
+            if chat.kind == ChatKind::Direct {
+                in_chats.insert(chat.id.clone());
+                chat.id = need(&mut mapping, &chat.id.clone());
+            } else {
+                chat.id = mapping.chat_id(&chat.id, chat.kind).unwrap_or(chat.id);
+            }
+            for p in &mut chat.participants {
+                in_chats.insert(p.contact.clone());
+                p.contact = need(&mut mapping, &p.contact.clone());
+            }
+            mapped_chats.push(chat);
+        }
+        if !missing.is_empty() {
+            let list: Vec<String> = missing.iter().take(12).map(|id| mapping.describe(id)).collect();
+            let more = if missing.len() > 12 { format!(" and {} more", missing.len() - 12) } else { String::new() };
+            bail!(crate::UsageError(format!(
+                "{} people have no {} id in the contact map: {}{more}. Write a template with --write-contact-map FILE, \
+                 fill it in and pass it with --contacts FILE, or give --unmapped keep-as-name to keep them under \
+                 placeholder ids with their names. Nothing was written.",
+                missing.len(),
+                mapping.to.key(),
+                list.join(", ")
+            )));
+        }
+        let mut dropped_contacts = 0;
+        let mut mapped_contacts = Vec::new();
+        for mut c in contacts {
+            if mapping.from.is_person(&c.id) && !in_chats.contains(&c.id) && !mapping.pairs.contains_key(&c.id) {
+                dropped_contacts += 1; // a stranger in no chat, with no pair
+                continue;
+            }
+            let keep_name = mapping.placeholders.contains_key(&c.id);
+            c.id = mapping.person(&c.id).unwrap_or(c.id);
+            if keep_name && c.name.is_none() {
+                c.name = c.nickname.clone();
+            }
+            c.extras.retain(|k, _| !k.starts_with("wa.") && !k.starts_with("wai.") && !k.starts_with("wechat."));
+            mapped_contacts.push(c);
+        }
+        // Placeholder people who are not in the contact list still keep their name.
+        for (source, placeholder) in mapping.placeholders.clone() {
+            if !mapped_contacts.iter().any(|c| c.id == placeholder) {
+                mapped_contacts.push(Contact {
+                    id: placeholder,
+                    name: mapping.names.get(&source).cloned().or(Some(source.clone())),
+                    ..Default::default()
+                });
+            }
+        }
+        Ok(MappedImporter {
+            inner,
+            mapping,
+            header,
+            contacts: mapped_contacts.into_iter(),
+            chats: mapped_chats.into_iter(),
+            chat_kinds,
+            dropped_contacts,
+        })
+    }
+
+    fn map_message(&mut self, mut m: Message) -> chatferry_core::Result<Message> {
+        let kind = self.chat_kinds.get(&m.chat).copied().unwrap_or(ChatKind::Direct);
+        let fail = |id: String| {
+            chatferry_core::Error::usage(format!(
+                "message {}: {id} has no pair in the contact map; add them, or give --unmapped keep-as-name",
+                m.id
+            ))
+        };
+        m.chat = self.mapping.chat_id(&m.chat, kind).map_err(&fail)?;
+        if let Some(s) = &m.sender {
+            m.sender = Some(self.mapping.person(s).map_err(&fail)?);
+        }
+        for r in &mut m.reactions {
+            if let Some(s) = &r.sender {
+                r.sender = Some(self.mapping.person(s).map_err(&fail)?);
+            }
+        }
+        if let Some(e) = &mut m.system {
+            if let Some(a) = &e.actor {
+                e.actor = Some(self.mapping.person(a).map_err(&fail)?);
+            }
+            for t in &mut e.targets {
+                *t = self.mapping.person(t).map_err(&fail)?;
+            }
+        }
+        if let Some(p) = &mut m.poll {
+            for o in &mut p.options {
+                for v in &mut o.voters {
+                    *v = self.mapping.person(v).map_err(&fail)?;
+                }
+            }
+        }
+        Ok(m)
+    }
+}
+
+impl Importer for MappedImporter<'_> {
+    fn header(&mut self) -> chatferry_core::Result<Header> {
+        Ok(self.header.clone())
+    }
+    fn next_contacts(&mut self, max: usize) -> chatferry_core::Result<Vec<Contact>> {
+        Ok(self.contacts.by_ref().take(max).collect())
+    }
+    fn next_chats(&mut self, max: usize) -> chatferry_core::Result<Vec<Chat>> {
+        Ok(self.chats.by_ref().take(max).collect())
+    }
+    fn next_messages(&mut self, max: usize) -> chatferry_core::Result<Vec<Message>> {
+        let batch = self.inner.next_messages(max)?;
+        batch.into_iter().map(|m| self.map_message(m)).collect()
+    }
+    fn finish(&mut self) -> chatferry_core::Result<Report> {
+        let mut r = self.inner.finish()?;
+        r.note(format!(
+            "ids rewritten with the contact map ({} → {}): {} pairs",
+            self.mapping.from.key(),
+            self.mapping.to.key(),
+            self.mapping.pairs.len()
+        ));
+        if !self.mapping.placeholders.is_empty() {
+            r.note(format!(
+                "{} people had no pair and were kept under placeholder ids with their names (--unmapped keep-as-name)",
+                self.mapping.placeholders.len()
+            ));
+        }
+        if self.dropped_contacts > 0 {
+            r.note(format!(
+                "{} contacts in no chat and without a pair were not carried across apps",
+                self.dropped_contacts
+            ));
+        }
+        Ok(r)
+    }
+}
+
+/// Writes a contact map template listing the source's people (owner,
+/// everyone in a chat), with what is known of them, for the person to fill in.
+pub fn write_template(inner: &mut dyn Importer, from: Family, path: &Path) -> Result<usize> {
+    let (header, contacts, chats) = read_ahead(inner)?;
+    let other = match from {
+        Family::WhatsApp => Family::WeChat,
+        Family::WeChat => Family::WhatsApp,
+    };
+    let q = |s: &str| toml::Value::String(s.to_string()).to_string();
+    let by_id: HashMap<&str, &Contact> = contacts.iter().map(|c| (c.id.as_str(), c)).collect();
+    let mut people: Vec<String> = Vec::new();
+    for chat in &chats {
+        let ids = std::iter::once(&chat.id)
+            .filter(|_| chat.kind == ChatKind::Direct)
+            .chain(chat.participants.iter().map(|p| &p.contact));
+        for id in ids {
+            if from.is_person(id) && !people.contains(id) && header.owner.as_ref().is_none_or(|o| &o.id != id) {
+                people.push(id.clone());
+            }
+        }
+    }
+    let mut out = format!(
+        "# chatferry contact map: each person's id in {} and in {}.\n\
+         # WhatsApp: the phone number with country code (+4915…); WeChat: the username (wxid_… or a custom id).\n\
+         # Fill in the empty ids, then: chatferry convert … --contacts THIS_FILE\n",
+        from.key(),
+        other.key()
+    );
+    let entry = |out: &mut String, table: &str, id: &str, c: Option<&Contact>| {
+        out.push_str(&format!("\n[{table}]\n"));
+        if let Some(n) = c.and_then(best_name) {
+            out.push_str(&format!("name = {}\n", q(&n)));
+        }
+        let shown = match from {
+            Family::WhatsApp => chatferry_core::phone::phone_of_jid(id).unwrap_or_else(|| id.to_string()),
+            Family::WeChat => id.to_string(),
+        };
+        out.push_str(&format!("{} = {}\n", from.key(), q(&shown)));
+        // A phone number in a WeChat profile is the likely WhatsApp id.
+        let guess = match other {
+            Family::WhatsApp => c.and_then(|c| c.phone.clone()).unwrap_or_default(),
+            Family::WeChat => String::new(),
+        };
+        out.push_str(&format!("{} = {}\n", other.key(), q(&guess)));
+        if let Some(c) = c {
+            let known: Vec<String> = [("nickname", &c.nickname), ("alias", &c.alias), ("phone", &c.phone)]
+                .iter()
+                .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} {v}")))
+                .collect();
+            if !known.is_empty() {
+                out.push_str(&format!("# known as: {}\n", known.join(", ")));
+            }
+        }
+    };
+    if let Some(o) = &header.owner {
+        entry(&mut out, "owner", &o.id, Some(o));
+    }
+    for id in &people {
+        entry(&mut out, "[person]", id, by_id.get(id.as_str()).copied());
+    }
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
+    std::io::Write::write_all(&mut tmp, out.as_bytes())?;
+    tmp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(people.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_take_the_other_apps_form() {
+        assert_eq!(Family::WhatsApp.normalize("+49 151 1234-5678").as_deref(), Some("4915112345678@s.whatsapp.net"));
+        assert_eq!(Family::WhatsApp.normalize(" ").as_deref(), None);
+        assert_eq!(Family::WhatsApp.group_id("24016735412@chatroom"), "24016735412@g.us");
+        assert_eq!(Family::WeChat.group_id("120363025246125486@g.us"), "120363025246125486@chatroom");
+        let p = Family::WhatsApp.placeholder("wxid_a");
+        assert!(p.starts_with('0') && p.ends_with("@s.whatsapp.net") && p.len() == "@s.whatsapp.net".len() + 15, "{p}");
+        assert!(Family::WeChat.is_person("wxid_a") && !Family::WeChat.is_person("1@chatroom"));
+        assert!(!Family::WeChat.is_person("gh_abc"));
+    }
+}
