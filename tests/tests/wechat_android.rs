@@ -347,3 +347,19 @@ fn debian_sqlcipher_opens_our_export_with_the_documented_pragmas() {
     assert_eq!(kinds(&back, MessageKind::Location), 1);
     assert!(back.iter().any(|m| m.reply_to.is_some() && m.quoted_text.as_deref() == Some("…and just after ⏰")));
 }
+
+#[test]
+fn wechat_pages_show_the_stores_own_words_for_system_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = wc::write_sample(&dir.path().join("app"), &Spec::default());
+    let html = dir.path().join("html");
+    Env::new().run(&["convert", s(&fx.root), "--to", "html", "-o", s(&html)]).ok();
+    let pages: String = (0..3)
+        .map(|n| std::fs::read_to_string(html.join(format!("chats/{n}/page-1.html"))).unwrap_or_default())
+        .collect();
+    assert!(
+        pages.contains("加入了群聊") && pages.contains("拍了拍"),
+        "the invite and the pat are worded as WeChat wrote them"
+    );
+    assert!(pages.contains("wxid_zhang3wei:\n这不是前缀，是我发的") || pages.contains("这不是前缀，是我发的"));
+}

@@ -158,7 +158,12 @@ fn media_html(m: &Message, media: &Media, prefix: &str) -> String {
 }
 
 fn system_text(exp: &HtmlExporter, m: &Message) -> String {
-    let Some(s) = &m.system else { return m.text.clone().unwrap_or_else(|| "system message".into()) };
+    // The store's own wording (WeChat keeps it, in the person's language)
+    // says more than a worded action with unknown actors.
+    if let Some(t) = m.text.as_ref().filter(|t| !t.trim().is_empty()) {
+        return t.clone();
+    }
+    let Some(s) = &m.system else { return "system message".into() };
     let actor = s.actor.as_deref().map(|a| exp.name_of(a)).unwrap_or_default();
     let targets: Vec<String> = s.targets.iter().map(|t| exp.name_of(t)).collect();
     let value = s.value.clone().unwrap_or_default();
