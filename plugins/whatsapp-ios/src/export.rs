@@ -63,6 +63,9 @@ pub struct IosExporter {
     keep_ids: bool,
     owner: Option<String>,
     report: Report,
+    /// One content store per chat folder, so files shared by many messages
+    /// are copied once (bounded: cleared past 64 chats).
+    stores: std::cell::RefCell<HashMap<String, ContentStore>>,
 }
 
 fn err(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
@@ -151,6 +154,7 @@ impl IosExporter {
             keep_ids: false,
             owner,
             report: Report::new(),
+            stores: Default::default(),
         };
         if !fresh {
             me.load_template()?;
@@ -496,7 +500,14 @@ impl IosExporter {
         }
         // Media/<chat>/<a>/<b>/<sha256>.<ext>, as the app spreads files.
         let ext = extension_for(media.mime.as_deref(), media.file_name.as_deref());
-        let store = ContentStore::new(self.message_root.join("Media").join(chat.replace(['/', '\\'], "_")));
+        let folder = chat.replace(['/', '\\'], "_");
+        let mut stores = self.stores.borrow_mut();
+        if stores.len() >= 64 && !stores.contains_key(&folder) {
+            stores.clear();
+        }
+        let store = stores
+            .entry(folder.clone())
+            .or_insert_with(|| ContentStore::new(self.message_root.join("Media").join(&folder)));
         let (_, size, rel, _) = store.put_file(src, &ext)?;
         Ok((format!("Media/{}/{}", chat.replace(['/', '\\'], "_"), rel.to_string_lossy().replace('\\', "/")), size))
     }
