@@ -2,10 +2,12 @@
 //! the reader runs on a thread and hands batches over a bounded channel, so
 //! an importer holds at most a few batches however long the history is.
 
+use crate::adapter::Importer;
 use crate::error::{Error, Result};
-use crate::model::Message;
+use crate::model::{Chat, Contact, Header, Message};
 use crate::report::Report;
 use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::thread::JoinHandle;
 
@@ -53,6 +55,80 @@ impl MessageProducer {
             Some(h) => h.join().map_err(|_| Error::internal("the reader thread panicked")),
             None => Ok(()),
         }
+    }
+}
+
+/// The reader an importer starts on its first `next_messages`: given the
+/// batch size and the shared report, it sends batches until done.
+pub type Reader = Box<dyn FnOnce(usize, &Mutex<Report>, &mut Send) -> Result<()> + std::marker::Send + 'static>;
+
+/// An importer over a store whose header, contacts and chats were read when
+/// it was opened (they are few) and whose messages stream from a reader
+/// thread started on the first `next_messages`. The SQLite adapters return
+/// one of these, so the batching, the thread and the report live here once.
+pub struct StreamedImporter {
+    header: Header,
+    contacts: std::vec::IntoIter<Contact>,
+    chats: std::vec::IntoIter<Chat>,
+    name: String,
+    reader: Option<Reader>,
+    producer: Option<MessageProducer>,
+    report: Arc<Mutex<Report>>,
+}
+
+impl StreamedImporter {
+    /// `report` holds what opening the store noted; the reader adds to it.
+    pub fn new(
+        name: &str,
+        header: Header,
+        contacts: Vec<Contact>,
+        chats: Vec<Chat>,
+        report: Report,
+        reader: Reader,
+    ) -> StreamedImporter {
+        StreamedImporter {
+            header,
+            contacts: contacts.into_iter(),
+            chats: chats.into_iter(),
+            name: name.to_string(),
+            reader: Some(reader),
+            producer: None,
+            report: Arc::new(Mutex::new(report)),
+        }
+    }
+}
+
+impl Importer for StreamedImporter {
+    fn header(&mut self) -> Result<Header> {
+        Ok(self.header.clone())
+    }
+
+    fn next_contacts(&mut self, max: usize) -> Result<Vec<Contact>> {
+        Ok(self.contacts.by_ref().take(max).collect())
+    }
+
+    fn next_chats(&mut self, max: usize) -> Result<Vec<Chat>> {
+        Ok(self.chats.by_ref().take(max).collect())
+    }
+
+    fn next_messages(&mut self, max: usize) -> Result<Vec<Message>> {
+        if let Some(reader) = self.reader.take() {
+            let report = Arc::clone(&self.report);
+            let size = max.max(1);
+            self.producer = Some(MessageProducer::spawn(&self.name, move |send| reader(size, &report, send)));
+        }
+        match &mut self.producer {
+            Some(p) => p.next(),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn finish(&mut self) -> Result<Report> {
+        if let Some(mut p) = self.producer.take() {
+            p.finish()?;
+        }
+        let mut report = self.report.lock().map_err(|_| Error::internal("report lock poisoned"))?;
+        Ok(std::mem::take(&mut *report))
     }
 }
 
@@ -136,6 +212,35 @@ mod tests {
         b.finish(&mut send).unwrap();
         assert_eq!(sent, [2, 2, 1]);
         assert_eq!(shared.lock().unwrap().notes.len(), 5);
+    }
+
+    #[test]
+    fn a_streamed_importer_serves_what_was_read_then_the_readers_batches_and_notes() {
+        let mut opened = Report::new();
+        opened.note("opened");
+        let chats = vec![Chat { id: "c".into(), ..Default::default() }];
+        let mut imp = StreamedImporter::new(
+            "test",
+            Header::default(),
+            vec![Contact::default(), Contact::default()],
+            chats,
+            opened,
+            Box::new(|size, report, send| {
+                assert_eq!(size, 2, "the reader gets the host's batch size");
+                report.lock().unwrap().note("read");
+                send(vec![Message::default(), Message::default()]);
+                send(vec![Message::default()]);
+                Ok(())
+            }),
+        );
+        assert_eq!(imp.next_contacts(1).unwrap().len(), 1);
+        assert_eq!(imp.next_contacts(5).unwrap().len(), 1);
+        assert!(imp.next_contacts(5).unwrap().is_empty());
+        assert_eq!(imp.next_chats(5).unwrap()[0].id, "c");
+        assert_eq!(imp.next_messages(2).unwrap().len(), 2);
+        assert_eq!(imp.next_messages(2).unwrap().len(), 1);
+        assert!(imp.next_messages(2).unwrap().is_empty());
+        assert_eq!(imp.finish().unwrap().notes, ["opened", "read"]);
     }
 
     #[test]

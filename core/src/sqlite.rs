@@ -57,6 +57,12 @@ pub fn has_column(conn: &Connection, table: &str, column: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Maps SQLite errors on the database at `path` to one-line errors (for
+/// writers, which know the path they create).
+pub fn err_at(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
+    move |e| sql_error(path, e)
+}
+
 /// Maps SQLite errors on this connection's file to one-line errors.
 pub fn err_for(conn: &Connection) -> impl Fn(rusqlite::Error) -> Error + '_ {
     move |e| sql_error(Path::new(conn.path().unwrap_or("the database")), e)

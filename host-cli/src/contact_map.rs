@@ -144,6 +144,8 @@ pub struct Mapping {
     from: Family,
     to: Family,
     pairs: HashMap<String, String>,
+    /// Whether a map file was given (for the error's wording).
+    with_file: bool,
     keep_as_name: bool,
     /// Best known name per source id (for placeholders and the report).
     names: HashMap<String, String>,
@@ -163,7 +165,15 @@ impl Mapping {
                 }
             }
         }
-        Ok(Mapping { from, to, pairs, keep_as_name, names: HashMap::new(), placeholders: BTreeMap::new() })
+        Ok(Mapping {
+            from,
+            to,
+            pairs,
+            with_file: map.is_some(),
+            keep_as_name,
+            names: HashMap::new(),
+            placeholders: BTreeMap::new(),
+        })
     }
 
     fn person(&mut self, id: &str) -> std::result::Result<String, String> {
@@ -283,12 +293,19 @@ impl<'a> MappedImporter<'a> {
         if !missing.is_empty() {
             let list: Vec<String> = missing.iter().take(12).map(|id| mapping.describe(id)).collect();
             let more = if missing.len() > 12 { format!(" and {} more", missing.len() - 12) } else { String::new() };
+            let (from, to) = (mapping.from.key(), mapping.to.key());
+            let why = if mapping.with_file {
+                format!("{} people have no {to} id in the contact map", missing.len())
+            } else {
+                format!(
+                    "moving a {from} history to {to} needs each person's {to} id; {} people have none",
+                    missing.len()
+                )
+            };
             bail!(crate::UsageError(format!(
-                "{} people have no {} id in the contact map: {}{more}. Write a template with --write-contact-map FILE, \
-                 fill it in and pass it with --contacts FILE, or give --unmapped keep-as-name to keep them under \
-                 placeholder ids with their names. Nothing was written.",
-                missing.len(),
-                mapping.to.key(),
+                "{why}: {}{more}. Write a template with --write-contact-map FILE, fill it in and pass it with \
+                 --contacts FILE, or give --unmapped keep-as-name to keep them under placeholder ids with their \
+                 names. Nothing was written.",
                 list.join(", ")
             )));
         }

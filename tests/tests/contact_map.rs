@@ -37,6 +37,7 @@ fn a_conversion_across_apps_names_who_has_no_pair_and_writes_nothing() {
     let r = env.run(&["convert", s(&fx.root), "--to", "whatsapp-android", "-o", s(&out)]).fails_with(2);
     let line = r.error_lines()[0];
     assert!(line.contains("老张 🐼 (wxid_zhang3wei)") && line.contains("bob_custom_id"), "{line}");
+    assert!(line.contains("moving a wechat history to whatsapp needs each person's whatsapp id"), "{line}");
     assert!(line.contains("--write-contact-map") && line.contains("Nothing was written"), "{line}");
     assert!(!out.exists());
 

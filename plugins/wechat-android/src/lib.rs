@@ -52,7 +52,7 @@ impl Adapter for WeChatAndroid {
     }
 
     fn open_importer(&self, input: &Path, options: &Options) -> Result<Box<dyn Importer>> {
-        Ok(Box::new(import::WcImporter::open(input, options)?))
+        Ok(Box::new(import::open(input, options)?))
     }
 
     fn open_exporter(&self, output: &Path, options: &Options) -> Result<Box<dyn Exporter>> {

@@ -14,7 +14,7 @@ use crate::import::SOURCE;
 use base64::Engine;
 use chatferry_core::ddl::{created_name, is_internal, statements};
 use chatferry_core::media::extension_for;
-use chatferry_core::sqlite::sql_error;
+use chatferry_core::sqlite::{err_at as err, sql_error};
 use chatferry_core::*;
 use rusqlite::{params, Connection};
 use sha2::{Digest, Sha256};
@@ -96,10 +96,6 @@ pub struct WaExporter {
     media_counter: u64,
     report: Report,
     foreign_ids: u64,
-}
-
-fn err<'a>(path: &'a Path) -> impl Fn(rusqlite::Error) -> Error + 'a {
-    move |e| sql_error(path, e)
 }
 
 impl WaExporter {

@@ -14,8 +14,6 @@ use chatferry_core::{
 };
 use std::path::Path;
 
-pub use import::WaImporter;
-
 pub const ADAPTER_ID: &str = "whatsapp-android";
 
 pub struct WhatsAppAndroid;
@@ -64,7 +62,7 @@ impl Adapter for WhatsAppAndroid {
     }
 
     fn open_importer(&self, input: &Path, options: &Options) -> Result<Box<dyn Importer>> {
-        Ok(Box::new(WaImporter::open(input, options)?))
+        Ok(Box::new(import::open(input, options)?))
     }
 
     fn open_exporter(&self, output: &Path, options: &Options) -> Result<Box<dyn Exporter>> {

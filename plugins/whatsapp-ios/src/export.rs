@@ -15,7 +15,7 @@ use crate::import::SOURCE;
 use crate::proto::{MediaMetadata, ReactionItem, Reactions, ReceiptInfo};
 use chatferry_core::ddl::{is_internal, statements};
 use chatferry_core::media::{extension_for, ContentStore};
-use chatferry_core::sqlite::sql_error;
+use chatferry_core::sqlite::err_at as err;
 use chatferry_core::time::unix_ms_to_apple_seconds;
 use chatferry_core::*;
 use prost::Message as _;
@@ -66,10 +66,6 @@ pub struct IosExporter {
     /// One content store per chat folder, so files shared by many messages
     /// are copied once (bounded: cleared past 64 chats).
     stores: std::cell::RefCell<HashMap<String, ContentStore>>,
-}
-
-fn err(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
-    move |e| sql_error(path, e)
 }
 
 /// A stanza id for messages from elsewhere: 20 upper-case hex digits like

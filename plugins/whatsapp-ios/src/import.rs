@@ -7,7 +7,7 @@ use crate::codes;
 use crate::proto::{MediaMetadata, ReceiptInfo};
 use crate::source::{MediaRoot, Source};
 use chatferry_core::media::{is_escape, resolve_inside, Resolve};
-use chatferry_core::producer::MessageProducer;
+use chatferry_core::producer::{Reader, StreamedImporter};
 use chatferry_core::sqlite::{self as db, col_or_null, err_for};
 use chatferry_core::time::apple_seconds_to_unix_ms;
 use chatferry_core::*;
@@ -18,213 +18,197 @@ use std::sync::{Arc, Mutex};
 
 pub const SOURCE: &str = "whatsapp-ios";
 
-pub struct IosImporter {
-    source: Arc<Source>,
-    header: Header,
-    contacts: std::vec::IntoIter<Contact>,
-    chats: std::vec::IntoIter<Chat>,
-    lookups: Option<Lookups>,
-    producer: Option<MessageProducer>,
-    report: Arc<Mutex<Report>>,
-}
-
 struct Lookups {
     chats: HashMap<i64, (String, ChatKind)>,
     owner: Option<String>,
     media: MediaRoot,
 }
 
-impl IosImporter {
-    pub fn open(input: &std::path::Path, options: &Options) -> Result<IosImporter> {
-        let source = Arc::new(Source::resolve(input)?);
-        let conn = db::open_read_only(&source.chat_storage)?;
-        for t in ["ZWAMESSAGE", "ZWACHATSESSION"] {
-            if !db::has_table(&conn, t) {
-                return Err(Error::bad_input(format!(
-                    "{} is an SQLite database but not WhatsApp's ChatStorage.sqlite (no {t} table)",
-                    source.chat_storage.display()
-                )));
-            }
+/// Opens the store: chats, members and names now; messages stream from a
+/// reader thread.
+pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImporter> {
+    let source = Arc::new(Source::resolve(input)?);
+    let conn = db::open_read_only(&source.chat_storage)?;
+    for t in ["ZWAMESSAGE", "ZWACHATSESSION"] {
+        if !db::has_table(&conn, t) {
+            return Err(Error::bad_input(format!(
+                "{} is an SQLite database but not WhatsApp's ChatStorage.sqlite (no {t} table)",
+                source.chat_storage.display()
+            )));
         }
-        let owner = chatferry_core::phone::owner_jid(options.get("owner"))?;
-        let e = err_for(&conn);
-        let mut report = Report::new();
-        if matches!(source.media, MediaRoot::None) {
-            report.note("no Message folder beside ChatStorage.sqlite: media files are marked missing");
-        }
-
-        // People: push names, 1:1 chat partners, group members.
-        let mut people: BTreeMap<String, Contact> = BTreeMap::new();
-        fn person<'a>(people: &'a mut BTreeMap<String, Contact>, jid: &str) -> Option<&'a mut Contact> {
-            if !jid.ends_with("@s.whatsapp.net") && !jid.ends_with("@lid") {
-                return None;
-            }
-            Some(people.entry(jid.to_string()).or_insert_with(|| Contact {
-                id: jid.to_string(),
-                phone: chatferry_core::phone::phone_of_jid(jid),
-                ..Default::default()
-            }))
-        }
-        if db::has_table(&conn, "ZWAPROFILEPUSHNAME") {
-            let mut st = conn.prepare("SELECT ZJID, ZPUSHNAME FROM ZWAPROFILEPUSHNAME ORDER BY Z_PK").map_err(&e)?;
-            for row in st
-                .query_map([], |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<String>>(1)?)))
-                .map_err(&e)?
-            {
-                if let (Some(j), name) = row.map_err(&e)? {
-                    if let Some(c) = person(&mut people, &j) {
-                        c.nickname = name.filter(|n| !n.is_empty());
-                    }
-                }
-            }
-        }
-        let mut chats = HashMap::new();
-        let mut chat_list = Vec::new();
-        let sql = format!(
-            "SELECT c.Z_PK, c.ZCONTACTJID, c.ZPARTNERNAME, {st}, {ar}, {hidden}, {removed}, {created}, {creator}
-             FROM ZWACHATSESSION c {gi} ORDER BY c.Z_PK",
-            st = col_or_null(&conn, "ZWACHATSESSION", "c", "ZSESSIONTYPE"),
-            ar = col_or_null(&conn, "ZWACHATSESSION", "c", "ZARCHIVED"),
-            hidden = col_or_null(&conn, "ZWACHATSESSION", "c", "ZHIDDEN"),
-            removed = col_or_null(&conn, "ZWACHATSESSION", "c", "ZREMOVED"),
-            created = col_or_null(&conn, "ZWAGROUPINFO", "g", "ZCREATIONDATE"),
-            creator = col_or_null(&conn, "ZWAGROUPINFO", "g", "ZCREATORJID"),
-            gi = if db::has_table(&conn, "ZWAGROUPINFO") {
-                "LEFT JOIN ZWAGROUPINFO g ON g.Z_PK = c.ZGROUPINFO"
-            } else {
-                ""
-            },
-        );
-        let mut creators: HashMap<String, String> = HashMap::new();
-        {
-            let mut st = conn.prepare(&sql).map_err(&e)?;
-            let rows = st
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, Option<String>>(1)?,
-                        r.get::<_, Option<String>>(2)?,
-                        r.get::<_, Option<i64>>(3)?,
-                        r.get::<_, Option<i64>>(4)?,
-                        r.get::<_, Option<i64>>(5)?,
-                        r.get::<_, Option<i64>>(6)?,
-                        r.get::<_, Option<f64>>(7)?,
-                        r.get::<_, Option<String>>(8)?,
-                    ))
-                })
-                .map_err(&e)?;
-            for row in rows {
-                let (pk, jid, partner, session_type, archived, hidden, removed, created, creator) = row.map_err(&e)?;
-                let jid = jid.unwrap_or_else(|| format!("chat-{pk}@unknown"));
-                let kind = codes::chat_kind(session_type.unwrap_or(-1), &jid);
-                let mut extras = Extras::new();
-                for (k, v) in [("wai.hidden", hidden), ("wai.removed", removed)] {
-                    if let Some(v) = v.filter(|v| *v != 0) {
-                        extras.insert(k.into(), v.to_string());
-                    }
-                }
-                if let Some(t) = session_type {
-                    if codes::session_type(kind, &jid) != t {
-                        extras.insert("wai.session_type".into(), t.to_string());
-                    }
-                }
-                let title = partner.clone().filter(|p| !p.is_empty());
-                if kind == ChatKind::Direct {
-                    if let Some(c) = person(&mut people, &jid) {
-                        c.name = c.name.take().or(title.clone());
-                    }
-                }
-                if let Some(cr) = creator.filter(|c| !c.is_empty()) {
-                    creators.insert(jid.clone(), cr);
-                }
-                chats.insert(pk, (jid.clone(), kind));
-                chat_list.push(Chat {
-                    participants: if kind == ChatKind::Direct {
-                        vec![Participant { contact: jid.clone(), ..Default::default() }]
-                    } else {
-                        vec![]
-                    },
-                    title: if kind == ChatKind::Direct { None } else { title },
-                    id: jid,
-                    kind,
-                    created_ms: created.map(apple_seconds_to_unix_ms),
-                    archived: archived.unwrap_or(0) != 0,
-                    extras,
-                });
-            }
-        }
-        if db::has_table(&conn, "ZWAGROUPMEMBER") {
-            let sql = format!(
-                "SELECT ZCHATSESSION, ZMEMBERJID, {name}, {first}, {admin}, {active} FROM ZWAGROUPMEMBER m ORDER BY Z_PK",
-                name = col_or_null(&conn, "ZWAGROUPMEMBER", "m", "ZCONTACTNAME"),
-                first = col_or_null(&conn, "ZWAGROUPMEMBER", "m", "ZFIRSTNAME"),
-                admin = col_or_null(&conn, "ZWAGROUPMEMBER", "m", "ZISADMIN"),
-                active = col_or_null(&conn, "ZWAGROUPMEMBER", "m", "ZISACTIVE"),
-            );
-            let mut st = conn.prepare(&sql).map_err(&e)?;
-            let rows = st
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, Option<i64>>(0)?,
-                        r.get::<_, Option<String>>(1)?,
-                        r.get::<_, Option<String>>(2)?,
-                        r.get::<_, Option<String>>(3)?,
-                        r.get::<_, Option<i64>>(4)?,
-                        r.get::<_, Option<i64>>(5)?,
-                    ))
-                })
-                .map_err(&e)?;
-            let mut members: HashMap<String, Vec<Participant>> = HashMap::new();
-            for row in rows {
-                let (chat, jid, name, first, admin, active) = row.map_err(&e)?;
-                let (Some(chat), Some(jid)) = (chat.and_then(|c| chats.get(&c)), jid) else { continue };
-                if let Some(c) = person(&mut people, &jid) {
-                    c.name = c.name.take().or(name.filter(|n| !n.is_empty())).or(first.filter(|n| !n.is_empty()));
-                }
-                if active == Some(0) {
-                    continue; // left the group; their messages keep them as senders
-                }
-                let role = if creators.get(&chat.0) == Some(&jid) {
-                    Role::Owner
-                } else if admin.unwrap_or(0) != 0 {
-                    Role::Admin
-                } else {
-                    Role::Member
-                };
-                members.entry(chat.0.clone()).or_default().push(Participant { contact: jid, role, display_name: None });
-            }
-            for chat in &mut chat_list {
-                if let Some(m) = members.remove(&chat.id) {
-                    chat.participants = m;
-                }
-            }
-        }
-        let estimated: i64 = conn.query_row("SELECT count(*) FROM ZWAMESSAGE", [], |r| r.get(0)).map_err(&e)?;
-        let mut extras = Extras::new();
-        if let Some(b) = &source.backup {
-            extras.insert("wai.backup".into(), b.display().to_string());
-        }
-        let header = Header {
-            source_adapter: SOURCE.into(),
-            model_version: MODEL_VERSION.into(),
-            owner: owner.as_ref().map(|id| Contact {
-                id: id.clone(),
-                phone: chatferry_core::phone::phone_of_jid(id),
-                ..Default::default()
-            }),
-            estimated_messages: Some(estimated.max(0) as u64),
-            extras,
-        };
-        Ok(IosImporter {
-            header,
-            contacts: people.into_values().collect::<Vec<_>>().into_iter(),
-            chats: chat_list.into_iter(),
-            lookups: Some(Lookups { chats, owner, media: source.media.clone() }),
-            source,
-            producer: None,
-            report: Arc::new(Mutex::new(report)),
-        })
     }
+    let owner = chatferry_core::phone::owner_jid(options.get("owner"))?;
+    let e = err_for(&conn);
+    let mut report = Report::new();
+    if matches!(source.media, MediaRoot::None) {
+        report.note("no Message folder beside ChatStorage.sqlite: media files are marked missing");
+    }
+
+    // People: push names, 1:1 chat partners, group members.
+    let mut people: BTreeMap<String, Contact> = BTreeMap::new();
+    fn person<'a>(people: &'a mut BTreeMap<String, Contact>, jid: &str) -> Option<&'a mut Contact> {
+        if !jid.ends_with("@s.whatsapp.net") && !jid.ends_with("@lid") {
+            return None;
+        }
+        Some(people.entry(jid.to_string()).or_insert_with(|| Contact {
+            id: jid.to_string(),
+            phone: chatferry_core::phone::phone_of_jid(jid),
+            ..Default::default()
+        }))
+    }
+    if db::has_table(&conn, "ZWAPROFILEPUSHNAME") {
+        let mut st = conn.prepare("SELECT ZJID, ZPUSHNAME FROM ZWAPROFILEPUSHNAME ORDER BY Z_PK").map_err(&e)?;
+        for row in
+            st.query_map([], |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<String>>(1)?))).map_err(&e)?
+        {
+            if let (Some(j), name) = row.map_err(&e)? {
+                if let Some(c) = person(&mut people, &j) {
+                    c.nickname = name.filter(|n| !n.is_empty());
+                }
+            }
+        }
+    }
+    let mut chats = HashMap::new();
+    let mut chat_list = Vec::new();
+    let sql = format!(
+        "SELECT c.Z_PK, c.ZCONTACTJID, c.ZPARTNERNAME, {st}, {ar}, {hidden}, {removed}, {created}, {creator}
+             FROM ZWACHATSESSION c {gi} ORDER BY c.Z_PK",
+        st = col_or_null(&conn, "ZWACHATSESSION", "c", "ZSESSIONTYPE"),
+        ar = col_or_null(&conn, "ZWACHATSESSION", "c", "ZARCHIVED"),
+        hidden = col_or_null(&conn, "ZWACHATSESSION", "c", "ZHIDDEN"),
+        removed = col_or_null(&conn, "ZWACHATSESSION", "c", "ZREMOVED"),
+        created = col_or_null(&conn, "ZWAGROUPINFO", "g", "ZCREATIONDATE"),
+        creator = col_or_null(&conn, "ZWAGROUPINFO", "g", "ZCREATORJID"),
+        gi =
+            if db::has_table(&conn, "ZWAGROUPINFO") { "LEFT JOIN ZWAGROUPINFO g ON g.Z_PK = c.ZGROUPINFO" } else { "" },
+    );
+    let mut creators: HashMap<String, String> = HashMap::new();
+    {
+        let mut st = conn.prepare(&sql).map_err(&e)?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
+                    r.get::<_, Option<i64>>(4)?,
+                    r.get::<_, Option<i64>>(5)?,
+                    r.get::<_, Option<i64>>(6)?,
+                    r.get::<_, Option<f64>>(7)?,
+                    r.get::<_, Option<String>>(8)?,
+                ))
+            })
+            .map_err(&e)?;
+        for row in rows {
+            let (pk, jid, partner, session_type, archived, hidden, removed, created, creator) = row.map_err(&e)?;
+            let jid = jid.unwrap_or_else(|| format!("chat-{pk}@unknown"));
+            let kind = codes::chat_kind(session_type.unwrap_or(-1), &jid);
+            let mut extras = Extras::new();
+            for (k, v) in [("wai.hidden", hidden), ("wai.removed", removed)] {
+                if let Some(v) = v.filter(|v| *v != 0) {
+                    extras.insert(k.into(), v.to_string());
+                }
+            }
+            if let Some(t) = session_type {
+                if codes::session_type(kind, &jid) != t {
+                    extras.insert("wai.session_type".into(), t.to_string());
+                }
+            }
+            let title = partner.clone().filter(|p| !p.is_empty());
+            if kind == ChatKind::Direct {
+                if let Some(c) = person(&mut people, &jid) {
+                    c.name = c.name.take().or(title.clone());
+                }
+            }
+            if let Some(cr) = creator.filter(|c| !c.is_empty()) {
+                creators.insert(jid.clone(), cr);
+            }
+            chats.insert(pk, (jid.clone(), kind));
+            chat_list.push(Chat {
+                participants: if kind == ChatKind::Direct {
+                    vec![Participant { contact: jid.clone(), ..Default::default() }]
+                } else {
+                    vec![]
+                },
+                title: if kind == ChatKind::Direct { None } else { title },
+                id: jid,
+                kind,
+                created_ms: created.map(apple_seconds_to_unix_ms),
+                archived: archived.unwrap_or(0) != 0,
+                extras,
+            });
+        }
+    }
+    if db::has_table(&conn, "ZWAGROUPMEMBER") {
+        let sql = format!(
+            "SELECT ZCHATSESSION, ZMEMBERJID, {name}, {first}, {admin}, {active} FROM ZWAGROUPMEMBER m ORDER BY Z_PK",
+            name = col_or_null(&conn, "ZWAGROUPMEMBER", "m", "ZCONTACTNAME"),
+            first = col_or_null(&conn, "ZWAGROUPMEMBER", "m", "ZFIRSTNAME"),
+            admin = col_or_null(&conn, "ZWAGROUPMEMBER", "m", "ZISADMIN"),
+            active = col_or_null(&conn, "ZWAGROUPMEMBER", "m", "ZISACTIVE"),
+        );
+        let mut st = conn.prepare(&sql).map_err(&e)?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, Option<i64>>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<i64>>(4)?,
+                    r.get::<_, Option<i64>>(5)?,
+                ))
+            })
+            .map_err(&e)?;
+        let mut members: HashMap<String, Vec<Participant>> = HashMap::new();
+        for row in rows {
+            let (chat, jid, name, first, admin, active) = row.map_err(&e)?;
+            let (Some(chat), Some(jid)) = (chat.and_then(|c| chats.get(&c)), jid) else { continue };
+            if let Some(c) = person(&mut people, &jid) {
+                c.name = c.name.take().or(name.filter(|n| !n.is_empty())).or(first.filter(|n| !n.is_empty()));
+            }
+            if active == Some(0) {
+                continue; // left the group; their messages keep them as senders
+            }
+            let role = if creators.get(&chat.0) == Some(&jid) {
+                Role::Owner
+            } else if admin.unwrap_or(0) != 0 {
+                Role::Admin
+            } else {
+                Role::Member
+            };
+            members.entry(chat.0.clone()).or_default().push(Participant { contact: jid, role, display_name: None });
+        }
+        for chat in &mut chat_list {
+            if let Some(m) = members.remove(&chat.id) {
+                chat.participants = m;
+            }
+        }
+    }
+    let estimated: i64 = conn.query_row("SELECT count(*) FROM ZWAMESSAGE", [], |r| r.get(0)).map_err(&e)?;
+    let mut extras = Extras::new();
+    if let Some(b) = &source.backup {
+        extras.insert("wai.backup".into(), b.display().to_string());
+    }
+    let header = Header {
+        source_adapter: SOURCE.into(),
+        model_version: MODEL_VERSION.into(),
+        owner: owner.as_ref().map(|id| Contact {
+            id: id.clone(),
+            phone: chatferry_core::phone::phone_of_jid(id),
+            ..Default::default()
+        }),
+        estimated_messages: Some(estimated.max(0) as u64),
+        extras,
+    };
+    let lookups = Lookups { chats, owner, media: source.media.clone() };
+    let reader: Reader = Box::new(move |size, report, send| {
+        let conn = db::open_read_only(&source.chat_storage)?;
+        stream(&conn, &lookups, size, report, send)
+    });
+    let contacts = people.into_values().collect();
+    Ok(StreamedImporter::new("whatsapp-ios reader", header, contacts, chat_list, report, reader))
 }
 
 /// Stanza id → Z_PK for every message some reply quotes (two scans, memory
@@ -479,37 +463,5 @@ fn locate(root: &MediaRoot, id: &str, local_path: &str, media: &mut Media, repor
                 report.note(format!("message {id}: media {local_path:?}: {}", err.message));
             }
         }
-    }
-}
-
-impl Importer for IosImporter {
-    fn header(&mut self) -> Result<Header> {
-        Ok(self.header.clone())
-    }
-    fn next_contacts(&mut self, max: usize) -> Result<Vec<Contact>> {
-        Ok(self.contacts.by_ref().take(max).collect())
-    }
-    fn next_chats(&mut self, max: usize) -> Result<Vec<Chat>> {
-        Ok(self.chats.by_ref().take(max).collect())
-    }
-    fn next_messages(&mut self, max: usize) -> Result<Vec<Message>> {
-        if self.producer.is_none() {
-            let lk = self.lookups.take().expect("started once");
-            let source = Arc::clone(&self.source);
-            let report = Arc::clone(&self.report);
-            let size = max.max(1);
-            self.producer = Some(MessageProducer::spawn("whatsapp-ios reader", move |send| {
-                let conn = db::open_read_only(&source.chat_storage)?;
-                stream(&conn, &lk, size, &report, send)
-            }));
-        }
-        self.producer.as_mut().expect("started").next()
-    }
-    fn finish(&mut self) -> Result<Report> {
-        if let Some(mut p) = self.producer.take() {
-            p.finish()?;
-        }
-        let mut r = self.report.lock().map_err(|_| Error::internal("report lock poisoned"))?;
-        Ok(std::mem::take(&mut *r))
     }
 }

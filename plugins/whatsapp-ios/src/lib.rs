@@ -51,7 +51,7 @@ impl Adapter for WhatsAppIos {
     }
 
     fn open_importer(&self, input: &Path, options: &Options) -> Result<Box<dyn Importer>> {
-        Ok(Box::new(import::IosImporter::open(input, options)?))
+        Ok(Box::new(import::open(input, options)?))
     }
 
     fn open_exporter(&self, output: &Path, options: &Options) -> Result<Box<dyn Exporter>> {

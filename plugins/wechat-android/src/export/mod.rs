@@ -12,7 +12,7 @@ use crate::codes;
 use crate::import::SOURCE;
 use crate::key::{self, DEFAULT_IMEI};
 use chatferry_core::ddl::{is_internal, statements};
-use chatferry_core::sqlite::sql_error;
+use chatferry_core::sqlite::{err_at as err, sql_error};
 use chatferry_core::*;
 use content::{lost_details, native, Quoted};
 use rusqlite::{params, Connection};
@@ -54,10 +54,6 @@ pub struct WcExporter {
     keep_ids: bool,
     next_id: i64,
     report: Report,
-}
-
-fn err(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
-    move |e| sql_error(path, e)
 }
 
 impl WcExporter {
@@ -355,8 +351,8 @@ impl WcExporter {
                 .ok(),
             None => None,
         };
-        let names = self.names.clone();
-        let name_of = move |id: &str| names.get(id).cloned();
+        let names = &self.names;
+        let name_of = |id: &str| names.get(id).cloned();
         let mut n = native(m, self.owner.as_deref(), &name_of, quoted.as_ref());
 
         // Media files go where the row will point.

@@ -6,22 +6,12 @@ pub mod media;
 mod messages;
 
 use crate::source::Source;
-use chatferry_core::producer::MessageProducer;
+use chatferry_core::producer::{Reader, StreamedImporter};
 use chatferry_core::sqlite::{self as db, col_or_null, err_for};
 use chatferry_core::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
 
 pub const SOURCE: &str = "wechat-android";
-
-pub struct WcImporter {
-    header: Header,
-    contacts: std::vec::IntoIter<Contact>,
-    chats: std::vec::IntoIter<Chat>,
-    pending: Option<(Source, messages::Context)>,
-    producer: Option<MessageProducer>,
-    report: Arc<Mutex<Report>>,
-}
 
 /// The kind of a chat from its username.
 pub fn chat_kind(username: &str) -> ChatKind {
@@ -36,228 +26,186 @@ pub fn chat_kind(username: &str) -> ChatKind {
     }
 }
 
-impl WcImporter {
-    pub fn open(input: &std::path::Path, options: &Options) -> Result<WcImporter> {
-        let source = Source::open(input, options)?;
-        let conn = &source.conn;
-        let e = err_for(conn);
-        let mut report = Report::new();
-        report.note(format!("EnMicroMsg.db opened with {}", source.opened_with));
-        if source.account_dir.is_none() {
-            report.note(
-                "no account folder (image2/, voice2/, video/) beside EnMicroMsg.db: media files are marked missing",
-            );
-        }
+/// Opens the store: owner, contacts and chats now; messages stream from a
+/// reader thread.
+pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImporter> {
+    let source = Source::open(input, options)?;
+    let conn = &source.conn;
+    let e = err_for(conn);
+    let mut report = Report::new();
+    report.note(format!("EnMicroMsg.db opened with {}", source.opened_with));
+    if source.account_dir.is_none() {
+        report
+            .note("no account folder (image2/, voice2/, video/) beside EnMicroMsg.db: media files are marked missing");
+    }
 
-        // The owner: userinfo id 2 = own username, 4 = nickname.
-        let mut owner: Option<Contact> = None;
-        if db::has_table(conn, "userinfo") {
-            let value = |id: i64| -> Option<String> {
-                conn.query_row("SELECT value FROM userinfo WHERE id = ?1", [id], |r| r.get::<_, Option<String>>(0))
-                    .ok()
-                    .flatten()
-                    .filter(|v| !v.is_empty())
-            };
-            if let Some(id) = value(2) {
-                owner = Some(Contact { id, nickname: value(4), alias: value(42), ..Default::default() });
-            }
-        }
-        if owner.is_none() {
-            report.note("userinfo does not name the account's owner: messages you sent have no sender id");
-        }
-
-        // People and group titles from rcontact.
-        let mut contacts = Vec::new();
-        let mut titles: HashMap<String, String> = HashMap::new();
-        {
-            let ctype = col_or_null(conn, "rcontact", "r", "type");
-            let mut st = conn
-                .prepare(&format!(
-                    "SELECT r.username, r.alias, r.conRemark, r.nickname, {ctype} FROM rcontact r ORDER BY r.rowid"
-                ))
-                .map_err(&e)?;
-            let rows = st
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, Option<String>>(0)?,
-                        r.get::<_, Option<String>>(1)?,
-                        r.get::<_, Option<String>>(2)?,
-                        r.get::<_, Option<String>>(3)?,
-                        r.get::<_, Option<i64>>(4)?,
-                    ))
-                })
-                .map_err(&e)?;
-            let some = |s: Option<String>| s.filter(|s| !s.is_empty());
-            for row in rows {
-                let (username, alias, remark, nickname, ctype) = row.map_err(&e)?;
-                let Some(username) = some(username) else { continue };
-                if chat_kind(&username) == ChatKind::Group {
-                    if let Some(t) = some(nickname) {
-                        titles.insert(username, t);
-                    }
-                    continue;
-                }
-                let mut extras = Extras::new();
-                if let Some(t) = ctype {
-                    extras.insert("wechat.contact_type".into(), t.to_string());
-                }
-                if let Some(o) = owner.as_mut().filter(|o| o.id == username) {
-                    o.alias = o.alias.take().or(some(alias.clone()));
-                }
-                contacts.push(Contact {
-                    id: username,
-                    name: some(remark),
-                    nickname: some(nickname),
-                    alias: some(alias),
-                    extras,
-                    ..Default::default()
-                });
-            }
-        }
-
-        // Chats: every talker with messages, and the conversation list.
-        let mut talkers: BTreeSet<String> = BTreeSet::new();
-        {
-            let mut st = conn.prepare("SELECT DISTINCT talker FROM message WHERE talker IS NOT NULL").map_err(&e)?;
-            for t in st.query_map([], |r| r.get::<_, String>(0)).map_err(&e)? {
-                talkers.insert(t.map_err(&e)?);
-            }
-            if db::has_table(conn, "rconversation") {
-                let mut st = conn.prepare("SELECT username FROM rconversation").map_err(&e)?;
-                for t in st.query_map([], |r| r.get::<_, Option<String>>(0)).map_err(&e)? {
-                    if let Some(t) = t.map_err(&e)?.filter(|t| !t.is_empty()) {
-                        talkers.insert(t);
-                    }
-                }
-            }
-        }
-        let mut rooms: HashMap<String, (Vec<String>, Option<String>, Option<String>, Option<String>)> = HashMap::new();
-        if db::has_table(conn, "chatroom") {
-            let mut st = conn
-                .prepare(&format!(
-                    "SELECT c.chatroomname, c.memberlist, c.roomowner, {sdn}, {dn} FROM chatroom c",
-                    sdn = col_or_null(conn, "chatroom", "c", "selfDisplayName"),
-                    dn = col_or_null(conn, "chatroom", "c", "displayname"),
-                ))
-                .map_err(&e)?;
-            let rows = st
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, Option<String>>(0)?,
-                        r.get::<_, Option<String>>(1)?,
-                        r.get::<_, Option<String>>(2)?,
-                        r.get::<_, Option<String>>(3)?,
-                        r.get::<_, Option<String>>(4)?,
-                    ))
-                })
-                .map_err(&e)?;
-            for row in rows {
-                let (name, members, room_owner, self_name, display) = row.map_err(&e)?;
-                let Some(name) = name.filter(|n| !n.is_empty()) else { continue };
-                let members: Vec<String> = members
-                    .unwrap_or_default()
-                    .split(';')
-                    .map(str::trim)
-                    .filter(|m| !m.is_empty())
-                    .map(String::from)
-                    .collect();
-                talkers.insert(name.clone());
-                rooms.insert(name, (members, room_owner.filter(|o| !o.is_empty()), self_name, display));
-            }
-        }
-        let owner_id = owner.as_ref().map(|o| o.id.clone());
-        let mut chats = Vec::new();
-        for t in talkers {
-            let kind = chat_kind(&t);
-            let mut chat = Chat { id: t.clone(), kind, ..Default::default() };
-            match kind {
-                ChatKind::Group => {
-                    chat.title = titles.get(&t).cloned();
-                    if let Some((members, room_owner, self_name, display)) = rooms.remove(&t) {
-                        for m in members {
-                            let role = if room_owner.as_deref() == Some(&m) { Role::Owner } else { Role::Member };
-                            let display_name = if owner_id.as_deref() == Some(&m) {
-                                self_name.clone().filter(|s| !s.is_empty())
-                            } else {
-                                None
-                            };
-                            chat.participants.push(Participant { contact: m, role, display_name });
-                        }
-                        if let Some(d) = display.filter(|d| !d.is_empty()) {
-                            chat.extras.insert("wechat.member_names".into(), d);
-                        }
-                        if chat.title.is_none() {
-                            chat.title = chat.extras.get("wechat.member_names").cloned();
-                        }
-                    }
-                }
-                ChatKind::Direct => chat.participants.push(Participant { contact: t.clone(), ..Default::default() }),
-                _ => {}
-            }
-            if kind == ChatKind::Official || kind == ChatKind::Other {
-                chat.title = contacts.iter().find(|c| c.id == t).and_then(|c| c.nickname.clone().or(c.name.clone()));
-            }
-            chats.push(chat);
-        }
-
-        let estimated: i64 = conn.query_row("SELECT count(*) FROM message", [], |r| r.get(0)).map_err(&e)?;
-        let mut extras = BTreeMap::new();
-        if let Some(u) = &source.uin {
-            extras.insert("wechat.uin".to_string(), u.clone());
-        }
-        let header = Header {
-            source_adapter: SOURCE.into(),
-            model_version: MODEL_VERSION.into(),
-            owner: owner.clone(),
-            estimated_messages: Some(estimated.max(0) as u64),
-            extras,
+    // The owner: userinfo id 2 = own username, 4 = nickname.
+    let mut owner: Option<Contact> = None;
+    if db::has_table(conn, "userinfo") {
+        let value = |id: i64| -> Option<String> {
+            conn.query_row("SELECT value FROM userinfo WHERE id = ?1", [id], |r| r.get::<_, Option<String>>(0))
+                .ok()
+                .flatten()
+                .filter(|v| !v.is_empty())
         };
-        drop(e);
-        let names =
-            contacts.iter().filter_map(|c| c.name.clone().or(c.nickname.clone()).map(|n| (c.id.clone(), n))).collect();
-        let ctx = messages::Context::new(owner_id, &source, names);
-        Ok(WcImporter {
-            header,
-            contacts: contacts.into_iter(),
-            chats: chats.into_iter(),
-            pending: Some((source, ctx)),
-            producer: None,
-            report: Arc::new(Mutex::new(report)),
-        })
-    }
-}
-
-impl Importer for WcImporter {
-    fn header(&mut self) -> Result<Header> {
-        Ok(self.header.clone())
-    }
-
-    fn next_contacts(&mut self, max: usize) -> Result<Vec<Contact>> {
-        Ok(self.contacts.by_ref().take(max).collect())
-    }
-
-    fn next_chats(&mut self, max: usize) -> Result<Vec<Chat>> {
-        Ok(self.chats.by_ref().take(max).collect())
-    }
-
-    fn next_messages(&mut self, max: usize) -> Result<Vec<Message>> {
-        if let Some((source, ctx)) = self.pending.take() {
-            let report = self.report.clone();
-            self.producer = Some(MessageProducer::spawn("wechat-android-reader", move |send| {
-                messages::read_all(&source, ctx, max, &report, send)
-            }));
-        }
-        match &mut self.producer {
-            Some(p) => p.next(),
-            None => Ok(Vec::new()),
+        if let Some(id) = value(2) {
+            owner = Some(Contact { id, nickname: value(4), alias: value(42), ..Default::default() });
         }
     }
-
-    fn finish(&mut self) -> Result<Report> {
-        if let Some(p) = &mut self.producer {
-            p.finish()?;
-        }
-        let r = self.report.lock().map_err(|_| Error::internal("report lock poisoned"))?;
-        Ok(r.clone())
+    if owner.is_none() {
+        report.note("userinfo does not name the account's owner: messages you sent have no sender id");
     }
+
+    // People and group titles from rcontact.
+    let mut contacts = Vec::new();
+    let mut titles: HashMap<String, String> = HashMap::new();
+    {
+        let ctype = col_or_null(conn, "rcontact", "r", "type");
+        let mut st = conn
+            .prepare(&format!(
+                "SELECT r.username, r.alias, r.conRemark, r.nickname, {ctype} FROM rcontact r ORDER BY r.rowid"
+            ))
+            .map_err(&e)?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, Option<String>>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<i64>>(4)?,
+                ))
+            })
+            .map_err(&e)?;
+        let some = |s: Option<String>| s.filter(|s| !s.is_empty());
+        for row in rows {
+            let (username, alias, remark, nickname, ctype) = row.map_err(&e)?;
+            let Some(username) = some(username) else { continue };
+            if chat_kind(&username) == ChatKind::Group {
+                if let Some(t) = some(nickname) {
+                    titles.insert(username, t);
+                }
+                continue;
+            }
+            let mut extras = Extras::new();
+            if let Some(t) = ctype {
+                extras.insert("wechat.contact_type".into(), t.to_string());
+            }
+            if let Some(o) = owner.as_mut().filter(|o| o.id == username) {
+                o.alias = o.alias.take().or(some(alias.clone()));
+            }
+            contacts.push(Contact {
+                id: username,
+                name: some(remark),
+                nickname: some(nickname),
+                alias: some(alias),
+                extras,
+                ..Default::default()
+            });
+        }
+    }
+
+    // Chats: every talker with messages, and the conversation list.
+    let mut talkers: BTreeSet<String> = BTreeSet::new();
+    {
+        let mut st = conn.prepare("SELECT DISTINCT talker FROM message WHERE talker IS NOT NULL").map_err(&e)?;
+        for t in st.query_map([], |r| r.get::<_, String>(0)).map_err(&e)? {
+            talkers.insert(t.map_err(&e)?);
+        }
+        if db::has_table(conn, "rconversation") {
+            let mut st = conn.prepare("SELECT username FROM rconversation").map_err(&e)?;
+            for t in st.query_map([], |r| r.get::<_, Option<String>>(0)).map_err(&e)? {
+                if let Some(t) = t.map_err(&e)?.filter(|t| !t.is_empty()) {
+                    talkers.insert(t);
+                }
+            }
+        }
+    }
+    let mut rooms: HashMap<String, (Vec<String>, Option<String>, Option<String>, Option<String>)> = HashMap::new();
+    if db::has_table(conn, "chatroom") {
+        let mut st = conn
+            .prepare(&format!(
+                "SELECT c.chatroomname, c.memberlist, c.roomowner, {sdn}, {dn} FROM chatroom c",
+                sdn = col_or_null(conn, "chatroom", "c", "selfDisplayName"),
+                dn = col_or_null(conn, "chatroom", "c", "displayname"),
+            ))
+            .map_err(&e)?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, Option<String>>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                ))
+            })
+            .map_err(&e)?;
+        for row in rows {
+            let (name, members, room_owner, self_name, display) = row.map_err(&e)?;
+            let Some(name) = name.filter(|n| !n.is_empty()) else { continue };
+            let members: Vec<String> = members
+                .unwrap_or_default()
+                .split(';')
+                .map(str::trim)
+                .filter(|m| !m.is_empty())
+                .map(String::from)
+                .collect();
+            talkers.insert(name.clone());
+            rooms.insert(name, (members, room_owner.filter(|o| !o.is_empty()), self_name, display));
+        }
+    }
+    let owner_id = owner.as_ref().map(|o| o.id.clone());
+    let mut chats = Vec::new();
+    for t in talkers {
+        let kind = chat_kind(&t);
+        let mut chat = Chat { id: t.clone(), kind, ..Default::default() };
+        match kind {
+            ChatKind::Group => {
+                chat.title = titles.get(&t).cloned();
+                if let Some((members, room_owner, self_name, display)) = rooms.remove(&t) {
+                    for m in members {
+                        let role = if room_owner.as_deref() == Some(&m) { Role::Owner } else { Role::Member };
+                        let display_name = if owner_id.as_deref() == Some(&m) {
+                            self_name.clone().filter(|s| !s.is_empty())
+                        } else {
+                            None
+                        };
+                        chat.participants.push(Participant { contact: m, role, display_name });
+                    }
+                    if let Some(d) = display.filter(|d| !d.is_empty()) {
+                        chat.extras.insert("wechat.member_names".into(), d);
+                    }
+                    if chat.title.is_none() {
+                        chat.title = chat.extras.get("wechat.member_names").cloned();
+                    }
+                }
+            }
+            ChatKind::Direct => chat.participants.push(Participant { contact: t.clone(), ..Default::default() }),
+            _ => {}
+        }
+        if kind == ChatKind::Official || kind == ChatKind::Other {
+            chat.title = contacts.iter().find(|c| c.id == t).and_then(|c| c.nickname.clone().or(c.name.clone()));
+        }
+        chats.push(chat);
+    }
+
+    let estimated: i64 = conn.query_row("SELECT count(*) FROM message", [], |r| r.get(0)).map_err(&e)?;
+    let mut extras = BTreeMap::new();
+    if let Some(u) = &source.uin {
+        extras.insert("wechat.uin".to_string(), u.clone());
+    }
+    let header = Header {
+        source_adapter: SOURCE.into(),
+        model_version: MODEL_VERSION.into(),
+        owner: owner.clone(),
+        estimated_messages: Some(estimated.max(0) as u64),
+        extras,
+    };
+    drop(e);
+    let names =
+        contacts.iter().filter_map(|c| c.name.clone().or(c.nickname.clone()).map(|n| (c.id.clone(), n))).collect();
+    let ctx = messages::Context::new(owner_id, &source, names);
+    let reader: Reader = Box::new(move |size, report, send| messages::read_all(&source, ctx, size, report, send));
+    Ok(StreamedImporter::new("wechat-android reader", header, contacts, chats, report, reader))
 }
