@@ -1,12 +1,10 @@
 //! chatferry plugin for WeChat on Android: EnMicroMsg.db (SQLCipher,
 //! version-1 settings), the account's media folders and shared_prefs.
 
-mod codes;
 mod export;
 pub mod import;
 mod key;
 mod source;
-mod xml;
 
 use chatferry_core::abi::guest::Plugin;
 use chatferry_core::{

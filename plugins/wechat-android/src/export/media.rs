@@ -2,16 +2,16 @@
 //! (ImgInfo2, voiceinfo, videoinfo2, EmojiInfo, appattach). Messages built
 //! here from other apps get their XML body now that size and MD5 are known.
 
-use super::content::{file_xml, Native};
 use super::{err, WcExporter};
-use crate::codes;
 use crate::import::media::{fan_out, image_path, sticker_path, video_path, voice_path};
-use crate::xml::esc;
 use chatferry_core::*;
-use md5::{Digest, Md5};
+use chatferry_wechat::codes;
+use chatferry_wechat::media::{md5_file, source_file};
+use chatferry_wechat::write::{
+    emoji_xml, file_xml, image_xml, safe_file_name, video_xml, voice_downgrade, voice_xml, Native,
+};
 use rusqlite::params;
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Where received files live on the phone (shared storage).
 const DOWNLOAD_PREFIX: &str = "/storage/emulated/0/Android/data/com.tencent.mm/MicroMsg/Download/";
@@ -19,45 +19,6 @@ const DOWNLOAD_PREFIX: &str = "/storage/emulated/0/Android/data/com.tencent.mm/M
 pub struct Placed {
     pub img_path: Option<String>,
     pub downgrade: Option<String>,
-}
-
-/// MD5 (hex) and size of a file, streamed.
-fn md5_file(path: &Path) -> Result<(String, u64)> {
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, "read media file", e))?;
-    let mut h = Md5::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut size = 0u64;
-    loop {
-        let n = f.read(&mut buf).map_err(|e| Error::io(path, "read media file", e))?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-        size += n as u64;
-    }
-    Ok((hex::encode(h.finalize()), size))
-}
-
-/// The readable source file of a message's media, if any.
-fn source_file(m: &Message) -> Option<PathBuf> {
-    let media = m.media.as_ref()?;
-    if media.missing {
-        return None;
-    }
-    media.path.as_ref().map(PathBuf::from).filter(|p| p.is_file())
-}
-
-/// A file name that stays inside Download/: the last component, no control
-/// characters, never empty.
-fn safe_file_name(name: Option<&str>, fallback: &str) -> String {
-    let last = name.and_then(|n| n.rsplit(['/', '\\']).next()).unwrap_or("");
-    let clean: String = last.chars().filter(|c| !c.is_control()).collect();
-    let clean = clean.trim().trim_start_matches('.').to_string();
-    if clean.is_empty() {
-        fallback.to_string()
-    } else {
-        clean
-    }
 }
 
 impl WcExporter {
@@ -135,9 +96,7 @@ pub fn place(ex: &mut WcExporter, m: &Message, n: &mut Native, msg_id: i64, svr_
                 )
                 .map_err(err(&db))?;
             if built {
-                n.body = format!(
-                    "<?xml version=\"1.0\"?>\n<msg>\n\t<img length=\"{size}\" md5=\"{name}\" hevc_mid_size=\"0\" />\n</msg>\n"
-                );
+                n.body = image_xml(&name, size);
             }
         }
         (_, codes::VOICE) => {
@@ -147,12 +106,8 @@ pub fn place(ex: &mut WcExporter, m: &Message, n: &mut Native, msg_id: i64, svr_
             if let Some(p) = &src {
                 size = std::fs::metadata(p).map(|md| md.len()).unwrap_or(size);
                 ex.put(p, &voice_path(&name))?;
-                let mime = media.mime.as_deref().unwrap_or("").to_ascii_lowercase();
-                if built && !mime.starts_with("audio/silk") && !mime.starts_with("audio/amr") {
-                    placed.downgrade = Some(format!(
-                        "WeChat plays SILK or AMR voice notes; the {} file is kept as it is and may not play there",
-                        if mime.is_empty() { "unknown" } else { mime.as_str() }
-                    ));
+                if built {
+                    placed.downgrade = voice_downgrade(media.mime.as_deref());
                 }
             }
             placed.img_path = Some(name.clone());
@@ -165,12 +120,8 @@ pub fn place(ex: &mut WcExporter, m: &Message, n: &mut Native, msg_id: i64, svr_
                 )
                 .map_err(err(&db))?;
             if built {
-                let format = if media.mime.as_deref().is_some_and(|m| m.starts_with("audio/amr")) { 0 } else { 4 };
-                n.body = format!(
-                    "<msg><voicemsg endflag=\"1\" cancelflag=\"0\" forwardflag=\"0\" voiceformat=\"{format}\" \
-                     voicelength=\"{ms}\" length=\"{size}\" fromusername=\"{}\" /></msg>",
-                    esc(&sender)
-                );
+                let amr = media.mime.as_deref().is_some_and(|m| m.starts_with("audio/amr"));
+                n.body = voice_xml(amr, ms, size, &sender);
             }
         }
         (_, codes::VIDEO | codes::VIDEO_OLD | codes::SHORT_VIDEO) => {
@@ -205,10 +156,7 @@ pub fn place(ex: &mut WcExporter, m: &Message, n: &mut Native, msg_id: i64, svr_
                 )
                 .map_err(err(&db))?;
             if built {
-                n.body = format!(
-                    "<msg><videomsg length=\"{size}\" playlength=\"{secs_long}\" md5=\"{md5}\" fromusername=\"{}\" /></msg>",
-                    esc(&sender)
-                );
+                n.body = video_xml(size, secs_long as u64, &md5, &sender);
             }
         }
         (_, codes::STICKER) => {
@@ -227,11 +175,7 @@ pub fn place(ex: &mut WcExporter, m: &Message, n: &mut Native, msg_id: i64, svr_
                 )
                 .map_err(err(&db))?;
             if built {
-                n.body = format!(
-                    "<msg><emoji fromusername=\"{}\" tousername=\"{}\" type=\"2\" md5=\"{md5}\" len=\"{size}\" productid=\"\" /></msg>",
-                    esc(&sender),
-                    esc(&m.chat)
-                );
+                n.body = emoji_xml(&sender, &m.chat, &md5, size);
             }
         }
         (codes::FILE, _) => {
@@ -293,17 +237,4 @@ fn free_name(dir: &Path, wanted: &str, src: &Path) -> Result<String> {
         }
     }
     unreachable!("some name is free")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn file_names_stay_inside_download() {
-        assert_eq!(safe_file_name(Some("../../etc/passwd"), "f"), "passwd");
-        assert_eq!(safe_file_name(Some("报告 2024.pdf"), "f"), "报告 2024.pdf");
-        assert_eq!(safe_file_name(Some(".."), "file-1.bin"), "file-1.bin");
-        assert_eq!(safe_file_name(None, "file-1.bin"), "file-1.bin");
-    }
 }

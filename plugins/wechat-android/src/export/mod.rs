@@ -5,32 +5,20 @@
 //! and media where the rows point (image2/, voice2/, video/, emoji/,
 //! MicroMsg/Download/).
 
-mod content;
 mod media;
 
-use crate::codes;
 use crate::import::SOURCE;
 use crate::key::{self, DEFAULT_IMEI};
 use chatferry_core::ddl::{is_internal, statements};
 use chatferry_core::sqlite::{err_at as err, sql_error};
 use chatferry_core::*;
-use content::{lost_details, native, Quoted};
+use chatferry_wechat::codes;
+use chatferry_wechat::write::{lost_details, native, stable_id, Quoted};
 use rusqlite::{params, Connection};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 const SCHEMA: &str = include_str!("../../schema/EnMicroMsg.sql");
-
-/// A positive server id for a message from another app, stable across runs
-/// (FNV-1a of chat and id), 19 digits like WeChat's own.
-fn stable_id(chat: &str, id: &str) -> i64 {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in chat.bytes().chain([0]).chain(id.bytes()) {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x100000001b3);
-    }
-    (1_000_000_000_000_000_000 + h % 8_000_000_000_000_000_000) as i64
-}
 
 struct Options2 {
     uin: Option<String>,
@@ -354,6 +342,8 @@ impl WcExporter {
         let names = &self.names;
         let name_of = |id: &str| names.get(id).cloned();
         let mut n = native(m, self.owner.as_deref(), &name_of, quoted.as_ref());
+        // A row kept from iOS has the base type; Android stores composite codes.
+        n.code = codes::for_android(n.code, &n.body);
 
         // Media files go where the row will point.
         let placed = media::place(self, m, &mut n, msg_id, svr_id)?;

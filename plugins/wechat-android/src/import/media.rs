@@ -5,20 +5,14 @@
 //! received files under `MicroMsg/Download/` (the row keeps a phone path).
 //! Every path is resolved inside its folder; one that escapes is refused.
 
-use chatferry_core::media::{is_escape, mime_for_extension, resolve_inside, sniff_file, Resolve};
-use chatferry_core::{Media, Report};
+use chatferry_core::Report;
+use chatferry_wechat::media::{find, Found};
 use md5::{Digest, Md5};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub struct MediaRoots {
     pub account: Option<PathBuf>,
     pub micromsg: Option<PathBuf>,
-}
-
-pub enum Found {
-    File(PathBuf),
-    Missing,
-    Refused,
 }
 
 /// `<ab>/<cd>/` from the first four characters of a hashed name.
@@ -66,51 +60,12 @@ pub fn download_relative(full: &str) -> Option<&str> {
 }
 
 impl MediaRoots {
-    fn find(&self, root: Option<&Path>, relative: &str, message_id: &str, report: &mut Report) -> Found {
-        let Some(root) = root else { return Found::Missing };
-        match resolve_inside(root, relative) {
-            Ok(Resolve::Found(p)) => Found::File(p),
-            Ok(Resolve::Missing(_)) => Found::Missing,
-            Err(e) => {
-                report.media.refused += 1;
-                if is_escape(&e) {
-                    report.note(format!("message {message_id}: {}", e.message));
-                } else {
-                    report.note(format!("message {message_id}: media {relative:?}: {}", e.message));
-                }
-                Found::Refused
-            }
-        }
-    }
-
     pub fn in_account(&self, relative: &str, message_id: &str, report: &mut Report) -> Found {
-        self.find(self.account.as_deref(), relative, message_id, report)
+        find(self.account.as_deref(), relative, message_id, report)
     }
 
     pub fn in_micromsg(&self, relative: &str, message_id: &str, report: &mut Report) -> Found {
-        self.find(self.micromsg.as_deref(), relative, message_id, report)
-    }
-}
-
-/// Fills `media` from what was found; the MIME type comes from the bytes
-/// (WXGF images are named .jpg), else from the name.
-pub fn attach(media: &mut Media, found: Found, name_hint: Option<&str>) {
-    match found {
-        Found::File(p) => {
-            media.mime = sniff_file(&p)
-                .map(String::from)
-                .or_else(|| {
-                    name_hint
-                        .and_then(|n| Path::new(n).extension())
-                        .and_then(|e| e.to_str())
-                        .and_then(mime_for_extension)
-                        .map(String::from)
-                })
-                .or(media.mime.take());
-            media.size = std::fs::metadata(&p).ok().map(|m| m.len());
-            media.path = Some(p.to_string_lossy().into_owned());
-        }
-        Found::Missing | Found::Refused => media.missing = true,
+        find(self.micromsg.as_deref(), relative, message_id, report)
     }
 }
 

@@ -1,77 +1,36 @@
-//! The message table, row by row, into canonical messages.
-//!
-//! Group rows someone else sent start with `<sender>:\n`; rows the owner
-//! sent, system rows and 1:1 rows never do, so the prefix is split only
-//! from received group rows (a 1:1 text that starts `x:\n` stays text).
-//! What the model has no field for rides in `wechat.*` extras — the raw
-//! type code, the server id, the XML of non-text rows — so WeChat → WeChat
-//! keeps it.
+//! The message table, row by row, into canonical messages: the body is
+//! read by the shared WeChat reader (`chatferry_wechat::read`), the files
+//! are found here by Android's rules and side tables.
 
-use super::media::{self, Found, MediaRoots};
-use crate::codes::{self, app};
+use super::media::{self, MediaRoots};
 use crate::source::Source;
-use crate::xml::Doc;
 use chatferry_core::producer::{Batcher, Send};
 use chatferry_core::sqlite::{self as db, err_for};
 use chatferry_core::*;
-use rusqlite::types::Value;
+use chatferry_wechat::media::{attach, Found};
+use chatferry_wechat::read::{self, convert, Row};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 pub struct Context {
-    owner: Option<String>,
+    shared: read::Context,
     roots: MediaRoots,
-    /// Display names (remark, else nickname) for `${username}` in templates.
-    names: HashMap<String, String>,
 }
 
 impl Context {
     pub fn new(owner: Option<String>, source: &Source, names: HashMap<String, String>) -> Context {
         Context {
-            owner,
+            shared: read::Context { owner, names },
             roots: MediaRoots { account: source.account_dir.clone(), micromsg: source.micromsg_dir.clone() },
-            names,
         }
-    }
-
-    /// `"${wxid_a}" 拍了拍 "${wxid_b}"` → `"Alice" 拍了拍 "Bob"`.
-    fn fill_template(&self, template: &str) -> String {
-        let mut out = String::new();
-        let mut rest = template;
-        while let Some(i) = rest.find("${") {
-            out.push_str(&rest[..i]);
-            match rest[i + 2..].find('}') {
-                Some(j) => {
-                    let id = &rest[i + 2..i + 2 + j];
-                    out.push_str(self.names.get(id).map(String::as_str).unwrap_or(id));
-                    rest = &rest[i + 3 + j..];
-                }
-                None => {
-                    out.push_str(&rest[i..]);
-                    rest = "";
-                }
-            }
-        }
-        out.push_str(rest);
-        out
     }
 }
 
-struct Row {
-    id: i64,
-    svr_id: Option<i64>,
-    code: i64,
-    status: Option<i64>,
-    is_send: bool,
-    time: i64,
-    talker: String,
-    content: Option<String>,
-    /// Content that is not text (a compressed or binary cell), kept raw.
-    raw: Option<Vec<u8>>,
+/// What Android's side tables say about a row's file.
+struct SideFacts {
     img_path: Option<String>,
     big_image: Option<String>,
     file_path: Option<String>,
-    quoted_id: Option<i64>,
     voice_ms: Option<i64>,
     video_s: Option<i64>,
     sticker_group: Option<String>,
@@ -129,39 +88,36 @@ pub fn read_all(source: &Source, ctx: Context, batch: usize, shared: &Mutex<Repo
     let mut out = Batcher::new(batch, shared);
     let mut unprefixed = 0u64;
     while let Some(r) = rows.next().map_err(&e)? {
-        let (content, raw) = match r.get::<_, Value>(7).map_err(&e)? {
-            Value::Text(t) => (Some(t), None),
-            Value::Blob(b) => match String::from_utf8(b) {
-                Ok(t) => (Some(t), None),
-                Err(b) => (None, Some(b.into_bytes())),
-            },
-            Value::Null => (None, None),
-            Value::Integer(i) => (Some(i.to_string()), None),
-            Value::Real(f) => (Some(f.to_string()), None),
-        };
+        let (content, raw) = Row::cell(r.get(7).map_err(&e)?);
         let row = Row {
-            id: r.get(0).map_err(&e)?,
+            id: r.get::<_, i64>(0).map_err(&e)?.to_string(),
             svr_id: r.get::<_, Option<i64>>(1).map_err(&e)?.filter(|s| *s != 0),
             code: r.get::<_, Option<i64>>(2).map_err(&e)?.unwrap_or(0),
             status: r.get(3).map_err(&e)?,
             is_send: r.get::<_, Option<i64>>(4).map_err(&e)?.unwrap_or(0) == 1,
-            time: r.get::<_, Option<i64>>(5).map_err(&e)?.unwrap_or(0),
+            time_ms: r.get::<_, Option<i64>>(5).map_err(&e)?.unwrap_or(0),
             talker: r.get(6).map_err(&e)?,
             content,
             raw,
+            quoted_id: r.get::<_, Option<i64>>(11).map_err(&e)?.map(|q| q.to_string()),
+        };
+        let side = SideFacts {
             img_path: r.get::<_, Option<String>>(8).map_err(&e)?.filter(|s| !s.is_empty()),
             big_image: r.get::<_, Option<String>>(9).map_err(&e)?.filter(|s| !s.is_empty()),
             file_path: r.get::<_, Option<String>>(10).map_err(&e)?.filter(|s| !s.is_empty()),
-            quoted_id: r.get(11).map_err(&e)?,
             voice_ms: r.get(12).map_err(&e)?,
             video_s: r.get(13).map_err(&e)?,
             sticker_group: r.get::<_, Option<String>>(14).map_err(&e)?,
         };
-        let mut lookup = |svr: i64| -> Option<i64> { by_svr.query_row([svr], |r| r.get(0)).ok() };
-        let (m, had_prefix) = convert(row, &ctx, &mut out.report, &mut lookup);
-        if !had_prefix {
+        let mut lookup = |svr: i64| -> Option<String> {
+            by_svr.query_row([svr], |r| r.get::<_, i64>(0)).ok().map(|i| i.to_string())
+        };
+        let read = convert(row, &ctx.shared, &mut out.report, &mut lookup);
+        if !read.had_prefix {
             unprefixed += 1;
         }
+        let mut m = read.message;
+        find_media(&mut m, read.doc.as_ref(), &side, &ctx.roots, &mut out.report);
         if !out.push(m, send)? {
             return Ok(());
         }
@@ -172,414 +128,79 @@ pub fn read_all(source: &Source, ctx: Context, batch: usize, shared: &Mutex<Repo
     out.finish(send)
 }
 
-/// `wxid_abc:\nbody` → (`wxid_abc`, `body`). A username never holds
-/// whitespace, `:` or `<`, so longer or odd heads are not prefixes.
-pub fn split_prefix(content: &str) -> Option<(&str, &str)> {
-    let i = content.find(":\n")?;
-    let head = &content[..i];
-    let ok = !head.is_empty()
-        && head.len() <= 80
-        && !head.chars().any(|c| c.is_whitespace() || c == ':' || c == '<' || c == '"');
-    ok.then(|| (head, &content[i + 2..]))
-}
-
-/// The old voice/video header `<sender>:<length>:<flag>\n`.
-fn media_header(body: &str) -> Option<(&str, i64)> {
-    let line = body.split('\n').next()?;
-    let mut parts = line.split(':');
-    let who = parts.next()?;
-    let n = parts.next()?.parse::<i64>().ok()?;
-    parts.next()?;
-    (!who.is_empty() && !who.contains('<')).then_some((who, n))
-}
-
-fn convert(
-    row: Row,
-    ctx: &Context,
+/// Finds the file of a media message by Android's rules.
+fn find_media(
+    m: &mut Message,
+    doc: Option<&chatferry_wechat::xml::Doc>,
+    side: &SideFacts,
+    roots: &MediaRoots,
     report: &mut Report,
-    lookup: &mut dyn FnMut(i64) -> Option<i64>,
-) -> (Message, bool) {
-    let id = row.id.to_string();
-    let group = row.talker.ends_with("@chatroom");
-    let base = codes::base(row.code);
-    let system = base == codes::SYSTEM || base == codes::SYSTEM_XML;
-    let mut m = Message {
-        id: id.clone(),
-        chat: row.talker.clone(),
-        from_me: row.is_send,
-        timestamp_ms: row.time,
-        status: codes::status(row.is_send, row.status),
-        ..Default::default()
-    };
-    m.extras.insert("wechat.type".into(), row.code.to_string());
-    if let Some(s) = row.svr_id {
-        m.extras.insert("wechat.msgSvrId".into(), s.to_string());
-    }
-    if let Some(s) = row.status.filter(|s| *s != codes::status_code(m.status, m.from_me)) {
-        m.extras.insert("wechat.status".into(), s.to_string());
-    }
-    let content = row.content.clone().unwrap_or_default();
-    let mut had_prefix = true;
-    let mut body: &str = &content;
-    if group && !row.is_send {
-        if system {
-            // `room:\n<sysmsg …>`: the room's own name, not a sender.
-            if let Some((_, rest)) = split_prefix(body).filter(|(_, rest)| rest.starts_with('<')) {
-                body = rest;
-            }
-        } else if let Some((who, rest)) = split_prefix(body) {
-            m.sender = Some(who.to_string());
-            body = rest;
-        } else if let Some((who, _)) = media_header(body).filter(|_| base == codes::VOICE || base == codes::VIDEO) {
-            m.sender = Some(who.to_string());
-        } else {
-            had_prefix = false;
-        }
-    } else if row.is_send {
-        m.sender = ctx.owner.clone();
-    } else if !system {
-        m.sender = Some(row.talker.clone());
-    }
-    if let Some(raw) = &row.raw {
-        // A cell that is not text (newer versions compress some): kept
-        // as it is, never shown as garbage text.
-        m.kind = MessageKind::Other;
-        m.extras.insert("wechat.raw_content_hex".into(), hex::encode(raw));
-        report.note(format!("message {id}: its content is not text (compressed or binary); kept as raw data"));
-        return (m, had_prefix);
-    }
-    let keep_xml = |m: &mut Message, body: &str| {
-        m.extras.insert("wechat.content".into(), body.to_string());
-    };
-    let doc = Doc::parse(body);
-    match (row.code, base) {
-        (codes::REVOKE_NOTICE, _) => {
-            m.kind = MessageKind::Deleted;
-            m.text = Some(body.to_string());
-        }
-        (_, codes::TEXT) => {
-            m.kind = MessageKind::Text;
-            m.text = Some(body.to_string());
-        }
-        (_, codes::IMAGE) => {
-            m.kind = MessageKind::Image;
-            keep_xml(&mut m, body);
-            let mut media = Media::default();
+) {
+    let Some(mut md) = m.media.take() else { return };
+    let id = m.id.clone();
+    match m.kind {
+        MessageKind::Image => {
             let mut found = Found::Missing;
-            if let Some(big) = row.big_image.as_deref().filter(|b| !b.starts_with("SERVERID://")) {
+            if let Some(big) = side.big_image.as_deref().filter(|b| !b.starts_with("SERVERID://")) {
                 if let Some(p) = media::image_path(big) {
-                    found = ctx.roots.in_account(&p, &id, report);
+                    found = roots.in_account(&p, &id, report);
                 }
             }
             if matches!(found, Found::Missing) {
-                if let Some(p) = row.img_path.as_deref().and_then(media::thumbnail_path) {
-                    found = ctx.roots.in_account(&p, &id, report);
-                    if matches!(found, Found::File(_)) {
+                if let Some(p) = side.img_path.as_deref().and_then(media::thumbnail_path) {
+                    found = roots.in_account(&p, &id, report);
+                    if found.is_file() {
                         m.extras.insert("wechat.thumbnail_only".into(), "1".into());
                         report.note(format!("message {id}: only the thumbnail of this picture is on the phone"));
                     }
                 }
             }
-            media::attach(&mut media, found, row.big_image.as_deref());
-            m.media = Some(media);
+            attach(&mut md, found, side.big_image.as_deref());
         }
-        (_, codes::VOICE) => {
-            m.kind = MessageKind::Voice;
-            keep_xml(&mut m, body);
-            let mut media = Media::default();
-            let xml_ms = doc.as_ref().and_then(|d| d.attr("msg/voicemsg", "voicelength")).and_then(|v| v.parse().ok());
-            let header_ms = media_header(body).map(|(_, ms)| ms);
-            media.duration_ms = row.voice_ms.or(xml_ms).or(header_ms).filter(|ms| *ms > 0).map(|ms| ms as u64);
-            let found = match &row.img_path {
-                Some(n) => ctx.roots.in_account(&media::voice_path(n), &id, report),
+        MessageKind::Voice => {
+            if let Some(ms) = side.voice_ms.filter(|ms| *ms > 0) {
+                md.duration_ms = Some(ms as u64);
+            }
+            let found = match &side.img_path {
+                Some(n) => roots.in_account(&media::voice_path(n), &id, report),
                 None => Found::Missing,
             };
-            media::attach(&mut media, found, None);
-            m.media = Some(media);
+            attach(&mut md, found, None);
         }
-        (_, codes::VIDEO | codes::VIDEO_OLD | codes::SHORT_VIDEO) => {
-            m.kind = MessageKind::Video;
-            keep_xml(&mut m, body);
-            let mut media = Media::default();
-            let xml_s = doc.as_ref().and_then(|d| d.attr("msg/videomsg", "playlength")).and_then(|v| v.parse().ok());
-            media.duration_ms = row
-                .video_s
-                .or(xml_s)
-                .or(media_header(body).map(|(_, s)| s))
-                .filter(|s| *s > 0)
-                .map(|s| s as u64 * 1000);
-            let found = match &row.img_path {
-                Some(n) => ctx.roots.in_account(&media::video_path(n), &id, report),
+        MessageKind::Video => {
+            if let Some(s) = side.video_s.filter(|s| *s > 0) {
+                md.duration_ms = Some(s as u64 * 1000);
+            }
+            let found = match &side.img_path {
+                Some(n) => roots.in_account(&media::video_path(n), &id, report),
                 None => Found::Missing,
             };
-            media::attach(&mut media, found, Some("x.mp4"));
-            m.media = Some(media);
+            attach(&mut md, found, Some("x.mp4"));
         }
-        (_, codes::STICKER) => {
-            m.kind = MessageKind::Sticker;
-            keep_xml(&mut m, body);
-            let mut media = Media::default();
-            let md5 = row.img_path.clone().or_else(|| doc.as_ref().and_then(|d| d.attr("msg/emoji", "md5")));
+        MessageKind::Sticker => {
+            let md5 = side.img_path.clone().or_else(|| doc.and_then(|d| d.attr("msg/emoji", "md5")));
             let found = match &md5 {
-                Some(h) => ctx.roots.in_account(&media::sticker_path(h, row.sticker_group.as_deref()), &id, report),
+                Some(h) => roots.in_account(&media::sticker_path(h, side.sticker_group.as_deref()), &id, report),
                 None => Found::Missing,
             };
-            media::attach(&mut media, found, None);
-            if media.path.is_some() && media.mime.is_none() {
+            attach(&mut md, found, None);
+            if md.path.is_some() && md.mime.is_none() {
                 report.note(format!("message {id}: the sticker file is stored encrypted by WeChat; kept as it is"));
             }
-            m.media = Some(media);
         }
-        (_, codes::LOCATION) => {
-            m.kind = MessageKind::Location;
-            keep_xml(&mut m, body);
-            let d = doc.unwrap_or_default();
-            let num = |k: &str| d.attr("msg/location", k).and_then(|v| v.parse::<f64>().ok());
-            match (num("x"), num("y")) {
-                (Some(lat), Some(lon)) => {
-                    m.location = Some(Location {
-                        latitude: lat,
-                        longitude: lon,
-                        name: d.attr("msg/location", "poiname"),
-                        address: d.attr("msg/location", "label"),
-                        ..Default::default()
-                    })
-                }
-                _ => m.text = Some(body.to_string()),
-            }
-        }
-        (_, codes::CONTACT_CARD) => {
-            m.kind = MessageKind::Contact;
-            keep_xml(&mut m, body);
-            let d = doc.unwrap_or_default();
-            m.contact_card = Some(ContactCard {
-                name: d.attr("msg", "nickname").or_else(|| d.attr("msg", "username")),
-                vcard: None,
-            });
-        }
-        (_, codes::VOIP) => {
-            m.kind = MessageKind::Call;
-            keep_xml(&mut m, body);
-            m.call = Some(call_of(doc.as_ref(), body));
-        }
-        (_, codes::APP) => {
-            keep_xml(&mut m, body);
-            app_message(&mut m, doc.as_ref(), body, &row, ctx, report, lookup);
-        }
-        (_, codes::SYSTEM) => {
-            m.text = Some(body.to_string());
-            if body.contains("撤回了一条消息") || body.contains("recalled a message") {
-                m.kind = MessageKind::Deleted;
-            } else {
-                m.kind = MessageKind::System;
-                m.system = Some(SystemEvent { action: system_action(body).into(), ..Default::default() });
-            }
-        }
-        (_, codes::SYSTEM_XML) => {
-            keep_xml(&mut m, body);
-            let d = doc.unwrap_or_default();
-            match d.attr("sysmsg", "type").as_deref() {
-                Some("revokemsg") => {
-                    m.kind = MessageKind::Deleted;
-                    m.text = d.text("sysmsg/revokemsg/replacemsg");
-                }
-                Some("pat") => {
-                    m.kind = MessageKind::System;
-                    m.text = d.text("sysmsg/pat/template").map(|t| ctx.fill_template(&t));
-                    m.system = Some(SystemEvent {
-                        action: "pat".into(),
-                        actor: d.text("sysmsg/pat/fromusername"),
-                        targets: d.text("sysmsg/pat/pattedusername").into_iter().collect(),
-                        value: None,
-                    });
-                }
-                _ => {
-                    m.kind = MessageKind::System;
-                    m.text = d.text("sysmsg/sysmsgtemplate/content_template/template").or(Some(body.to_string()));
-                    m.system = Some(SystemEvent { action: "other".into(), ..Default::default() });
-                }
-            }
-        }
-        _ => {
-            m.kind = MessageKind::Other;
-            m.text = Some(body.to_string());
-            report.note(format!("message {id}: WeChat type {} is kept as text", row.code));
-        }
-    }
-    (m, had_prefix)
-}
-
-fn system_action(text: &str) -> &'static str {
-    if text.contains("修改群名为") || text.contains("changed the group name") {
-        "title_changed"
-    } else if text.contains("移出了群聊") || text.contains("removed") {
-        "member_removed"
-    } else if text.contains("退出了群聊") || text.contains("left the group") {
-        "member_left"
-    } else if text.contains("邀请")
-        || text.contains("加入了群聊")
-        || text.contains("joined")
-        || text.contains("invited")
-    {
-        "member_added"
-    } else {
-        "other"
-    }
-}
-
-/// `<voipmsg type="VoIPBubbleMsg"><VoIPBubbleMsg><msg>通话时长 00:42</msg>…`.
-fn call_of(doc: Option<&Doc>, body: &str) -> Call {
-    let text = doc.and_then(|d| d.text("voipmsg/VoIPBubbleMsg/msg")).unwrap_or_else(|| body.to_string());
-    let video = doc.and_then(|d| d.text("voipmsg/VoIPBubbleMsg/room_type")).as_deref() == Some("1")
-        || body.contains("voip_content_video");
-    let mut call = Call { video, ..Default::default() };
-    let digits: Vec<u64> = text
-        .rsplit(' ')
-        .next()
-        .unwrap_or("")
-        .split(':')
-        .map(|p| p.trim().parse::<u64>())
-        .collect::<std::result::Result<_, _>>()
-        .unwrap_or_default();
-    if digits.len() >= 2 {
-        let secs = digits.iter().fold(0, |acc, d| acc * 60 + d);
-        call.duration_ms = Some(secs * 1000);
-        call.outcome = Some("answered".into());
-    } else if text.contains("取消") || text.contains("Canceled") || text.contains("Cancelled") {
-        call.outcome = Some("cancelled".into());
-    } else if text.contains("拒绝") || text.contains("Declined") {
-        call.outcome = Some("declined".into());
-    } else if text.contains("未接") || text.contains("无应答") || text.contains("Missed") || text.contains("No answer")
-    {
-        call.outcome = Some("missed".into());
-    }
-    call
-}
-
-fn app_message(
-    m: &mut Message,
-    doc: Option<&Doc>,
-    body: &str,
-    row: &Row,
-    ctx: &Context,
-    report: &mut Report,
-    lookup: &mut dyn FnMut(i64) -> Option<i64>,
-) {
-    let Some(d) = doc else {
-        m.kind = MessageKind::Other;
-        m.text = Some(body.to_string());
-        return;
-    };
-    let t = |p: &str| d.text(&format!("msg/appmsg/{p}"));
-    let app_type = t("type").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
-    match app_type {
-        app::QUOTE => {
-            m.kind = MessageKind::Text;
-            m.text = t("title");
-            let quoted = row.quoted_id.or_else(|| t("refermsg/svrid").and_then(|s| s.parse().ok()).and_then(lookup));
-            m.reply_to = quoted.map(|q| q.to_string());
-            if t("refermsg/type").as_deref() == Some("1") {
-                let c = t("refermsg/content").unwrap_or_default();
-                let c = match split_prefix(&c) {
-                    Some((_, rest)) if t("refermsg/chatusr").is_some() => rest.to_string(),
-                    _ => c,
-                };
-                m.quoted_text = Some(c).filter(|c| !c.is_empty());
-            }
-        }
-        app::FILE => {
-            m.kind = MessageKind::Document;
-            let mut media = Media { file_name: t("title"), ..Default::default() };
-            media.size = t("appattach/totallen").and_then(|v| v.parse().ok());
-            let found = match row.file_path.as_deref().map(|p| (p, media::download_relative(p))) {
-                Some((_, Some(rel))) => ctx.roots.in_micromsg(rel, &m.id, report),
+        MessageKind::Document => {
+            let found = match side.file_path.as_deref().map(|p| (p, media::download_relative(p))) {
+                Some((_, Some(rel))) => roots.in_micromsg(rel, &id, report),
                 Some((p, None)) => {
-                    report.note(format!("message {}: file path {p:?} is outside WeChat's folders", m.id));
+                    report.note(format!("message {id}: file path {p:?} is outside WeChat's folders"));
                     Found::Missing
                 }
                 None => Found::Missing,
             };
-            let name = media.file_name.clone();
-            media::attach(&mut media, found, name.as_deref());
-            m.media = Some(media);
+            let name = md.file_name.clone();
+            attach(&mut md, found, name.as_deref());
         }
-        app::TRANSFER => {
-            m.kind = MessageKind::Payment;
-            let fee = t("wcpayinfo/feedesc").unwrap_or_default();
-            let (amount, currency) = money(&fee);
-            let status = match t("wcpayinfo/paysubtype").as_deref() {
-                Some("1") => Some("sent".to_string()),
-                Some("3") => Some("received".to_string()),
-                Some("4") => Some("refunded".to_string()),
-                other => other.map(|o| format!("state {o}")),
-            };
-            m.payment =
-                Some(Payment { kind: "transfer".into(), amount, currency, note: t("wcpayinfo/pay_memo"), status });
-        }
-        app::RED_PACKET => {
-            m.kind = MessageKind::Payment;
-            m.payment = Some(Payment {
-                kind: "red_packet".into(),
-                note: t("wcpayinfo/sendertitle").or_else(|| t("des")),
-                ..Default::default()
-            });
-        }
-        app::PAT => {
-            m.kind = MessageKind::System;
-            m.text = t("title");
-            m.system = Some(SystemEvent { action: "pat".into(), ..Default::default() });
-        }
-        app::MINI_PROGRAM | app::MINI_PROGRAM_2 => {
-            m.kind = MessageKind::Link;
-            let url = t("weappinfo/pagepath").or_else(|| t("url")).unwrap_or_default();
-            m.link = Some(Link { url, title: t("title"), description: t("sourcedisplayname").or_else(|| t("des")) });
-        }
-        app::FORWARDED_RECORD => {
-            m.kind = MessageKind::Other;
-            m.text = Some([t("title"), t("des")].into_iter().flatten().collect::<Vec<_>>().join("\n"));
-        }
-        _ => match t("url") {
-            Some(url) => {
-                m.kind = MessageKind::Link;
-                m.link = Some(Link { url, title: t("title"), description: t("des") });
-            }
-            None => {
-                m.kind = MessageKind::Other;
-                m.text = t("title").or_else(|| Some(body.to_string()));
-            }
-        },
+        _ => {}
     }
-}
-
-/// `￥88.00` → (`88.00`, `CNY`).
-fn money(fee: &str) -> (Option<String>, Option<String>) {
-    let cny = fee.contains('￥') || fee.contains('¥');
-    let amount: String = fee.chars().filter(|c| c.is_ascii_digit() || *c == '.').collect();
-    let amount = Some(amount).filter(|a| !a.is_empty());
-    (amount.clone(), amount.and(if cny { Some("CNY".into()) } else { None }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prefixes_are_usernames_only() {
-        assert_eq!(split_prefix("wxid_a1:\nhello"), Some(("wxid_a1", "hello")));
-        assert_eq!(split_prefix("bob_custom_id:\nBob:\nhi"), Some(("bob_custom_id", "Bob:\nhi")));
-        assert_eq!(split_prefix("Bob said:\nhi"), None, "whitespace is not in usernames");
-        assert_eq!(split_prefix("wxid_a:2040:0\n"), None, "a voice header is not a prefix");
-        assert_eq!(media_header("wxid_a:2040:0\n"), Some(("wxid_a", 2040)));
-        assert_eq!(money("￥88.00"), (Some("88.00".into()), Some("CNY".into())));
-    }
-
-    #[test]
-    fn calls_read_duration_and_outcome() {
-        let d = Doc::parse("<voipmsg type=\"VoIPBubbleMsg\"><VoIPBubbleMsg><msg><![CDATA[通话时长 01:02]]></msg><room_type>1</room_type></VoIPBubbleMsg></voipmsg>");
-        let c = call_of(d.as_ref(), "");
-        assert_eq!((c.video, c.duration_ms, c.outcome.as_deref()), (true, Some(62_000), Some("answered")));
-        let d =
-            Doc::parse("<voipmsg type=\"VoIPBubbleMsg\"><VoIPBubbleMsg><msg>未接听</msg></VoIPBubbleMsg></voipmsg>");
-        assert_eq!(call_of(d.as_ref(), "").outcome.as_deref(), Some("missed"));
-    }
+    m.media = Some(md);
 }

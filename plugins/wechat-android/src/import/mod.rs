@@ -13,18 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub const SOURCE: &str = "wechat-android";
 
-/// The kind of a chat from its username.
-pub fn chat_kind(username: &str) -> ChatKind {
-    if username.ends_with("@chatroom") {
-        ChatKind::Group
-    } else if username.starts_with("gh_") {
-        ChatKind::Official
-    } else if matches!(username, "fmessage" | "medianote" | "floatbottle" | "qmessage" | "tmessage" | "newsapp") {
-        ChatKind::Other
-    } else {
-        ChatKind::Direct
-    }
-}
+pub use chatferry_wechat::read::chat_kind;
 
 /// Opens the store: owner, contacts and chats now; messages stream from a
 /// reader thread.

@@ -2,11 +2,24 @@
 //! from WeChat keep their own code and XML (`wechat.type`,
 //! `wechat.content`); others are written in the closest native form, and
 //! what WeChat has no place for is named so the exporter can count it.
+//! Codes are Android's (composite for quotes, files, payments); the iOS
+//! exporter stores their base type, as WeChat for iOS does.
 
 use crate::codes::{self, app};
 use crate::xml::esc;
 use chatferry_core::text_form::as_text;
 use chatferry_core::*;
+
+/// A positive server id for a message from another app, stable across runs
+/// (FNV-1a of chat and id), 19 digits like WeChat's own.
+pub fn stable_id(chat: &str, id: &str) -> i64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in chat.bytes().chain([0]).chain(id.bytes()) {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    (1_000_000_000_000_000_000 + h % 8_000_000_000_000_000_000) as i64
+}
 
 /// What a message becomes before media and ids are filled in.
 pub struct Native {
@@ -322,4 +335,72 @@ pub fn lost_details(m: &Message) -> Vec<&'static str> {
         lost.push("reactions");
     }
     lost
+}
+
+/// Bodies of media messages built for other apps' messages, once the file's
+/// MD5 and size are known.
+pub fn image_xml(md5: &str, size: u64) -> String {
+    format!("<?xml version=\"1.0\"?>\n<msg>\n\t<img length=\"{size}\" md5=\"{md5}\" hevc_mid_size=\"0\" />\n</msg>\n")
+}
+
+/// `amr`: voiceformat 0; everything else is written as SILK (4).
+pub fn voice_xml(amr: bool, ms: u64, size: u64, sender: &str) -> String {
+    format!(
+        "<msg><voicemsg endflag=\"1\" cancelflag=\"0\" forwardflag=\"0\" voiceformat=\"{}\" \
+         voicelength=\"{ms}\" length=\"{size}\" fromusername=\"{}\" /></msg>",
+        if amr { 0 } else { 4 },
+        esc(sender)
+    )
+}
+
+pub fn video_xml(size: u64, secs: u64, md5: &str, sender: &str) -> String {
+    format!(
+        "<msg><videomsg length=\"{size}\" playlength=\"{secs}\" md5=\"{md5}\" fromusername=\"{}\" /></msg>",
+        esc(sender)
+    )
+}
+
+pub fn emoji_xml(sender: &str, chat: &str, md5: &str, size: u64) -> String {
+    format!(
+        "<msg><emoji fromusername=\"{}\" tousername=\"{}\" type=\"2\" md5=\"{md5}\" len=\"{size}\" productid=\"\" /></msg>",
+        esc(sender),
+        esc(chat)
+    )
+}
+
+/// Why a voice note may not play in WeChat, for one built from another app.
+pub fn voice_downgrade(mime: Option<&str>) -> Option<String> {
+    let mime = mime.unwrap_or("").to_ascii_lowercase();
+    (!mime.starts_with("audio/silk") && !mime.starts_with("audio/amr")).then(|| {
+        format!(
+            "WeChat plays SILK or AMR voice notes; the {} file is kept as it is and may not play there",
+            if mime.is_empty() { "unknown" } else { mime.as_str() }
+        )
+    })
+}
+
+/// A file name that stays inside its folder: the last component, no
+/// control characters, never empty.
+pub fn safe_file_name(name: Option<&str>, fallback: &str) -> String {
+    let last = name.and_then(|n| n.rsplit(['/', '\\']).next()).unwrap_or("");
+    let clean: String = last.chars().filter(|c| !c.is_control()).collect();
+    let clean = clean.trim().trim_start_matches('.').to_string();
+    if clean.is_empty() {
+        fallback.to_string()
+    } else {
+        clean
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_stay_inside_their_folder() {
+        assert_eq!(safe_file_name(Some("../../etc/passwd"), "f"), "passwd");
+        assert_eq!(safe_file_name(Some("报告 2024.pdf"), "f"), "报告 2024.pdf");
+        assert_eq!(safe_file_name(Some(".."), "file-1.bin"), "file-1.bin");
+        assert_eq!(safe_file_name(None, "file-1.bin"), "file-1.bin");
+    }
 }

@@ -30,6 +30,30 @@ pub fn base(code: i64) -> i64 {
     code & 0xFFFF
 }
 
+/// The code Android stores for a row kept from iOS (which stores base types
+/// only): app messages get the composite code of their `<appmsg><type>`.
+pub fn for_android(code: i64, body: &str) -> i64 {
+    if code != APP {
+        return code;
+    }
+    let app_type = crate::xml::Doc::parse(body)
+        .and_then(|d| d.text("msg/appmsg/type"))
+        .and_then(|t| t.parse::<i64>().ok())
+        .unwrap_or(0);
+    match app_type {
+        app::QUOTE => QUOTE,
+        app::FILE => FILE,
+        app::TRANSFER => TRANSFER,
+        app::RED_PACKET => RED_PACKET,
+        _ => APP,
+    }
+}
+
+/// The code iOS stores: the base type.
+pub fn for_ios(code: i64) -> i64 {
+    base(code)
+}
+
 /// appmsg `<type>` values.
 pub mod app {
     pub const LINK: i64 = 5;
@@ -77,5 +101,8 @@ mod tests {
             assert_eq!(base(c), APP, "{c:#x}");
         }
         assert_eq!(base(REVOKE_NOTICE), SYSTEM);
+        assert_eq!(for_android(APP, "<msg><appmsg><type>57</type></appmsg></msg>"), QUOTE);
+        assert_eq!(for_android(APP, "<msg><appmsg><type>5</type></appmsg></msg>"), APP);
+        assert_eq!(for_android(TEXT, "<msg><appmsg><type>57</type></appmsg></msg>"), TEXT);
     }
 }
