@@ -7,6 +7,8 @@ pub mod adapter;
 pub mod archive;
 pub mod ddl;
 pub mod error;
+#[cfg(feature = "ios-backup")]
+pub mod ios_backup;
 pub mod media;
 pub mod model;
 pub mod phone;

@@ -2,18 +2,13 @@
 //! `Message/` folder beside it), the WhatsApp shared folder holding it, or
 //! an unencrypted iPhone backup (files found through Manifest.db).
 
+use chatferry_core::ios_backup::{self, file_id, Manifest};
 use chatferry_core::sqlite as db;
 use chatferry_core::{Error, Result};
-use sha1::{Digest, Sha1};
 use std::path::{Path, PathBuf};
 
 /// The backup domain of WhatsApp's shared app-group container.
 pub const DOMAIN: &str = "AppDomainGroup-group.net.whatsapp.WhatsApp.shared";
-
-/// `fileID = SHA1(domain + "-" + relativePath)`, as iOS backups name files.
-pub fn file_id(domain: &str, relative_path: &str) -> String {
-    hex::encode(Sha1::digest(format!("{domain}-{relative_path}").as_bytes()))
-}
 
 /// Where media files of `ZMEDIALOCALPATH` (relative to `Message/`) are.
 #[derive(Clone)]
@@ -56,31 +51,9 @@ fn is_chat_storage(path: &Path) -> bool {
             .is_ok_and(|c| db::has_table(&c, "ZWAMESSAGE") && db::has_table(&c, "ZWACHATSESSION"))
 }
 
-/// Whether the backup says it is encrypted (Manifest.plist `IsEncrypted`).
-fn backup_is_encrypted(dir: &Path) -> bool {
-    plist::Value::from_file(dir.join("Manifest.plist"))
-        .ok()
-        .and_then(|v| v.as_dictionary().and_then(|d| d.get("IsEncrypted")).and_then(|e| e.as_boolean()))
-        .unwrap_or(false)
-}
-
 /// The blob of `relative_path` in WhatsApp's domain, via Manifest.db.
 fn backup_file(dir: &Path, relative_path: &str) -> Result<Option<PathBuf>> {
-    let manifest = dir.join("Manifest.db");
-    let conn = db::open_read_only(&manifest).map_err(|e| {
-        Error::bad_input(format!("{}: the backup's Manifest.db cannot be read ({})", dir.display(), e.message))
-    })?;
-    if !db::has_table(&conn, "Files") {
-        return Err(Error::bad_input(format!("{} is damaged: it has no Files table", manifest.display())));
-    }
-    let id: Option<String> = conn
-        .query_row(
-            "SELECT fileID FROM Files WHERE domain = ?1 AND relativePath = ?2 AND flags = 1",
-            [DOMAIN, relative_path],
-            |r| r.get(0),
-        )
-        .ok();
-    Ok(id.map(|id| dir.join(&id[..2]).join(&id)).filter(|p| p.is_file()))
+    Manifest::open(dir)?.find(DOMAIN, relative_path)
 }
 
 pub fn probe(path: &Path) -> u8 {
@@ -88,7 +61,7 @@ pub fn probe(path: &Path) -> u8 {
         return if is_chat_storage(path) { 95 } else { 0 };
     }
     if path.join("Manifest.db").is_file() {
-        if backup_is_encrypted(path) {
+        if ios_backup::is_encrypted(path) {
             return 60; // ours to explain, even if we cannot read it
         }
         return match backup_file(path, "ChatStorage.sqlite") {
@@ -105,12 +78,8 @@ pub fn probe(path: &Path) -> u8 {
 impl Source {
     pub fn resolve(input: &Path) -> Result<Source> {
         let (file, media, backup) = if input.is_dir() && input.join("Manifest.db").is_file() {
-            if backup_is_encrypted(input) {
-                return Err(Error::unsupported(format!(
-                    "{} is an encrypted iPhone backup; chatferry reads unencrypted ones: make a new backup in \
-                     Finder/iTunes with \"Encrypt local backup\" turned off",
-                    input.display()
-                )));
+            if ios_backup::is_encrypted(input) {
+                return Err(ios_backup::encrypted_error(input));
             }
             let file = backup_file(input, "ChatStorage.sqlite")?.ok_or_else(|| {
                 Error::bad_input(format!(
@@ -152,17 +121,5 @@ impl Source {
         };
         let chat_storage = db::copy_if_wal(&file, &mut temp_dir, "ChatStorage.sqlite")?;
         Ok(Source { chat_storage, media, backup, _temp: temp })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn file_ids_are_sha1_of_domain_and_path() {
-        // The documented id of WhatsApp's ChatStorage.sqlite in every backup.
-        assert_eq!(file_id(DOMAIN, "ChatStorage.sqlite"), "7c7fba66680ef796b916b067077cc246adacf01d");
-        assert_eq!(file_id(DOMAIN, "ContactsV2.sqlite"), "b8548dc30aa1030df0ce18ef08b882cf7ab5212f");
     }
 }
