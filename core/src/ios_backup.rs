@@ -183,6 +183,30 @@ impl Template {
         .map_err(|e| sql_error(&path, e))
     }
 
+    /// Takes the app's files matching an SQL LIKE pattern out of the new
+    /// backup (rows and blobs); returns their relative paths.
+    pub fn remove(&self, like: &str) -> Result<Vec<String>> {
+        let path = self.out.join("Manifest.db");
+        let conn = Connection::open(&path).map_err(|e| sql_error(&path, e))?;
+        let e = |x| sql_error(&path, x);
+        let mut st = conn
+            .prepare("SELECT fileID, relativePath FROM Files WHERE domain = ?1 AND relativePath LIKE ?2 AND flags = 1")
+            .map_err(e)?;
+        let found: Vec<(String, String)> = st
+            .query_map([&self.domain, like], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(e)?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(e)?;
+        drop(st);
+        for (id, _) in &found {
+            if id.len() > 2 {
+                let _ = std::fs::remove_file(self.out.join(&id[..2]).join(id));
+            }
+            conn.execute("DELETE FROM Files WHERE fileID = ?1", [id]).map_err(e)?;
+        }
+        Ok(found.into_iter().map(|(_, p)| p).collect())
+    }
+
     /// Moves every file under `work()` into the backup (replacing files of
     /// the same path; their old `-wal`/`-shm` companions are removed, they
     /// would be replayed onto the new database) and updates Manifest.db.

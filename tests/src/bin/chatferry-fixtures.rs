@@ -9,13 +9,14 @@
 //!   folder (shared_prefs/, MicroMsg/<account>/EnMicroMsg.db encrypted with
 //!   WeChat's default device id, media), the WeChat sample or N messages.
 
-use chatferry_tests::fixtures::{canonical, wechat_android, whatsapp_android};
+use chatferry_tests::fixtures::{canonical, wechat_android, wechat_ios, whatsapp_android};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: chatferry-fixtures sample-archive OUT
        chatferry-fixtures whatsapp-android OUT [--messages N]
-       chatferry-fixtures wechat-android OUT [--messages N]";
+       chatferry-fixtures wechat-android OUT [--messages N]
+       chatferry-fixtures wechat-ios OUT [--messages N] [--backup]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -63,6 +64,32 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        ["wechat-ios", out, rest @ ..] => {
+            let backup = rest.contains(&"--backup");
+            let n =
+                match rest.iter().position(|a| *a == "--messages").map(|i| rest.get(i + 1).map(|n| n.parse::<usize>()))
+                {
+                    None => None,
+                    Some(Some(Ok(n))) => Some(n),
+                    Some(_) => {
+                        eprintln!("{USAGE}");
+                        return ExitCode::from(2);
+                    }
+                };
+            let out = PathBuf::from(out);
+            let folder = if backup { out.join("app") } else { out.clone() };
+            let fx = match n {
+                Some(n) => wechat_ios::write_scaled(&folder, n),
+                None => wechat_ios::write_sample(&folder, &wechat_ios::Spec::default()),
+            };
+            if backup {
+                wechat_ios::write_backup(&fx, &out.join("backup"));
+                println!("wrote {}: an iPhone backup holding WeChat's Documents/", out.join("backup").display());
+            } else {
+                println!("wrote {}: WeChat's Documents/ folder", out.display());
+            }
+            ExitCode::SUCCESS
+        }
         _ => {
             eprintln!("{USAGE}");
             ExitCode::from(2)

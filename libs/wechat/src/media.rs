@@ -86,3 +86,11 @@ pub fn source_file(m: &chatferry_core::Message) -> Option<PathBuf> {
     }
     media.path.as_ref().map(PathBuf::from).filter(|p| p.is_file())
 }
+
+/// A file message's extension: the XML's `appattach/fileext`, else the
+/// name's; never one that could leave a folder.
+pub fn file_ext(doc: Option<&crate::xml::Doc>, name: Option<&str>) -> Option<String> {
+    doc.and_then(|d| d.text("msg/appmsg/appattach/fileext"))
+        .or_else(|| name.and_then(|n| Path::new(n).extension()).and_then(|e| e.to_str()).map(String::from))
+        .filter(|e| !e.is_empty() && !e.contains(['/', '\\']) && !e.contains(".."))
+}

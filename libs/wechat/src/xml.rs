@@ -90,6 +90,55 @@ impl Doc {
     }
 }
 
+/// The group nicknames in a `<RoomData><Member UserName="…"><DisplayName>…`
+/// document (WeChat keeps them per group): (username, display name).
+pub fn room_display_names(xml: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut member: Option<String> = None;
+    let mut in_name = false;
+    let mut name = String::new();
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e)) | Ok(Event::Empty(e)) if e.name().as_ref() == b"Member" => {
+                member = e
+                    .attributes()
+                    .flatten()
+                    .find(|a| a.key.as_ref() == b"UserName")
+                    .and_then(|a| a.unescape_value().ok().map(|v| v.into_owned()));
+            }
+            Ok(Event::Start(e)) if e.name().as_ref() == b"DisplayName" => {
+                in_name = true;
+                name.clear();
+            }
+            Ok(Event::Text(t)) if in_name => name.push_str(&t.unescape().unwrap_or_default()),
+            Ok(Event::CData(c)) if in_name => name.push_str(&String::from_utf8_lossy(&c)),
+            Ok(Event::End(e)) if e.name().as_ref() == b"DisplayName" => {
+                in_name = false;
+                if let Some(m) = &member {
+                    if !name.trim().is_empty() {
+                        out.push((m.clone(), name.trim().to_string()));
+                    }
+                }
+            }
+            Ok(Event::End(e)) if e.name().as_ref() == b"Member" => member = None,
+            Ok(Event::Eof) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    out
+}
+
+/// `<RoomData>` naming each member's group nickname.
+pub fn room_data(names: &[(String, String)]) -> String {
+    let mut s = String::from("<RoomData>");
+    for (user, name) in names {
+        s.push_str(&format!("<Member UserName=\"{}\"><DisplayName>{}</DisplayName></Member>", esc(user), esc(name)));
+    }
+    s.push_str("</RoomData>");
+    s
+}
+
 /// Escapes a value for an element's text or an attribute.
 pub fn esc(s: &str) -> String {
     escape(s).into_owned()
@@ -114,5 +163,7 @@ mod tests {
         assert_eq!(d.attr("msg/location", "poiname").as_deref(), Some("天安门 & more"));
         assert!(Doc::parse("hello <b>").is_none());
         assert!(Doc::parse("<msg><unclosed></msg>").is_none());
+        let names = vec![("wxid_a".to_string(), "小 <A>".to_string()), ("b".to_string(), "Bee".to_string())];
+        assert_eq!(room_display_names(&room_data(&names)), names);
     }
 }

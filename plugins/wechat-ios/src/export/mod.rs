@@ -1,0 +1,533 @@
+//! Export: `Documents/<md5(owner wxid)>/` as WeChat for iOS keeps it —
+//! DB/MM.sqlite with one `Chat_<md5(username)>` (+ `ChatExt2_`) table per
+//! chat and `Hello_<md5>` tables for friend requests, DB/WCDB_Contact.sqlite
+//! (`Friend` with protobuf blobs), session/session.db (`SessionAbstract`,
+//! one row per chat with its last time), mmsetting.archive naming the
+//! owner, and media at the paths the rows imply (`Img/<h>/<id>.pic`,
+//! `Audio/<h>/<id>.aud`, `Video/<h>/<id>.mp4`, `OpenData/<h>/<id>.<ext>`).
+//! With `--opt template=BACKUP` the same files go into a copy of the new
+//! iPhone's backup instead (core::ios_backup::Template).
+
+mod media;
+
+use crate::proto::{self, ChatRoom, Remark, Social};
+use crate::source::{account_hash, md5_hex, DOMAIN};
+use crate::{account, schema, ADAPTER_ID};
+use chatferry_core::ios_backup::{self, Template};
+use chatferry_core::sqlite::{err_at as err, sql_error};
+use chatferry_core::*;
+use chatferry_wechat::codes;
+use chatferry_wechat::write::{lost_details, native, stable_id, Quoted};
+use chatferry_wechat::xml::room_data;
+use prost::Message as _;
+use rusqlite::{params, Connection};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// A message table being written.
+struct TableState {
+    hash: String,
+    hello: bool,
+    next_local: i64,
+    last_time: Option<i64>,
+}
+
+pub struct IosExporter {
+    output: PathBuf,
+    account_opt: Option<String>,
+    template_src: Option<PathBuf>,
+    template: Option<Template>,
+    account_dir: PathBuf,
+    mm_path: PathBuf,
+    mm: Option<Connection>,
+    contacts_db: Option<(PathBuf, Connection)>,
+    owner: Option<String>,
+    names: HashMap<String, String>,
+    friends: HashSet<String>,
+    /// Chat id → its Chat_ table; requester → its Hello_ table.
+    tables: HashMap<String, TableState>,
+    hellos: HashMap<String, TableState>,
+    /// Chats in the order they came, for session rows.
+    chat_order: Vec<String>,
+    keep_ids: bool,
+    sub_second: u64,
+    unresolved_quotes: u64,
+    /// Messages the template's own databases hold (replaced, and said so).
+    template_messages: u64,
+    report: Report,
+}
+
+fn create_dir(p: &Path) -> Result<()> {
+    std::fs::create_dir_all(p).map_err(|e| Error::io(p, "create", e))
+}
+
+fn open_new(path: &Path, ddl: &str) -> Result<Connection> {
+    let conn = Connection::open(path).map_err(err(path))?;
+    conn.execute_batch("PRAGMA journal_mode = DELETE; PRAGMA synchronous = OFF; PRAGMA temp_store = FILE; BEGIN;")
+        .map_err(err(path))?;
+    conn.execute_batch(ddl).map_err(err(path))?;
+    Ok(conn)
+}
+
+impl IosExporter {
+    pub fn create(output: &Path, options: &Options) -> Result<IosExporter> {
+        let template_src = options.path("template");
+        if let Some(t) = &template_src {
+            if !ios_backup::is_backup(t) {
+                return Err(Error::usage(format!(
+                    "template {} is not an iPhone backup folder (no Manifest.db); give an unencrypted backup of the \
+                     new iPhone made after logging in to WeChat",
+                    t.display()
+                )));
+            }
+        }
+        create_dir(output)?;
+        Ok(IosExporter {
+            output: output.to_path_buf(),
+            account_opt: options.get("account").map(|a| a.trim().to_string()).filter(|a| !a.is_empty()),
+            template_src,
+            template: None,
+            account_dir: PathBuf::new(),
+            mm_path: PathBuf::new(),
+            mm: None,
+            contacts_db: None,
+            owner: None,
+            names: HashMap::new(),
+            friends: HashSet::new(),
+            tables: HashMap::new(),
+            hellos: HashMap::new(),
+            chat_order: Vec::new(),
+            keep_ids: false,
+            sub_second: 0,
+            unresolved_quotes: 0,
+            template_messages: 0,
+            report: Report::new(),
+        })
+    }
+
+    fn mm(&self) -> &Connection {
+        self.mm.as_ref().expect("begin opened MM.sqlite")
+    }
+
+    /// A Friend row (once per username).
+    fn friend(
+        &mut self,
+        username: &str,
+        ctype: i64,
+        remark: &Remark,
+        social: Option<&Social>,
+        room: Option<&ChatRoom>,
+    ) -> Result<()> {
+        if !self.friends.insert(username.to_string()) {
+            return Ok(());
+        }
+        let (path, conn) = self.contacts_db.as_ref().expect("begin opened WCDB_Contact.sqlite");
+        conn.execute(
+            "INSERT INTO Friend (userName, type, certificationFlag, imgStatus, encodeUserName, dbContactRemark,
+                                 dbContactSocial, dbContactChatRoom)
+             VALUES (?1, ?2, 0, 0, '', ?3, ?4, ?5)",
+            params![
+                username,
+                ctype,
+                remark.encode_to_vec(),
+                social.map(|s| s.encode_to_vec()),
+                room.map(|r| r.encode_to_vec())
+            ],
+        )
+        .map_err(err(path))?;
+        Ok(())
+    }
+
+    /// The Chat_ table of a chat, created on first use.
+    fn table(&mut self, chat: &str, hash: Option<&str>) -> Result<&mut TableState> {
+        if !self.tables.contains_key(chat) {
+            let hash = hash.map(String::from).unwrap_or_else(|| md5_hex(chat));
+            self.mm().execute_batch(&schema::chat_table(&hash)).map_err(err(&self.mm_path))?;
+            self.chat_order.push(chat.to_string());
+            self.tables.insert(chat.to_string(), TableState { hash, hello: false, next_local: 1, last_time: None });
+        }
+        Ok(self.tables.get_mut(chat).expect("inserted"))
+    }
+
+    fn hello_table(&mut self, requester: &str) -> Result<&mut TableState> {
+        if !self.hellos.contains_key(requester) {
+            let hash = md5_hex(requester);
+            self.mm().execute_batch(&schema::hello_table(&hash)).map_err(err(&self.mm_path))?;
+            self.hellos.insert(requester.to_string(), TableState { hash, hello: true, next_local: 1, last_time: None });
+        }
+        Ok(self.hellos.get_mut(requester).expect("inserted"))
+    }
+}
+
+impl Exporter for IosExporter {
+    fn begin(&mut self, header: &Header) -> Result<()> {
+        let owner = match (&header.owner, &self.account_opt) {
+            (Some(o), Some(a)) if account_hash(a) != md5_hex(&o.id) => {
+                return Err(Error::usage(format!(
+                    "--opt account={a} is not the source's owner {}; leave the option out, or map the owner with \
+                     --contacts",
+                    o.id
+                )))
+            }
+            (Some(o), _) => o.clone(),
+            (None, Some(a)) if !a.is_empty() && !(a.len() == 32 && a.bytes().all(|b| b.is_ascii_hexdigit())) => {
+                Contact { id: a.clone(), ..Default::default() }
+            }
+            (None, _) => {
+                return Err(Error::usage(
+                    "writing WeChat for iPhone needs the account's own WeChat id (its folder is md5 of it): the \
+                     source does not name one; give --opt account=<your wxid>",
+                ))
+            }
+        };
+        let hash = md5_hex(&owner.id);
+        self.owner = Some(owner.id.clone());
+        self.keep_ids = header.source_adapter == ADAPTER_ID;
+        let root = match &self.template_src {
+            Some(t) => {
+                let (tpl, _) = Template::open(
+                    t,
+                    &self.output,
+                    DOMAIN,
+                    &format!("Documents/{hash}/DB/MM.sqlite"),
+                    &format!(
+                        "it has no WeChat account folder for {} (Documents/{hash}/): install WeChat on the new \
+                         iPhone, log in with this account, then make the backup",
+                        owner.id
+                    ),
+                )?;
+                self.template_messages = count_template_messages(t, &hash);
+                let work = tpl.work();
+                self.template = Some(tpl);
+                work
+            }
+            None => self.output.clone(),
+        };
+        self.account_dir = root.join("Documents").join(&hash);
+        for d in ["DB", "session"] {
+            create_dir(&self.account_dir.join(d))?;
+        }
+        account::write_setting(&self.account_dir.join("mmsetting.archive"), &owner)?;
+        self.mm_path = self.account_dir.join("DB/MM.sqlite");
+        let mm = open_new(&self.mm_path, "")?;
+        mm.execute_batch(
+            "CREATE TEMP TABLE cf_ids (canonical TEXT PRIMARY KEY, svr_id INTEGER, code INTEGER, sender TEXT,
+                                       text TEXT) WITHOUT ROWID;",
+        )
+        .map_err(err(&self.mm_path))?;
+        self.mm = Some(mm);
+        let cpath = self.account_dir.join("DB/WCDB_Contact.sqlite");
+        self.contacts_db = Some((cpath.clone(), open_new(&cpath, schema::FRIEND)?));
+        if let Some(n) = owner.nickname.as_ref().or(owner.name.as_ref()) {
+            self.names.insert(owner.id.clone(), n.clone());
+        }
+        Ok(())
+    }
+
+    fn write_contacts(&mut self, batch: Vec<Contact>) -> Result<()> {
+        for c in batch {
+            let ctype = c.extras.get("wechat.contact_type").and_then(|t| t.parse().ok()).unwrap_or(3);
+            if let Some(n) = c.name.as_ref().or(c.nickname.as_ref()) {
+                self.names.insert(c.id.clone(), n.clone());
+            }
+            let remark = Remark {
+                nickname: proto::field(c.nickname.as_deref()),
+                alias: proto::field(c.alias.as_deref()),
+                remark: proto::field(c.name.as_deref()),
+            };
+            let social = c.phone.as_deref().map(|p| Social { phone: proto::field(Some(p)) });
+            self.friend(&c.id, ctype, &remark, social.as_ref(), None)?;
+            self.report.contacts += 1;
+        }
+        Ok(())
+    }
+
+    fn write_chats(&mut self, batch: Vec<Chat>) -> Result<()> {
+        for chat in batch {
+            self.report.chats += 1;
+            let unmatched_hash = chat.extras.get("wechat.table_hash").cloned();
+            if chat.id != "fmessage" {
+                self.table(&chat.id, unmatched_hash.as_deref())?;
+            }
+            if unmatched_hash.is_some() {
+                continue; // a table nobody's name hashes to: no contact row
+            }
+            let remark = Remark { nickname: proto::field(chat.title.as_deref()), ..Default::default() };
+            if chat.kind == ChatKind::Group {
+                let members: Vec<String> = chat.participants.iter().map(|p| p.contact.clone()).collect();
+                let owner = chat.participants.iter().find(|p| p.role == Role::Owner).map(|p| p.contact.clone());
+                let names: Vec<(String, String)> = chat
+                    .participants
+                    .iter()
+                    .filter_map(|p| p.display_name.clone().map(|d| (p.contact.clone(), d)))
+                    .collect();
+                let room = ChatRoom {
+                    members: proto::field(Some(&members.join(";"))),
+                    owner: proto::field(owner.as_deref()),
+                    max_members: Some(500),
+                    room_data: (!names.is_empty()).then(|| room_data(&names).into_bytes()),
+                };
+                self.friend(&chat.id, 2, &remark, None, Some(&room))?;
+                if chat.participants.iter().any(|p| p.role == Role::Admin) {
+                    self.report.note(format!(
+                        "group {}: WeChat has one group owner and no admins; admins are written as members",
+                        chat.id
+                    ));
+                }
+                if let Some(t) = &chat.title {
+                    self.names.insert(chat.id.clone(), t.clone());
+                }
+            } else if chat.id != "fmessage" {
+                self.friend(&chat.id, 3, &remark, None, None)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn write_messages(&mut self, batch: Vec<Message>) -> Result<()> {
+        for m in batch {
+            self.write_message(&m)?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<Report> {
+        let mm_path = self.mm_path.clone();
+        let mut tables: Vec<&TableState> = self.tables.values().filter(|t| !t.hello).collect();
+        tables.sort_by(|a, b| a.hash.cmp(&b.hash));
+        let indexes: String = tables.iter().map(|t| schema::chat_indexes(&t.hash)).collect();
+        {
+            let mm = self.mm();
+            mm.execute_batch(&indexes).map_err(err(&mm_path))?;
+            mm.execute_batch("DROP TABLE cf_ids; COMMIT;").map_err(err(&mm_path))?;
+        }
+        if let Some(c) = self.mm.take() {
+            c.close().map_err(|(_, e)| sql_error(&mm_path, e))?;
+        }
+        if let Some((p, c)) = self.contacts_db.take() {
+            c.execute_batch("COMMIT").map_err(err(&p))?;
+            c.close().map_err(|(_, e)| sql_error(&p, e))?;
+        }
+        // The chat list: one session row per chat, with its last message's time.
+        let spath = self.account_dir.join("session/session.db");
+        let session = open_new(&spath, schema::SESSION)?;
+        for chat in &self.chat_order {
+            let t = &self.tables[chat];
+            session
+                .execute(
+                    "INSERT INTO SessionAbstract (UsrName, CreateTime, unreadcount, ConIntRes1) VALUES (?1, ?2, 0, 0)",
+                    params![chat, t.last_time.unwrap_or(0)],
+                )
+                .map_err(err(&spath))?;
+        }
+        session.execute_batch("COMMIT").map_err(err(&spath))?;
+        session.close().map_err(|(_, e)| sql_error(&spath, e))?;
+
+        let mut r = std::mem::take(&mut self.report);
+        if self.sub_second > 0 {
+            r.note(format!(
+                "{} messages had times with milliseconds; WeChat for iPhone keeps whole seconds",
+                self.sub_second
+            ));
+        }
+        if self.unresolved_quotes > 0 {
+            r.note(format!(
+                "{} replies quote a message that is not in the history or comes later; written with the quoted text \
+                 only",
+                self.unresolved_quotes
+            ));
+        }
+        if let Some(t) = self.template.take() {
+            // The converted history replaces the account's message databases:
+            // the new phone's own message_<n>.sqlite would repeat or contradict it.
+            let prefix = self.account_dir.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
+            let removed = t.remove(&format!("Documents/{prefix}/DB/message%"))?;
+            let added = t.finish()?;
+            r.note(format!(
+                "wrote a new iPhone backup: WeChat's MM.sqlite, WCDB_Contact.sqlite and session.db replaced, {} other \
+                 message databases taken out, {added} files added to Manifest.db",
+                removed.len()
+            ));
+            if self.template_messages > 0 {
+                r.note(format!(
+                    "the new iPhone's backup had {} WeChat messages of its own; the new backup holds the converted \
+                     history instead (they stay in the template backup)",
+                    self.template_messages
+                ));
+            }
+        }
+        r.target_adapter = ADAPTER_ID.into();
+        Ok(r)
+    }
+}
+
+impl IosExporter {
+    fn write_message(&mut self, m: &Message) -> Result<()> {
+        let mm_path = self.mm_path.clone();
+        let hello = m.chat == "fmessage";
+        let keep = self.keep_ids;
+        let requester = m.extras.get("wechat.hello_user").cloned().or(m.sender.clone()).unwrap_or_default();
+        let t = if hello { self.hello_table(&requester)? } else { self.table(&m.chat, None)? };
+        // Local ids are kept from a WeChat iPhone source (`<id>@<hash>`), else numbered.
+        let kept_local = keep
+            .then(|| m.id.split_once('@'))
+            .flatten()
+            .and_then(|(l, rest)| (rest.trim_end_matches(".hello") == t.hash).then_some(l))
+            .and_then(|l| l.parse::<i64>().ok())
+            .filter(|l| *l > 0);
+        let local = kept_local.unwrap_or(t.next_local);
+        t.next_local = t.next_local.max(local + 1);
+        let secs = m.timestamp_ms.div_euclid(1000);
+        t.last_time = Some(t.last_time.map_or(secs, |l| l.max(secs)));
+        let hash = t.hash.clone();
+        let table = if hello { format!("Hello_{hash}") } else { format!("Chat_{hash}") };
+        if m.timestamp_ms.rem_euclid(1000) != 0 {
+            self.sub_second += 1;
+        }
+
+        let svr_id = m.extras.get("wechat.msgSvrId").and_then(|s| s.parse::<i64>().ok()).unwrap_or_else(|| {
+            if m.extras.contains_key("wechat.type") {
+                0
+            } else {
+                stable_id(&m.chat, &m.id)
+            }
+        });
+        let quoted = match &m.reply_to {
+            Some(q) => {
+                let found = self
+                    .mm()
+                    .query_row("SELECT svr_id, code, sender, text FROM cf_ids WHERE canonical = ?1", [q], |r| {
+                        Ok(Quoted { svr_id: r.get(0)?, code: r.get(1)?, sender: r.get(2)?, content: r.get(3)? })
+                    })
+                    .ok();
+                if found.is_none() && !m.extras.contains_key("wechat.type") {
+                    self.unresolved_quotes += 1;
+                }
+                found
+            }
+            None => None,
+        };
+        let names = &self.names;
+        let name_of = |id: &str| names.get(id).cloned();
+        let mut n = native(m, self.owner.as_deref(), &name_of, quoted.as_ref());
+        n.code = codes::for_ios(n.code);
+        let placed = media::place(self, m, &mut n, local, &hash, svr_id)?;
+
+        let group = m.chat.ends_with("@chatroom");
+        let base = codes::base(n.code);
+        let system = base == codes::SYSTEM || base == codes::SYSTEM_XML;
+        let sender = m.sender.clone().or(if m.from_me { self.owner.clone() } else { None });
+        let content: rusqlite::types::Value = match &n.raw {
+            Some(b) => rusqlite::types::Value::Blob(b.clone()),
+            None => rusqlite::types::Value::Text(match (&sender, group && !m.from_me && !system) {
+                (Some(s), true) => format!("{s}:\n{}", n.body),
+                _ => n.body.clone(),
+            }),
+        };
+        let status = m
+            .extras
+            .get("wechat.status")
+            .and_then(|s| s.parse::<i64>().ok())
+            .unwrap_or_else(|| codes::status_code(m.status, m.from_me));
+        let des = if m.from_me { 0 } else { 1 };
+        let img_status = if placed.file { 2 } else { 0 };
+        let insert = if hello {
+            format!(
+                "INSERT INTO {table} (MesLocalID, MesSvrID, CreateTime, Message, Status, ImgStatus, Type, Des, OpCode, UsrName)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, {}, ?9)",
+                m.extras.get("wechat.hello_opcode").and_then(|o| o.parse::<i64>().ok()).unwrap_or(0)
+            )
+        } else {
+            format!(
+                "INSERT INTO {table} (MesLocalID, MesSvrID, CreateTime, Message, Status, ImgStatus, Type, Des)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+            )
+        };
+        let mut st = self.mm().prepare_cached(&insert).map_err(err(&mm_path))?;
+        let result = if hello {
+            st.execute(params![local, svr_id, secs, content, status, img_status, n.code, des, requester])
+        } else {
+            st.execute(params![local, svr_id, secs, content, status, img_status, n.code, des])
+        };
+        drop(st);
+        result.map_err(|e| match e {
+            rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+                Error::bad_input(format!("message id {} appears twice in the source", m.id))
+            }
+            e => sql_error(&mm_path, e),
+        })?;
+        let quoted_text = match base {
+            codes::TEXT => Some(n.body.clone()),
+            codes::APP if m.reply_to.is_some() => m.text.clone(),
+            _ => None,
+        };
+        self.mm()
+            .prepare_cached("INSERT OR REPLACE INTO cf_ids VALUES (?1, ?2, ?3, ?4, ?5)")
+            .and_then(|mut s| s.execute(params![m.id, svr_id, n.code, sender, quoted_text]))
+            .map_err(err(&mm_path))?;
+
+        // WeChat media have no caption: it follows as a text of its own.
+        let caption =
+            m.media.as_ref().and_then(|md| md.caption.clone()).filter(|_| !m.extras.contains_key("wechat.type"));
+        if let Some(c) = caption.filter(|_| m.kind.has_media() && !hello) {
+            let t = self.table(&m.chat, None)?;
+            let id = t.next_local;
+            t.next_local += 1;
+            let body = match (&sender, group && !m.from_me) {
+                (Some(s), true) => format!("{s}:\n{c}"),
+                _ => c,
+            };
+            self.mm()
+                .execute(
+                    &format!(
+                        "INSERT INTO {table} (MesLocalID, MesSvrID, CreateTime, Message, Status, ImgStatus, Type, Des)
+                         VALUES (?1, ?2, ?3, ?4, ?5, 0, 1, ?6)"
+                    ),
+                    params![id, stable_id(&m.chat, &format!("{}#caption", m.id)), secs, body, status, des],
+                )
+                .map_err(err(&mm_path))?;
+        }
+
+        let lost = lost_details(m);
+        if let Some(why) = &n.downgrade {
+            self.report.downgraded(m.kind, why);
+        } else if let Some(why) = &placed.downgrade {
+            self.report.downgraded(m.kind, why);
+        } else if !lost.is_empty() {
+            self.report.downgraded(m.kind, &format!("WeChat has no place for {}; written without", lost.join(", ")));
+        } else {
+            self.report.native(m.kind);
+        }
+        Ok(())
+    }
+}
+
+/// How many messages the template's account already holds (MM.sqlite and
+/// message_<n>.sqlite, with their WALs); 0 when they cannot be read.
+fn count_template_messages(template: &Path, hash: &str) -> u64 {
+    let Ok(m) = ios_backup::Manifest::open(template) else { return 0 };
+    let Ok(dbs) = m.list(DOMAIN, &format!("Documents/{hash}/DB/%.sqlite")) else { return 0 };
+    let Ok(tmp) = tempfile::tempdir() else { return 0 };
+    let mut total = 0u64;
+    for rel in dbs.iter().filter(|r| r.ends_with("/MM.sqlite") || r.contains("/message_")) {
+        let Ok(Some(blob)) = m.find(DOMAIN, rel) else { continue };
+        let copy = tmp.path().join("db.sqlite");
+        let _ = std::fs::remove_file(tmp.path().join("db.sqlite-wal"));
+        if std::fs::copy(&blob, &copy).is_err() {
+            continue;
+        }
+        if let Ok(Some(wal)) = m.find(DOMAIN, &format!("{rel}-wal")) {
+            let _ = std::fs::copy(wal, tmp.path().join("db.sqlite-wal"));
+        }
+        let Ok(conn) = Connection::open(&copy) else { continue };
+        let tables: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'Chat\\_%' ESCAPE '\\'")
+            .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
+            .unwrap_or_default();
+        for t in tables {
+            total +=
+                conn.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get::<_, i64>(0)).unwrap_or(0) as u64;
+        }
+    }
+    total
+}
