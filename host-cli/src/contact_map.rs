@@ -64,7 +64,10 @@ impl Family {
     /// Whether `id` names a person (not a group, feed or official account).
     fn is_person(self, id: &str) -> bool {
         match self {
-            Family::WhatsApp => id.ends_with("@s.whatsapp.net") || id.ends_with("@lid"),
+            Family::WhatsApp => {
+                id.strip_suffix("@s.whatsapp.net").is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+                    || id.ends_with("@lid")
+            }
             Family::WeChat => !id.ends_with("@chatroom") && !id.starts_with("gh_") && !id.contains('@'),
         }
     }
@@ -150,15 +153,19 @@ pub struct Mapping {
     /// Best known name per source id (for placeholders and the report).
     names: HashMap<String, String>,
     placeholders: BTreeMap<String, String>,
+    /// The owner's id in the target app, from the map's `[owner]`.
+    owner_target: Option<String>,
 }
 
 impl Mapping {
     pub fn new(from: Family, to: Family, map: Option<&Path>, keep_as_name: bool) -> Result<Mapping> {
         let mut pairs = HashMap::new();
+        let mut owner_target = None;
         if let Some(path) = map {
             let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
             let file: MapFile = toml::from_str(&text)
                 .map_err(|e| crate::UsageError(format!("{} is not a contact map: {}", path.display(), e.message())))?;
+            owner_target = file.owner.as_ref().and_then(|o| o.id(to));
             for e in file.owner.iter().chain(&file.person) {
                 if let (Some(a), Some(b)) = (e.id(from), e.id(to)) {
                     pairs.insert(a, b);
@@ -173,12 +180,20 @@ impl Mapping {
             keep_as_name,
             names: HashMap::new(),
             placeholders: BTreeMap::new(),
+            owner_target,
         })
     }
 
     fn person(&mut self, id: &str) -> std::result::Result<String, String> {
         if let Some(t) = self.pairs.get(id) {
             return Ok(t.clone());
+        }
+        // A WeChat id carried through WhatsApp (an official account has no
+        // number; WhatsApp stores it as `gh_…@s.whatsapp.net`) goes home as it was.
+        if let (Family::WhatsApp, Family::WeChat) = (self.from, self.to) {
+            if let Some(local) = id.strip_suffix("@s.whatsapp.net").filter(|l| !l.bytes().all(|b| b.is_ascii_digit())) {
+                return Ok(local.to_string());
+            }
         }
         if !self.from.is_person(id) {
             return Ok(id.to_string());
@@ -272,6 +287,9 @@ impl<'a> MappedImporter<'a> {
                 mapping.names.insert(o.id.clone(), n);
             }
             o.id = need(&mut mapping, &o.id.clone());
+        } else if let Some(id) = mapping.owner_target.clone() {
+            // The source does not record its owner (WhatsApp on iPhone); the map names them.
+            header.owner = Some(Contact { id, ..Default::default() });
         }
         let mut chat_kinds = HashMap::new();
         let mut in_chats = std::collections::HashSet::new();
@@ -500,5 +518,9 @@ mod tests {
         assert!(p.starts_with('0') && p.ends_with("@s.whatsapp.net") && p.len() == "@s.whatsapp.net".len() + 15, "{p}");
         assert!(Family::WeChat.is_person("wxid_a") && !Family::WeChat.is_person("1@chatroom"));
         assert!(!Family::WeChat.is_person("gh_abc"));
+        assert!(!Family::WhatsApp.is_person("gh_abc@s.whatsapp.net"), "a WeChat id carried through WhatsApp");
+        let mut m = Mapping::new(Family::WhatsApp, Family::WeChat, None, false).unwrap();
+        assert_eq!(m.person("gh_abc@s.whatsapp.net"), Ok("gh_abc".to_string()));
+        assert_eq!(m.person("4915112345678@s.whatsapp.net"), Err("4915112345678@s.whatsapp.net".to_string()));
     }
 }
