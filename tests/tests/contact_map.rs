@@ -153,7 +153,11 @@ wechat = "bob_custom_id"
         .ok();
     env.run(&["convert", s(&w), "--to", "archive", "-o", s(&back)]).ok();
     let got = archive_messages(&back);
-    assert_eq!(got.len(), 27, "26 messages and the caption's own row");
+    assert_eq!(got.len(), 28, "26 messages, the caption's own row and the reaction's emoji reply");
+    let reaction = got.iter().find(|m| m.text.as_deref() == Some("❤️")).expect("the reaction as a reply");
+    assert_eq!(reaction.sender.as_deref(), Some("wxid_alice"), "from who reacted");
+    let quoted = got.iter().find(|m| Some(&m.id) == reaction.reply_to.as_ref()).expect("quoting its message");
+    assert_eq!(quoted.chat, reaction.chat);
     assert!(got
         .iter()
         .any(|m| m.chat == "wxid_alice" && m.text.as_deref() == Some("Replying to that 👆") && m.reply_to.is_some()));

@@ -330,16 +330,17 @@ fn debian_sqlcipher_opens_our_export_with_the_documented_pragmas() {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
-    // 26 messages plus a text row for the one caption; 4 people and the owner
-    // (under placeholder ids, no contact map here), 2 groups, the status feed.
-    assert_eq!(lines, ["27", "8", uin], "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    // 26 messages plus a text row for the one caption and an emoji reply for
+    // the one reaction; 4 people and the owner (under placeholder ids, no
+    // contact map here), 2 groups, the status feed.
+    assert_eq!(lines, ["28", "8", uin], "stderr: {}", String::from_utf8_lossy(&out.stderr));
     let wrong = sqlcipher(&copy, "0000000", "SELECT count(*) FROM message;");
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("not a database"), "{:?}", wrong);
     // And it reads back: every sample message, in WeChat's closest forms.
     let b = dir.path().join("b");
     Env::new().run(&["convert", s(&w), "--to", "archive", "-o", s(&b), "--opt", &format!("imei={imei}")]).ok();
     let back = archive_messages(&b);
-    assert_eq!(back.len(), 27);
+    assert_eq!(back.len(), 28);
     let kinds = |v: &[Message], k: MessageKind| v.iter().filter(|m| m.kind == k).count();
     assert_eq!(kinds(&back, MessageKind::Image), 2);
     assert_eq!(kinds(&back, MessageKind::Voice), 1);

@@ -323,6 +323,7 @@ fn describe(e: Option<&SystemEvent>, name: &dyn Fn(&str) -> Option<String>) -> S
 }
 
 /// What WeChat has no place for in an otherwise native message.
+/// (Reactions are not lost: they become reply rows, `reaction_replies`.)
 pub fn lost_details(m: &Message) -> Vec<&'static str> {
     if m.extras.contains_key("wechat.type") {
         return Vec::new();
@@ -331,10 +332,35 @@ pub fn lost_details(m: &Message) -> Vec<&'static str> {
     if m.starred {
         lost.push("the star");
     }
-    if !m.reactions.is_empty() {
-        lost.push("reactions");
-    }
     lost
+}
+
+/// WeChat has no reactions; people answer with an emoji quoting the
+/// message. Each reaction becomes such a reply, from the one who reacted,
+/// at the reaction's time (never before the message), written right after
+/// it. Exporters count these rows in a note, not as messages read.
+pub fn reaction_replies(m: &Message, owner: Option<&str>) -> Vec<Message> {
+    m.reactions
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let from_me = r.from_me || (owner.is_some() && r.sender.as_deref() == owner);
+            let sender = r.sender.clone().or(if from_me { owner.map(String::from) } else { None });
+            Message {
+                id: format!("{}#reaction{}", m.id, i + 1),
+                chat: m.chat.clone(),
+                sender,
+                from_me,
+                timestamp_ms: r.timestamp_ms.unwrap_or(m.timestamp_ms).max(m.timestamp_ms),
+                kind: MessageKind::Text,
+                status: if from_me { Status::Sent } else { Status::Received },
+                text: Some(r.emoji.clone()),
+                reply_to: Some(m.id.clone()),
+                quoted_text: Some(as_text(m)).filter(|t| !t.is_empty()),
+                ..Default::default()
+            }
+        })
+        .collect()
 }
 
 /// Bodies of media messages built for other apps' messages, once the file's
@@ -395,6 +421,36 @@ pub fn safe_file_name(name: Option<&str>, fallback: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reactions_become_emoji_replies_from_who_reacted() {
+        let m = Message {
+            id: "7".into(),
+            chat: "wxid_a".into(),
+            timestamp_ms: 5_000,
+            kind: MessageKind::Text,
+            text: Some("hi".into()),
+            reactions: vec![
+                Reaction {
+                    sender: Some("wxid_a".into()),
+                    from_me: false,
+                    emoji: "👍".into(),
+                    timestamp_ms: Some(9_000),
+                },
+                Reaction { sender: None, from_me: true, emoji: "❤️".into(), timestamp_ms: Some(1_000) },
+            ],
+            ..Default::default()
+        };
+        let r = reaction_replies(&m, Some("wxid_me"));
+        assert_eq!(r.len(), 2);
+        assert_eq!(
+            (r[0].sender.as_deref(), r[0].text.as_deref(), r[0].timestamp_ms),
+            (Some("wxid_a"), Some("👍"), 9_000)
+        );
+        assert_eq!((r[1].sender.as_deref(), r[1].from_me, r[1].timestamp_ms), (Some("wxid_me"), true, 5_000));
+        assert_eq!((r[0].reply_to.as_deref(), r[0].quoted_text.as_deref()), (Some("7"), Some("hi")));
+        assert!(lost_details(&m).is_empty());
+    }
 
     #[test]
     fn file_names_stay_inside_their_folder() {

@@ -13,7 +13,7 @@ use chatferry_core::ddl::{is_internal, statements};
 use chatferry_core::sqlite::{err_at as err, sql_error};
 use chatferry_core::*;
 use chatferry_wechat::codes;
-use chatferry_wechat::write::{lost_details, native, stable_id, Quoted};
+use chatferry_wechat::write::{lost_details, native, reaction_replies, stable_id, Quoted};
 use rusqlite::{params, Connection};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -41,6 +41,8 @@ pub struct WcExporter {
     conversations: HashMap<String, (i64, i64, String, i64)>,
     keep_ids: bool,
     next_id: i64,
+    /// Reactions written as emoji replies.
+    reaction_rows: u64,
     report: Report,
 }
 
@@ -64,6 +66,7 @@ impl WcExporter {
             conversations: HashMap::new(),
             keep_ids: false,
             next_id: 1,
+            reaction_rows: 0,
             report: Report::new(),
         })
     }
@@ -251,7 +254,11 @@ impl Exporter for WcExporter {
 
     fn write_messages(&mut self, batch: Vec<Message>) -> Result<()> {
         for m in batch {
-            self.write_message(&m)?;
+            self.write_message(&m, true)?;
+            for r in reaction_replies(&m, self.owner.clone().as_deref()) {
+                self.reaction_rows += 1;
+                self.write_message(&r, false)?;
+            }
         }
         Ok(())
     }
@@ -307,6 +314,12 @@ impl Exporter for WcExporter {
             }
         }
         let mut r = std::mem::take(&mut self.report);
+        if self.reaction_rows > 0 {
+            r.note(format!(
+                "{} reactions written as emoji replies quoting their message (WeChat has no reactions)",
+                self.reaction_rows
+            ));
+        }
         for n in notes {
             r.note(n);
         }
@@ -316,7 +329,9 @@ impl Exporter for WcExporter {
 }
 
 impl WcExporter {
-    fn write_message(&mut self, m: &Message) -> Result<()> {
+    /// Writes one row; `counted` is false for rows made here (reactions),
+    /// which the report notes instead of counting as messages.
+    fn write_message(&mut self, m: &Message, counted: bool) -> Result<()> {
         let db = self.db_path.clone();
         // Ids of other sources get the next free number.
         let msg_id =
@@ -448,6 +463,9 @@ impl WcExporter {
         }
 
         let lost = lost_details(m);
+        if !counted {
+            return Ok(());
+        }
         if let Some(why) = &n.downgrade {
             self.report.downgraded(m.kind, why);
         } else if let Some(why) = &placed.downgrade {

@@ -17,7 +17,7 @@ use chatferry_core::ios_backup::{self, Template};
 use chatferry_core::sqlite::{err_at as err, sql_error};
 use chatferry_core::*;
 use chatferry_wechat::codes;
-use chatferry_wechat::write::{lost_details, native, stable_id, Quoted};
+use chatferry_wechat::write::{lost_details, native, reaction_replies, stable_id, Quoted};
 use chatferry_wechat::xml::room_data;
 use prost::Message as _;
 use rusqlite::{params, Connection};
@@ -54,6 +54,8 @@ pub struct IosExporter {
     unresolved_quotes: u64,
     /// Messages the template's own databases hold (replaced, and said so).
     template_messages: u64,
+    /// Reactions written as emoji replies.
+    reaction_rows: u64,
     report: Report,
 }
 
@@ -101,6 +103,7 @@ impl IosExporter {
             sub_second: 0,
             unresolved_quotes: 0,
             template_messages: 0,
+            reaction_rows: 0,
             report: Report::new(),
         })
     }
@@ -286,7 +289,11 @@ impl Exporter for IosExporter {
 
     fn write_messages(&mut self, batch: Vec<Message>) -> Result<()> {
         for m in batch {
-            self.write_message(&m)?;
+            self.write_message(&m, true)?;
+            for r in reaction_replies(&m, self.owner.clone().as_deref()) {
+                self.reaction_rows += 1;
+                self.write_message(&r, false)?;
+            }
         }
         Ok(())
     }
@@ -324,6 +331,12 @@ impl Exporter for IosExporter {
         session.close().map_err(|(_, e)| sql_error(&spath, e))?;
 
         let mut r = std::mem::take(&mut self.report);
+        if self.reaction_rows > 0 {
+            r.note(format!(
+                "{} reactions written as emoji replies quoting their message (WeChat has no reactions)",
+                self.reaction_rows
+            ));
+        }
         if self.sub_second > 0 {
             r.note(format!(
                 "{} messages had times with milliseconds; WeChat for iPhone keeps whole seconds",
@@ -362,7 +375,9 @@ impl Exporter for IosExporter {
 }
 
 impl IosExporter {
-    fn write_message(&mut self, m: &Message) -> Result<()> {
+    /// Writes one row; `counted` is false for rows made here (reactions),
+    /// which the report notes instead of counting as messages.
+    fn write_message(&mut self, m: &Message, counted: bool) -> Result<()> {
         let mm_path = self.mm_path.clone();
         let hello = m.chat == "fmessage";
         let keep = self.keep_ids;
@@ -489,6 +504,9 @@ impl IosExporter {
         }
 
         let lost = lost_details(m);
+        if !counted {
+            return Ok(());
+        }
         if let Some(why) = &n.downgrade {
             self.report.downgraded(m.kind, why);
         } else if let Some(why) = &placed.downgrade {
