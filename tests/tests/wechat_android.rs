@@ -7,13 +7,8 @@ use chatferry_core::{Message, MessageKind};
 use chatferry_tests::fixtures::wechat_android::{self as wc, apply_key, md5_hex, Spec};
 use chatferry_tests::fixtures::wechat_sample::{self as ws, OWNER};
 use chatferry_tests::harness::{archive_messages, path_arg as s, tree, tree_digest, Env};
-use sha2::Digest;
 use std::path::Path;
 use std::process::Command;
-
-fn sha256_file(p: &str) -> String {
-    hex::encode(sha2::Sha256::digest(std::fs::read(p).unwrap()))
-}
 
 fn chats_of(archive: &Path) -> Vec<chatferry_core::Chat> {
     std::fs::read_to_string(archive.join("chats.jsonl"))
@@ -42,37 +37,8 @@ fn the_app_folder_imports_with_every_message_and_detail() {
     let got = archive_messages(&out);
     assert_eq!(got.len(), want_all.messages.len());
     for (m, want) in got.iter().zip(&want_all.messages) {
-        let what = format!("message {}", want.id);
-        assert_eq!(m.id, want.id, "{what}: messages come grouped by chat, in time order");
-        assert_eq!(
-            (m.chat.as_str(), m.kind, m.timestamp_ms, m.from_me),
-            (want.chat.as_str(), want.kind, want.timestamp_ms, want.from_me),
-            "{what}"
-        );
-        assert_eq!(m.sender, want.sender, "{what}: group prefixes split only from received group rows");
-        assert_eq!(m.text, want.text, "{what}");
-        assert_eq!(m.status, want.status, "{what}");
-        assert_eq!(m.location, want.location, "{what}");
-        assert_eq!(m.link, want.link, "{what}");
-        assert_eq!(m.contact_card, want.contact_card, "{what}");
-        assert_eq!(m.payment, want.payment, "{what}");
-        assert_eq!(m.call, want.call, "{what}");
-        assert_eq!(m.system, want.system, "{what}");
-        assert_eq!(m.reply_to, want.reply_to, "{what}");
-        assert_eq!(m.quoted_text, want.quoted_text, "{what}");
-        match (&m.media, &want.media) {
-            (Some(g), Some(w)) => {
-                assert_eq!(g.missing, w.missing, "{what}");
-                assert_eq!(g.mime, w.mime, "{what}: MIME from the bytes (WXGF is not JPEG)");
-                assert_eq!(g.duration_ms, w.duration_ms, "{what}");
-                assert_eq!(g.file_name, w.file_name, "{what}");
-                if let Some(p) = &w.path {
-                    assert_eq!(g.sha256.as_deref(), Some(sha256_file(p).as_str()), "{what}");
-                    assert!(out.join(g.file.as_ref().unwrap()).is_file(), "{what}: media carried");
-                }
-            }
-            (g, w) => assert_eq!(g.is_some(), w.is_some(), "{what}"),
-        }
+        assert_eq!(m.id, want.id, "messages come grouped by chat, in time order");
+        ws::assert_read_back(m, want, &out, &|id| id.to_string(), false, true);
     }
     let compressed = got.iter().find(|m| m.id == ws::forms::COMPRESSED).unwrap();
     assert_eq!(compressed.extras["wechat.raw_content_hex"], "28b52ffd2005fffe8081", "kept raw, not shown as text");

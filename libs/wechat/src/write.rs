@@ -335,6 +335,19 @@ pub fn lost_details(m: &Message) -> Vec<&'static str> {
     lost
 }
 
+/// Counts a written message: downgraded with the first reason there is
+/// (the form, the media, or details WeChat has no place for), else native.
+pub fn record(report: &mut Report, m: &Message, downgrade: Option<&str>) {
+    let lost = lost_details(m);
+    match downgrade {
+        Some(why) => report.downgraded(m.kind, why),
+        None if !lost.is_empty() => {
+            report.downgraded(m.kind, &format!("WeChat has no place for {}; written without", lost.join(", ")))
+        }
+        None => report.native(m.kind),
+    }
+}
+
 /// WeChat has no reactions; people answer with an emoji quoting the
 /// message. Each reaction becomes such a reply, from the one who reacted,
 /// at the reaction's time (never before the message), written right after

@@ -13,7 +13,7 @@ use chatferry_core::ddl::{is_internal, statements};
 use chatferry_core::sqlite::{err_at as err, sql_error};
 use chatferry_core::*;
 use chatferry_wechat::codes;
-use chatferry_wechat::write::{lost_details, native, reaction_replies, stable_id, Quoted};
+use chatferry_wechat::write::{native, reaction_replies, record, stable_id, Quoted};
 use rusqlite::{params, Connection};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -462,18 +462,8 @@ impl WcExporter {
             self.conversations.entry(m.chat.clone()).or_insert((0, i64::MIN, String::new(), 0)).0 += 1;
         }
 
-        let lost = lost_details(m);
-        if !counted {
-            return Ok(());
-        }
-        if let Some(why) = &n.downgrade {
-            self.report.downgraded(m.kind, why);
-        } else if let Some(why) = &placed.downgrade {
-            self.report.downgraded(m.kind, why);
-        } else if !lost.is_empty() {
-            self.report.downgraded(m.kind, &format!("WeChat has no place for {}; written without", lost.join(", ")));
-        } else {
-            self.report.native(m.kind);
+        if counted {
+            record(&mut self.report, m, n.downgrade.as_deref().or(placed.downgrade.as_deref()));
         }
         Ok(())
     }

@@ -17,7 +17,7 @@ use chatferry_core::ios_backup::{self, Template};
 use chatferry_core::sqlite::{err_at as err, sql_error};
 use chatferry_core::*;
 use chatferry_wechat::codes;
-use chatferry_wechat::write::{lost_details, native, reaction_replies, stable_id, Quoted};
+use chatferry_wechat::write::{native, reaction_replies, record, stable_id, Quoted};
 use chatferry_wechat::xml::room_data;
 use prost::Message as _;
 use rusqlite::{params, Connection};
@@ -503,18 +503,8 @@ impl IosExporter {
                 .map_err(err(&mm_path))?;
         }
 
-        let lost = lost_details(m);
-        if !counted {
-            return Ok(());
-        }
-        if let Some(why) = &n.downgrade {
-            self.report.downgraded(m.kind, why);
-        } else if let Some(why) = &placed.downgrade {
-            self.report.downgraded(m.kind, why);
-        } else if !lost.is_empty() {
-            self.report.downgraded(m.kind, &format!("WeChat has no place for {}; written without", lost.join(", ")));
-        } else {
-            self.report.native(m.kind);
+        if counted {
+            record(&mut self.report, m, n.downgrade.as_deref().or(placed.downgrade.as_deref()));
         }
         Ok(())
     }
