@@ -324,9 +324,66 @@ pub fn copy_file(source: &Path, dest: &Path) -> Result<u64> {
     io::copy(&mut input, &mut output).map_err(|e| Error::io(dest, "write", e))
 }
 
+/// Copies into a layout that wants one file per message (WeChat's and
+/// WhatsApp's folders): the first copy of a source file is a real copy,
+/// later copies of the same file are hard links to it — the same bytes
+/// without the time and space of another copy. Where the file system has
+/// no hard links, they are copies. Remembers a bounded number of sources.
+#[derive(Default)]
+pub struct Copies {
+    first: std::sync::Mutex<std::collections::HashMap<(PathBuf, u64, std::time::SystemTime), PathBuf>>,
+}
+
+impl Copies {
+    pub fn new() -> Copies {
+        Copies::default()
+    }
+
+    /// `source` at `dest` (which must not exist yet).
+    pub fn place(&self, source: &Path, dest: &Path) -> Result<()> {
+        let meta = std::fs::metadata(source).map_err(|e| Error::io(source, "read", e))?;
+        let key = (source.to_path_buf(), meta.len(), meta.modified().unwrap_or(std::time::UNIX_EPOCH));
+        let earlier = self.first.lock().ok().and_then(|m| m.get(&key).cloned());
+        if let Some(earlier) = earlier {
+            if let Some(dir) = dest.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create", e))?;
+            }
+            if std::fs::hard_link(&earlier, dest).is_ok() {
+                return Ok(());
+            }
+        }
+        copy_file(source, dest)?;
+        if let Ok(mut m) = self.first.lock() {
+            if m.len() >= 4096 {
+                m.clear(); // bounded: memory stays flat however many files
+            }
+            m.insert(key, dest.to_path_buf());
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn later_copies_of_a_file_are_links_to_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src.bin");
+        std::fs::write(&src, b"voice").unwrap();
+        let copies = Copies::new();
+        let (a, b) = (dir.path().join("out/1.aud"), dir.path().join("out/x/2.aud"));
+        copies.place(&src, &a).unwrap();
+        copies.place(&src, &b).unwrap();
+        assert_eq!(std::fs::read(&b).unwrap(), b"voice");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            assert_eq!(std::fs::metadata(&a).unwrap().ino(), std::fs::metadata(&b).unwrap().ino());
+            assert_eq!(std::fs::metadata(&src).unwrap().nlink(), 1, "the source is never linked");
+        }
+    }
 
     #[test]
     fn refuses_paths_that_escape() {

@@ -83,6 +83,8 @@ struct ChatInfo {
 
 pub struct WaExporter {
     root: PathBuf,
+    /// Later copies of a file are hard links to its first copy.
+    copies: media::Copies,
     msgstore_path: PathBuf,
     conn: Connection,
     wa: Connection,
@@ -131,6 +133,7 @@ impl WaExporter {
         // WhatsApp's own rows: the status broadcast, "me", and the placeholder message.
         let mut me = WaExporter {
             root: output.to_path_buf(),
+            copies: media::Copies::new(),
             wa: open_wa_db(&output.join("wa.db"))?,
             msgstore_path,
             conn,
@@ -507,7 +510,7 @@ impl WaExporter {
         loop {
             let dest = self.root.join(&rel);
             if !dest.exists() {
-                media::copy_file(src, &dest)?;
+                self.copies.place(src, &dest)?;
                 return Ok((rel, digest, size));
             }
             if sha256_file(&dest)?.0 == digest {

@@ -25,7 +25,7 @@ impl WcExporter {
     fn put(&mut self, src: &Path, relative_to_account: &str) -> Result<()> {
         let dest = self.account.join(relative_to_account);
         if !dest.exists() {
-            chatferry_core::media::copy_file(src, &dest)?;
+            self.copies.place(src, &dest)?;
         }
         self.report.media.carried += 1;
         Ok(())
@@ -68,7 +68,7 @@ pub fn place(ex: &mut WcExporter, m: &Message, n: &mut Native, msg_id: i64, svr_
                         let rel = image_path(&big).expect("md5 names are long");
                         let dest = ex.account.join(&rel);
                         if !dest.exists() {
-                            chatferry_core::media::copy_file(p, &dest)?;
+                            ex.copies.place(p, &dest)?;
                         }
                         Some(big)
                     }
@@ -188,7 +188,7 @@ pub fn place(ex: &mut WcExporter, m: &Message, n: &mut Native, msg_id: i64, svr_
                     let name = free_name(&download, &wanted, p)?;
                     let dest = download.join(&name);
                     if !dest.exists() {
-                        chatferry_core::media::copy_file(p, &dest)?;
+                        ex.copies.place(p, &dest)?;
                     }
                     ex.report.media.carried += 1;
                     (name, size)

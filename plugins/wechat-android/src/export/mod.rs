@@ -43,6 +43,7 @@ pub struct WcExporter {
     next_id: i64,
     /// Reactions written as emoji replies.
     reaction_rows: u64,
+    copies: chatferry_core::media::Copies,
     report: Report,
 }
 
@@ -67,6 +68,7 @@ impl WcExporter {
             keep_ids: false,
             next_id: 1,
             reaction_rows: 0,
+            copies: chatferry_core::media::Copies::new(),
             report: Report::new(),
         })
     }

@@ -22,7 +22,7 @@ impl IosExporter {
     fn put(&mut self, src: &Path, relative: &str) -> Result<()> {
         let dest = self.account_dir.join(relative);
         if !dest.exists() {
-            chatferry_core::media::copy_file(src, &dest)?;
+            self.copies.place(src, &dest)?;
         }
         self.report.media.carried += 1;
         Ok(())

@@ -56,6 +56,7 @@ pub struct IosExporter {
     template_messages: u64,
     /// Reactions written as emoji replies.
     reaction_rows: u64,
+    copies: chatferry_core::media::Copies,
     report: Report,
 }
 
@@ -104,6 +105,7 @@ impl IosExporter {
             unresolved_quotes: 0,
             template_messages: 0,
             reaction_rows: 0,
+            copies: chatferry_core::media::Copies::new(),
             report: Report::new(),
         })
     }
