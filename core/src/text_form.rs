@@ -63,6 +63,16 @@ pub fn marks(m: &Message) -> Vec<&'static str> {
     marks
 }
 
+/// Why a voice note may not play in WhatsApp (which records Opus in Ogg):
+/// another codec (WeChat's SILK, AMR) is kept as it is, and said so. No
+/// well-kept Rust SILK codec exists to convert it with.
+pub fn whatsapp_voice_loss(m: &Message) -> Option<String> {
+    let mime = m.media.as_ref().filter(|x| !x.missing)?.mime.as_deref()?.to_ascii_lowercase();
+    let plays = mime.starts_with("audio/ogg") || mime.starts_with("audio/opus");
+    (m.kind == MessageKind::Voice && !plays)
+        .then(|| format!("WhatsApp plays Opus voice notes; the {mime} file is kept as it is and may not play there"))
+}
+
 /// The report's reason for writing `kind` as text in a WhatsApp store.
 pub fn whatsapp_reason(kind: MessageKind) -> &'static str {
     match kind {

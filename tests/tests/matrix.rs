@@ -261,6 +261,17 @@ fn every_target_from(src: &str) {
             assert_eq!(w["failed"].as_u64(), Some(0), "{what}: {kind}: {report}");
         }
 
+        // Voice notes keep their codec across apps, and the report says they may not play.
+        if family(src) != family(dst) && src != "archive" && dst != "archive" {
+            let voice = report["reasons"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["kind"] == "voice")
+                .unwrap_or_else(|| panic!("{what}: no voice reason: {report}"));
+            assert!(voice["reason"].as_str().unwrap().contains("may not play"), "{what}: {voice}");
+        }
+
         // The count, and what survives.
         let written = ctx.read(&out, dst, &format!("read-{dst}"));
         // WeChat has no captions or reactions: they become rows of their own.

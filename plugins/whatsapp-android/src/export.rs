@@ -445,9 +445,10 @@ impl WaExporter {
             .map_err(&e)?;
         }
 
-        match &downgraded_text {
-            Some(_) => self.report.downgraded(m.kind, text_form::whatsapp_reason(m.kind)),
-            None => self.report.native(m.kind),
+        match (&downgraded_text, text_form::whatsapp_voice_loss(m)) {
+            (Some(_), _) => self.report.downgraded(m.kind, text_form::whatsapp_reason(m.kind)),
+            (None, Some(why)) => self.report.downgraded(m.kind, &why),
+            (None, None) => self.report.native(m.kind),
         }
         Ok(())
     }
@@ -551,8 +552,13 @@ fn default_media_path(m: &Message, media: &Media, n: u64) -> String {
         MessageKind::Gif => format!("Media/WhatsApp Animated Gifs/{sent}VID-{date}-WA{n:04}.{ext}"),
         MessageKind::Voice => {
             let week = chrono_week(m.timestamp_ms);
-            // WhatsApp names recorded notes .opus whatever the MIME type says.
-            format!("Media/WhatsApp Voice Notes/{week}/PTT-{date}-WA{n:04}.opus")
+            // WhatsApp names recorded notes .opus whatever the MIME type says;
+            // a note in another codec (WeChat's SILK) keeps its own extension.
+            let ext = match media.mime.as_deref() {
+                Some(mime) if !mime.starts_with("audio/ogg") && !mime.starts_with("audio/opus") => ext,
+                _ => "opus".into(),
+            };
+            format!("Media/WhatsApp Voice Notes/{week}/PTT-{date}-WA{n:04}.{ext}")
         }
         MessageKind::Audio => format!("Media/WhatsApp Audio/{sent}AUD-{date}-WA{n:04}.{ext}"),
         MessageKind::Sticker => format!("Media/WhatsApp Stickers/{sent}STK-{date}-WA{n:04}.{ext}"),

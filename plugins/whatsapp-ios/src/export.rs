@@ -474,6 +474,8 @@ impl IosExporter {
         let lost = lost_details(m);
         if downgraded {
             self.report.downgraded(m.kind, text_form::whatsapp_reason(m.kind));
+        } else if let Some(why) = text_form::whatsapp_voice_loss(m) {
+            self.report.downgraded(m.kind, &why);
         } else if !lost.is_empty() {
             let reason = format!("the iPhone store has no known place for {}; written without", lost.join(", "));
             self.report.downgraded(m.kind, &reason);
