@@ -68,6 +68,10 @@ pub fn run(req: Request) -> Result<ExitCode> {
     let given = crate::options::parse(req.opts)?;
     let (import_opts, export_opts) = crate::options::assign(&given, Some(&source.info), Some(&target.info))?;
 
+    if req.write_contact_map.is_none() {
+        // Before any reading (decrypting, copying a database): the output must be writable.
+        Staging::check(req.output, Some(req.input), req.force)?;
+    }
     let mut importer = source.adapter.open_importer(req.input, &import_opts)?;
     // The app the history came from (an archive remembers it).
     let header = importer.header()?;

@@ -13,14 +13,22 @@ pub struct Staging {
 
 impl Staging {
     /// Checks OUTPUT and prepares the temporary path the exporter writes to.
-    pub fn prepare(output: &Path, input: Option<&Path>, force: bool) -> Result<Staging> {
-        let name = output.file_name().with_context(|| format!("{} is not a usable output path", output.display()))?;
+    /// Whether `output` can be written (not over the input, not over an
+    /// existing path without `force`): checked before any reading starts.
+    pub fn check(output: &Path, input: Option<&Path>, force: bool) -> Result<()> {
+        output.file_name().with_context(|| format!("{} is not a usable output path", output.display()))?;
         if let Some(input) = input {
             refuse_overlap(input, output)?;
         }
         if output.symlink_metadata().is_ok() && !force {
             bail!("{} already exists; choose another path or pass --force to replace it", output.display());
         }
+        Ok(())
+    }
+
+    pub fn prepare(output: &Path, input: Option<&Path>, force: bool) -> Result<Staging> {
+        Staging::check(output, input, force)?;
+        let name = output.file_name().expect("checked");
         let parent = match output.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),

@@ -168,6 +168,13 @@ fn output_is_never_overwritten_without_force_and_never_overlaps_the_input() {
         .run(&["convert", s(&dir.path().join("nowhere")), "--to", "archive", "-o", s(&dir.path().join("o2"))])
         .fails_with(1);
     assert!(run.error_lines()[0].contains("does not exist"), "{}", run.stderr);
+
+    // Said before any reading: a store that cannot be opened is not even tried.
+    let junk = dir.path().join("EnMicroMsg.db");
+    std::fs::write(&junk, vec![7u8; 4096]).unwrap();
+    let run =
+        env.run(&["convert", s(&junk), "--from", "wechat-android", "--to", "archive", "-o", s(&out)]).fails_with(1);
+    assert!(run.error_lines()[0].contains("already exists"), "{}", run.stderr);
 }
 
 #[test]
