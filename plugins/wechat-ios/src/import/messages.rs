@@ -17,12 +17,9 @@ use std::path::Path;
 use std::sync::Mutex;
 
 /// The message id of a row.
-pub fn message_id(local: i64, hash: &str, hello: bool) -> String {
-    if hello {
-        format!("{local}@{hash}.hello")
-    } else {
-        format!("{local}@{hash}")
-    }
+pub fn message_id(local: i64, t: &Table) -> String {
+    let hello = if t.hello { ".hello" } else { "" };
+    format!("{local}@{}{hello}{}", t.hash, t.id_suffix)
 }
 
 /// Whether an unnamed table's received rows start with sender lines.
@@ -71,7 +68,7 @@ pub fn read_all(
             let local: i64 = r.get(0).map_err(&e)?;
             let (content, raw) = Row::cell(r.get(3).map_err(&e)?);
             let row = Row {
-                id: message_id(local, &t.hash, t.hello),
+                id: message_id(local, t),
                 svr_id: r.get::<_, Option<i64>>(1).map_err(&e)?.filter(|s| *s != 0),
                 code: r.get::<_, Option<i64>>(5).map_err(&e)?.unwrap_or(0),
                 status: r.get(4).map_err(&e)?,
@@ -84,7 +81,7 @@ pub fn read_all(
                 quoted_id: None,
             };
             let mut lookup = |svr: i64| -> Option<String> {
-                by_svr.query_row([svr], |r| r.get::<_, i64>(0)).ok().map(|l| message_id(l, &t.hash, t.hello))
+                by_svr.query_row([svr], |r| r.get::<_, i64>(0)).ok().map(|l| message_id(l, t))
             };
             let read = convert(row, &ctx, &mut out.report, &mut lookup);
             if !read.had_prefix {

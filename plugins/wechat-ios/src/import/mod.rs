@@ -24,6 +24,9 @@ pub struct Table {
     pub hash: String,
     pub hello: bool,
     pub chat: String,
+    /// Set when a table of this name was already read from another file,
+    /// so message ids stay unique (`<id>@<hash>.<db>`).
+    pub id_suffix: String,
 }
 
 struct Room {
@@ -194,6 +197,10 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
             if hash.len() != 32 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
                 continue;
             }
+            let hash = hash.to_ascii_lowercase();
+            let hash = hash.as_str();
+            let again = tables.iter().any(|t| t.hash == hash && t.hello == hello);
+            let id_suffix = if again { format!(".{i}") } else { String::new() };
             let count: i64 = conn.query_row(&format!("SELECT count(*) FROM {name}"), [], |r| r.get(0)).map_err(&e)?;
             estimated += count.max(0) as u64;
             compressed_column |= db::has_column(&conn, &name, "WCDB_CT_Message");
@@ -208,7 +215,7 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
                     }
                 }
             };
-            tables.push(Table { db: i, hash: hash.to_string(), hello, chat });
+            tables.push(Table { db: i, hash: hash.to_string(), hello, chat, id_suffix });
         }
     }
     if tables.is_empty() && source.contact_db.is_none() && source.session_db.is_none() {
