@@ -319,7 +319,8 @@ fn the_export_goes_into_a_template_backup_of_the_new_iphone() {
         run.stdout
     );
 
-    // A template without this account is refused before anything is written.
+    // A folder that is not a backup, and a backup of another account, are
+    // refused before anything is written.
     let other = wi::write_sample(&dir.path().join("other"), &Spec::default());
     let o2 = dir.path().join("o2");
     let r = env
@@ -335,5 +336,23 @@ fn the_export_goes_into_a_template_backup_of_the_new_iphone() {
         ])
         .fails_with(2);
     assert!(r.error_lines()[0].contains("not an iPhone backup"), "{:?}", r.error_lines());
+    assert!(!o2.exists());
+    std::fs::rename(&other.account, other.root.join("Documents").join(md5_hex("wxid_someone_else"))).unwrap();
+    let foreign = dir.path().join("foreign-backup");
+    wi::write_backup(&other, &foreign);
+    let r = env
+        .run(&[
+            "convert",
+            s(&source.root),
+            "--to",
+            "wechat-ios",
+            "-o",
+            s(&o2),
+            "--opt",
+            &format!("template={}", s(&foreign)),
+        ])
+        .fails_with(1);
+    assert_eq!(r.error_lines().len(), 1, "{:?}", r.error_lines());
+    assert!(r.error_lines()[0].contains("no WeChat account folder for wxid_k3l9m2n8p4q1"), "{:?}", r.error_lines());
     assert!(!o2.exists());
 }
