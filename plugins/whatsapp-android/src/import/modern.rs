@@ -257,24 +257,31 @@ fn message_sql(conn: &Connection) -> String {
         "NULL"
     };
     let vcard = if t("message_vcard") {
-        "(SELECT v.vcard FROM message_vcard v WHERE v.message_row_id = m._id ORDER BY v._id LIMIT 1)"
+        format!(
+            "CASE WHEN m.message_type IN {} THEN
+               (SELECT v.vcard FROM message_vcard v WHERE v.message_row_id = m._id ORDER BY v._id LIMIT 1) END",
+            codes::CONTACT_TYPES
+        )
     } else {
-        "NULL"
+        "NULL".into()
     };
+    // Tables read only for some types are joined only for those (SQLite then
+    // skips the lookup for every other row).
     let mut joins = String::new();
-    for (table, alias) in [
-        ("message_media", "mm"),
-        ("message_location", "ml"),
-        ("message_quoted", "mq"),
-        ("message_system", "ms"),
-        ("message_forwarded", "mf"),
-        ("message_text", "mt"),
-        ("message_edit_info", "me"),
-        ("missed_call_logs", "mc"),
-        ("message_revoked", "mr"),
+    for (table, alias, types) in [
+        ("message_media", "mm", None),
+        ("message_location", "ml", Some(codes::LOCATION_TYPES)),
+        ("message_quoted", "mq", None),
+        ("message_system", "ms", Some(codes::SYSTEM_TYPES)),
+        ("message_forwarded", "mf", None),
+        ("message_text", "mt", None),
+        ("message_edit_info", "me", None),
+        ("missed_call_logs", "mc", Some(codes::CALL_TYPES)),
+        ("message_revoked", "mr", Some(codes::DELETED_TYPES)),
     ] {
         if t(table) {
-            joins.push_str(&format!(" LEFT JOIN {table} {alias} ON {alias}.message_row_id = m._id"));
+            let only = types.map(|l| format!(" AND m.message_type IN {l}")).unwrap_or_default();
+            joins.push_str(&format!(" LEFT JOIN {table} {alias} ON {alias}.message_row_id = m._id{only}"));
         }
     }
     format!(
