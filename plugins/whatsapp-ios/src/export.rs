@@ -421,7 +421,8 @@ impl IosExporter {
                 .map_err(&e)?;
             let item = self.conn.last_insert_rowid();
             self.conn
-                .execute("UPDATE ZWAMESSAGE SET ZMEDIAITEM = ?1 WHERE Z_PK = ?2", params![item, pk])
+                .prepare_cached("UPDATE ZWAMESSAGE SET ZMEDIAITEM = ?1 WHERE Z_PK = ?2")
+                .and_then(|mut s| s.execute(params![item, pk]))
                 .map_err(&e)?;
             if !m.extras.contains_key("wai.metadata") && (m.reply_to.is_some() || m.quoted_text.is_some()) {
                 self.conn
@@ -468,7 +469,8 @@ impl IosExporter {
                 .map_err(&e)?;
             let info = self.conn.last_insert_rowid();
             self.conn
-                .execute("UPDATE ZWAMESSAGE SET ZMESSAGEINFO = ?1 WHERE Z_PK = ?2", params![info, pk])
+                .prepare_cached("UPDATE ZWAMESSAGE SET ZMESSAGEINFO = ?1 WHERE Z_PK = ?2")
+                .and_then(|mut s| s.execute(params![info, pk]))
                 .map_err(&e)?;
         }
         let lost = lost_details(m);
@@ -620,7 +622,8 @@ impl Exporter for IosExporter {
             let blob =
                 MediaMetadata { quoted_stanza: stanza, quoted_author: author, quoted_text: text }.encode_to_vec();
             self.conn
-                .execute("UPDATE ZWAMEDIAITEM SET ZMETADATA = ?1 WHERE Z_PK = ?2", params![blob, item])
+                .prepare_cached("UPDATE ZWAMEDIAITEM SET ZMETADATA = ?1 WHERE Z_PK = ?2")
+                .and_then(|mut s| s.execute(params![blob, item]))
                 .map_err(&e)?;
         }
         if let Some(max_pk) = self.template_max_pk {
