@@ -21,6 +21,42 @@ pub fn stable_id(chat: &str, id: &str) -> i64 {
     (1_000_000_000_000_000_000 + h % 8_000_000_000_000_000_000) as i64
 }
 
+/// The server id a row gets: its own from a WeChat store (0 if it had
+/// none), else a stable one.
+pub fn svr_id_of(m: &Message) -> i64 {
+    match m.extras.get("wechat.msgSvrId").and_then(|s| s.parse::<i64>().ok()) {
+        Some(s) => s,
+        None if m.extras.contains_key("wechat.type") => 0,
+        None => stable_id(&m.chat, &m.id),
+    }
+}
+
+/// The facts of a message written earlier that a reply quotes, from the
+/// exporter's `cf_ids` table (canonical id → svr_id, code, sender, text).
+pub fn quoted_of(conn: &rusqlite::Connection, reply_to: &str) -> Option<Quoted> {
+    conn.prepare_cached("SELECT svr_id, code, sender, text FROM cf_ids WHERE canonical = ?1")
+        .and_then(|mut st| {
+            st.query_row([reply_to], |r| {
+                Ok(Quoted { svr_id: r.get(0)?, code: r.get(1)?, sender: r.get(2)?, content: r.get(3)? })
+            })
+        })
+        .ok()
+}
+
+/// A row's content: received group rows start with their sender's line.
+pub fn with_sender_line(body: &str, sender: Option<&str>, group: bool, from_me: bool, system: bool) -> String {
+    match sender {
+        Some(s) if group && !from_me && !system => format!("{s}:\n{body}"),
+        _ => body.to_string(),
+    }
+}
+
+/// The caption WeChat has no place for: it follows as a text row of its own.
+pub fn caption_row(m: &Message) -> Option<String> {
+    let caption = m.media.as_ref().and_then(|md| md.caption.clone())?;
+    (m.kind.has_media() && !m.extras.contains_key("wechat.type")).then_some(caption)
+}
+
 /// What a message becomes before media and ids are filled in.
 pub struct Native {
     pub code: i64,

@@ -13,7 +13,9 @@ use chatferry_core::ddl::{is_internal, statements};
 use chatferry_core::sqlite::{err_at as err, sql_error};
 use chatferry_core::*;
 use chatferry_wechat::codes;
-use chatferry_wechat::write::{native, reaction_replies, record, stable_id, Quoted};
+use chatferry_wechat::write::{
+    caption_row, native, quoted_of, reaction_replies, record, stable_id, svr_id_of, with_sender_line,
+};
 use rusqlite::{params, Connection};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -339,23 +341,8 @@ impl WcExporter {
         let msg_id =
             self.keep_ids.then(|| m.id.parse::<i64>().ok()).flatten().filter(|i| *i > 0).unwrap_or(self.next_id);
         self.next_id = self.next_id.max(msg_id + 1);
-        let svr_id = m.extras.get("wechat.msgSvrId").and_then(|s| s.parse::<i64>().ok()).unwrap_or_else(|| {
-            if m.extras.contains_key("wechat.type") {
-                0
-            } else {
-                stable_id(&m.chat, &m.id)
-            }
-        });
-
-        let quoted = match &m.reply_to {
-            Some(q) => self
-                .conn()
-                .query_row("SELECT svr_id, code, sender, text FROM cf_ids WHERE canonical = ?1", [q], |r| {
-                    Ok(Quoted { svr_id: r.get(0)?, code: r.get(1)?, sender: r.get(2)?, content: r.get(3)? })
-                })
-                .ok(),
-            None => None,
-        };
+        let svr_id = svr_id_of(m);
+        let quoted = m.reply_to.as_deref().and_then(|q| quoted_of(self.conn(), q));
         let names = &self.names;
         let name_of = |id: &str| names.get(id).cloned();
         let mut n = native(m, self.owner.as_deref(), &name_of, quoted.as_ref());
@@ -369,14 +356,7 @@ impl WcExporter {
         let base = codes::base(n.code);
         let system = base == codes::SYSTEM || base == codes::SYSTEM_XML;
         let sender = m.sender.clone().or(if m.from_me { self.owner.clone() } else { None });
-        let content_text = if group && !m.from_me && !system {
-            match &sender {
-                Some(s) => format!("{s}:\n{}", n.body),
-                None => n.body.clone(),
-            }
-        } else {
-            n.body.clone()
-        };
+        let content_text = with_sender_line(&n.body, sender.as_deref(), group, m.from_me, system);
         let content: rusqlite::types::Value = match &n.raw {
             Some(b) => rusqlite::types::Value::Blob(b.clone()),
             None => rusqlite::types::Value::Text(content_text),
@@ -444,15 +424,10 @@ impl WcExporter {
         }
 
         // WeChat media have no caption: it follows as a text of its own.
-        let caption =
-            m.media.as_ref().and_then(|md| md.caption.clone()).filter(|_| !m.extras.contains_key("wechat.type"));
-        if let Some(c) = caption.filter(|_| m.kind.has_media()) {
+        if let Some(c) = caption_row(m) {
             let id = self.next_id;
             self.next_id += 1;
-            let body = match (&sender, group && !m.from_me) {
-                (Some(s), true) => format!("{s}:\n{c}"),
-                _ => c,
-            };
+            let body = with_sender_line(&c, sender.as_deref(), group, m.from_me, false);
             self.conn()
                 .execute(
                     "INSERT INTO message (msgId, msgSvrId, type, status, isSend, isShowTimer, createTime, talker, content,

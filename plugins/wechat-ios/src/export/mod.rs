@@ -17,7 +17,9 @@ use chatferry_core::ios_backup::{self, Template};
 use chatferry_core::sqlite::{err_at as err, sql_error};
 use chatferry_core::*;
 use chatferry_wechat::codes;
-use chatferry_wechat::write::{native, reaction_replies, record, stable_id, Quoted};
+use chatferry_wechat::write::{
+    caption_row, native, quoted_of, reaction_replies, record, stable_id, svr_id_of, with_sender_line,
+};
 use chatferry_wechat::xml::room_data;
 use prost::Message as _;
 use rusqlite::{params, Connection};
@@ -402,21 +404,10 @@ impl IosExporter {
             self.sub_second += 1;
         }
 
-        let svr_id = m.extras.get("wechat.msgSvrId").and_then(|s| s.parse::<i64>().ok()).unwrap_or_else(|| {
-            if m.extras.contains_key("wechat.type") {
-                0
-            } else {
-                stable_id(&m.chat, &m.id)
-            }
-        });
+        let svr_id = svr_id_of(m);
         let quoted = match &m.reply_to {
             Some(q) => {
-                let found = self
-                    .mm()
-                    .query_row("SELECT svr_id, code, sender, text FROM cf_ids WHERE canonical = ?1", [q], |r| {
-                        Ok(Quoted { svr_id: r.get(0)?, code: r.get(1)?, sender: r.get(2)?, content: r.get(3)? })
-                    })
-                    .ok();
+                let found = quoted_of(self.mm(), q);
                 if found.is_none() && !m.extras.contains_key("wechat.type") {
                     self.unresolved_quotes += 1;
                 }
@@ -436,10 +427,9 @@ impl IosExporter {
         let sender = m.sender.clone().or(if m.from_me { self.owner.clone() } else { None });
         let content: rusqlite::types::Value = match &n.raw {
             Some(b) => rusqlite::types::Value::Blob(b.clone()),
-            None => rusqlite::types::Value::Text(match (&sender, group && !m.from_me && !system) {
-                (Some(s), true) => format!("{s}:\n{}", n.body),
-                _ => n.body.clone(),
-            }),
+            None => {
+                rusqlite::types::Value::Text(with_sender_line(&n.body, sender.as_deref(), group, m.from_me, system))
+            }
         };
         let status = m
             .extras
@@ -484,16 +474,11 @@ impl IosExporter {
             .map_err(err(&mm_path))?;
 
         // WeChat media have no caption: it follows as a text of its own.
-        let caption =
-            m.media.as_ref().and_then(|md| md.caption.clone()).filter(|_| !m.extras.contains_key("wechat.type"));
-        if let Some(c) = caption.filter(|_| m.kind.has_media() && !hello) {
+        if let Some(c) = caption_row(m).filter(|_| !hello) {
             let t = self.table(&m.chat, None)?;
             let id = t.next_local;
             t.next_local += 1;
-            let body = match (&sender, group && !m.from_me) {
-                (Some(s), true) => format!("{s}:\n{c}"),
-                _ => c,
-            };
+            let body = with_sender_line(&c, sender.as_deref(), group, m.from_me, false);
             self.mm()
                 .execute(
                     &format!(
