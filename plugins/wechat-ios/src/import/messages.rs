@@ -53,7 +53,16 @@ pub fn read_all(
         let conn = &conns[t.db];
         let e = err_for(conn);
         let name = if t.hello { format!("Hello_{}", t.hash) } else { format!("Chat_{}", t.hash) };
-        let hello_cols = if t.hello { "OpCode, UsrName" } else { "NULL, NULL" };
+        // Older Hello_ tables may lack these columns: read NULL then.
+        let hello_cols = if t.hello {
+            format!(
+                "{}, {}",
+                db::col_or_null(conn, &name, &name, "OpCode"),
+                db::col_or_null(conn, &name, &name, "UsrName")
+            )
+        } else {
+            "NULL, NULL".to_string()
+        };
         let mut st = conn
             .prepare(&format!(
                 "SELECT MesLocalID, MesSvrID, CreateTime, Message, Status, Type, Des, {hello_cols} FROM {name} \
