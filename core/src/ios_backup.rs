@@ -171,18 +171,6 @@ impl Template {
         self.out.join(".chatferry-work")
     }
 
-    /// Whether the template lists a file or folder of the app at `relative`.
-    pub fn has(&self, relative: &str) -> Result<bool> {
-        let path = self.out.join("Manifest.db");
-        let conn = db::open_read_only(&path)?;
-        conn.query_row("SELECT 1 FROM Files WHERE domain = ?1 AND relativePath = ?2", [&self.domain, relative], |_| {
-            Ok(())
-        })
-        .optional()
-        .map(|r| r.is_some())
-        .map_err(|e| sql_error(&path, e))
-    }
-
     /// Takes the app's files matching an SQL LIKE pattern out of the new
     /// backup (rows and blobs); returns their relative paths.
     pub fn remove(&self, like: &str) -> Result<Vec<String>> {

@@ -359,3 +359,25 @@ fn the_export_goes_into_a_template_backup_of_the_new_iphone() {
     assert!(r.error_lines()[0].contains("no WeChat account folder for wxid_k3l9m2n8p4q1"), "{:?}", r.error_lines());
     assert!(!o2.exists());
 }
+
+#[test]
+fn writing_a_history_without_an_owner_asks_for_the_wxid() {
+    // WhatsApp on iPhone does not record its owner.
+    let dir = tempfile::tempdir().unwrap();
+    let wa = chatferry_tests::fixtures::whatsapp_ios::write_sample(&dir.path().join("wa"));
+    let env = Env::new();
+    let out = dir.path().join("out");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["convert", s(&wa.root), "--to", "wechat-ios", "-o", s(&out), "--unmapped", "keep-as-name"];
+        args.extend_from_slice(extra);
+        env.run(&args)
+    };
+    let r = run(&[]).fails_with(2);
+    assert!(r.error_lines()[0].contains("give --opt account=<your wxid>"), "{:?}", r.error_lines());
+    let folder = format!("account={}", md5_hex("wxid_me"));
+    let r = run(&["--opt", &folder]).fails_with(2);
+    assert!(r.error_lines()[0].contains("is a folder name (the md5 of a wxid)"), "{:?}", r.error_lines());
+    assert!(!out.exists());
+    run(&["--opt", "account=wxid_me"]).ok();
+    assert!(out.join("Documents").join(md5_hex("wxid_me")).join("DB/MM.sqlite").is_file());
+}

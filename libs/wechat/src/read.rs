@@ -28,6 +28,11 @@ pub fn chat_kind(username: &str) -> ChatKind {
     }
 }
 
+/// A group's member list as WeChat stores it (`wxid_a;wxid_b;…`).
+pub fn member_list(list: &str) -> Vec<String> {
+    list.split(';').map(str::trim).filter(|m| !m.is_empty()).map(String::from).collect()
+}
+
 /// What the whole store knows that a row needs.
 pub struct Context {
     pub owner: Option<String>,

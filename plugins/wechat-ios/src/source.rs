@@ -21,7 +21,7 @@ pub fn md5_hex(s: &str) -> String {
     hex::encode(Md5::digest(s.as_bytes()))
 }
 
-fn is_account_hash(s: &str) -> bool {
+pub fn is_account_hash(s: &str) -> bool {
     s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit()) && s != NOT_AN_ACCOUNT
 }
 

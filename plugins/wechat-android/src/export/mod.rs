@@ -259,7 +259,8 @@ impl Exporter for WcExporter {
     fn write_messages(&mut self, batch: Vec<Message>) -> Result<()> {
         for m in batch {
             self.write_message(&m, true)?;
-            for r in reaction_replies(&m, self.owner.clone().as_deref()) {
+            let replies = reaction_replies(&m, self.owner.as_deref());
+            for r in replies {
                 self.reaction_rows += 1;
                 self.write_message(&r, false)?;
             }

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 pub const SOURCE: &str = "wechat-android";
 
 pub use chatferry_wechat::read::chat_kind;
+use chatferry_wechat::read::member_list;
 
 /// Opens the store: owner, contacts and chats now; messages stream from a
 /// reader thread.
@@ -133,13 +134,7 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
         for row in rows {
             let (name, members, room_owner, self_name, display) = row.map_err(&e)?;
             let Some(name) = name.filter(|n| !n.is_empty()) else { continue };
-            let members: Vec<String> = members
-                .unwrap_or_default()
-                .split(';')
-                .map(str::trim)
-                .filter(|m| !m.is_empty())
-                .map(String::from)
-                .collect();
+            let members = member_list(&members.unwrap_or_default());
             talkers.insert(name.clone());
             rooms.insert(name, (members, room_owner.filter(|o| !o.is_empty()), self_name, display));
         }

@@ -11,7 +11,7 @@
 mod media;
 
 use crate::proto::{self, ChatRoom, Remark, Social};
-use crate::source::{account_hash, md5_hex, DOMAIN};
+use crate::source::{account_hash, is_account_hash, md5_hex, DOMAIN};
 use crate::{account, schema, ADAPTER_ID};
 use chatferry_core::ios_backup::{self, Template};
 use chatferry_core::sqlite::{err_at as err, sql_error};
@@ -29,7 +29,6 @@ use std::path::{Path, PathBuf};
 /// A message table being written.
 struct TableState {
     hash: String,
-    hello: bool,
     next_local: i64,
     last_time: Option<i64>,
 }
@@ -151,7 +150,7 @@ impl IosExporter {
             let hash = hash.map(String::from).unwrap_or_else(|| md5_hex(chat));
             self.mm().execute_batch(&schema::chat_table(&hash)).map_err(err(&self.mm_path))?;
             self.chat_order.push(chat.to_string());
-            self.tables.insert(chat.to_string(), TableState { hash, hello: false, next_local: 1, last_time: None });
+            self.tables.insert(chat.to_string(), TableState { hash, next_local: 1, last_time: None });
         }
         Ok(self.tables.get_mut(chat).expect("inserted"))
     }
@@ -160,7 +159,7 @@ impl IosExporter {
         if !self.hellos.contains_key(requester) {
             let hash = md5_hex(requester);
             self.mm().execute_batch(&schema::hello_table(&hash)).map_err(err(&self.mm_path))?;
-            self.hellos.insert(requester.to_string(), TableState { hash, hello: true, next_local: 1, last_time: None });
+            self.hellos.insert(requester.to_string(), TableState { hash, next_local: 1, last_time: None });
         }
         Ok(self.hellos.get_mut(requester).expect("inserted"))
     }
@@ -177,10 +176,14 @@ impl Exporter for IosExporter {
                 )))
             }
             (Some(o), _) => o.clone(),
-            (None, Some(a)) if !a.is_empty() && !(a.len() == 32 && a.bytes().all(|b| b.is_ascii_hexdigit())) => {
-                Contact { id: a.clone(), ..Default::default() }
+            (None, Some(a)) if is_account_hash(&a.to_ascii_lowercase()) => {
+                return Err(Error::usage(format!(
+                    "--opt account={a} is a folder name (the md5 of a wxid); writing needs the wxid itself, which \
+                     the folder name cannot be turned back into: give --opt account=<your wxid>"
+                )))
             }
-            (None, _) => {
+            (None, Some(a)) => Contact { id: a.clone(), ..Default::default() },
+            (None, None) => {
                 return Err(Error::usage(
                     "writing WeChat for iPhone needs the account's own WeChat id (its folder is md5 of it): the \
                      source does not name one; give --opt account=<your wxid>",
@@ -294,7 +297,8 @@ impl Exporter for IosExporter {
     fn write_messages(&mut self, batch: Vec<Message>) -> Result<()> {
         for m in batch {
             self.write_message(&m, true)?;
-            for r in reaction_replies(&m, self.owner.clone().as_deref()) {
+            let replies = reaction_replies(&m, self.owner.as_deref());
+            for r in replies {
                 self.reaction_rows += 1;
                 self.write_message(&r, false)?;
             }
@@ -304,7 +308,7 @@ impl Exporter for IosExporter {
 
     fn finish(&mut self) -> Result<Report> {
         let mm_path = self.mm_path.clone();
-        let mut tables: Vec<&TableState> = self.tables.values().filter(|t| !t.hello).collect();
+        let mut tables: Vec<&TableState> = self.tables.values().collect();
         tables.sort_by(|a, b| a.hash.cmp(&b.hash));
         let indexes: String = tables.iter().map(|t| schema::chat_indexes(&t.hash)).collect();
         {

@@ -12,7 +12,7 @@ use crate::{account, ADAPTER_ID};
 use chatferry_core::producer::{Reader, StreamedImporter};
 use chatferry_core::sqlite::{self as db, col_or_null, err_for};
 use chatferry_core::*;
-use chatferry_wechat::read::chat_kind;
+use chatferry_wechat::read::{chat_kind, member_list};
 use chatferry_wechat::xml::room_display_names;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -84,13 +84,7 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
                     if let Some(t) = proto::text(&remark.nickname).or(proto::text(&remark.remark)) {
                         titles.insert(user.clone(), t);
                     }
-                    let members = proto::text(&room.members)
-                        .unwrap_or_default()
-                        .split(';')
-                        .map(str::trim)
-                        .filter(|m| !m.is_empty())
-                        .map(String::from)
-                        .collect();
+                    let members = member_list(&proto::text(&room.members).unwrap_or_default());
                     let names = proto::text(&room.room_data).map(|x| room_display_names(&x)).unwrap_or_default();
                     rooms.insert(user, Room { members, owner: proto::text(&room.owner), names });
                     continue;
