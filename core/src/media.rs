@@ -242,9 +242,10 @@ pub fn sniff_file(path: &Path) -> Option<&'static str> {
 /// destination and renames it, so a half-copied file never has a real name.
 pub struct ContentStore {
     root: PathBuf,
-    /// Files stored in this run, by source path, size and modification
-    /// time: a file many messages share is read once. Bounded.
-    stored: std::sync::Mutex<std::collections::HashMap<(PathBuf, u64, std::time::SystemTime), (String, u64, PathBuf)>>,
+    /// Files stored in this run, by source path: a file many messages share
+    /// is read once, without even a stat for the later ones (a source does
+    /// not change while it is being converted). Bounded.
+    stored: std::sync::Mutex<std::collections::HashMap<PathBuf, (String, u64, PathBuf)>>,
     /// Folders known to exist (no create_dir_all per file).
     made: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
 }
@@ -275,24 +276,18 @@ impl ContentStore {
     /// Copies `source` in; returns its hash, size, path relative to the
     /// root, and whether the file was new (not already stored).
     pub fn put_file(&self, source: &Path, ext: &str) -> Result<(String, u64, PathBuf, bool)> {
-        let meta = std::fs::metadata(source).map_err(|e| Error::io(source, "read media file", e))?;
-        let key = meta.modified().ok().map(|t| (source.to_path_buf(), meta.len(), t));
-        if let Some(key) = &key {
-            let hit = self.stored.lock().map_err(|_| Error::internal("media cache poisoned"))?.get(key).cloned();
-            if let Some((sha, size, rel)) = hit {
-                if rel.extension().and_then(|e| e.to_str()) == Some(ext) && self.root.join(&rel).is_file() {
-                    return Ok((sha, size, rel, false));
-                }
+        let hit = self.stored.lock().map_err(|_| Error::internal("media cache poisoned"))?.get(source).cloned();
+        if let Some((sha, size, rel)) = hit {
+            if rel.extension().and_then(|e| e.to_str()) == Some(ext) {
+                return Ok((sha, size, rel, false));
             }
         }
         let (sha, size, rel, new) = self.copy_in(source, ext)?;
-        if let Some(key) = key {
-            let mut stored = self.stored.lock().map_err(|_| Error::internal("media cache poisoned"))?;
-            if stored.len() >= 4096 {
-                stored.clear();
-            }
-            stored.insert(key, (sha.clone(), size, rel.clone()));
+        let mut stored = self.stored.lock().map_err(|_| Error::internal("media cache poisoned"))?;
+        if stored.len() >= 4096 {
+            stored.clear();
         }
+        stored.insert(source.to_path_buf(), (sha.clone(), size, rel.clone()));
         Ok((sha, size, rel, new))
     }
 

@@ -4,15 +4,7 @@
 
 use chatferry_core::{MessageKind, Status};
 
-/// The types whose rows have a side-table row the importer reads only for
-/// them: the message query joins those tables only for these types.
-pub const CONTACT_TYPES: &str = "(4)";
-pub const LOCATION_TYPES: &str = "(5, 16)";
-pub const SYSTEM_TYPES: &str = "(7)";
-pub const CALL_TYPES: &str = "(10, 90)";
-pub const DELETED_TYPES: &str = "(15)";
-
-/// `message.message_type` → kind. (Keep the lists above in step.)
+/// `message.message_type` → kind.
 pub fn kind_of(message_type: i64) -> MessageKind {
     match message_type {
         0 => MessageKind::Text,
@@ -132,23 +124,6 @@ pub fn is_voice_note(mime: Option<&str>, file_path: Option<&str>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn join_guards_name_exactly_the_types_of_their_kind() {
-        let parse = |l: &str| -> Vec<i64> {
-            l.trim_matches(|c| c == '(' || c == ')').split(',').map(|t| t.trim().parse().unwrap()).collect()
-        };
-        for (list, kind) in [
-            (CONTACT_TYPES, MessageKind::Contact),
-            (LOCATION_TYPES, MessageKind::Location),
-            (SYSTEM_TYPES, MessageKind::System),
-            (CALL_TYPES, MessageKind::Call),
-            (DELETED_TYPES, MessageKind::Deleted),
-        ] {
-            let of_kind: Vec<i64> = (0..1000).filter(|t| kind_of(*t) == kind).collect();
-            assert_eq!(parse(list), of_kind, "{kind:?}");
-        }
-    }
 
     #[test]
     fn every_kind_with_a_type_maps_back() {

@@ -10,6 +10,7 @@ mod contacts;
 mod legacy;
 mod media;
 mod modern;
+mod side;
 
 use crate::source::Source;
 use chatferry_core::producer::{Reader, StreamedImporter};

@@ -3,6 +3,7 @@
 //! read as NULL, so every version from 2.21 to 2026 reads with one query.
 
 use super::contacts::phone_of;
+use super::side::{self, Side};
 use super::{placeholders, Lookups, Structure};
 use crate::codes;
 use chatferry_core::sqlite as db;
@@ -246,84 +247,158 @@ pub fn read_structure(
     })
 }
 
-/// The one query over every message and its side tables.
-fn message_sql(conn: &Connection) -> String {
-    let t = |name: &str| db::has_table(conn, name);
-    let quoted_row = if t("message_quoted") {
-        // chat, from_me and key_id are the prefix of the unique message_key_index:
-        // one index probe per reply (without from_me SQLite scans the chat).
-        "(SELECT q._id FROM message q WHERE q.chat_row_id = mq.parent_message_chat_row_id AND q.from_me = mq.from_me AND q.key_id = mq.key_id LIMIT 1)"
-    } else {
-        "NULL"
-    };
-    let vcard = if t("message_vcard") {
-        format!(
-            "CASE WHEN m.message_type IN {} THEN
-               (SELECT v.vcard FROM message_vcard v WHERE v.message_row_id = m._id ORDER BY v._id LIMIT 1) END",
-            codes::CONTACT_TYPES
-        )
-    } else {
-        "NULL".into()
-    };
-    // Tables read only for some types are joined only for those (SQLite then
-    // skips the lookup for every other row).
-    let mut joins = String::new();
-    for (table, alias, types) in [
-        ("message_media", "mm", None),
-        ("message_location", "ml", Some(codes::LOCATION_TYPES)),
-        ("message_quoted", "mq", None),
-        ("message_system", "ms", Some(codes::SYSTEM_TYPES)),
-        ("message_forwarded", "mf", None),
-        ("message_text", "mt", None),
-        ("message_edit_info", "me", None),
-        ("missed_call_logs", "mc", Some(codes::CALL_TYPES)),
-        ("message_revoked", "mr", Some(codes::DELETED_TYPES)),
-    ] {
-        if t(table) {
-            let only = types.map(|l| format!(" AND m.message_type IN {l}")).unwrap_or_default();
-            joins.push_str(&format!(" LEFT JOIN {table} {alias} ON {alias}.message_row_id = m._id{only}"));
-        }
-    }
-    format!(
-        "SELECT m._id, m.chat_row_id, m.from_me, m.key_id, m.sender_jid_row_id, m.status, m.timestamp,
-                m.message_type, m.text_data, m.starred,
-                {file_path}, {file_size}, {mime}, {media_name}, {file_hash}, {duration}, {width}, {height}, {caption},
-                {lat}, {lon}, {place}, {address}, {loc_url},
-                {q_key}, {q_text}, {quoted_row},
-                {action}, {forwarded}, {vcard},
-                {url}, {title}, {description},
-                {edited}, {video_call}, {revoked}
-         FROM message m {joins}
-         WHERE m.chat_row_id IN (SELECT _id FROM chat)
-         ORDER BY m.chat_row_id, m.sort_id, m._id",
-        file_path = db::col_or_null(conn, "message_media", "mm", "file_path"),
-        file_size = db::col_or_null(conn, "message_media", "mm", "file_size"),
-        mime = db::col_or_null(conn, "message_media", "mm", "mime_type"),
-        media_name = db::col_or_null(conn, "message_media", "mm", "media_name"),
-        file_hash = db::col_or_null(conn, "message_media", "mm", "file_hash"),
-        duration = db::col_or_null(conn, "message_media", "mm", "media_duration"),
-        width = db::col_or_null(conn, "message_media", "mm", "width"),
-        height = db::col_or_null(conn, "message_media", "mm", "height"),
-        caption = db::col_or_null(conn, "message_media", "mm", "media_caption"),
-        lat = db::col_or_null(conn, "message_location", "ml", "latitude"),
-        lon = db::col_or_null(conn, "message_location", "ml", "longitude"),
-        place = db::col_or_null(conn, "message_location", "ml", "place_name"),
-        address = db::col_or_null(conn, "message_location", "ml", "place_address"),
-        loc_url = db::col_or_null(conn, "message_location", "ml", "url"),
-        q_key = db::col_or_null(conn, "message_quoted", "mq", "key_id"),
-        q_text = db::col_or_null(conn, "message_quoted", "mq", "text_data"),
-        action = db::col_or_null(conn, "message_system", "ms", "action_type"),
-        forwarded = if t("message_forwarded") { "mf.message_row_id" } else { "NULL" },
-        url = db::col_or_null(conn, "message_text", "mt", "url"),
-        title = db::col_or_null(conn, "message_text", "mt", "page_title"),
-        description = db::col_or_null(conn, "message_text", "mt", "description"),
-        edited = db::col_or_null(conn, "message_edit_info", "me", "edited_timestamp"),
-        video_call = db::col_or_null(conn, "missed_call_logs", "mc", "video_call"),
-        revoked = db::col_or_null(conn, "message_revoked", "mr", "revoked_key_id"),
-    )
+/// The query over every message in (chat, sort order); side tables are
+/// read by `Sides`.
+const MESSAGE_SQL: &str = "SELECT m._id, m.chat_row_id, m.from_me, m.key_id, m.sender_jid_row_id, m.status,
+        m.timestamp, m.message_type, m.text_data, m.starred
+    FROM message m
+    WHERE m.chat_row_id IN (SELECT _id FROM chat)
+    ORDER BY m.chat_row_id, m.sort_id, m._id";
+
+/// The side tables the importer reads, each only for the kinds of message
+/// that use it (a table this version of the store lacks is `None`).
+struct Sides<'c> {
+    media: Option<Side<'c>>,
+    location: Option<Side<'c>>,
+    quoted: Option<Side<'c>>,
+    system: Option<Side<'c>>,
+    forwarded: Option<Side<'c>>,
+    link: Option<Side<'c>>,
+    edit: Option<Side<'c>>,
+    call: Option<Side<'c>>,
+    revoked: Option<Side<'c>>,
+    vcard: Option<Side<'c>>,
 }
 
-/// One row of the message query, before mapping.
+/// The side table, when the message's kind reads it.
+fn only<'a, 'c>(side: &'a mut Option<Side<'c>>, wanted: bool) -> Option<&'a mut Side<'c>> {
+    side.as_mut().filter(|_| wanted)
+}
+
+impl<'c> Sides<'c> {
+    fn open(conn: &'c Connection) -> Result<Sides<'c>> {
+        let cols = |table: &str, names: &[&str]| -> String {
+            names.iter().map(|c| side::col(conn, table, c)).collect::<Vec<_>>().join(", ")
+        };
+        let open = |table: &str, select: &str| Side::open(conn, table, select);
+        Ok(Sides {
+            media: open(
+                "message_media",
+                &cols(
+                    "message_media",
+                    &[
+                        "file_path",
+                        "file_size",
+                        "mime_type",
+                        "media_name",
+                        "file_hash",
+                        "media_duration",
+                        "width",
+                        "height",
+                        "media_caption",
+                    ],
+                ),
+            )?,
+            location: open(
+                "message_location",
+                &cols("message_location", &["latitude", "longitude", "place_name", "place_address", "url"]),
+            )?,
+            // chat, from_me and key_id are the prefix of the unique
+            // message_key_index: one index probe finds the quoted message.
+            quoted: open(
+                "message_quoted",
+                &format!(
+                    "{}, (SELECT q._id FROM message q WHERE q.chat_row_id = t.parent_message_chat_row_id
+                        AND q.from_me = t.from_me AND q.key_id = t.key_id LIMIT 1)",
+                    cols("message_quoted", &["key_id", "text_data"])
+                ),
+            )?,
+            system: open("message_system", &cols("message_system", &["action_type"]))?,
+            forwarded: open("message_forwarded", "1")?,
+            link: open("message_text", &cols("message_text", &["url", "page_title", "description"]))?,
+            edit: open("message_edit_info", &cols("message_edit_info", &["edited_timestamp"]))?,
+            call: open("missed_call_logs", &cols("missed_call_logs", &["video_call"]))?,
+            revoked: open("message_revoked", &cols("message_revoked", &["revoked_key_id"]))?,
+            // The first card (a message may hold several); min(_id) comes from
+            // the (message_row_id, vcard) index, ORDER BY would sort each time.
+            vcard: Side::with_sql(
+                conn,
+                "message_vcard",
+                "SELECT vcard FROM message_vcard
+                 WHERE _id = (SELECT min(_id) FROM message_vcard WHERE message_row_id = ?1)",
+            )?,
+        })
+    }
+
+    /// Fills `row`'s side columns from the tables its kind uses.
+    fn fill(&mut self, row: &mut Row) -> rusqlite::Result<()> {
+        let id = row.id;
+        let kind = codes::kind_of(row.message_type);
+        if let Some(s) = only(&mut self.media, kind.has_media()) {
+            s.get(id, |r| {
+                row.file_path = r.get(0)?;
+                row.file_size = r.get(1)?;
+                row.mime = r.get(2)?;
+                row.media_name = r.get(3)?;
+                row.file_hash = r.get(4)?;
+                row.duration_s = r.get(5)?;
+                row.width = r.get(6)?;
+                row.height = r.get(7)?;
+                row.caption = r.get(8)?;
+                Ok(())
+            })?;
+        }
+        if let Some(s) = only(&mut self.location, kind == MessageKind::Location) {
+            s.get(id, |r| {
+                row.lat = r.get(0)?;
+                row.lon = r.get(1)?;
+                row.place = r.get(2)?;
+                row.address = r.get(3)?;
+                row.loc_url = r.get(4)?;
+                Ok(())
+            })?;
+        }
+        if let Some(s) = self.quoted.as_mut() {
+            s.get(id, |r| {
+                row.quoted_key = r.get(0)?;
+                row.quoted_text = r.get(1)?;
+                row.quoted_row = r.get(2)?;
+                Ok(())
+            })?;
+        }
+        if let Some(s) = only(&mut self.system, kind == MessageKind::System) {
+            row.action = s.get(id, |r| r.get(0))?.flatten();
+        }
+        if let Some(s) = self.forwarded.as_mut() {
+            row.forwarded = s.get(id, |_| Ok(()))?.is_some();
+        }
+        // A link preview makes a text message a link; other kinds keep theirs.
+        if let Some(s) = only(&mut self.link, kind == MessageKind::Text) {
+            s.get(id, |r| {
+                row.url = r.get(0)?;
+                row.title = r.get(1)?;
+                row.description = r.get(2)?;
+                Ok(())
+            })?;
+        }
+        if let Some(s) = self.edit.as_mut() {
+            row.edited_ms = s.get(id, |r| r.get(0))?.flatten();
+        }
+        if let Some(s) = only(&mut self.call, kind == MessageKind::Call) {
+            row.video_call = s.get(id, |r| r.get(0))?.flatten();
+        }
+        if let Some(s) = only(&mut self.revoked, kind == MessageKind::Deleted) {
+            row.revoked_key = s.get(id, |r| r.get(0))?.flatten();
+        }
+        if let Some(s) = only(&mut self.vcard, kind == MessageKind::Contact) {
+            row.vcard = s.get(id, |r| r.get(0))?.flatten();
+        }
+        Ok(())
+    }
+}
+
+/// One message with its side columns, before mapping.
+#[derive(Default)]
 struct Row {
     id: i64,
     chat_row: i64,
@@ -363,6 +438,7 @@ struct Row {
     revoked_key: Option<String>,
 }
 
+/// The message's own columns; the side columns start empty.
 fn read_row(r: &rusqlite::Row) -> rusqlite::Result<Row> {
     Ok(Row {
         id: r.get(0)?,
@@ -375,32 +451,7 @@ fn read_row(r: &rusqlite::Row) -> rusqlite::Result<Row> {
         message_type: r.get::<_, Option<i64>>(7)?.unwrap_or(0),
         text: r.get(8)?,
         starred: r.get::<_, Option<i64>>(9)?.unwrap_or(0) != 0,
-        file_path: r.get(10)?,
-        file_size: r.get(11)?,
-        mime: r.get(12)?,
-        media_name: r.get(13)?,
-        file_hash: r.get(14)?,
-        duration_s: r.get(15)?,
-        width: r.get(16)?,
-        height: r.get(17)?,
-        caption: r.get(18)?,
-        lat: r.get(19)?,
-        lon: r.get(20)?,
-        place: r.get(21)?,
-        address: r.get(22)?,
-        loc_url: r.get(23)?,
-        quoted_key: r.get(24)?,
-        quoted_text: r.get(25)?,
-        quoted_row: r.get(26)?,
-        action: r.get(27)?,
-        forwarded: r.get::<_, Option<i64>>(28)?.is_some(),
-        vcard: r.get(29)?,
-        url: r.get(30)?,
-        title: r.get(31)?,
-        description: r.get(32)?,
-        edited_ms: r.get(33)?,
-        video_call: r.get(34)?,
-        revoked_key: r.get(35)?,
+        ..Row::default()
     })
 }
 
@@ -436,7 +487,7 @@ fn to_message(row: Row, lk: &Lookups, report: &mut Report) -> Option<Message> {
         }
     };
     let mut extras = Extras::new();
-    extras.insert("wa.key_id".into(), row.key_id.clone());
+    extras.insert("wa.key_id".into(), row.key_id);
     if codes::type_of(kind) != Some(row.message_type) {
         extras.insert("wa.message_type".into(), row.message_type.to_string());
     }
@@ -446,9 +497,8 @@ fn to_message(row: Row, lk: &Lookups, report: &mut Report) -> Option<Message> {
             extras.insert("wa.status".into(), s.to_string());
         }
     }
-    let id = row.id.to_string();
     let mut m = Message {
-        id: id.clone(),
+        id: row.id.to_string(),
         chat,
         sender,
         from_me: row.from_me,
@@ -484,7 +534,7 @@ fn to_message(row: Row, lk: &Lookups, report: &mut Report) -> Option<Message> {
         if let Some(p) = &row.file_path {
             extras.insert("wa.file_path".into(), p.clone());
         }
-        lk.media.locate(&id, row.file_path.as_deref(), &mut media, report);
+        lk.media.locate(&m.id, row.file_path.as_deref(), &mut media, report);
         m.media = Some(media);
     } else {
         match kind {
@@ -566,8 +616,8 @@ pub fn stream_messages(
     send: &mut dyn FnMut(Vec<Message>) -> bool,
 ) -> Result<()> {
     let e = db::err_for(conn);
-    let sql = message_sql(conn);
-    let mut stmt = conn.prepare(&sql).map_err(&e)?;
+    let mut sides = Sides::open(conn)?;
+    let mut stmt = conn.prepare(MESSAGE_SQL).map_err(&e)?;
     let mut rows = stmt.query([]).map_err(&e)?;
     let mut batch: Vec<Message> = Vec::with_capacity(batch_size);
     let mut local = Report::new();
@@ -584,7 +634,8 @@ pub fn stream_messages(
         Ok(send(std::mem::replace(batch, Vec::with_capacity(batch_size))))
     };
     while let Some(r) = rows.next().map_err(&e)? {
-        let row = read_row(r).map_err(&e)?;
+        let mut row = read_row(r).map_err(&e)?;
+        sides.fill(&mut row).map_err(&e)?;
         if let Some(m) = to_message(row, lk, &mut local) {
             batch.push(m);
         }
@@ -597,6 +648,11 @@ pub fn stream_messages(
     }
     report.lock().map_err(|_| Error::internal("report lock poisoned"))?.merge(local);
     Ok(())
+}
+
+/// Row id → position in the batch.
+fn batch_index(batch: &[Message]) -> HashMap<i64, usize> {
+    batch.iter().enumerate().filter_map(|(i, m)| Some((m.id.parse().ok()?, i))).collect()
 }
 
 fn batch_ids(batch: &[Message]) -> Vec<i64> {
@@ -628,10 +684,10 @@ fn add_reactions(conn: &Connection, lk: &Lookups, batch: &mut [Message]) -> Resu
             ))
         })
         .map_err(&e)?;
-    let index: HashMap<String, usize> = batch.iter().enumerate().map(|(i, m)| (m.id.clone(), i)).collect();
+    let index = batch_index(batch);
     for row in rows {
         let (parent, from_me, sender_row, emoji, ts) = row.map_err(&e)?;
-        let Some(&i) = index.get(&parent.to_string()) else { continue };
+        let Some(&i) = index.get(&parent) else { continue };
         let sender = if from_me { lk.owner.clone() } else { sender_row.and_then(|r| lk.jids.get(&r).cloned()) };
         let m = &mut batch[i];
         // One current reaction per person: a later row replaces an earlier
@@ -660,10 +716,10 @@ fn add_system_targets(conn: &Connection, lk: &Lookups, batch: &mut [Message]) ->
     let rows = stmt
         .query_map(rusqlite::params_from_iter(ids.iter()), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?)))
         .map_err(&e)?;
-    let index: HashMap<String, usize> = batch.iter().enumerate().map(|(i, m)| (m.id.clone(), i)).collect();
+    let index = batch_index(batch);
     for row in rows {
         let (msg, user) = row.map_err(&e)?;
-        let Some(&i) = index.get(&msg.to_string()) else { continue };
+        let Some(&i) = index.get(&msg) else { continue };
         let who = match user.and_then(|u| lk.jids.get(&u)) {
             Some(j) if !j.starts_with('@') && !j.starts_with("0@") => Some(j.clone()),
             _ => lk.owner.clone(),
