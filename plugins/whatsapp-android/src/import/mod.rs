@@ -126,8 +126,3 @@ fn detect_schema(conn: &rusqlite::Connection, path: &std::path::Path) -> Result<
         path.display()
     )))
 }
-
-/// Builds `?, ?, …` for an IN list.
-pub(crate) fn placeholders(n: usize) -> String {
-    vec!["?"; n].join(", ")
-}

@@ -4,7 +4,7 @@
 
 use super::contacts::phone_of;
 use super::side::{self, Side};
-use super::{placeholders, Lookups, Structure};
+use super::{Lookups, Structure};
 use crate::codes;
 use chatferry_core::sqlite as db;
 use chatferry_core::*;
@@ -268,6 +268,8 @@ struct Sides<'c> {
     call: Option<Side<'c>>,
     revoked: Option<Side<'c>>,
     vcard: Option<Side<'c>>,
+    reactions: Option<Side<'c>>,
+    targets: Option<Side<'c>>,
 }
 
 /// The side table, when the message's kind reads it.
@@ -324,8 +326,27 @@ impl<'c> Sides<'c> {
             vcard: Side::with_sql(
                 conn,
                 "message_vcard",
+                "message_row_id",
                 "SELECT vcard FROM message_vcard
                  WHERE _id = (SELECT min(_id) FROM message_vcard WHERE message_row_id = ?1)",
+            )?,
+            reactions: if db::has_table(conn, "message_add_on_reaction") {
+                Side::with_sql(
+                    conn,
+                    "message_add_on",
+                    "parent_message_row_id",
+                    "SELECT a.from_me, a.sender_jid_row_id, r.reaction, COALESCE(r.sender_timestamp, a.timestamp)
+                     FROM message_add_on a JOIN message_add_on_reaction r ON r.message_add_on_row_id = a._id
+                     WHERE a.parent_message_row_id = ?1 ORDER BY a._id",
+                )?
+            } else {
+                None
+            },
+            targets: Side::with_sql(
+                conn,
+                "message_system_chat_participant",
+                "message_row_id",
+                "SELECT user_jid_row_id FROM message_system_chat_participant WHERE message_row_id = ?1 ORDER BY rowid",
             )?,
         })
     }
@@ -393,6 +414,13 @@ impl<'c> Sides<'c> {
         if let Some(s) = only(&mut self.vcard, kind == MessageKind::Contact) {
             row.vcard = s.get(id, |r| r.get(0))?.flatten();
         }
+        if let Some(s) = self.reactions.as_mut() {
+            row.reactions =
+                s.all(id, |r| Ok((r.get::<_, Option<i64>>(0)?.unwrap_or(0) != 0, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        }
+        if let Some(s) = only(&mut self.targets, kind == MessageKind::System) {
+            row.targets = s.all(id, |r| r.get(0))?;
+        }
         Ok(())
     }
 }
@@ -436,6 +464,10 @@ struct Row {
     edited_ms: Option<i64>,
     video_call: Option<i64>,
     revoked_key: Option<String>,
+    /// (from me, sender jid row, emoji, time) of each reaction row, oldest first.
+    reactions: Vec<(bool, Option<i64>, Option<String>, Option<i64>)>,
+    /// The people a system event names (`jid` rows), in order.
+    targets: Vec<Option<i64>>,
 }
 
 /// The message's own columns; the side columns start empty.
@@ -600,14 +632,32 @@ fn to_message(row: Row, lk: &Lookups, report: &mut Report) -> Option<Message> {
         m.edited = true;
         m.edited_ms = Some(t);
     }
+    for (from_me, sender_row, emoji, ts) in row.reactions {
+        let sender = if from_me { lk.owner.clone() } else { sender_row.and_then(|r| lk.jids.get(&r).cloned()) };
+        // One current reaction per person: a later row replaces an earlier
+        // one, and an empty reaction means it was taken back.
+        m.reactions.retain(|x| !(x.from_me == from_me && x.sender == sender));
+        if let Some(emoji) = emoji.filter(|e| !e.is_empty()) {
+            m.reactions.push(Reaction { sender, from_me, emoji, timestamp_ms: ts });
+        }
+    }
+    if let Some(sys) = m.system.as_mut() {
+        for user in row.targets {
+            // The owner's own rows name no one or WhatsApp's placeholder.
+            let who = match user.and_then(|u| lk.jids.get(&u)) {
+                Some(j) if !j.starts_with('@') && !j.starts_with("0@") => Some(j.clone()),
+                _ => lk.owner.clone(),
+            };
+            sys.targets.extend(who);
+        }
+    }
     m.extras = extras;
     Some(m)
 }
 
 use chatferry_core::media;
 
-/// Reads every message in (chat, sort order), in batches, adding
-/// reactions and system-event targets per batch.
+/// Reads every message in (chat, sort order), in batches.
 pub fn stream_messages(
     conn: &Connection,
     lk: &Lookups,
@@ -621,15 +671,7 @@ pub fn stream_messages(
     let mut rows = stmt.query([]).map_err(&e)?;
     let mut batch: Vec<Message> = Vec::with_capacity(batch_size);
     let mut local = Report::new();
-    let has_reactions = db::has_table(conn, "message_add_on") && db::has_table(conn, "message_add_on_reaction");
-    let has_targets = db::has_table(conn, "message_system_chat_participant");
     let mut flush = |batch: &mut Vec<Message>, local: &mut Report| -> Result<bool> {
-        if has_reactions {
-            add_reactions(conn, lk, batch)?;
-        }
-        if has_targets {
-            add_system_targets(conn, lk, batch)?;
-        }
         report.lock().map_err(|_| Error::internal("report lock poisoned"))?.merge(std::mem::take(local));
         Ok(send(std::mem::replace(batch, Vec::with_capacity(batch_size))))
     };
@@ -647,86 +689,5 @@ pub fn stream_messages(
         flush(&mut batch, &mut local)?;
     }
     report.lock().map_err(|_| Error::internal("report lock poisoned"))?.merge(local);
-    Ok(())
-}
-
-/// Row id → position in the batch.
-fn batch_index(batch: &[Message]) -> HashMap<i64, usize> {
-    batch.iter().enumerate().filter_map(|(i, m)| Some((m.id.parse().ok()?, i))).collect()
-}
-
-fn batch_ids(batch: &[Message]) -> Vec<i64> {
-    batch.iter().filter_map(|m| m.id.parse().ok()).collect()
-}
-
-fn add_reactions(conn: &Connection, lk: &Lookups, batch: &mut [Message]) -> Result<()> {
-    let ids = batch_ids(batch);
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let e = db::err_for(conn);
-    let sql = format!(
-        "SELECT a.parent_message_row_id, a.from_me, a.sender_jid_row_id, r.reaction,
-                COALESCE(r.sender_timestamp, a.timestamp)
-         FROM message_add_on a JOIN message_add_on_reaction r ON r.message_add_on_row_id = a._id
-         WHERE a.parent_message_row_id IN ({}) ORDER BY a._id",
-        placeholders(ids.len())
-    );
-    let mut stmt = conn.prepare_cached(&sql).map_err(&e)?;
-    let rows = stmt
-        .query_map(rusqlite::params_from_iter(ids.iter()), |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, Option<i64>>(1)?.unwrap_or(0) != 0,
-                r.get::<_, Option<i64>>(2)?,
-                r.get::<_, Option<String>>(3)?,
-                r.get::<_, Option<i64>>(4)?,
-            ))
-        })
-        .map_err(&e)?;
-    let index = batch_index(batch);
-    for row in rows {
-        let (parent, from_me, sender_row, emoji, ts) = row.map_err(&e)?;
-        let Some(&i) = index.get(&parent) else { continue };
-        let sender = if from_me { lk.owner.clone() } else { sender_row.and_then(|r| lk.jids.get(&r).cloned()) };
-        let m = &mut batch[i];
-        // One current reaction per person: a later row replaces an earlier
-        // one, and an empty reaction means it was taken back.
-        m.reactions.retain(|x| !(x.from_me == from_me && x.sender == sender));
-        if let Some(emoji) = emoji.filter(|e| !e.is_empty()) {
-            m.reactions.push(Reaction { sender, from_me, emoji, timestamp_ms: ts });
-        }
-    }
-    Ok(())
-}
-
-fn add_system_targets(conn: &Connection, lk: &Lookups, batch: &mut [Message]) -> Result<()> {
-    let ids: Vec<i64> =
-        batch.iter().filter(|m| m.kind == MessageKind::System).filter_map(|m| m.id.parse().ok()).collect();
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let e = db::err_for(conn);
-    let sql = format!(
-        "SELECT message_row_id, user_jid_row_id FROM message_system_chat_participant
-         WHERE message_row_id IN ({}) ORDER BY rowid",
-        placeholders(ids.len())
-    );
-    let mut stmt = conn.prepare_cached(&sql).map_err(&e)?;
-    let rows = stmt
-        .query_map(rusqlite::params_from_iter(ids.iter()), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?)))
-        .map_err(&e)?;
-    let index = batch_index(batch);
-    for row in rows {
-        let (msg, user) = row.map_err(&e)?;
-        let Some(&i) = index.get(&msg) else { continue };
-        let who = match user.and_then(|u| lk.jids.get(&u)) {
-            Some(j) if !j.starts_with('@') && !j.starts_with("0@") => Some(j.clone()),
-            _ => lk.owner.clone(),
-        };
-        if let (Some(sys), Some(who)) = (batch[i].system.as_mut(), who) {
-            sys.targets.push(who);
-        }
-    }
     Ok(())
 }

@@ -73,15 +73,17 @@ impl<'c> Side<'c> {
     /// list (with the alias `t`); the table's `message_row_id` holds the
     /// message id.
     pub fn open(conn: &'c Connection, table: &str, select: &str) -> Result<Option<Side<'c>>> {
-        Self::with_sql(conn, table, &format!("SELECT {select} FROM {table} t WHERE t.message_row_id = ?1 LIMIT 1"))
+        let sql = format!("SELECT {select} FROM {table} t WHERE t.message_row_id = ?1 LIMIT 1");
+        Self::with_sql(conn, table, "message_row_id", &sql)
     }
 
-    /// Like `open`, with the whole lookup query given (`?1` = the message id).
-    pub fn with_sql(conn: &'c Connection, table: &str, sql: &str) -> Result<Option<Side<'c>>> {
+    /// Like `open`, with the column of `table` that holds the message id
+    /// and the whole lookup query (`?1` = the message id) given.
+    pub fn with_sql(conn: &'c Connection, table: &str, key: &str, sql: &str) -> Result<Option<Side<'c>>> {
         if !db::has_table(conn, table) {
             return Ok(None);
         }
-        let present = RowSet::load(conn, table, "message_row_id")?;
+        let present = RowSet::load(conn, table, key)?;
         let stmt = conn.prepare_cached(sql).map_err(db::err_for(conn))?;
         Ok(Some(Side { present, stmt }))
     }
@@ -96,6 +98,20 @@ impl<'c> Side<'c> {
             Some(r) => read(r).map(Some),
             None => Ok(None),
         }
+    }
+}
+
+impl Side<'_> {
+    /// Reads every row of message `id` with `read`, in the query's order.
+    pub fn all<T>(&mut self, id: i64, mut read: impl FnMut(&Row) -> rusqlite::Result<T>) -> rusqlite::Result<Vec<T>> {
+        let mut out = Vec::new();
+        if self.present.contains(id) {
+            let mut rows = self.stmt.query([id])?;
+            while let Some(r) = rows.next()? {
+                out.push(read(r)?);
+            }
+        }
+        Ok(out)
     }
 }
 
