@@ -7,6 +7,7 @@ pub mod adapter;
 pub mod archive;
 pub mod ddl;
 pub mod error;
+mod extras;
 #[cfg(feature = "ios-backup")]
 pub mod ios_backup;
 pub mod media;

@@ -9,15 +9,11 @@
 //! Field names are the canonical archive's JSON names (see DESIGN.md).
 
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// The canonical model's own version (semver), recorded in every archive.
 pub const MODEL_VERSION: &str = "1.0.0";
 
-/// Native data the model has no field for, kept so a same-format round trip
-/// loses nothing. Keys are namespaced by the adapter that wrote them
-/// (`wa.status`, `wechat.msgSvrId`, …).
-pub type Extras = BTreeMap<String, String>;
+pub use crate::extras::Extras;
 
 fn is_false(b: &bool) -> bool {
     !*b
@@ -57,7 +53,7 @@ pub struct Contact {
     /// WeChat's custom alias, or another secondary id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alias: Option<String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "Extras::is_empty")]
     pub extras: Extras,
 }
 
@@ -129,7 +125,7 @@ pub struct Chat {
     pub created_ms: Option<i64>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub archived: bool,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "Extras::is_empty")]
     pub extras: Extras,
 }
 
@@ -442,7 +438,7 @@ pub struct Message {
     pub edited_ms: Option<i64>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub view_once: bool,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "Extras::is_empty")]
     pub extras: Extras,
 }
 

@@ -84,7 +84,7 @@ fn adapter_for<P: Plugin>(id: &str) -> Result<Box<dyn Adapter>> {
 }
 
 fn options_from(kv: RVec<FfiKv>) -> Options {
-    Options(extras_from_ffi(kv))
+    Options(kv.into_iter().map(|e| (e.key.into_string(), e.value.into_string())).collect())
 }
 
 fn adapter_info_to_ffi(info: crate::AdapterInfo) -> FfiAdapterInfo {

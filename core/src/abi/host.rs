@@ -146,7 +146,7 @@ fn path_str(path: &Path) -> Result<&str> {
 }
 
 fn options_to_ffi(options: &Options) -> RVec<FfiKv> {
-    extras_to_ffi(options.0.clone())
+    options.0.iter().map(|(k, v)| FfiKv { key: k.as_str().into(), value: v.as_str().into() }).collect()
 }
 
 /// An adapter living in a loaded plugin.

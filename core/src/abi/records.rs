@@ -208,7 +208,7 @@ pub(crate) fn extras_to_ffi(e: Extras) -> RVec<FfiKv> {
     e.into_iter().map(|(k, v)| FfiKv { key: rs(k), value: rs(v) }).collect()
 }
 pub(crate) fn extras_from_ffi(e: RVec<FfiKv>) -> Extras {
-    e.into_iter().map(|kv| (st(kv.key), st(kv.value))).collect()
+    Extras::from_entries(e.into_iter().map(|kv| (st(kv.key), st(kv.value))).collect())
 }
 
 // Codes are the position in these tables; append only within a major.

@@ -9,7 +9,7 @@ use crate::source::Source;
 use chatferry_core::producer::{Reader, StreamedImporter};
 use chatferry_core::sqlite::{self as db, col_or_null, err_for};
 use chatferry_core::*;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 pub const SOURCE: &str = "wechat-android";
 
@@ -175,7 +175,7 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
     }
 
     let estimated: i64 = conn.query_row("SELECT count(*) FROM message", [], |r| r.get(0)).map_err(&e)?;
-    let mut extras = BTreeMap::new();
+    let mut extras = Extras::new();
     if let Some(u) = &source.uin {
         extras.insert("wechat.uin".to_string(), u.clone());
     }
