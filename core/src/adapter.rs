@@ -222,6 +222,12 @@ pub trait Importer: Send {
     fn next_contacts(&mut self, max: usize) -> Result<Vec<Contact>>;
     fn next_chats(&mut self, max: usize) -> Result<Vec<Chat>>;
     fn next_messages(&mut self, max: usize) -> Result<Vec<Message>>;
+    /// Takes back a batch `next_messages` gave once its contents were
+    /// copied elsewhere, so an importer that built it on a thread of its
+    /// own can free it there.
+    fn recycle(&mut self, batch: Vec<Message>) {
+        drop(batch)
+    }
     /// What the importer wants the person to know (missing or refused media,
     /// undecodable rows…). Counts of messages read are kept by the host.
     fn finish(&mut self) -> Result<Report> {

@@ -13,6 +13,8 @@ use std::thread::JoinHandle;
 
 pub struct MessageProducer {
     batches: Option<Receiver<Result<Vec<Message>>>>,
+    /// Batches handed back to be freed on the reader's thread.
+    returned: Option<std::sync::mpsc::Sender<Vec<Message>>>,
     handle: Option<JoinHandle<()>>,
 }
 
@@ -28,16 +30,22 @@ impl MessageProducer {
         F: FnOnce(&mut Send) -> Result<()> + std::marker::Send + 'static,
     {
         let (tx, rx) = sync_channel::<Result<Vec<Message>>>(2);
+        let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<Message>>();
         let handle = std::thread::Builder::new()
             .name(name.to_string())
             .spawn(move || {
-                let mut send = |batch: Vec<Message>| tx.send(Ok(batch)).is_ok();
+                let mut send = |batch: Vec<Message>| {
+                    while let Ok(old) = back_rx.try_recv() {
+                        drop(old);
+                    }
+                    tx.send(Ok(batch)).is_ok()
+                };
                 if let Err(e) = read(&mut send) {
                     let _ = tx.send(Err(e));
                 }
             })
             .expect("spawn a reader thread");
-        MessageProducer { batches: Some(rx), handle: Some(handle) }
+        MessageProducer { batches: Some(rx), returned: Some(back_tx), handle: Some(handle) }
     }
 
     /// The next batch; empty when the reader is done.
@@ -48,9 +56,17 @@ impl MessageProducer {
         }
     }
 
+    /// Hands a batch back to be freed on the reader's thread.
+    pub fn recycle(&mut self, batch: Vec<Message>) {
+        if let Some(tx) = &self.returned {
+            let _ = tx.send(batch);
+        }
+    }
+
     /// Stops listening and waits for the reader to end.
     pub fn finish(&mut self) -> Result<()> {
         self.batches = None;
+        self.returned = None;
         match self.handle.take() {
             Some(h) => h.join().map_err(|_| Error::internal("the reader thread panicked")),
             None => Ok(()),
@@ -120,6 +136,13 @@ impl Importer for StreamedImporter {
         match &mut self.producer {
             Some(p) => p.next(),
             None => Ok(Vec::new()),
+        }
+    }
+
+    fn recycle(&mut self, batch: Vec<Message>) {
+        match &mut self.producer {
+            Some(p) => p.recycle(batch),
+            None => drop(batch),
         }
     }
 
