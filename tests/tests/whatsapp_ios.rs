@@ -78,6 +78,27 @@ fn the_store_has_consistent_core_data_bookkeeping() {
     assert_eq!(q("SELECT count(*) FROM ZWACHATSESSION WHERE ZSESSIONTYPE = 1 AND ZGROUPINFO IS NULL"), 0);
     assert_eq!(q("SELECT count(*) FROM ZWAMESSAGE WHERE ZDATAITEMVERSION <> 2"), 0);
     assert_eq!(q("SELECT count(*) FROM Z_METADATA"), 1);
+    // Every index of the app's schema is there (they are made after the rows).
+    let indexes: std::collections::BTreeSet<String> = db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let schema = std::fs::read_to_string(
+        chatferry_tests::harness::workspace_root().join("plugins/whatsapp-ios/schema/ChatStorage.sql"),
+    )
+    .unwrap();
+    let wanted: std::collections::BTreeSet<String> = schema
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("CREATE INDEX "))
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect();
+    assert_eq!(wanted.len(), 7);
+    assert_eq!(indexes, wanted);
+    let integrity: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(integrity, "ok");
 }
 
 #[test]

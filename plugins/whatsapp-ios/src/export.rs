@@ -66,6 +66,10 @@ pub struct IosExporter {
     /// One content store per chat folder, so files shared by many messages
     /// are copied once (bounded: cleared past 64 chats).
     stores: std::cell::RefCell<HashMap<String, ContentStore>>,
+    /// A fresh store's indexes, made in `finish`: building an index once
+    /// from sorted keys is several times cheaper than keeping it up to date
+    /// through a million inserts.
+    deferred_indexes: Vec<String>,
 }
 
 /// A stanza id for messages from elsewhere: 20 upper-case hex digits like
@@ -113,8 +117,9 @@ impl IosExporter {
         conn.execute_batch("PRAGMA journal_mode = DELETE; PRAGMA synchronous = OFF; PRAGMA temp_store = FILE;")
             .map_err(err(&db_path))?;
         let mut ents = HashMap::new();
+        let mut deferred_indexes = Vec::new();
         if fresh {
-            create_fresh(&conn, &db_path, output)?;
+            deferred_indexes = create_fresh(&conn, &db_path, output)?;
         } else if !chatferry_core::sqlite::has_table(&conn, "ZWAMESSAGE")
             || !chatferry_core::sqlite::has_table(&conn, "Z_PRIMARYKEY")
         {
@@ -130,8 +135,9 @@ impl IosExporter {
             })?;
             ents.insert(*table, e);
         }
+        // cf_ids gets its index in `finish`, when it is first looked up.
         conn.execute_batch(
-            "BEGIN; CREATE TEMP TABLE cf_ids (canonical TEXT PRIMARY KEY, pk INTEGER, stanza TEXT, sender TEXT) WITHOUT ROWID;
+            "BEGIN; CREATE TEMP TABLE cf_ids (canonical TEXT, pk INTEGER, stanza TEXT, sender TEXT);
              CREATE TEMP TABLE cf_replies (item INTEGER, quoted TEXT, quoted_text TEXT, quoted_stanza TEXT);",
         )
         .map_err(err(&db_path))?;
@@ -151,6 +157,7 @@ impl IosExporter {
             owner,
             report: Report::new(),
             stores: Default::default(),
+            deferred_indexes,
         };
         if !fresh {
             me.load_template()?;
@@ -352,7 +359,7 @@ impl IosExporter {
         }
         let pk = self.conn.last_insert_rowid();
         self.conn
-            .prepare_cached("INSERT OR IGNORE INTO temp.cf_ids (canonical, pk, stanza, sender) VALUES (?1, ?2, ?3, ?4)")
+            .prepare_cached("INSERT INTO temp.cf_ids (canonical, pk, stanza, sender) VALUES (?1, ?2, ?3, ?4)")
             .and_then(|mut s| s.execute(params![m.id, pk, stanza, m.sender]))
             .map_err(&e)?;
 
@@ -527,12 +534,19 @@ fn lost_details(m: &Message) -> Vec<&'static str> {
 }
 
 /// A new, empty store: the schema, Z_PRIMARYKEY in Core Data's
-/// alphabetical entity numbering, and Z_METADATA.
-fn create_fresh(conn: &Connection, db_path: &Path, output: &Path) -> Result<()> {
+/// alphabetical entity numbering, and Z_METADATA. Returns the schema's
+/// CREATE INDEX statements, to be run once the rows are in.
+fn create_fresh(conn: &Connection, db_path: &Path, output: &Path) -> Result<Vec<String>> {
+    let mut indexes = Vec::new();
     for s in statements(SCHEMA) {
-        if !is_internal(&s) {
-            conn.execute_batch(&s).map_err(|e| Error::internal(format!("creating ChatStorage schema: {e}: {s}")))?;
+        if is_internal(&s) {
+            continue;
         }
+        if s.trim_start().to_ascii_uppercase().starts_with("CREATE INDEX") {
+            indexes.push(s);
+            continue;
+        }
+        conn.execute_batch(&s).map_err(|e| Error::internal(format!("creating ChatStorage schema: {e}: {s}")))?;
     }
     for (i, (name, _)) in ENTITIES.iter().enumerate() {
         conn.execute(
@@ -556,7 +570,7 @@ fn create_fresh(conn: &Connection, db_path: &Path, output: &Path) -> Result<()> 
         .map_err(|e| Error::internal(format!("writing Z_METADATA: {e}")))?;
     conn.execute("INSERT INTO Z_METADATA (Z_VERSION, Z_UUID, Z_PLIST) VALUES (1, ?1, ?2)", params![uuid, blob])
         .map_err(err(db_path))?;
-    Ok(())
+    Ok(indexes)
 }
 
 fn safe_relative(p: &str) -> bool {
@@ -606,13 +620,19 @@ impl Exporter for IosExporter {
 
     fn finish(&mut self) -> Result<Report> {
         let e = err(&self.db_path);
-        // Replies: the quoted message's stanza id (and author, text).
+        for sql in std::mem::take(&mut self.deferred_indexes) {
+            self.conn.execute_batch(&sql).map_err(&e)?;
+        }
+        self.conn.execute_batch("CREATE INDEX temp.cf_ids_canonical ON cf_ids (canonical)").map_err(&e)?;
+        // Replies: the quoted message's stanza id (and author, text); of
+        // two messages with one id, the first written.
         let pending: Vec<(i64, Option<String>, Option<String>, Option<String>, Option<String>)> = {
             let mut st = self
                 .conn
                 .prepare(
                     "SELECT r.item, COALESCE(i.stanza, r.quoted_stanza), i.sender, r.quoted_text, r.quoted
-                     FROM temp.cf_replies r LEFT JOIN temp.cf_ids i ON i.canonical = r.quoted",
+                     FROM temp.cf_replies r
+                     LEFT JOIN temp.cf_ids i ON i.rowid = (SELECT min(rowid) FROM temp.cf_ids WHERE canonical = r.quoted)",
                 )
                 .map_err(&e)?;
             let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))).map_err(&e)?;
