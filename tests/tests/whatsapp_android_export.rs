@@ -62,6 +62,53 @@ fn the_export_has_consistent_bookkeeping() {
     let wa_db = rusqlite::Connection::open(w.join("wa.db")).unwrap();
     let n: i64 = wa_db.query_row("SELECT count(*) FROM wa_contacts", [], |r| r.get(0)).unwrap();
     assert_eq!(n, 4);
+    // The store's indexes (made after the rows) are all there, and whole.
+    let indexes: i64 = q("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'");
+    assert!(indexes >= 70, "{indexes} indexes");
+    assert_eq!(q("SELECT count(*) FROM sqlite_master WHERE name = 'message_key_index'"), 1);
+    let integrity: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(integrity, "ok");
+}
+
+#[test]
+fn two_messages_with_one_key_in_a_group_are_both_kept() {
+    // A merged history can hold the same group message twice (same chat,
+    // sender and key id); WhatsApp's unique message_key_index allows one.
+    let dir = tempfile::tempdir().unwrap();
+    let a = canonical::sample_archive_in(dir.path());
+    let lines_path = a.join("messages.jsonl");
+    let mut lines: Vec<serde_json::Value> =
+        std::fs::read_to_string(&lines_path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let i = lines
+        .iter()
+        .position(|m| m["chat"].as_str().unwrap().ends_with("@g.us") && m["from_me"] == false && m["kind"] == "text")
+        .expect("a received group text");
+    lines[i]["extras"]["wa.key_id"] = "SAMEKEY".into();
+    let mut twin = lines[i].clone();
+    twin["id"] = "twin-of-a-group-message".into();
+    twin["text"] = "the twin".into();
+    lines.insert(i + 1, twin);
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&lines_path, text).unwrap();
+
+    let w = dir.path().join("w");
+    let run = Env::new().run(&["convert", s(&a), "--to", "whatsapp-android", "-o", s(&w), "--opt", OWNER]).ok();
+    assert!(run.stdout.contains("had the same key id"), "{}", run.stdout);
+    let db = rusqlite::Connection::open(w.join("Databases/msgstore.db")).unwrap();
+    let keys: Vec<(String, String)> = db
+        .prepare("SELECT key_id, text_data FROM message WHERE key_id LIKE 'SAMEKEY%' ORDER BY _id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert_eq!(keys[0].0, "SAMEKEY");
+    assert!(keys[1].0.starts_with("SAMEKEY-") && keys[1].1 == "the twin", "{keys:?}");
+    assert_eq!(
+        db.query_row("SELECT count(*) FROM message WHERE chat_row_id > 0", [], |r| r.get::<_, i64>(0)).unwrap(),
+        27
+    );
 }
 
 #[test]

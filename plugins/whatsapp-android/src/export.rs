@@ -61,9 +61,19 @@ fn is_legacy(statement: &str) -> bool {
     words.windows(2).any(|w| matches!(w[0], "on" | "from" | "join") && LEGACY.contains(&w[1]))
 }
 
-fn create_schema(conn: &Connection, path: &Path) -> Result<()> {
+/// Creates the schema but for its indexes, which are returned to be made
+/// once the rows are in: building an index once from sorted keys is
+/// several times cheaper than keeping it up to date through a million
+/// inserts (message_key_index, on random key ids, cost the most).
+fn create_schema(conn: &Connection, path: &Path) -> Result<Vec<String>> {
+    let mut deferred = Vec::new();
     for s in statements(MSGSTORE_SCHEMA).into_iter().chain(statements(LATER_TABLES)) {
         if is_internal(&s) || is_legacy(&s) {
+            continue;
+        }
+        let upper = s.trim_start().to_ascii_uppercase();
+        if upper.starts_with("CREATE INDEX") || upper.starts_with("CREATE UNIQUE INDEX") {
+            deferred.push(s);
             continue;
         }
         conn.execute_batch(&s).map_err(|e| Error::internal(format!("creating the msgstore schema: {e}: {s}")))?;
@@ -73,7 +83,7 @@ fn create_schema(conn: &Connection, path: &Path) -> Result<()> {
         conn.execute("INSERT INTO props (key, value) VALUES (?1, ?2)", params![k, v])
             .map_err(|e| sql_error(path, e))?;
     }
-    Ok(())
+    Ok(deferred)
 }
 
 struct ChatInfo {
@@ -98,6 +108,8 @@ pub struct WaExporter {
     media_counter: u64,
     report: Report,
     foreign_ids: u64,
+    /// The schema's plain indexes, made in `finish`.
+    deferred_indexes: Vec<String>,
 }
 
 impl WaExporter {
@@ -123,10 +135,11 @@ impl WaExporter {
         // Temporary id tables go to disk, not memory: memory stays flat.
         conn.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA temp_store = FILE;")
             .map_err(err(&msgstore_path))?;
-        create_schema(&conn, &msgstore_path)?;
+        let deferred_indexes = create_schema(&conn, &msgstore_path)?;
+        // cf_ids gets its index in `finish`, when it is first looked up.
         conn.execute_batch(
             "BEGIN;
-             CREATE TEMP TABLE cf_ids (canonical TEXT PRIMARY KEY, row INTEGER NOT NULL) WITHOUT ROWID;
+             CREATE TEMP TABLE cf_ids (canonical TEXT, row INTEGER NOT NULL);
              CREATE TEMP TABLE cf_replies (row INTEGER, chat_row INTEGER, quoted TEXT, quoted_key TEXT, quoted_text TEXT);",
         )
         .map_err(err(&msgstore_path))?;
@@ -146,6 +159,7 @@ impl WaExporter {
             media_counter: 0,
             report: Report::new(),
             foreign_ids: 0,
+            deferred_indexes,
         };
         me.jid_row("status@broadcast")?;
         me.jid_row("0@s.whatsapp.net")?;
@@ -245,6 +259,48 @@ impl WaExporter {
         Ok(())
     }
 
+    /// WhatsApp allows one message per (chat, from me, key id, sender). Two
+    /// can share one when histories were merged (a contact map joining two
+    /// chats, an archive holding a message twice): the later ones get
+    /// `-<row>` added to their key id, so both are kept, and a note says so.
+    /// Runs before the unique index is made: with no journal, a failed
+    /// CREATE UNIQUE INDEX cannot be rolled back.
+    fn make_keys_unique(&mut self) -> Result<()> {
+        let e = err(&self.msgstore_path);
+        let c = &self.conn;
+        c.execute_batch("CREATE INDEX cf_keys ON message (chat_row_id, from_me, key_id, sender_jid_row_id)").map_err(&e)?;
+        // An ordered scan of that index; duplicates are rare, so few groups.
+        let groups: Vec<(i64, i64, String, i64)> = c
+            .prepare(
+                "SELECT chat_row_id, from_me, key_id, sender_jid_row_id FROM message
+                 WHERE sender_jid_row_id IS NOT NULL GROUP BY 1, 2, 3, 4 HAVING count(*) > 1",
+            )
+            .and_then(|mut st| {
+                st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect()
+            })
+            .map_err(&e)?;
+        let mut changed = 0;
+        for (chat, from_me, key, sender) in groups {
+            changed += c
+                .execute(
+                    "UPDATE message SET key_id = key_id || '-' || _id
+                     WHERE chat_row_id = ?1 AND from_me = ?2 AND key_id = ?3 AND sender_jid_row_id = ?4
+                       AND _id > (SELECT min(_id) FROM message WHERE chat_row_id = ?1 AND from_me = ?2
+                                  AND key_id = ?3 AND sender_jid_row_id = ?4)",
+                    params![chat, from_me, key, sender],
+                )
+                .map_err(&e)?;
+        }
+        c.execute_batch("DROP INDEX cf_keys").map_err(&e)?;
+        if changed > 0 {
+            self.report.note(format!(
+                "{changed} messages had the same key id as an earlier message of the same sender in the same chat; \
+                 their key ids got their row number added so that WhatsApp keeps both"
+            ));
+        }
+        Ok(())
+    }
+
     /// A key_id for messages that did not come from WhatsApp: stable for
     /// the same message, shaped like WhatsApp's (32 upper-case hex digits).
     fn key_id_for(m: &Message) -> String {
@@ -330,7 +386,7 @@ impl WaExporter {
         c.prepare_cached("UPDATE message SET sort_id = _id WHERE _id = ?1")
             .and_then(|mut s| s.execute([row]))
             .map_err(&e)?;
-        c.prepare_cached("INSERT OR IGNORE INTO temp.cf_ids (canonical, row) VALUES (?1, ?2)")
+        c.prepare_cached("INSERT INTO temp.cf_ids (canonical, row) VALUES (?1, ?2)")
             .and_then(|mut s| s.execute(params![m.id, row]))
             .map_err(&e)?;
 
@@ -652,8 +708,18 @@ impl Exporter for WaExporter {
     fn finish(&mut self) -> Result<Report> {
         let path = self.msgstore_path.clone();
         let e = err(&path);
+        for sql in std::mem::take(&mut self.deferred_indexes) {
+            if created_name(&sql) == Some("message_key_index") {
+                self.make_keys_unique()?;
+            }
+            self.conn.execute_batch(&sql).map_err(|x| {
+                Error::internal(format!("chatferry wrote rows that break the store's index ({x}): {sql}"))
+            })?;
+        }
+        self.conn.execute_batch("CREATE INDEX temp.cf_ids_canonical ON cf_ids (canonical)").map_err(&e)?;
         // Replies: point at the quoted message's key, or keep the quote's
-        // snapshot when the quoted message is not in the history.
+        // snapshot when the quoted message is not in the history (of two
+        // messages with one id, the first written).
         self.conn
             .execute_batch(
                 "INSERT INTO message_quoted (message_row_id, chat_row_id, parent_message_chat_row_id, from_me,
@@ -662,7 +728,7 @@ impl Exporter for WaExporter {
                         q.sender_jid_row_id, COALESCE(q.key_id, r.quoted_key, 'chatferry-unknown'),
                         q.timestamp, COALESCE(q.message_type, 0), 0, COALESCE(r.quoted_text, q.text_data)
                  FROM temp.cf_replies r
-                 LEFT JOIN temp.cf_ids i ON i.canonical = r.quoted
+                 LEFT JOIN temp.cf_ids i ON i.rowid = (SELECT min(rowid) FROM temp.cf_ids WHERE canonical = r.quoted)
                  LEFT JOIN message q ON q._id = i.row;
                  UPDATE chat SET
                     last_message_row_id = (SELECT max(_id) FROM message m WHERE m.chat_row_id = chat._id),
