@@ -268,16 +268,15 @@ impl WaExporter {
     fn make_keys_unique(&mut self) -> Result<()> {
         let e = err(&self.msgstore_path);
         let c = &self.conn;
-        c.execute_batch("CREATE INDEX cf_keys ON message (chat_row_id, from_me, key_id, sender_jid_row_id)").map_err(&e)?;
+        c.execute_batch("CREATE INDEX cf_keys ON message (chat_row_id, from_me, key_id, sender_jid_row_id)")
+            .map_err(&e)?;
         // An ordered scan of that index; duplicates are rare, so few groups.
         let groups: Vec<(i64, i64, String, i64)> = c
             .prepare(
                 "SELECT chat_row_id, from_me, key_id, sender_jid_row_id FROM message
                  WHERE sender_jid_row_id IS NOT NULL GROUP BY 1, 2, 3, 4 HAVING count(*) > 1",
             )
-            .and_then(|mut st| {
-                st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect()
-            })
+            .and_then(|mut st| st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect())
             .map_err(&e)?;
         let mut changed = 0;
         for (chat, from_me, key, sender) in groups {

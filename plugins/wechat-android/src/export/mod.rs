@@ -47,6 +47,10 @@ pub struct WcExporter {
     reaction_rows: u64,
     copies: chatferry_core::media::Copies,
     report: Report,
+    /// The schema's plain (non-unique) indexes, made in `finish`: building
+    /// an index once is several times cheaper than keeping it up to date
+    /// through every insert (the message table alone has ten).
+    deferred_indexes: Vec<String>,
 }
 
 impl WcExporter {
@@ -72,6 +76,7 @@ impl WcExporter {
             reaction_rows: 0,
             copies: chatferry_core::media::Copies::new(),
             report: Report::new(),
+            deferred_indexes: Vec::new(),
         })
     }
 
@@ -146,9 +151,15 @@ impl Exporter for WcExporter {
             .map_err(err(&self.db_path))?;
         conn.execute_batch("BEGIN").map_err(err(&self.db_path))?;
         for s in statements(SCHEMA) {
-            if !is_internal(&s) {
-                conn.execute_batch(&s).map_err(|e| Error::internal(format!("schema statement failed: {e}: {s}")))?;
+            if is_internal(&s) {
+                continue;
             }
+            // Unique indexes are constraints (and INSERT OR IGNORE relies on them): made now.
+            if s.trim_start().to_ascii_uppercase().starts_with("CREATE INDEX") {
+                self.deferred_indexes.push(s);
+                continue;
+            }
+            conn.execute_batch(&s).map_err(|e| Error::internal(format!("schema statement failed: {e}: {s}")))?;
         }
         conn.execute_batch(
             "CREATE TEMP TABLE cf_ids (canonical TEXT PRIMARY KEY, msg_id INTEGER, svr_id INTEGER, code INTEGER,
@@ -273,6 +284,9 @@ impl Exporter for WcExporter {
         let mut notes = Vec::new();
         {
             let conn = self.conn();
+            for sql in &self.deferred_indexes {
+                conn.execute_batch(sql).map_err(err(&db))?;
+            }
             // Replies to messages written later: resolved now that every id is known.
             conn.execute_batch(
                 "INSERT INTO MsgQuote (msgId, msgSvrId, quotedMsgId, quotedMsgSvrId, status, quotedMsgTalker)
