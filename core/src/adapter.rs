@@ -228,6 +228,13 @@ pub trait Importer: Send {
     fn recycle(&mut self, batch: Vec<Message>) {
         drop(batch)
     }
+    /// Whether `recycle` does that (the batches come from another thread):
+    /// then a consumer that copies them anyway hands them back. Freeing
+    /// them on the consuming thread instead makes both threads contend for
+    /// the builder's malloc arena.
+    fn wants_batches_back(&self) -> bool {
+        false
+    }
     /// What the importer wants the person to know (missing or refused media,
     /// undecodable rows…). Counts of messages read are kept by the host.
     fn finish(&mut self) -> Result<Report> {
@@ -244,5 +251,11 @@ pub trait Exporter: Send {
     fn write_contacts(&mut self, batch: Vec<Contact>) -> Result<()>;
     fn write_chats(&mut self, batch: Vec<Chat>) -> Result<()>;
     fn write_messages(&mut self, batch: Vec<Message>) -> Result<()>;
+    /// Writes a batch the caller keeps, for exporters that copy what they
+    /// are given anyway (a plugin, across the ABI); `None`: this exporter
+    /// takes batches by value only.
+    fn write_borrowed(&mut self, _batch: &[Message]) -> Option<Result<()>> {
+        None
+    }
     fn finish(&mut self) -> Result<Report>;
 }

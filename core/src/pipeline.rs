@@ -64,7 +64,15 @@ pub fn convert(
             }
         }
         done += batch.len() as u64;
-        exporter.write_messages(batch)?;
+        // A batch built on the importer's own thread goes back there to be
+        // freed when the exporter copies it anyway.
+        match importer.wants_batches_back().then(|| exporter.write_borrowed(&batch)).flatten() {
+            Some(written) => {
+                written?;
+                importer.recycle(batch);
+            }
+            None => exporter.write_messages(batch)?,
+        }
         progress.messages(done);
     }
     progress.stage("finishing");

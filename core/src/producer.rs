@@ -146,6 +146,10 @@ impl Importer for StreamedImporter {
         }
     }
 
+    fn wants_batches_back(&self) -> bool {
+        true
+    }
+
     fn finish(&mut self) -> Result<Report> {
         if let Some(mut p) = self.producer.take() {
             p.finish()?;

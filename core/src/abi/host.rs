@@ -257,6 +257,10 @@ impl Exporter for ForeignExporter {
         let r = self.inner.write_messages(batch.into_iter().map(FfiMessage::from).collect()).into_result();
         r.map_err(|e| wrap(&self.plugin, &self.adapter, e))
     }
+    fn write_borrowed(&mut self, batch: &[Message]) -> Option<Result<()>> {
+        let r = self.inner.write_messages(batch.iter().map(|m| FfiMessage::from(m.clone())).collect()).into_result();
+        Some(r.map_err(|e| wrap(&self.plugin, &self.adapter, e)))
+    }
     fn finish(&mut self) -> Result<Report> {
         let r = self.inner.finish().into_result().map_err(|e| wrap(&self.plugin, &self.adapter, e))?;
         parse_report(r)

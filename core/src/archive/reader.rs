@@ -5,11 +5,13 @@ use crate::adapter::Importer;
 use crate::error::{Error, Result};
 use crate::media::{is_escape, resolve_inside, Resolve};
 use crate::model::{Chat, Contact, Header, Message, MODEL_VERSION};
+use crate::producer::MessageProducer;
 use crate::report::Report;
 use serde::de::DeserializeOwned;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// Reads one `.jsonl` file line by line, with the line number for errors.
 struct JsonLines {
@@ -64,8 +66,11 @@ pub struct ArchiveImporter {
     manifest: Manifest,
     contacts: JsonLines,
     chats: JsonLines,
-    messages: JsonLines,
-    report: Report,
+    /// messages.jsonl until the first `next_messages` hands it to a reader
+    /// thread, which parses it while the exporter writes.
+    messages: Option<JsonLines>,
+    producer: Option<MessageProducer>,
+    report: Arc<Mutex<Report>>,
 }
 
 impl ArchiveImporter {
@@ -93,39 +98,40 @@ impl ArchiveImporter {
         Ok(ArchiveImporter {
             contacts: JsonLines::open(root, CONTACTS)?,
             chats: JsonLines::open(root, CHATS)?,
-            messages: JsonLines::open(root, MESSAGES)?,
+            messages: Some(JsonLines::open(root, MESSAGES)?),
+            producer: None,
             root: root.to_path_buf(),
             manifest,
-            report: Report::new(),
+            report: Default::default(),
         })
     }
+}
 
-    /// Points each media record at its file inside the archive. A file that
-    /// is not there is recorded as missing; a path that leads outside the
-    /// archive is refused, reported, and treated as missing.
-    fn locate_media(&mut self, m: &mut Message) {
-        let Some(media) = m.media.as_mut() else {
-            return;
-        };
-        let Some(file) = media.file.clone() else {
-            return;
-        };
-        match resolve_inside(&self.root, &file) {
-            Ok(Resolve::Found(p)) => media.path = Some(p.to_string_lossy().into_owned()),
-            Ok(Resolve::Missing(_)) => {
-                if !media.missing {
-                    media.missing = true;
-                    self.report.note(format!("message {}: media file {file} is not in the archive", m.id));
-                }
-            }
-            Err(e) => {
+/// Points a message's media record at its file inside the archive. A file
+/// that is not there is recorded as missing; a path that leads outside the
+/// archive is refused, reported, and treated as missing.
+fn locate_media(root: &Path, m: &mut Message, report: &mut Report) {
+    let Some(media) = m.media.as_mut() else {
+        return;
+    };
+    let Some(file) = media.file.clone() else {
+        return;
+    };
+    match resolve_inside(root, &file) {
+        Ok(Resolve::Found(p)) => media.path = Some(p.to_string_lossy().into_owned()),
+        Ok(Resolve::Missing(_)) => {
+            if !media.missing {
                 media.missing = true;
-                self.report.media.refused += 1;
-                if is_escape(&e) {
-                    self.report.note(format!("message {}: {}", m.id, e.message));
-                } else {
-                    self.report.note(format!("message {}: media file {file}: {}", m.id, e.message));
-                }
+                report.note(format!("message {}: media file {file} is not in the archive", m.id));
+            }
+        }
+        Err(e) => {
+            media.missing = true;
+            report.media.refused += 1;
+            if is_escape(&e) {
+                report.note(format!("message {}: {}", m.id, e.message));
+            } else {
+                report.note(format!("message {}: media file {file}: {}", m.id, e.message));
             }
         }
     }
@@ -166,14 +172,45 @@ impl Importer for ArchiveImporter {
     }
 
     fn next_messages(&mut self, max: usize) -> Result<Vec<Message>> {
-        let mut batch: Vec<Message> = self.messages.next_batch(max)?;
-        for m in &mut batch {
-            self.locate_media(m);
+        if let Some(mut lines) = self.messages.take() {
+            let (root, report, max) = (self.root.clone(), Arc::clone(&self.report), max.max(1));
+            self.producer = Some(MessageProducer::spawn("archive", move |send| loop {
+                let mut batch: Vec<Message> = lines.next_batch(max)?;
+                if batch.is_empty() {
+                    return Ok(());
+                }
+                let mut local = Report::new();
+                for m in &mut batch {
+                    locate_media(&root, m, &mut local);
+                }
+                report.lock().map_err(|_| Error::internal("report lock poisoned"))?.merge(local);
+                if !send(batch) {
+                    return Ok(());
+                }
+            }));
         }
-        Ok(batch)
+        match &mut self.producer {
+            Some(p) => p.next(),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn recycle(&mut self, batch: Vec<Message>) {
+        match &mut self.producer {
+            Some(p) => p.recycle(batch),
+            None => drop(batch),
+        }
+    }
+
+    fn wants_batches_back(&self) -> bool {
+        true
     }
 
     fn finish(&mut self) -> Result<Report> {
-        Ok(std::mem::take(&mut self.report))
+        if let Some(mut p) = self.producer.take() {
+            p.finish()?;
+        }
+        let mut report = self.report.lock().map_err(|_| Error::internal("report lock poisoned"))?;
+        Ok(std::mem::take(&mut *report))
     }
 }

@@ -352,18 +352,12 @@ impl HtmlExporter {
         )
     }
 
-    /// Renders one chat into `chats/<n>/page-<k>.html`. Two passes over the
-    /// chat's spill: the first finds which messages are quoted, the second
-    /// renders, remembering quoted messages' text and page as it meets them.
+    /// Renders one chat into `chats/<n>/page-<k>.html`, remembering the
+    /// text and page of the messages its replies quote as it meets them.
     fn render_chat(&self, chat: &Chat, stats: &ChatStats) -> Result<usize> {
         let dir = self.root.join("chats").join(stats.index.to_string());
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-        let mut wanted = HashSet::new();
-        for m in self.spill.read(stats.index)? {
-            if let Some(r) = m?.reply_to {
-                wanted.insert(r);
-            }
-        }
+        let wanted = self.spill.quoted_ids(stats.index)?;
         let pages = (stats.count as usize).div_ceil(self.page_size).max(1);
         let group = chat.kind == ChatKind::Group;
         let title = text(&self.chat_title(chat)).into_owned();
