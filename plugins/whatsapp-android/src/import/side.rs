@@ -19,19 +19,22 @@ pub enum RowSet {
 }
 
 impl RowSet {
-    /// The distinct values of `column` in `table`.
-    pub fn load(conn: &Connection, table: &str, column: &str) -> Result<RowSet> {
+    /// The distinct values of `column` in `table`; `column` is the table's
+    /// rowid or indexed (its min and max come from the B-tree, not a scan).
+    /// A bitmap when the values span at most `bitmap_span` (the caller's
+    /// measure of dense: about the message ids' span), else a sorted list.
+    pub fn load(conn: &Connection, table: &str, column: &str, bitmap_span: u64) -> Result<RowSet> {
         let e = db::err_for(conn);
-        let (min, max, count): (Option<i64>, Option<i64>, i64) = conn
-            .query_row(&format!("SELECT min({column}), max({column}), count(*) FROM {table}"), [], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .map_err(&e)?;
+        // One aggregate a query: only then does SQLite read it off the B-tree.
+        let edge = |f: &str| -> Result<Option<i64>> {
+            conn.query_row(&format!("SELECT {f}({column}) FROM {table}"), [], |r| r.get(0)).map_err(&e)
+        };
+        let (min, max) = (edge("min")?, edge("max")?);
         let (Some(min), Some(max)) = (min, max) else { return Ok(RowSet::Sorted(Vec::new())) };
         let mut stmt = conn.prepare(&format!("SELECT {column} FROM {table} WHERE {column} IS NOT NULL")).map_err(&e)?;
         let mut rows = stmt.query([]).map_err(&e)?;
         let span = (max as i128 - min as i128 + 1) as u128;
-        if span <= 64 * count.max(1) as u128 {
+        if span <= bitmap_span as u128 {
             let mut words = vec![0u64; (span as usize).div_ceil(64)];
             while let Some(r) = rows.next().map_err(&e)? {
                 let at = (r.get::<_, i64>(0).map_err(&e)? - min) as usize;
@@ -39,7 +42,7 @@ impl RowSet {
             }
             Ok(RowSet::Bits { base: min, words })
         } else {
-            let mut ids = Vec::with_capacity(count as usize);
+            let mut ids = Vec::new();
             while let Some(r) = rows.next().map_err(&e)? {
                 ids.push(r.get::<_, i64>(0).map_err(&e)?);
             }
@@ -83,7 +86,7 @@ impl<'c> Side<'c> {
         if !db::has_table(conn, table) {
             return Ok(None);
         }
-        let present = RowSet::load(conn, table, key)?;
+        let present = RowSet::load(conn, table, key, dense_span(conn)?)?;
         let stmt = conn.prepare_cached(sql).map_err(db::err_for(conn))?;
         Ok(Some(Side { present, stmt }))
     }
@@ -115,6 +118,18 @@ impl Side<'_> {
     }
 }
 
+/// The span of ids a bitmap may cover: twice the message ids' own (a side
+/// table's ids are messages'), and at least 65,536 (8 KiB).
+fn dense_span(conn: &Connection) -> Result<u64> {
+    let edge = |f: &str| -> Result<i64> {
+        conn.query_row(&format!("SELECT {f}(_id) FROM message"), [], |r| r.get::<_, Option<i64>>(0))
+            .map(|v| v.unwrap_or(0))
+            .map_err(db::err_for(conn))
+    };
+    let span = (edge("max")? as i128 - edge("min")? as i128 + 1).clamp(0, u64::MAX as i128 / 2) as u64;
+    Ok(span.saturating_mul(2).max(1 << 16))
+}
+
 /// A column of `table` by the alias `t`, or NULL where this version of
 /// the store lacks it.
 pub fn col(conn: &Connection, table: &str, column: &str) -> String {
@@ -131,7 +146,7 @@ mod tests {
         for id in ids {
             conn.execute("INSERT INTO s (message_row_id) VALUES (?1)", [id]).unwrap();
         }
-        RowSet::load(&conn, "s", "message_row_id").unwrap()
+        RowSet::load(&conn, "s", "message_row_id", 1000).unwrap()
     }
 
     #[test]
