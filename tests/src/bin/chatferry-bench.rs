@@ -52,6 +52,10 @@ fn wait4_run(cmd: &mut Command) -> Measured {
 /// (it is recorded at exec), so the spawner must be small, not this
 /// process after it generated a million-message store.
 fn measure(cmd: &mut Command, stderr_to: Option<&Path>) -> Measured {
+    // Earlier writes (the generated stores, the previous conversion's
+    // output) are flushed first, so their writeback is not timed here.
+    // SAFETY: sync(2) takes no arguments and cannot fail.
+    unsafe { libc::sync() };
     let mut runner = Command::new(std::env::current_exe().unwrap());
     runner.arg("--run-measured").arg(cmd.get_program()).args(cmd.get_args());
     for (k, v) in cmd.get_envs() {
@@ -190,6 +194,8 @@ fn main() -> ExitCode {
         let wa = whatsapp_android::write_scaled(&dir.join("WhatsApp"), n);
         let wc = wechat_android::write_scaled(&dir.join("com.tencent.mm"), n);
         eprintln!("[{n}] generated in {:.1} s", t.elapsed().as_secs_f64());
+        // SAFETY: as in `measure`.
+        unsafe { libc::sync() };
 
         let (wa_floor, wa_rows) = whatsapp_floor(&wa.msgstore);
         let (wc_floor, wc_rows) = wechat_floor(&wc.db, &wc.key);
