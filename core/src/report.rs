@@ -74,6 +74,31 @@ pub struct Report {
     /// Anything else a person should know (one line each, with counts folded in).
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Notes about single messages (`message <id>: <what>`) that repeat,
+    /// by what they say: they fold into one line with a count, so a
+    /// history with a million odd rows gets one line, not a million.
+    #[serde(skip)]
+    repeats: BTreeMap<String, Repeat>,
+}
+
+/// A note said of several messages: where its line is, how many, the first ids.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Repeat {
+    at: usize,
+    count: u64,
+    first: Vec<String>,
+}
+
+impl Repeat {
+    const SHOWN: usize = 3;
+
+    fn line(&self, what: &str) -> String {
+        if self.count == 1 {
+            return format!("message {}: {what}", self.first[0]);
+        }
+        let more = if self.count as usize > self.first.len() { ", …" } else { "" };
+        format!("{} messages: {what} (first: {}{more})", self.count, self.first.join(", "))
+    }
 }
 
 impl Report {
@@ -100,7 +125,29 @@ impl Report {
     }
 
     pub fn note(&mut self, note: impl Into<String>) {
-        self.notes.push(note.into());
+        let note = note.into();
+        match note.strip_prefix("message ").and_then(|rest| rest.split_once(": ")) {
+            Some((id, what)) if !id.is_empty() => self.repeat(what, 1, &[id.to_string()]),
+            _ => self.notes.push(note),
+        }
+    }
+
+    /// Folds `count` more messages (first ids `ids`) into the note `what`.
+    fn repeat(&mut self, what: &str, count: u64, ids: &[String]) {
+        let at = self.notes.len();
+        let r = self.repeats.entry(what.to_string()).or_insert_with(|| Repeat { at, ..Default::default() });
+        r.count += count;
+        for id in ids {
+            if r.first.len() < Repeat::SHOWN {
+                r.first.push(id.clone());
+            }
+        }
+        let line = r.line(what);
+        if r.at == at {
+            self.notes.push(line);
+        } else {
+            self.notes[r.at] = line;
+        }
     }
 
     fn add_reason(&mut self, kind: MessageKind, outcome: Outcome, reason: &str, count: u64) {
@@ -145,7 +192,15 @@ impl Report {
         self.media.carried += other.media.carried;
         self.media.missing += other.media.missing;
         self.media.refused += other.media.refused;
-        self.notes.extend(other.notes);
+        let folded: std::collections::HashSet<usize> = other.repeats.values().map(|r| r.at).collect();
+        for (i, n) in other.notes.into_iter().enumerate() {
+            if !folded.contains(&i) {
+                self.notes.push(n);
+            }
+        }
+        for (what, r) in other.repeats {
+            self.repeat(&what, r.count, &r.first);
+        }
         if self.source_adapter.is_empty() {
             self.source_adapter = other.source_adapter;
         }
@@ -236,6 +291,36 @@ mod tests {
         assert_eq!(import.reasons.len(), 1);
         let text = import.to_text();
         assert!(text.contains("1 payment downgraded: as text"), "{text}");
+    }
+
+    #[test]
+    fn notes_about_many_messages_fold_into_one_line_each() {
+        let mut a = Report::new();
+        a.note("opened the store");
+        a.note("message 7: its content is not text; kept as raw data");
+        a.note("message 9: media file x.jpg is not in the archive");
+        assert_eq!(a.notes[1], "message 7: its content is not text; kept as raw data", "one stays as it was");
+        let mut b = Report::new();
+        for id in [11, 12, 13, 14] {
+            b.note(format!("message {id}: its content is not text; kept as raw data"));
+        }
+        b.note("2 stickers have no file");
+        a.merge(b);
+        assert_eq!(
+            a.notes,
+            [
+                "opened the store",
+                "5 messages: its content is not text; kept as raw data (first: 7, 11, 12, …)",
+                "message 9: media file x.jpg is not in the archive",
+                "2 stickers have no file",
+            ]
+        );
+        // A million such notes are still one line.
+        for id in 0..1_000_000 {
+            a.note(format!("message {id}: its content is not text; kept as raw data"));
+        }
+        assert_eq!(a.notes.len(), 4);
+        assert!(a.notes[1].starts_with("1000005 messages: "), "{}", a.notes[1]);
     }
 
     #[test]
