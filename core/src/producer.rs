@@ -78,6 +78,57 @@ impl MessageProducer {
 /// batch size and the shared report, it sends batches until done.
 pub type Reader = Box<dyn FnOnce(usize, &Mutex<Report>, &mut Send) -> Result<()> + std::marker::Send + 'static>;
 
+/// The messages of an importer, read by a `Reader` on a thread of their
+/// own started on the first `next`; the report the reader adds to; batches
+/// handed back to be freed on that thread.
+pub struct ReaderMessages {
+    name: String,
+    reader: Option<Reader>,
+    producer: Option<MessageProducer>,
+    report: Arc<Mutex<Report>>,
+}
+
+impl ReaderMessages {
+    /// `report` holds what opening the store noted.
+    pub fn new(name: &str, report: Report, reader: Reader) -> ReaderMessages {
+        ReaderMessages {
+            name: name.to_string(),
+            reader: Some(reader),
+            producer: None,
+            report: Arc::new(Mutex::new(report)),
+        }
+    }
+
+    /// The next batch (at most `max`, the size the reader is started with).
+    pub fn next(&mut self, max: usize) -> Result<Vec<Message>> {
+        if let Some(reader) = self.reader.take() {
+            let report = Arc::clone(&self.report);
+            let size = max.max(1);
+            self.producer = Some(MessageProducer::spawn(&self.name, move |send| reader(size, &report, send)));
+        }
+        match &mut self.producer {
+            Some(p) => p.next(),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    pub fn recycle(&mut self, batch: Vec<Message>) {
+        match &mut self.producer {
+            Some(p) => p.recycle(batch),
+            None => drop(batch),
+        }
+    }
+
+    /// Waits for the reader; the report with everything it noted.
+    pub fn finish(&mut self) -> Result<Report> {
+        if let Some(mut p) = self.producer.take() {
+            p.finish()?;
+        }
+        let mut report = self.report.lock().map_err(|_| Error::internal("report lock poisoned"))?;
+        Ok(std::mem::take(&mut *report))
+    }
+}
+
 /// An importer over a store whose header, contacts and chats were read when
 /// it was opened (they are few) and whose messages stream from a reader
 /// thread started on the first `next_messages`. The SQLite adapters return
@@ -86,10 +137,7 @@ pub struct StreamedImporter {
     header: Header,
     contacts: std::vec::IntoIter<Contact>,
     chats: std::vec::IntoIter<Chat>,
-    name: String,
-    reader: Option<Reader>,
-    producer: Option<MessageProducer>,
-    report: Arc<Mutex<Report>>,
+    messages: ReaderMessages,
 }
 
 impl StreamedImporter {
@@ -106,10 +154,7 @@ impl StreamedImporter {
             header,
             contacts: contacts.into_iter(),
             chats: chats.into_iter(),
-            name: name.to_string(),
-            reader: Some(reader),
-            producer: None,
-            report: Arc::new(Mutex::new(report)),
+            messages: ReaderMessages::new(name, report, reader),
         }
     }
 }
@@ -128,22 +173,11 @@ impl Importer for StreamedImporter {
     }
 
     fn next_messages(&mut self, max: usize) -> Result<Vec<Message>> {
-        if let Some(reader) = self.reader.take() {
-            let report = Arc::clone(&self.report);
-            let size = max.max(1);
-            self.producer = Some(MessageProducer::spawn(&self.name, move |send| reader(size, &report, send)));
-        }
-        match &mut self.producer {
-            Some(p) => p.next(),
-            None => Ok(Vec::new()),
-        }
+        self.messages.next(max)
     }
 
     fn recycle(&mut self, batch: Vec<Message>) {
-        match &mut self.producer {
-            Some(p) => p.recycle(batch),
-            None => drop(batch),
-        }
+        self.messages.recycle(batch)
     }
 
     fn wants_batches_back(&self) -> bool {
@@ -151,11 +185,7 @@ impl Importer for StreamedImporter {
     }
 
     fn finish(&mut self) -> Result<Report> {
-        if let Some(mut p) = self.producer.take() {
-            p.finish()?;
-        }
-        let mut report = self.report.lock().map_err(|_| Error::internal("report lock poisoned"))?;
-        Ok(std::mem::take(&mut *report))
+        self.messages.finish()
     }
 }
 

@@ -5,13 +5,12 @@ use crate::adapter::Importer;
 use crate::error::{Error, Result};
 use crate::media::{is_escape, resolve_inside, Resolve};
 use crate::model::{Chat, Contact, Header, Message, MODEL_VERSION};
-use crate::producer::MessageProducer;
+use crate::producer::{Reader, ReaderMessages};
 use crate::report::Report;
 use serde::de::DeserializeOwned;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
 
 /// Reads one `.jsonl` file line by line, with the line number for errors.
 struct JsonLines {
@@ -62,15 +61,11 @@ impl JsonLines {
 }
 
 pub struct ArchiveImporter {
-    root: PathBuf,
     manifest: Manifest,
     contacts: JsonLines,
     chats: JsonLines,
-    /// messages.jsonl until the first `next_messages` hands it to a reader
-    /// thread, which parses it while the exporter writes.
-    messages: Option<JsonLines>,
-    producer: Option<MessageProducer>,
-    report: Arc<Mutex<Report>>,
+    /// messages.jsonl, parsed on a reader thread while the exporter writes.
+    messages: ReaderMessages,
 }
 
 impl ArchiveImporter {
@@ -98,13 +93,33 @@ impl ArchiveImporter {
         Ok(ArchiveImporter {
             contacts: JsonLines::open(root, CONTACTS)?,
             chats: JsonLines::open(root, CHATS)?,
-            messages: Some(JsonLines::open(root, MESSAGES)?),
-            producer: None,
-            root: root.to_path_buf(),
+            messages: ReaderMessages::new(
+                "archive",
+                Report::new(),
+                read_messages(root, JsonLines::open(root, MESSAGES)?),
+            ),
             manifest,
-            report: Default::default(),
         })
     }
+}
+
+/// Reads messages.jsonl in batches, pointing media at their files.
+fn read_messages(root: &Path, mut lines: JsonLines) -> Reader {
+    let root = root.to_path_buf();
+    Box::new(move |size, report, send| loop {
+        let mut batch: Vec<Message> = lines.next_batch(size)?;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut local = Report::new();
+        for m in &mut batch {
+            locate_media(&root, m, &mut local);
+        }
+        report.lock().map_err(|_| Error::internal("report lock poisoned"))?.merge(local);
+        if !send(batch) {
+            return Ok(());
+        }
+    })
 }
 
 /// Points a message's media record at its file inside the archive. A file
@@ -172,34 +187,11 @@ impl Importer for ArchiveImporter {
     }
 
     fn next_messages(&mut self, max: usize) -> Result<Vec<Message>> {
-        if let Some(mut lines) = self.messages.take() {
-            let (root, report, max) = (self.root.clone(), Arc::clone(&self.report), max.max(1));
-            self.producer = Some(MessageProducer::spawn("archive", move |send| loop {
-                let mut batch: Vec<Message> = lines.next_batch(max)?;
-                if batch.is_empty() {
-                    return Ok(());
-                }
-                let mut local = Report::new();
-                for m in &mut batch {
-                    locate_media(&root, m, &mut local);
-                }
-                report.lock().map_err(|_| Error::internal("report lock poisoned"))?.merge(local);
-                if !send(batch) {
-                    return Ok(());
-                }
-            }));
-        }
-        match &mut self.producer {
-            Some(p) => p.next(),
-            None => Ok(Vec::new()),
-        }
+        self.messages.next(max)
     }
 
     fn recycle(&mut self, batch: Vec<Message>) {
-        match &mut self.producer {
-            Some(p) => p.recycle(batch),
-            None => drop(batch),
-        }
+        self.messages.recycle(batch)
     }
 
     fn wants_batches_back(&self) -> bool {
@@ -207,10 +199,6 @@ impl Importer for ArchiveImporter {
     }
 
     fn finish(&mut self) -> Result<Report> {
-        if let Some(mut p) = self.producer.take() {
-            p.finish()?;
-        }
-        let mut report = self.report.lock().map_err(|_| Error::internal("report lock poisoned"))?;
-        Ok(std::mem::take(&mut *report))
+        self.messages.finish()
     }
 }
