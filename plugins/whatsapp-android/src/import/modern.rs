@@ -1,6 +1,7 @@
 //! The modern schema (WhatsApp ≥ 2.21): `message`, `jid`, `chat` and the
 //! per-feature side tables. Tables and columns a given version lacks are
-//! read as NULL, so every version from 2.21 to 2026 reads with one query.
+//! read as NULL, so every version from 2.21 to 2026 reads with the same
+//! code: one query over the messages, point lookups into the side tables.
 
 use super::contacts::phone_of;
 use super::side::{self, Side};
