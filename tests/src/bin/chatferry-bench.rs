@@ -28,6 +28,9 @@ struct Measured {
     wall: Duration,
     /// Peak resident memory of the process, bytes.
     peak_rss: u64,
+    /// User plus system CPU time of the process (all its threads): steadier
+    /// than wall time on a machine whose speed varies from run to run.
+    cpu: Duration,
 }
 
 /// Runs a command and waits for it with wait4, which reports the child's
@@ -44,7 +47,8 @@ fn wait4_run(cmd: &mut Command) -> Measured {
     assert_eq!(r, pid, "wait4 failed");
     assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "{cmd:?} failed (status {status})");
     std::mem::forget(child); // already reaped
-    Measured { wall, peak_rss: usage.ru_maxrss as u64 * 1024 }
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    Measured { wall, peak_rss: usage.ru_maxrss as u64 * 1024, cpu: tv(usage.ru_utime) + tv(usage.ru_stime) }
 }
 
 /// Measures a command from a freshly started copy of this binary: Linux
@@ -75,8 +79,8 @@ fn measure(cmd: &mut Command, stderr_to: Option<&Path>) -> Measured {
     assert!(out.status.success(), "{cmd:?} failed");
     let text = String::from_utf8_lossy(&out.stdout);
     let mut it = text.split_whitespace().map(|v| v.parse::<u64>().expect("runner output"));
-    let (ns, rss) = (it.next().unwrap(), it.next().unwrap());
-    Measured { wall: Duration::from_nanos(ns), peak_rss: rss }
+    let (ns, rss, cpu) = (it.next().unwrap(), it.next().unwrap(), it.next().unwrap());
+    Measured { wall: Duration::from_nanos(ns), peak_rss: rss, cpu: Duration::from_nanos(cpu) }
 }
 
 /// Steps every row of `sql`, touching every column, and returns the time.
@@ -149,7 +153,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--run-measured") {
         let m = wait4_run(Command::new(&args[1]).args(&args[2..]));
-        println!("{} {}", m.wall.as_nanos(), m.peak_rss);
+        println!("{} {} {}", m.wall.as_nanos(), m.peak_rss, m.cpu.as_nanos());
         return ExitCode::SUCCESS;
     }
     let mut sizes = vec![100_000usize, 1_000_000];
@@ -279,14 +283,15 @@ fn main() -> ExitCode {
         let _ = std::fs::remove_dir_all(dir.join("html"));
     }
 
-    println!("| messages | conversion | time | messages/s | peak RSS | floor (SQLite scan) | × floor |");
-    println!("| ---: | --- | ---: | ---: | ---: | ---: | ---: |");
+    println!("| messages | conversion | time | CPU | messages/s | peak RSS | floor (SQLite scan) | × floor |");
+    println!("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
     for r in &rows {
         println!(
-            "| {} | {} | {:.1} s | {:.0} | {:.1} MiB | {:.2} s | {:.1} |",
+            "| {} | {} | {:.1} s | {:.1} s | {:.0} | {:.1} MiB | {:.2} s | {:.1} |",
             r.size,
             r.name,
             r.m.wall.as_secs_f64(),
+            r.m.cpu.as_secs_f64(),
             r.size as f64 / r.m.wall.as_secs_f64(),
             r.m.peak_rss as f64 / MIB,
             r.floor.as_secs_f64(),
@@ -321,8 +326,9 @@ fn main() -> ExitCode {
         let speed = m.wall.as_secs_f64() / ours.m.wall.as_secs_f64();
         let memory = m.peak_rss as f64 / ours.m.peak_rss as f64;
         println!(
-            "| {n} | whatsapp-chat-exporter → JSON | {:.1} s | {:.0} | {:.1} MiB | | |",
+            "| {n} | whatsapp-chat-exporter → JSON | {:.1} s | {:.1} s | {:.0} | {:.1} MiB | | |",
             m.wall.as_secs_f64(),
+            m.cpu.as_secs_f64(),
             *n as f64 / m.wall.as_secs_f64(),
             m.peak_rss as f64 / MIB
         );
