@@ -7,7 +7,7 @@ use chatferry_tests::fixtures::whatsapp_android::{self as wa, shared_dir};
 use chatferry_tests::harness::{archive_messages, path_arg as s, tree_digest, Env};
 use sha2::Digest;
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn real(name: &str) -> PathBuf {
     shared_dir().join("fixtures/public/whatsapp/wa-crypt-tools").join(name)
@@ -309,4 +309,40 @@ fn a_legacy_store_imports_by_its_tables() {
     assert_eq!(family.title.as_deref(), Some("家族 👨‍👩‍👧"));
     let roles: Vec<_> = family.participants.iter().map(|p| (p.contact.as_str(), p.role)).collect();
     assert_eq!(roles, [(canonical::LI, Role::Owner), (OWNER, Role::Admin), (canonical::PREFIXY, Role::Member)]);
+}
+
+#[test]
+fn a_message_with_a_far_away_row_id_keeps_its_side_rows() {
+    // The side tables are read through per-table sets of message ids; a
+    // store with one stray huge id must neither blow those sets up nor lose
+    // that message's media, quote or reactions.
+    let dir = tempfile::tempdir().unwrap();
+    let fx = wa::write_sample(&dir.path().join("WhatsApp"));
+    let before = dir.path().join("before");
+    Env::new().run(&["convert", s(&fx.root), "--to", "archive", "-o", s(&before)]).ok();
+    let conn = rusqlite::Connection::open(&fx.msgstore).unwrap();
+    let (id, key): (i64, String) = conn
+        .query_row(
+            "SELECT m._id, m.key_id FROM message m JOIN message_media mm ON mm.message_row_id = m._id
+             WHERE mm.file_path IS NOT NULL ORDER BY m._id LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let far: i64 = 1 << 50;
+    for (table, column) in [("message", "_id"), ("message_media", "message_row_id")] {
+        conn.execute(&format!("UPDATE {table} SET {column} = ?1 WHERE {column} = ?2"), [far, id]).unwrap();
+    }
+    drop(conn);
+    let after = dir.path().join("after");
+    Env::new().run(&["convert", s(&fx.root), "--to", "archive", "-o", s(&after)]).ok();
+    let find = |archive: &Path| {
+        archive_messages(archive).into_iter().find(|m| m.extras.get("wa.key_id") == Some(&key)).expect("the message")
+    };
+    let (was, now) = (find(&before), find(&after));
+    assert_eq!(now.id, far.to_string());
+    assert!(was.media.as_ref().and_then(|m| m.sha256.as_ref()).is_some(), "{was:?}");
+    assert_eq!(now.media, was.media);
+    assert_eq!((now.kind, now.text, now.timestamp_ms), (was.kind, was.text, was.timestamp_ms));
+    assert_eq!(archive_messages(&after).len(), archive_messages(&before).len());
 }

@@ -40,6 +40,8 @@ pub struct Lookups {
     pub direct: std::collections::HashSet<String>,
     pub owner: Option<String>,
     pub media: MediaResolver,
+    /// Rows in the message table (sizes the side tables' id bitmaps).
+    pub message_count: u64,
 }
 
 /// What `read_structure` finds before any message is read.
@@ -90,7 +92,7 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
         estimated_messages: Some(estimated),
         extras,
     };
-    let lookups = Lookups { jids, chats, direct, owner, media };
+    let lookups = Lookups { jids, chats, direct, owner, media, message_count: estimated };
     let reader: Reader = Box::new(move |size, report, send| {
         let conn = db::open_read_only(&source.msgstore)?;
         match schema {

@@ -279,11 +279,11 @@ fn only<'a, 'c>(side: &'a mut Option<Side<'c>>, wanted: bool) -> Option<&'a mut 
 }
 
 impl<'c> Sides<'c> {
-    fn open(conn: &'c Connection) -> Result<Sides<'c>> {
+    fn open(conn: &'c Connection, messages: u64) -> Result<Sides<'c>> {
         let cols = |table: &str, names: &[&str]| -> String {
             names.iter().map(|c| side::col(conn, table, c)).collect::<Vec<_>>().join(", ")
         };
-        let open = |table: &str, select: &str| Side::open(conn, table, select);
+        let open = |table: &str, select: &str| Side::open(conn, table, select, messages);
         Ok(Sides {
             media: open(
                 "message_media",
@@ -330,6 +330,7 @@ impl<'c> Sides<'c> {
                 "message_row_id",
                 "SELECT vcard FROM message_vcard
                  WHERE _id = (SELECT min(_id) FROM message_vcard WHERE message_row_id = ?1)",
+                messages,
             )?,
             reactions: if db::has_table(conn, "message_add_on_reaction") {
                 Side::with_sql(
@@ -339,6 +340,7 @@ impl<'c> Sides<'c> {
                     "SELECT a.from_me, a.sender_jid_row_id, r.reaction, COALESCE(r.sender_timestamp, a.timestamp)
                      FROM message_add_on a JOIN message_add_on_reaction r ON r.message_add_on_row_id = a._id
                      WHERE a.parent_message_row_id = ?1 ORDER BY a._id",
+                    messages,
                 )?
             } else {
                 None
@@ -348,6 +350,7 @@ impl<'c> Sides<'c> {
                 "message_system_chat_participant",
                 "message_row_id",
                 "SELECT user_jid_row_id FROM message_system_chat_participant WHERE message_row_id = ?1 ORDER BY rowid",
+                messages,
             )?,
         })
     }
@@ -667,7 +670,7 @@ pub fn stream_messages(
     send: &mut dyn FnMut(Vec<Message>) -> bool,
 ) -> Result<()> {
     let e = db::err_for(conn);
-    let mut sides = Sides::open(conn)?;
+    let mut sides = Sides::open(conn, lk.message_count)?;
     let mut stmt = conn.prepare(MESSAGE_SQL).map_err(&e)?;
     let mut rows = stmt.query([]).map_err(&e)?;
     let mut batch: Vec<Message> = Vec::with_capacity(batch_size);

@@ -21,8 +21,8 @@ pub enum RowSet {
 impl RowSet {
     /// The distinct values of `column` in `table`; `column` is the table's
     /// rowid or indexed (its min and max come from the B-tree, not a scan).
-    /// A bitmap when the values span at most `bitmap_span` (the caller's
-    /// measure of dense: about the message ids' span), else a sorted list.
+    /// A bitmap when the values span at most `bitmap_span`, else a sorted
+    /// list.
     pub fn load(conn: &Connection, table: &str, column: &str, bitmap_span: u64) -> Result<RowSet> {
         let e = db::err_for(conn);
         // One aggregate a query: only then does SQLite read it off the B-tree.
@@ -74,19 +74,28 @@ pub struct Side<'c> {
 impl<'c> Side<'c> {
     /// `None` when the store has no such table. `select` is the column
     /// list (with the alias `t`); the table's `message_row_id` holds the
-    /// message id.
-    pub fn open(conn: &'c Connection, table: &str, select: &str) -> Result<Option<Side<'c>>> {
+    /// message id. `messages` is the message table's row count.
+    pub fn open(conn: &'c Connection, table: &str, select: &str, messages: u64) -> Result<Option<Side<'c>>> {
         let sql = format!("SELECT {select} FROM {table} t WHERE t.message_row_id = ?1 LIMIT 1");
-        Self::with_sql(conn, table, "message_row_id", &sql)
+        Self::with_sql(conn, table, "message_row_id", &sql, messages)
     }
 
     /// Like `open`, with the column of `table` that holds the message id
     /// and the whole lookup query (`?1` = the message id) given.
-    pub fn with_sql(conn: &'c Connection, table: &str, key: &str, sql: &str) -> Result<Option<Side<'c>>> {
+    pub fn with_sql(
+        conn: &'c Connection,
+        table: &str,
+        key: &str,
+        sql: &str,
+        messages: u64,
+    ) -> Result<Option<Side<'c>>> {
         if !db::has_table(conn, table) {
             return Ok(None);
         }
-        let present = RowSet::load(conn, table, key, dense_span(conn)?)?;
+        // A bitmap spans at most twice the messages there are (a quarter of
+        // a byte each); ids spread wider (a damaged or odd store) make a
+        // list instead, so memory never follows a stray huge id.
+        let present = RowSet::load(conn, table, key, messages.saturating_mul(2).max(1 << 16))?;
         let stmt = conn.prepare_cached(sql).map_err(db::err_for(conn))?;
         Ok(Some(Side { present, stmt }))
     }
@@ -116,18 +125,6 @@ impl Side<'_> {
         }
         Ok(out)
     }
-}
-
-/// The span of ids a bitmap may cover: twice the message ids' own (a side
-/// table's ids are messages'), and at least 65,536 (8 KiB).
-fn dense_span(conn: &Connection) -> Result<u64> {
-    let edge = |f: &str| -> Result<i64> {
-        conn.query_row(&format!("SELECT {f}(_id) FROM message"), [], |r| r.get::<_, Option<i64>>(0))
-            .map(|v| v.unwrap_or(0))
-            .map_err(db::err_for(conn))
-    };
-    let span = (edge("max")? as i128 - edge("min")? as i128 + 1).clamp(0, u64::MAX as i128 / 2) as u64;
-    Ok(span.saturating_mul(2).max(1 << 16))
 }
 
 /// A column of `table` by the alias `t`, or NULL where this version of
