@@ -12,7 +12,7 @@ use crate::codes;
 use crate::crypt::{self, Key};
 use crate::import::SOURCE;
 use base64::Engine;
-use chatferry_core::ddl::{created_name, is_internal, statements};
+use chatferry_core::ddl::{created_name, index_kind, is_internal, statements};
 use chatferry_core::media::extension_for;
 use chatferry_core::sqlite::{err_at as err, sql_error};
 use chatferry_core::*;
@@ -71,8 +71,7 @@ fn create_schema(conn: &Connection, path: &Path) -> Result<Vec<String>> {
         if is_internal(&s) || is_legacy(&s) {
             continue;
         }
-        let upper = s.trim_start().to_ascii_uppercase();
-        if upper.starts_with("CREATE INDEX") || upper.starts_with("CREATE UNIQUE INDEX") {
+        if index_kind(&s).is_some() {
             deferred.push(s);
             continue;
         }
@@ -108,7 +107,7 @@ pub struct WaExporter {
     media_counter: u64,
     report: Report,
     foreign_ids: u64,
-    /// The schema's plain indexes, made in `finish`.
+    /// The schema's indexes, made in `finish` (see `create_schema`).
     deferred_indexes: Vec<String>,
 }
 

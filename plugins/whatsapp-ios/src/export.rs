@@ -13,7 +13,7 @@
 use crate::codes;
 use crate::import::SOURCE;
 use crate::proto::{MediaMetadata, ReactionItem, Reactions, ReceiptInfo};
-use chatferry_core::ddl::{is_internal, statements};
+use chatferry_core::ddl::{index_kind, is_internal, statements, Index};
 use chatferry_core::media::{extension_for, ContentStore};
 use chatferry_core::sqlite::err_at as err;
 use chatferry_core::time::unix_ms_to_apple_seconds;
@@ -542,7 +542,7 @@ fn create_fresh(conn: &Connection, db_path: &Path, output: &Path) -> Result<Vec<
         if is_internal(&s) {
             continue;
         }
-        if s.trim_start().to_ascii_uppercase().starts_with("CREATE INDEX") {
+        if index_kind(&s) == Some(Index::Plain) {
             indexes.push(s);
             continue;
         }

@@ -9,7 +9,7 @@ mod media;
 
 use crate::import::SOURCE;
 use crate::key::{self, DEFAULT_IMEI};
-use chatferry_core::ddl::{is_internal, statements};
+use chatferry_core::ddl::{index_kind, is_internal, statements, Index};
 use chatferry_core::sqlite::{err_at as err, sql_error};
 use chatferry_core::*;
 use chatferry_wechat::codes;
@@ -155,7 +155,7 @@ impl Exporter for WcExporter {
                 continue;
             }
             // Unique indexes are constraints (and INSERT OR IGNORE relies on them): made now.
-            if s.trim_start().to_ascii_uppercase().starts_with("CREATE INDEX") {
+            if index_kind(&s) == Some(Index::Plain) {
                 self.deferred_indexes.push(s);
                 continue;
             }
