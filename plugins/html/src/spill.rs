@@ -68,7 +68,10 @@ impl Spill {
             for m in messages {
                 if let Some(r) = &m.reply_to {
                     // A JSON string a line: any id, line breaks included, reads back as it was.
-                    quoted.push_str(&serde_json::Value::from(r.as_str()).to_string());
+                    quoted.push_str(
+                        &serde_json::to_string(r)
+                            .map_err(|e| Error::internal(format!("spilling a reply's id: {e}")))?,
+                    );
                     quoted.push('\n');
                 }
                 serde_json::to_writer(&mut w, m).map_err(|e| Error::internal(format!("spilling a message: {e}")))?;

@@ -711,7 +711,11 @@ impl Exporter for WaExporter {
                 self.make_keys_unique()?;
             }
             self.conn.execute_batch(&sql).map_err(|x| {
-                Error::internal(format!("chatferry wrote rows that break the store's index ({x}): {sql}"))
+                Error::internal(format!(
+                    "the messages written break one of WhatsApp's indexes ({x}); this is a chatferry bug, \
+                     please report it with this line: {}",
+                    created_name(&sql).unwrap_or("?")
+                ))
             })?;
         }
         self.conn.execute_batch("CREATE INDEX temp.cf_ids_canonical ON cf_ids (canonical)").map_err(&e)?;

@@ -358,7 +358,7 @@ impl<'c> Sides<'c> {
     /// Fills `row`'s side columns from the tables its kind uses.
     fn fill(&mut self, row: &mut Row) -> rusqlite::Result<()> {
         let id = row.id;
-        let kind = codes::kind_of(row.message_type);
+        let kind = row.kind;
         if let Some(s) = only(&mut self.media, kind.has_media()) {
             s.get(id, |r| {
                 row.file_path = r.get(0)?;
@@ -440,6 +440,8 @@ struct Row {
     status: Option<i64>,
     timestamp: i64,
     message_type: i64,
+    /// What `message_type` means (before voice/link refinement).
+    kind: MessageKind,
     text: Option<String>,
     starred: bool,
     file_path: Option<String>,
@@ -476,6 +478,7 @@ struct Row {
 
 /// The message's own columns; the side columns start empty.
 fn read_row(r: &rusqlite::Row) -> rusqlite::Result<Row> {
+    let message_type = r.get::<_, Option<i64>>(7)?.unwrap_or(0);
     Ok(Row {
         id: r.get(0)?,
         chat_row: r.get(1)?,
@@ -484,7 +487,8 @@ fn read_row(r: &rusqlite::Row) -> rusqlite::Result<Row> {
         sender_row: r.get(4)?,
         status: r.get(5)?,
         timestamp: r.get::<_, Option<i64>>(6)?.unwrap_or(0),
-        message_type: r.get::<_, Option<i64>>(7)?.unwrap_or(0),
+        message_type,
+        kind: codes::kind_of(message_type),
         text: r.get(8)?,
         starred: r.get::<_, Option<i64>>(9)?.unwrap_or(0) != 0,
         ..Row::default()
@@ -505,7 +509,7 @@ fn non_empty(s: Option<String>) -> Option<String> {
 /// Maps one row to the model (reactions and system targets come later).
 fn to_message(row: Row, lk: &Lookups, report: &mut Report) -> Option<Message> {
     let chat = lk.chats.get(&row.chat_row)?.clone();
-    let mut kind = codes::kind_of(row.message_type);
+    let mut kind = row.kind;
     if kind == MessageKind::Audio && codes::is_voice_note(row.mime.as_deref(), row.file_path.as_deref()) {
         kind = MessageKind::Voice;
     }
