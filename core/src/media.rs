@@ -105,25 +105,58 @@ pub fn hash_file(path: &Path) -> Result<(String, u64)> {
     hash_copy(path, None)
 }
 
+/// SHA-256 (raw bytes) and size of a file, read in a stream.
+pub fn hash_file_bytes(path: &Path) -> Result<([u8; 32], u64)> {
+    hash_copy_bytes(path, None)
+}
+
 /// Streams `source` through SHA-256, also writing the bytes to `copy` if
 /// given (one pass for hashing and copying). Returns the hex hash and size.
-fn hash_copy(source: &Path, mut copy: Option<(&mut dyn Write, &Path)>) -> Result<(String, u64)> {
-    let mut input = File::open(source).map_err(|e| Error::io(source, "read media file", e))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut size = 0u64;
-    loop {
-        let n = input.read(&mut buf).map_err(|e| Error::io(source, "read media file", e))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        if let Some((out, path)) = copy.as_mut() {
-            out.write_all(&buf[..n]).map_err(|e| Error::io(path, "write", e))?;
-        }
-        size += n as u64;
+fn hash_copy(source: &Path, copy: Option<(&mut dyn Write, &Path)>) -> Result<(String, u64)> {
+    let (digest, size) = hash_copy_bytes(source, copy)?;
+    Ok((hex::encode(digest), size))
+}
+
+fn hash_copy_bytes(source: &Path, copy: Option<(&mut dyn Write, &Path)>) -> Result<([u8; 32], u64)> {
+    /// Hashes what passes through on its way to `out`.
+    struct Hashing<'a> {
+        hasher: Sha256,
+        out: Option<&'a mut dyn Write>,
+        /// A write error, kept apart so it is not reported as a read error.
+        write_failed: Option<io::Error>,
     }
-    Ok((hex::encode(hasher.finalize()), size))
+    impl Write for Hashing<'_> {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if let Some(out) = self.out.as_mut() {
+                if let Err(e) = out.write_all(buf) {
+                    let kind = e.kind();
+                    self.write_failed = Some(e);
+                    return Err(io::Error::from(kind));
+                }
+            }
+            self.hasher.update(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            self.out.as_mut().map_or(Ok(()), |o| o.flush())
+        }
+    }
+    let mut input = File::open(source).map_err(|e| Error::io(source, "read media file", e))?;
+    let (out, out_path) = match copy {
+        Some((out, path)) => (Some(out), Some(path)),
+        None => (None, None),
+    };
+    let mut sink = Hashing { hasher: Sha256::new(), out, write_failed: None };
+    let size = match io::copy(&mut input, &mut sink) {
+        Ok(n) => n,
+        Err(e) => {
+            return Err(match (sink.write_failed.take(), out_path) {
+                (Some(w), Some(path)) => Error::io(path, "write", w),
+                _ => Error::io(source, "read media file", e),
+            })
+        }
+    };
+    Ok((sink.hasher.finalize().into(), size))
 }
 
 /// Whether `s` is a lower-case hex SHA-256.
@@ -323,10 +356,21 @@ pub fn copy_file(source: &Path, dest: &Path) -> Result<u64> {
 /// WhatsApp's folders): the first copy of a source file is a real copy,
 /// later copies of the same file are hard links to it — the same bytes
 /// without the time and space of another copy. Where the file system has
-/// no hard links, they are copies. Remembers a bounded number of sources.
+/// no hard links, they are copies. A destination that already exists is
+/// left as it is. Remembers a bounded number of sources, by path (a source
+/// does not change while it is being converted).
 #[derive(Default)]
 pub struct Copies {
-    first: std::sync::Mutex<std::collections::HashMap<(PathBuf, u64, std::time::SystemTime), PathBuf>>,
+    first: std::sync::Mutex<std::collections::HashMap<PathBuf, FirstCopy>>,
+    /// Folders known to exist (no create_dir_all per file).
+    made: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
+}
+
+#[derive(Clone)]
+struct FirstCopy {
+    dest: PathBuf,
+    /// SHA-256 and size, when the copy was made by [`Copies::place_hashed`].
+    digest: Option<([u8; 32], u64)>,
 }
 
 impl Copies {
@@ -334,27 +378,93 @@ impl Copies {
         Copies::default()
     }
 
-    /// `source` at `dest` (which must not exist yet).
-    pub fn place(&self, source: &Path, dest: &Path) -> Result<()> {
-        let meta = std::fs::metadata(source).map_err(|e| Error::io(source, "read", e))?;
-        let key = (source.to_path_buf(), meta.len(), meta.modified().unwrap_or(std::time::UNIX_EPOCH));
-        let earlier = self.first.lock().ok().and_then(|m| m.get(&key).cloned());
-        if let Some(earlier) = earlier {
-            if let Some(dir) = dest.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create", e))?;
-            }
-            if std::fs::hard_link(&earlier, dest).is_ok() {
-                return Ok(());
+    /// `source` at `dest`, unless something is there already. Returns
+    /// whether it wrote.
+    pub fn place(&self, source: &Path, dest: &Path) -> Result<bool> {
+        if self.link_earlier(source, dest)? {
+            return Ok(true);
+        }
+        self.make_dir(dest)?;
+        let Some(mut output) = create_new(dest)? else { return Ok(false) };
+        let mut input = File::open(source).map_err(|e| Error::io(source, "read", e))?;
+        io::copy(&mut input, &mut output).map_err(|e| Error::io(dest, "write", e))?;
+        self.remember(source, FirstCopy { dest: dest.to_path_buf(), digest: None });
+        Ok(true)
+    }
+
+    /// Like [`Copies::place`], also giving the source's SHA-256 and size:
+    /// hashed while it is copied (one read), remembered for later links,
+    /// read once more only when `dest` was already there.
+    pub fn place_hashed(&self, source: &Path, dest: &Path) -> Result<([u8; 32], u64, bool)> {
+        let earlier = self.earlier(source)?;
+        if let Some(FirstCopy { dest: first, digest: Some((digest, size)) }) = &earlier {
+            if self.link(first, dest)? {
+                return Ok((*digest, *size, true));
             }
         }
-        copy_file(source, dest)?;
+        self.make_dir(dest)?;
+        let Some(mut output) = create_new(dest)? else {
+            let (digest, size) = match earlier.and_then(|e| e.digest) {
+                Some(known) => known,
+                None => hash_file_bytes(source)?,
+            };
+            return Ok((digest, size, false));
+        };
+        let (digest, size) = hash_copy_bytes(source, Some((&mut output, dest)))?;
+        self.remember(source, FirstCopy { dest: dest.to_path_buf(), digest: Some((digest, size)) });
+        Ok((digest, size, true))
+    }
+
+    fn earlier(&self, source: &Path) -> Result<Option<FirstCopy>> {
+        Ok(self.first.lock().map_err(|_| Error::internal("media copy list poisoned"))?.get(source).cloned())
+    }
+
+    /// A hard link at `dest` to an earlier copy of `source`, if there is one.
+    fn link_earlier(&self, source: &Path, dest: &Path) -> Result<bool> {
+        match self.earlier(source)? {
+            Some(first) => self.link(&first.dest, dest),
+            None => Ok(false),
+        }
+    }
+
+    /// Whether `dest` now holds the bytes of `first` by a hard link. False
+    /// when it cannot (another file system, no links, `dest` taken): the
+    /// caller copies or checks what is there.
+    fn link(&self, first: &Path, dest: &Path) -> Result<bool> {
+        self.make_dir(dest)?;
+        Ok(std::fs::hard_link(first, dest).is_ok())
+    }
+
+    fn remember(&self, source: &Path, first: FirstCopy) {
         if let Ok(mut m) = self.first.lock() {
             if m.len() >= 4096 {
                 m.clear(); // bounded: memory stays flat however many files
             }
-            m.insert(key, dest.to_path_buf());
+            m.insert(source.to_path_buf(), first);
+        }
+    }
+
+    /// Creates the folder `dest` goes in, once per folder.
+    fn make_dir(&self, dest: &Path) -> Result<()> {
+        let Some(dir) = dest.parent() else { return Ok(()) };
+        let mut made = self.made.lock().map_err(|_| Error::internal("media folder list poisoned"))?;
+        if !made.contains(dir) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create", e))?;
+            if made.len() >= 4096 {
+                made.clear();
+            }
+            made.insert(dir.to_path_buf());
         }
         Ok(())
+    }
+}
+
+/// A new file at `path`, or None when something is already there.
+fn create_new(path: &Path) -> Result<Option<File>> {
+    match File::options().write(true).create_new(true).open(path) {
+        Ok(f) => Ok(Some(f)),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(None),
+        Err(e) => Err(Error::io(path, "create", e)),
     }
 }
 
@@ -378,6 +488,33 @@ mod tests {
             assert_eq!(std::fs::metadata(&a).unwrap().ino(), std::fs::metadata(&b).unwrap().ino());
             assert_eq!(std::fs::metadata(&src).unwrap().nlink(), 1, "the source is never linked");
         }
+    }
+
+    #[test]
+    fn a_copy_never_overwrites_and_hashes_what_it_copied() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src.bin");
+        std::fs::write(&src, b"picture").unwrap();
+        let expected: [u8; 32] = Sha256::digest(b"picture").into();
+        let taken = dir.path().join("out/taken.jpg");
+        std::fs::create_dir_all(taken.parent().unwrap()).unwrap();
+        std::fs::write(&taken, b"someone else's").unwrap();
+
+        let copies = Copies::new();
+        assert!(!copies.place(&src, &taken).unwrap(), "an existing file is not replaced");
+        assert_eq!(std::fs::read(&taken).unwrap(), b"someone else's");
+
+        // First copy, then a link to it, then a taken name: the same hash each time.
+        let (a, b) = (dir.path().join("out/a/1.jpg"), dir.path().join("out/b/2.jpg"));
+        assert_eq!(copies.place_hashed(&src, &a).unwrap(), (expected, 7, true));
+        assert_eq!(copies.place_hashed(&src, &b).unwrap(), (expected, 7, true));
+        assert_eq!(copies.place_hashed(&src, &taken).unwrap(), (expected, 7, false));
+        assert_eq!(std::fs::read(&b).unwrap(), b"picture");
+        assert_eq!(std::fs::read(&taken).unwrap(), b"someone else's");
+        // Not remembered yet: hashed from the source when the name is taken.
+        assert_eq!(Copies::new().place_hashed(&src, &taken).unwrap(), (expected, 7, false));
+        assert_eq!(hash_file_bytes(&b).unwrap(), (expected, 7));
+        assert_eq!(hash_file(&b).unwrap().0, hex::encode(expected));
     }
 
     #[test]

@@ -112,6 +112,50 @@ fn two_messages_with_one_key_in_a_group_are_both_kept() {
 }
 
 #[test]
+fn whatsapp_row_ids_are_kept_and_a_taken_one_gets_the_next_free_row() {
+    // From WhatsApp Android itself, messages keep their row ids; a merged
+    // history can carry one id twice, and the second (here the last message
+    // written) gets the next row after all of them.
+    let dir = tempfile::tempdir().unwrap();
+    let fx = wa::write_sample(&dir.path().join("WhatsApp"));
+    let env = Env::new();
+    let a = dir.path().join("a");
+    env.run(&["convert", s(&fx.root), "--to", "archive", "-o", s(&a), "--opt", OWNER]).ok();
+    let lines_path = a.join("messages.jsonl");
+    let mut lines: Vec<serde_json::Value> =
+        std::fs::read_to_string(&lines_path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let i = lines.iter().position(|m| m["kind"] == "text" && m["from_me"] == true).expect("a sent text");
+    let mut twin = lines[i].clone();
+    twin["extras"]["wa.key_id"] = "TWINKEY".into();
+    twin["text"] = "the twin".into();
+    lines.push(twin);
+    let original_row: i64 = lines[i]["id"].as_str().unwrap().parse().unwrap();
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&lines_path, text).unwrap();
+
+    let w = dir.path().join("w");
+    env.run(&["convert", s(&a), "--to", "whatsapp-android", "-o", s(&w), "--opt", OWNER]).ok();
+    let db = rusqlite::Connection::open(w.join("Databases/msgstore.db")).unwrap();
+    let q = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).unwrap() };
+    let source_rows = lines.len() as i64 - 1;
+    assert_eq!(q("SELECT count(*) FROM message WHERE chat_row_id > 0"), source_rows + 1);
+    let kept: i64 = q(&format!(
+        "SELECT count(*) FROM message WHERE _id IN ({}) AND key_id != 'TWINKEY'",
+        lines.iter().map(|l| l["id"].as_str().unwrap().to_string()).collect::<Vec<_>>().join(",")
+    ));
+    assert_eq!(kept, source_rows, "every source message kept its row id");
+    assert_eq!(q(&format!("SELECT count(*) FROM message WHERE _id = {original_row} AND key_id != 'TWINKEY'")), 1);
+    assert_eq!(q("SELECT _id FROM message WHERE key_id = 'TWINKEY'"), q("SELECT max(_id) FROM message"));
+    assert_eq!(q("SELECT count(*) FROM message WHERE text_data = 'the twin'"), 1);
+    assert_eq!(q("SELECT count(*) FROM message WHERE _id > 1 AND sort_id != _id"), 0, "sort_id follows the row");
+    assert_eq!(
+        q("SELECT seq FROM sqlite_sequence WHERE name = 'message'"),
+        q("SELECT max(_id) FROM message"),
+        "AUTOINCREMENT's counter is where WhatsApp will continue"
+    );
+}
+
+#[test]
 fn whatsapp_chat_exporter_reads_every_message_of_our_msgstore() {
     let dir = tempfile::tempdir().unwrap();
     let a = canonical::sample_archive_in(dir.path());

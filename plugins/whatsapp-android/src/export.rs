@@ -104,6 +104,9 @@ pub struct WaExporter {
     chats: HashMap<String, ChatInfo>,
     /// The source's row ids are kept when it was WhatsApp Android itself.
     keep_ids: bool,
+    /// The highest message row id so far: the next new one is one more,
+    /// as AUTOINCREMENT would choose (nothing is ever deleted here).
+    last_message_row: i64,
     media_counter: u64,
     report: Report,
     foreign_ids: u64,
@@ -155,6 +158,7 @@ impl WaExporter {
             jids: HashMap::new(),
             chats: HashMap::new(),
             keep_ids: false,
+            last_message_row: 1,
             media_counter: 0,
             report: Report::new(),
             foreign_ids: 0,
@@ -343,14 +347,16 @@ impl WaExporter {
             }
         };
         let explicit_id = if self.keep_ids { m.id.parse::<i64>().ok().filter(|id| *id > 1) } else { None };
-        let insert = |id: Option<i64>| {
+        // The row id is chosen here, so sort_id (= _id) is written with the row.
+        let next_row = self.last_message_row + 1;
+        let insert = |id: i64| {
             self.conn
                 .prepare_cached(
                     "INSERT INTO message (_id, chat_row_id, from_me, key_id, sender_jid_row_id, status, broadcast,
                         recipient_count, origination_flags, origin, timestamp, received_timestamp,
                         receipt_server_timestamp, message_type, text_data, starred, lookup_tables,
                         message_add_on_flags, sort_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 0, 0, 0, ?7, ?7, ?8, ?9, ?10, ?11, 0, ?12, 0)",
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 0, 0, 0, ?7, ?7, ?8, ?9, ?10, ?11, 0, ?12, ?1)",
                 )
                 .and_then(|mut s| {
                     s.execute(params![
@@ -369,21 +375,19 @@ impl WaExporter {
                     ])
                 })
         };
-        match insert(explicit_id) {
-            Ok(_) => {}
-            // The id is taken (two sources merged): let SQLite choose one.
+        let row = match insert(explicit_id.unwrap_or(next_row)) {
+            Ok(_) => explicit_id.unwrap_or(next_row),
+            // The id is taken (two sources merged): the next free one.
             Err(rusqlite::Error::SqliteFailure(f, _))
                 if explicit_id.is_some() && f.code == rusqlite::ErrorCode::ConstraintViolation =>
             {
-                insert(None).map_err(&e)?;
+                insert(next_row).map_err(&e)?;
+                next_row
             }
             Err(x) => return Err(e(x)),
-        }
-        let row = self.conn.last_insert_rowid();
+        };
+        self.last_message_row = self.last_message_row.max(row);
         let c = &self.conn;
-        c.prepare_cached("UPDATE message SET sort_id = _id WHERE _id = ?1")
-            .and_then(|mut s| s.execute([row]))
-            .map_err(&e)?;
         c.prepare_cached("INSERT INTO temp.cf_ids (canonical, row) VALUES (?1, ?2)")
             .and_then(|mut s| s.execute(params![m.id, row]))
             .map_err(&e)?;
@@ -557,18 +561,15 @@ impl WaExporter {
     }
 
     /// Copies `src` to `rel` under the output root (a second message with
-    /// the same file reuses it; another file already there gets a new name).
+    /// the same file reuses it; another file already there gets a new
+    /// name). Returns where it went and the file's SHA-256 and size.
     fn place_file(&self, src: &Path, rel: &str) -> Result<(String, [u8; 32], u64)> {
-        let (digest, size) = sha256_file(src)?;
         let mut rel = rel.to_string();
         let mut n = 1;
         loop {
             let dest = self.root.join(&rel);
-            if !dest.exists() {
-                self.copies.place(src, &dest)?;
-                return Ok((rel, digest, size));
-            }
-            if sha256_file(&dest)?.0 == digest {
+            let (digest, size, wrote) = self.copies.place_hashed(src, &dest)?;
+            if wrote || media::hash_file_bytes(&dest)?.0 == digest {
                 return Ok((rel, digest, size));
             }
             n += 1;
@@ -581,13 +582,6 @@ impl WaExporter {
 }
 
 use chatferry_core::media;
-
-fn sha256_file(path: &Path) -> Result<([u8; 32], u64)> {
-    let (hex_digest, size) = media::hash_file(path)?;
-    let mut out = [0u8; 32];
-    hex::decode_to_slice(hex_digest, &mut out).map_err(|_| Error::internal("bad hash"))?;
-    Ok((out, size))
-}
 
 /// A store path that stays inside the WhatsApp folder.
 fn is_safe_relative(p: &str) -> bool {

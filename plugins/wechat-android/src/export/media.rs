@@ -24,9 +24,7 @@ pub struct Placed {
 impl WcExporter {
     fn put(&mut self, src: &Path, relative_to_account: &str) -> Result<()> {
         let dest = self.account.join(relative_to_account);
-        if !dest.exists() {
-            self.copies.place(src, &dest)?;
-        }
+        self.copies.place(src, &dest)?;
         self.report.media.carried += 1;
         Ok(())
     }
@@ -67,9 +65,7 @@ pub fn place(ex: &mut WcExporter, m: &Message, n: &mut Native, msg_id: i64, svr_
                         let big = format!("{name}.jpg");
                         let rel = image_path(&big).expect("md5 names are long");
                         let dest = ex.account.join(&rel);
-                        if !dest.exists() {
-                            ex.copies.place(p, &dest)?;
-                        }
+                        ex.copies.place(p, &dest)?;
                         Some(big)
                     }
                 }
@@ -187,9 +183,7 @@ pub fn place(ex: &mut WcExporter, m: &Message, n: &mut Native, msg_id: i64, svr_
                     let size = std::fs::metadata(p).map(|md| md.len()).unwrap_or(0);
                     let name = free_name(&download, &wanted, p)?;
                     let dest = download.join(&name);
-                    if !dest.exists() {
-                        ex.copies.place(p, &dest)?;
-                    }
+                    ex.copies.place(p, &dest)?;
                     ex.report.media.carried += 1;
                     (name, size)
                 }

@@ -21,9 +21,7 @@ pub struct Placed {
 impl IosExporter {
     fn put(&mut self, src: &Path, relative: &str) -> Result<()> {
         let dest = self.account_dir.join(relative);
-        if !dest.exists() {
-            self.copies.place(src, &dest)?;
-        }
+        self.copies.place(src, &dest)?;
         self.report.media.carried += 1;
         Ok(())
     }
