@@ -625,26 +625,30 @@ impl Exporter for IosExporter {
         }
         self.conn.execute_batch("CREATE INDEX temp.cf_ids_canonical ON cf_ids (canonical)").map_err(&e)?;
         // Replies: the quoted message's stanza id (and author, text); of
-        // two messages with one id, the first written.
-        let pending: Vec<(i64, Option<String>, Option<String>, Option<String>, Option<String>)> = {
-            let mut st = self
+        // two messages with one id, the first written. Streamed: read from
+        // the temp tables while the media items (another table) are
+        // updated, so memory stays flat.
+        {
+            let mut replies = self
                 .conn
                 .prepare(
-                    "SELECT r.item, COALESCE(i.stanza, r.quoted_stanza), i.sender, r.quoted_text, r.quoted
+                    "SELECT r.item, COALESCE(i.stanza, r.quoted_stanza), i.sender, r.quoted_text
                      FROM temp.cf_replies r
                      LEFT JOIN temp.cf_ids i ON i.rowid = (SELECT min(rowid) FROM temp.cf_ids WHERE canonical = r.quoted)",
                 )
                 .map_err(&e)?;
-            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))).map_err(&e)?;
-            rows.collect::<std::result::Result<_, _>>().map_err(&e)?
-        };
-        for (item, stanza, author, text, _quoted) in pending {
-            let blob =
-                MediaMetadata { quoted_stanza: stanza, quoted_author: author, quoted_text: text }.encode_to_vec();
-            self.conn
-                .prepare_cached("UPDATE ZWAMEDIAITEM SET ZMETADATA = ?1 WHERE Z_PK = ?2")
-                .and_then(|mut s| s.execute(params![blob, item]))
-                .map_err(&e)?;
+            let mut rows = replies.query([]).map_err(&e)?;
+            let mut update = self.conn.prepare("UPDATE ZWAMEDIAITEM SET ZMETADATA = ?1 WHERE Z_PK = ?2").map_err(&e)?;
+            while let Some(r) = rows.next().map_err(&e)? {
+                let item: i64 = r.get(0).map_err(&e)?;
+                let blob = MediaMetadata {
+                    quoted_stanza: r.get(1).map_err(&e)?,
+                    quoted_author: r.get(2).map_err(&e)?,
+                    quoted_text: r.get(3).map_err(&e)?,
+                }
+                .encode_to_vec();
+                update.execute(params![blob, item]).map_err(&e)?;
+            }
         }
         if let Some(max_pk) = self.template_max_pk {
             // The phone's own messages and the added ones, in time order in
