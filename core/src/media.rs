@@ -118,6 +118,12 @@ fn hash_copy(source: &Path, copy: Option<(&mut dyn Write, &Path)>) -> Result<(St
 }
 
 fn hash_copy_bytes(source: &Path, copy: Option<(&mut dyn Write, &Path)>) -> Result<([u8; 32], u64)> {
+    let input = File::open(source).map_err(|e| Error::io(source, "read media file", e))?;
+    hash_stream(input, source, copy)
+}
+
+/// [`hash_copy_bytes`] of an opened `source`.
+fn hash_stream(mut input: File, source: &Path, copy: Option<(&mut dyn Write, &Path)>) -> Result<([u8; 32], u64)> {
     /// Hashes what passes through on its way to `out`.
     struct Hashing<'a> {
         hasher: Sha256,
@@ -141,7 +147,6 @@ fn hash_copy_bytes(source: &Path, copy: Option<(&mut dyn Write, &Path)>) -> Resu
             self.out.as_mut().map_or(Ok(()), |o| o.flush())
         }
     }
-    let mut input = File::open(source).map_err(|e| Error::io(source, "read media file", e))?;
     let (out, out_path) = match copy {
         Some((out, path)) => (Some(out), Some(path)),
         None => (None, None),
@@ -384,9 +389,11 @@ impl Copies {
         if self.link_earlier(source, dest)? {
             return Ok(true);
         }
+        // The source is opened first: a file that cannot be read leaves
+        // no empty copy behind.
+        let mut input = File::open(source).map_err(|e| Error::io(source, "read", e))?;
         self.make_dir(dest)?;
         let Some(mut output) = create_new(dest)? else { return Ok(false) };
-        let mut input = File::open(source).map_err(|e| Error::io(source, "read", e))?;
         io::copy(&mut input, &mut output).map_err(|e| Error::io(dest, "write", e))?;
         self.remember(source, FirstCopy { dest: dest.to_path_buf(), digest: None });
         Ok(true)
@@ -402,15 +409,16 @@ impl Copies {
                 return Ok((*digest, *size, true));
             }
         }
+        let input = File::open(source).map_err(|e| Error::io(source, "read media file", e))?;
         self.make_dir(dest)?;
         let Some(mut output) = create_new(dest)? else {
             let (digest, size) = match earlier.and_then(|e| e.digest) {
                 Some(known) => known,
-                None => hash_file_bytes(source)?,
+                None => hash_stream(input, source, None)?,
             };
             return Ok((digest, size, false));
         };
-        let (digest, size) = hash_copy_bytes(source, Some((&mut output, dest)))?;
+        let (digest, size) = hash_stream(input, source, Some((&mut output, dest)))?;
         self.remember(source, FirstCopy { dest: dest.to_path_buf(), digest: Some((digest, size)) });
         Ok((digest, size, true))
     }
@@ -515,6 +523,12 @@ mod tests {
         assert_eq!(Copies::new().place_hashed(&src, &taken).unwrap(), (expected, 7, false));
         assert_eq!(hash_file_bytes(&b).unwrap(), (expected, 7));
         assert_eq!(hash_file(&b).unwrap().0, hex::encode(expected));
+
+        // A source that cannot be read is an error and leaves nothing behind.
+        let gone = dir.path().join("gone.jpg");
+        let dest = dir.path().join("out/c/3.jpg");
+        assert!(copies.place(&gone, &dest).is_err() && copies.place_hashed(&gone, &dest).is_err());
+        assert!(!dest.exists());
     }
 
     #[test]

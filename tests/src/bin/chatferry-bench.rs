@@ -380,8 +380,13 @@ fn main() -> ExitCode {
             ]);
             peer_rows.push((n, measure(&mut c, Some(&out.join("wtsexporter.log")))));
             let log = std::fs::read_to_string(out.join("wtsexporter.log")).unwrap_or_default();
-            let processed =
-                log.lines().find(|l| l.contains("Processed") && l.contains("messages")).unwrap_or("").to_string();
+            // Its progress bars redraw with \r: look at each redraw on its own.
+            let processed = log
+                .split(['\n', '\r'])
+                .filter(|l| l.contains("Processing messages: 100%"))
+                .last()
+                .unwrap_or("")
+                .to_string();
             eprintln!("[{n}] whatsapp-chat-exporter: {}", processed.trim());
         }
         let _ = std::fs::remove_dir_all(dir.join("ios"));
