@@ -29,10 +29,29 @@ pub fn unix_ms_to_seconds(ms: i64) -> i64 {
 
 /// `2024-03-31T01:59:59.123Z`, or the raw number if it is out of range.
 pub fn format_utc(ms: i64) -> String {
-    match chrono::DateTime::from_timestamp_millis(ms) {
-        Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
-        None => format!("{ms} ms"),
+    use chrono::{Datelike, Timelike};
+    let Some(t) = chrono::DateTime::from_timestamp_millis(ms) else { return format!("{ms} ms") };
+    if !(0..=9999).contains(&t.year()) {
+        // chrono writes these years with a sign and more digits.
+        return t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
     }
+    // Written digit by digit: exporters format a time for every message,
+    // and chrono's format-string interpreter cost more than the rest of it.
+    let mut out = String::with_capacity(24);
+    let mut put = |n: u32, width: u32, after: char| {
+        for i in (0..width).rev() {
+            out.push(char::from(b'0' + (n / 10u32.pow(i) % 10) as u8));
+        }
+        out.push(after);
+    };
+    put(t.year() as u32, 4, '-');
+    put(t.month(), 2, '-');
+    put(t.day(), 2, 'T');
+    put(t.hour(), 2, ':');
+    put(t.minute(), 2, ':');
+    put(t.second(), 2, '.');
+    put(t.timestamp_subsec_millis(), 3, 'Z');
+    out
 }
 
 /// UTC time formatted with a chrono format string (`%G%V` → `202443`).
@@ -43,6 +62,34 @@ pub fn format_utc_with(ms: i64, format: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utc_text_is_chronos_for_every_kind_of_time() {
+        let chrono_text = |ms: i64| {
+            chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+        };
+        let mut times = vec![
+            0,
+            -1,
+            -86_400_000,         // 1969-12-31
+            631_152_000_000,     // 1990-01-01
+            978_307_200_000,     // 2001-01-01
+            1_711_846_799_123,   // 2024-03-31 00:59:59.123, the EU's clock change
+            951_782_400_000,     // 2000-02-29
+            2_147_483_648_000,   // after the 32-bit limit in 2038
+            253_402_300_799_999, // 9999-12-31T23:59:59.999
+            253_402_300_800_000, // year 10000: chrono's own form
+            -62_167_219_200_000, // 0000-01-01
+            -62_167_219_200_001, // year -1
+        ];
+        // And a spread over the whole range, odd milliseconds included.
+        times.extend((0..2000).map(|i: i64| -62_000_000_000_000 + i * 157_680_000_123 + i % 1000));
+        for ms in times {
+            assert_eq!(Some(format_utc(ms)), chrono_text(ms), "{ms}");
+        }
+        assert_eq!(format_utc(1_711_846_799_123), "2024-03-31T00:59:59.123Z");
+        assert_eq!(format_utc(i64::MAX), format!("{} ms", i64::MAX));
+    }
 
     #[test]
     fn apple_epoch_round_trips_before_2001_and_after_2038() {

@@ -97,7 +97,10 @@ fn utc(ms: i64) -> String {
 
 fn time_tag(ms: i64) -> String {
     let iso = utc(ms);
-    format!(r#"<time datetime="{iso}" data-ms="{ms}" title="{iso} (UTC)">{}</time>"#, text(&iso.replace('T', " ")))
+    // The text is the same time with a space for the T (nothing in it needs escaping).
+    let (date, clock) = iso.split_once('T').unwrap_or((&iso, ""));
+    let sep = if clock.is_empty() { "" } else { " " };
+    format!(r#"<time datetime="{iso}" data-ms="{ms}" title="{iso} (UTC)">{date}{sep}{clock}</time>"#)
 }
 
 fn paragraphs(s: &str) -> String {
