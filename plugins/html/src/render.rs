@@ -70,16 +70,26 @@ impl HtmlExporter {
     /// temporary folder that is gone at the end) and points at the copy.
     fn carry_media(&mut self, m: &mut Message) -> Result<()> {
         let Some(media) = m.media.as_mut() else { return Ok(()) };
-        match media.path.take() {
-            Some(src) if !media.missing && Path::new(&src).is_file() => {
-                let ext = extension_for(media.mime.as_deref(), media.file_name.as_deref());
-                let (sha, size, rel, _) = self.media.put_file(Path::new(&src), &ext)?;
+        let ext = extension_for(media.mime.as_deref(), media.file_name.as_deref());
+        // No stat first: the store copies a file once and answers later
+        // messages with it from memory; a file gone since the import is
+        // told apart by its error.
+        let stored = match media.path.take() {
+            Some(src) if !media.missing => match self.media.put_file(Path::new(&src), &ext) {
+                Ok(stored) => Some(stored),
+                Err(e) if e.kind == ErrorKind::Io && !Path::new(&src).is_file() => None,
+                Err(e) => return Err(e),
+            },
+            _ => None,
+        };
+        match stored {
+            Some((sha, size, rel, _)) => {
                 media.sha256 = Some(sha);
                 media.size = Some(size);
                 media.file = Some(format!("media/{}", rel.to_string_lossy().replace('\\', "/")));
                 self.report.media.carried += 1;
             }
-            _ => {
+            None => {
                 if !media.missing {
                     self.report.media.missing += 1;
                 }
@@ -502,5 +512,42 @@ impl Exporter for HtmlExporter {
         let mut report = std::mem::take(&mut self.report);
         report.target_adapter = crate::ADAPTER_ID.into();
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_media(path: &Path) -> Message {
+        Message {
+            id: "1".into(),
+            chat: "c".into(),
+            kind: MessageKind::Image,
+            media: Some(Media { path: Some(path.to_string_lossy().into_owned()), ..Default::default() }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn media_is_copied_once_and_a_file_gone_since_the_import_is_counted_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ex = HtmlExporter::create(&dir.path().join("out"), 100).unwrap();
+        let picture = dir.path().join("picture.jpg");
+        std::fs::write(&picture, b"\xff\xd8\xff jpeg").unwrap();
+        let (mut a, mut b) = (with_media(&picture), with_media(&picture));
+        ex.carry_media(&mut a).unwrap();
+        ex.carry_media(&mut b).unwrap();
+        let file = a.media.as_ref().unwrap().file.clone().expect("copied");
+        assert_eq!(b.media.as_ref().unwrap().file.as_ref(), Some(&file));
+        assert_eq!(std::fs::read(dir.path().join("out").join(&file)).unwrap(), b"\xff\xd8\xff jpeg");
+
+        for gone in [dir.path().join("gone.jpg"), dir.path().to_path_buf()] {
+            let mut m = with_media(&gone);
+            ex.carry_media(&mut m).unwrap();
+            let media = m.media.unwrap();
+            assert!(media.missing && media.file.is_none(), "{gone:?}");
+        }
+        assert_eq!((ex.report.media.carried, ex.report.media.missing), (2, 2));
     }
 }
