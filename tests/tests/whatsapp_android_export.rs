@@ -105,6 +105,11 @@ fn two_messages_with_one_key_in_a_group_are_both_kept() {
     assert_eq!(keys.len(), 2, "{keys:?}");
     assert_eq!(keys[0].0, "SAMEKEY");
     assert!(keys[1].0.starts_with("SAMEKEY-") && keys[1].1 == "the twin", "{keys:?}");
+    // The unique index failed once, was rolled back and made again: it is
+    // there and the store is whole.
+    let q = |sql: &str| -> String { db.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(q("SELECT name FROM sqlite_master WHERE name = 'message_key_index'"), "message_key_index");
+    assert_eq!(q("PRAGMA integrity_check"), "ok");
     assert_eq!(
         db.query_row("SELECT count(*) FROM message WHERE chat_row_id > 0", [], |r| r.get::<_, i64>(0)).unwrap(),
         27

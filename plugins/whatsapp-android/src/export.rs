@@ -262,12 +262,33 @@ impl WaExporter {
         Ok(())
     }
 
+    /// Makes msgstore's unique message_key_index. The rows so far are
+    /// committed and this one statement gets a rollback journal (in memory:
+    /// an index is written to new pages, which need none, so it stays
+    /// small): when repeated keys make it fail, it is rolled back, the keys
+    /// are made unique and it is made again. Without a journal, a failed
+    /// CREATE UNIQUE INDEX leaves a broken schema behind.
+    fn create_key_index(&mut self, sql: &str) -> Result<()> {
+        let path = self.msgstore_path.clone();
+        let e = err(&path);
+        self.conn.execute_batch("COMMIT; PRAGMA journal_mode = MEMORY; BEGIN;").map_err(&e)?;
+        match self.conn.execute_batch(sql) {
+            Ok(()) => {}
+            Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+                self.conn.execute_batch("ROLLBACK; BEGIN;").map_err(&e)?;
+                self.make_keys_unique()?;
+                self.conn.execute_batch(sql).map_err(|x| index_broken(x, sql))?;
+            }
+            Err(x) => return Err(index_broken(x, sql)),
+        }
+        self.conn.execute_batch("COMMIT; PRAGMA journal_mode = OFF; BEGIN;").map_err(&e)
+    }
+
     /// WhatsApp allows one message per (chat, from me, key id, sender). Two
     /// can share one when histories were merged (a contact map joining two
     /// chats, an archive holding a message twice): the later ones get
     /// `-<row>` added to their key id, so both are kept, and a note says so.
-    /// Runs before the unique index is made: with no journal, a failed
-    /// CREATE UNIQUE INDEX cannot be rolled back.
+    /// Runs when making the unique index failed (see `create_key_index`).
     fn make_keys_unique(&mut self) -> Result<()> {
         let e = err(&self.msgstore_path);
         let c = &self.conn;
@@ -583,6 +604,15 @@ impl WaExporter {
 
 use chatferry_core::media;
 
+/// The error for rows that break one of the schema's indexes.
+fn index_broken(x: rusqlite::Error, sql: &str) -> Error {
+    Error::internal(format!(
+        "the messages written break one of WhatsApp's indexes ({x}); this is a chatferry bug, \
+         please report it with this line: {}",
+        created_name(sql).unwrap_or("?")
+    ))
+}
+
 /// A store path that stays inside the WhatsApp folder.
 fn is_safe_relative(p: &str) -> bool {
     let path = Path::new(p);
@@ -702,15 +732,10 @@ impl Exporter for WaExporter {
         let e = err(&path);
         for sql in std::mem::take(&mut self.deferred_indexes) {
             if created_name(&sql) == Some("message_key_index") {
-                self.make_keys_unique()?;
+                self.create_key_index(&sql)?;
+            } else {
+                self.conn.execute_batch(&sql).map_err(|x| index_broken(x, &sql))?;
             }
-            self.conn.execute_batch(&sql).map_err(|x| {
-                Error::internal(format!(
-                    "the messages written break one of WhatsApp's indexes ({x}); this is a chatferry bug, \
-                     please report it with this line: {}",
-                    created_name(&sql).unwrap_or("?")
-                ))
-            })?;
         }
         self.conn.execute_batch("CREATE INDEX temp.cf_ids_canonical ON cf_ids (canonical)").map_err(&e)?;
         // Replies: point at the quoted message's key, or keep the quote's
