@@ -730,6 +730,9 @@ impl Exporter for WaExporter {
     fn finish(&mut self) -> Result<Report> {
         let path = self.msgstore_path.clone();
         let e = err(&path);
+        // The reader is done by now: SQLite may sort the index keys on a
+        // second thread.
+        self.conn.execute_batch("PRAGMA threads = 2").map_err(&e)?;
         for sql in std::mem::take(&mut self.deferred_indexes) {
             if created_name(&sql) == Some("message_key_index") {
                 self.create_key_index(&sql)?;
