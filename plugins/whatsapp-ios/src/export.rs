@@ -620,6 +620,9 @@ impl Exporter for IosExporter {
 
     fn finish(&mut self) -> Result<Report> {
         let e = err(&self.db_path);
+        // The reader is done by now: SQLite may sort the index keys on a
+        // second thread.
+        self.conn.execute_batch("PRAGMA threads = 2").map_err(&e)?;
         for sql in std::mem::take(&mut self.deferred_indexes) {
             self.conn.execute_batch(&sql).map_err(&e)?;
         }
