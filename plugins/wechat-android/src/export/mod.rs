@@ -284,6 +284,9 @@ impl Exporter for WcExporter {
         let mut notes = Vec::new();
         {
             let conn = self.conn();
+            // The reader is done by now: SQLite may sort the index keys on a
+            // second thread.
+            conn.execute_batch("PRAGMA threads = 2").map_err(err(&db))?;
             for sql in &self.deferred_indexes {
                 conn.execute_batch(sql).map_err(err(&db))?;
             }
