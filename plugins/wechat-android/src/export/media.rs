@@ -72,25 +72,24 @@ pub fn place(ex: &mut WcExporter, m: &Message, n: &mut Native, msg_id: i64, svr_
                 None => Some(format!("SERVERID://{svr_id}")),
             };
             placed.img_path = Some(format!("THUMBNAIL_DIRPATH://{thumb_name}"));
-            ex.conn()
-                .execute(
-                    "INSERT INTO ImgInfo2 (msgSvrId, offset, totalLen, bigImgPath, thumbImgPath, createtime, msglocalid,
+            ex.exec(
+                "INSERT INTO ImgInfo2 (msgSvrId, offset, totalLen, bigImgPath, thumbImgPath, createtime, msglocalid,
                                            status, nettimes, iscomplete, origImgMD5, msgTalker)
                      VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10)",
-                    params![
-                        svr_id,
-                        size as i64,
-                        big,
-                        thumb_name,
-                        secs,
-                        msg_id,
-                        if src.is_some() { 199 } else { 0 },
-                        src.is_some() as i64,
-                        name,
-                        m.chat
-                    ],
-                )
-                .map_err(err(&db))?;
+                params![
+                    svr_id,
+                    size as i64,
+                    big,
+                    thumb_name,
+                    secs,
+                    msg_id,
+                    if src.is_some() { 199 } else { 0 },
+                    src.is_some() as i64,
+                    name,
+                    m.chat
+                ],
+            )
+            .map_err(err(&db))?;
             if built {
                 n.body = image_xml(&name, size);
             }
@@ -107,14 +106,13 @@ pub fn place(ex: &mut WcExporter, m: &Message, n: &mut Native, msg_id: i64, svr_
                 }
             }
             placed.img_path = Some(name.clone());
-            ex.conn()
-                .execute(
-                    "INSERT INTO voiceinfo (FileName, User, MsgId, NetOffset, FileNowSize, TotalLen, Status, CreateTime,
+            ex.exec(
+                "INSERT INTO voiceinfo (FileName, User, MsgId, NetOffset, FileNowSize, TotalLen, Status, CreateTime,
                                             LastModifyTime, VoiceLength, MsgLocalId, MsgTalker)
                      VALUES (?1, ?2, ?3, ?4, ?4, ?4, ?5, ?6, ?6, ?7, ?8, ?2)",
-                    params![name, m.chat, svr_id, size as i64, if src.is_some() { 99 } else { 0 }, secs, ms as i64, msg_id],
-                )
-                .map_err(err(&db))?;
+                params![name, m.chat, svr_id, size as i64, if src.is_some() { 99 } else { 0 }, secs, ms as i64, msg_id],
+            )
+            .map_err(err(&db))?;
             if built {
                 let amr = media.mime.as_deref().is_some_and(|m| m.starts_with("audio/amr"));
                 n.body = voice_xml(amr, ms, size, &sender);
@@ -131,26 +129,25 @@ pub fn place(ex: &mut WcExporter, m: &Message, n: &mut Native, msg_id: i64, svr_
                 None => (String::new(), media.size.unwrap_or(0)),
             };
             placed.img_path = Some(name.clone());
-            ex.conn()
-                .execute(
-                    "INSERT INTO videoinfo2 (filename, msgsvrid, netoffset, filenowsize, totallen, status, createtime,
+            ex.exec(
+                "INSERT INTO videoinfo2 (filename, msgsvrid, netoffset, filenowsize, totallen, status, createtime,
                                              lastmodifytime, videolength, msglocalid, user, videomd5, origin_file_name,
                                              msg_talker)
                      VALUES (?1, ?2, ?3, ?3, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10, ?8)",
-                    params![
-                        name,
-                        svr_id,
-                        size as i64,
-                        if src.is_some() { 199 } else { 0 },
-                        secs,
-                        secs_long,
-                        msg_id,
-                        m.chat,
-                        md5,
-                        media.file_name
-                    ],
-                )
-                .map_err(err(&db))?;
+                params![
+                    name,
+                    svr_id,
+                    size as i64,
+                    if src.is_some() { 199 } else { 0 },
+                    secs,
+                    secs_long,
+                    msg_id,
+                    m.chat,
+                    md5,
+                    media.file_name
+                ],
+            )
+            .map_err(err(&db))?;
             if built {
                 n.body = video_xml(size, secs_long as u64, &md5, &sender);
             }
@@ -164,8 +161,7 @@ pub fn place(ex: &mut WcExporter, m: &Message, n: &mut Native, msg_id: i64, svr_
                 ex.put(p, &sticker_path(&md5, None))?;
             }
             placed.img_path = Some(md5.clone());
-            ex.conn()
-                .execute(
+            ex.exec(
                     "INSERT OR IGNORE INTO EmojiInfo (md5, catalog, type, size, groupId, width, height) VALUES (?1, 0, 2, ?2, '', ?3, ?4)",
                     params![md5, size as i64, media.width.unwrap_or(0), media.height.unwrap_or(0)],
                 )
@@ -189,8 +185,7 @@ pub fn place(ex: &mut WcExporter, m: &Message, n: &mut Native, msg_id: i64, svr_
                 }
                 None => (wanted, media.size.unwrap_or(0)),
             };
-            ex.conn()
-                .execute(
+            ex.exec(
                     "INSERT INTO appattach (appId, sdkVer, mediaSvrId, type, totalLen, offset, status, isUpload, createTime,
                                             lastModifyTime, fileFullPath, msgInfoId, netTimes, isUseCdn, msgInfoTalker)
                      VALUES ('', 0, '', 6, ?1, ?2, ?3, 0, ?4, ?4, ?5, ?6, 0, 1, ?7)",
