@@ -74,8 +74,8 @@ pub fn place(ex: &mut WcExporter, m: &Message, n: &mut Native, msg_id: i64, svr_
             placed.img_path = Some(format!("THUMBNAIL_DIRPATH://{thumb_name}"));
             ex.exec(
                 "INSERT INTO ImgInfo2 (msgSvrId, offset, totalLen, bigImgPath, thumbImgPath, createtime, msglocalid,
-                                           status, nettimes, iscomplete, origImgMD5, msgTalker)
-                     VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10)",
+                                       status, nettimes, iscomplete, origImgMD5, msgTalker)
+                 VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10)",
                 params![
                     svr_id,
                     size as i64,
@@ -108,8 +108,8 @@ pub fn place(ex: &mut WcExporter, m: &Message, n: &mut Native, msg_id: i64, svr_
             placed.img_path = Some(name.clone());
             ex.exec(
                 "INSERT INTO voiceinfo (FileName, User, MsgId, NetOffset, FileNowSize, TotalLen, Status, CreateTime,
-                                            LastModifyTime, VoiceLength, MsgLocalId, MsgTalker)
-                     VALUES (?1, ?2, ?3, ?4, ?4, ?4, ?5, ?6, ?6, ?7, ?8, ?2)",
+                                        LastModifyTime, VoiceLength, MsgLocalId, MsgTalker)
+                 VALUES (?1, ?2, ?3, ?4, ?4, ?4, ?5, ?6, ?6, ?7, ?8, ?2)",
                 params![name, m.chat, svr_id, size as i64, if src.is_some() { 99 } else { 0 }, secs, ms as i64, msg_id],
             )
             .map_err(err(&db))?;
@@ -131,9 +131,9 @@ pub fn place(ex: &mut WcExporter, m: &Message, n: &mut Native, msg_id: i64, svr_
             placed.img_path = Some(name.clone());
             ex.exec(
                 "INSERT INTO videoinfo2 (filename, msgsvrid, netoffset, filenowsize, totallen, status, createtime,
-                                             lastmodifytime, videolength, msglocalid, user, videomd5, origin_file_name,
-                                             msg_talker)
-                     VALUES (?1, ?2, ?3, ?3, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10, ?8)",
+                                         lastmodifytime, videolength, msglocalid, user, videomd5, origin_file_name,
+                                         msg_talker)
+                 VALUES (?1, ?2, ?3, ?3, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10, ?8)",
                 params![
                     name,
                     svr_id,
@@ -186,20 +186,21 @@ pub fn place(ex: &mut WcExporter, m: &Message, n: &mut Native, msg_id: i64, svr_
                 None => (wanted, media.size.unwrap_or(0)),
             };
             ex.exec(
-                    "INSERT INTO appattach (appId, sdkVer, mediaSvrId, type, totalLen, offset, status, isUpload, createTime,
-                                            lastModifyTime, fileFullPath, msgInfoId, netTimes, isUseCdn, msgInfoTalker)
-                     VALUES ('', 0, '', 6, ?1, ?2, ?3, 0, ?4, ?4, ?5, ?6, 0, 1, ?7)",
-                    params![
-                        size as i64,
-                        if src.is_some() { size as i64 } else { 0 },
-                        if src.is_some() { 199 } else { 101 },
-                        m.timestamp_ms,
-                        format!("{DOWNLOAD_PREFIX}{name}"),
-                        msg_id,
-                        m.chat
-                    ],
-                )
-                .map_err(err(&db))?;
+                "INSERT INTO appattach (appId, sdkVer, mediaSvrId, type, totalLen, offset, status, isUpload,
+                                        createTime, lastModifyTime, fileFullPath, msgInfoId, netTimes, isUseCdn,
+                                        msgInfoTalker)
+                 VALUES ('', 0, '', 6, ?1, ?2, ?3, 0, ?4, ?4, ?5, ?6, 0, 1, ?7)",
+                params![
+                    size as i64,
+                    if src.is_some() { size as i64 } else { 0 },
+                    if src.is_some() { 199 } else { 101 },
+                    m.timestamp_ms,
+                    format!("{DOWNLOAD_PREFIX}{name}"),
+                    msg_id,
+                    m.chat
+                ],
+            )
+            .map_err(err(&db))?;
             if built {
                 n.body = file_xml(&name, size);
             }

@@ -238,8 +238,8 @@ impl Exporter for WcExporter {
                     });
                     self.exec(
                         "INSERT INTO chatroom (chatroomname, addtime, memberlist, displayname, roomowner,
-                                                   selfDisplayName, memberCount)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                                               selfDisplayName, memberCount)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                         params![
                             chat.id,
                             chat.created_ms.unwrap_or(0),
@@ -400,8 +400,8 @@ impl WcExporter {
         };
         self.exec(
             "INSERT INTO message (msgId, msgSvrId, type, status, isSend, isShowTimer, createTime, talker, content,
-                                      imgPath, talkerId, bizChatId, flag)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?9, ?10, -1, 0)",
+                                  imgPath, talkerId, bizChatId, flag)
+             VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?9, ?10, -1, 0)",
             params![
                 msg_id,
                 svr_id,
@@ -455,8 +455,8 @@ impl WcExporter {
             let body = with_sender_line(&c, sender.as_deref(), group, m.from_me, false);
             self.exec(
                 "INSERT INTO message (msgId, msgSvrId, type, status, isSend, isShowTimer, createTime, talker, content,
-                                          talkerId, bizChatId, flag)
-                     VALUES (?1, ?2, 1, ?3, ?4, 0, ?5, ?6, ?7, ?8, -1, 0)",
+                                      talkerId, bizChatId, flag)
+                 VALUES (?1, ?2, 1, ?3, ?4, 0, ?5, ?6, ?7, ?8, -1, 0)",
                 params![
                     id,
                     stable_id(&m.chat, &format!("{}#caption", m.id)),
