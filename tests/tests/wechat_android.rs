@@ -289,33 +289,32 @@ fn debian_sqlcipher_opens_our_export_with_the_documented_pragmas() {
     // sqlcipher opens WAL-mode files read-write: work on a copy.
     let copy = dir.path().join("copy.db");
     std::fs::copy(&db, &copy).unwrap();
+    let schema = std::fs::read_to_string(
+        chatferry_tests::harness::workspace_root().join("plugins/wechat-android/schema/EnMicroMsg.sql"),
+    )
+    .unwrap();
+    let indexes = schema.lines().filter(|l| l.contains("INDEX") && l.contains(" ON message (")).count();
+    assert!(indexes >= 10, "{indexes}");
     let out = sqlcipher(
         &copy,
         &key,
-        "SELECT count(*) FROM message;\nSELECT count(*) FROM rcontact;\nSELECT value FROM userinfo WHERE id = 9;",
+        "SELECT count(*) FROM message;\nSELECT count(*) FROM rcontact;\nSELECT value FROM userinfo WHERE id = 9;
+         SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'message' AND name NOT LIKE 'sqlite_%';
+         PRAGMA integrity_check;\nPRAGMA journal_mode;",
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
     // 26 messages plus a text row for the one caption and an emoji reply for
     // the one reaction; 4 people and the owner (under placeholder ids, no
-    // contact map here), 2 groups, the status feed.
-    assert_eq!(lines, ["28", "8", uin], "stderr: {}", String::from_utf8_lossy(&out.stderr));
-    // The schema's indexes (made after the rows) are there and whole, and
-    // the file is in WAL mode, as WeChat keeps it.
-    let out = sqlcipher(
-        &copy,
-        &key,
-        "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'message' AND name NOT LIKE 'sqlite_%';\nPRAGMA integrity_check;\nPRAGMA journal_mode;",
+    // contact map here), 2 groups, the status feed. Then: the schema's
+    // indexes (made after the rows) are there and whole, and the file is in
+    // WAL mode, as WeChat keeps it.
+    assert_eq!(
+        lines,
+        ["28", "8", uin, indexes.to_string().as_str(), "ok", "wal"],
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let lines: Vec<&str> = stdout.lines().collect();
-    let schema = std::fs::read_to_string(
-        chatferry_tests::harness::workspace_root().join("plugins/wechat-android/schema/EnMicroMsg.sql"),
-    )
-    .unwrap();
-    let wanted = schema.lines().filter(|l| l.contains("INDEX") && l.contains(" ON message (")).count();
-    assert!(wanted >= 10, "{wanted}");
-    assert_eq!(lines, [wanted.to_string().as_str(), "ok", "wal"], "stderr: {}", String::from_utf8_lossy(&out.stderr));
     let wrong = sqlcipher(&copy, "0000000", "SELECT count(*) FROM message;");
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("not a database"), "{:?}", wrong);
     // And it reads back: every sample message, in WeChat's closest forms.
