@@ -401,11 +401,14 @@ impl Copies {
 
     /// Like [`Copies::place`], also giving the source's SHA-256 and size:
     /// hashed while it is copied (one read), remembered for later links,
-    /// read once more only when `dest` was already there.
+    /// read once more only when `dest` was already there. The flag says
+    /// whether `dest` holds the source's bytes (copied, linked, or it is
+    /// the source's own earlier copy); false: another file was there and
+    /// is left as it is.
     pub fn place_hashed(&self, source: &Path, dest: &Path) -> Result<([u8; 32], u64, bool)> {
         let earlier = self.earlier(source)?;
         if let Some(FirstCopy { dest: first, digest: Some((digest, size)) }) = &earlier {
-            if self.link(first, dest)? {
+            if first == dest || self.link(first, dest)? {
                 return Ok((*digest, *size, true));
             }
         }
@@ -517,6 +520,8 @@ mod tests {
         assert_eq!(copies.place_hashed(&src, &a).unwrap(), (expected, 7, true));
         assert_eq!(copies.place_hashed(&src, &b).unwrap(), (expected, 7, true));
         assert_eq!(copies.place_hashed(&src, &taken).unwrap(), (expected, 7, false));
+        // Its own first copy again: it holds the bytes, nothing is read or written.
+        assert_eq!(copies.place_hashed(&src, &a).unwrap(), (expected, 7, true));
         assert_eq!(std::fs::read(&b).unwrap(), b"picture");
         assert_eq!(std::fs::read(&taken).unwrap(), b"someone else's");
         // Not remembered yet: hashed from the source when the name is taken.

@@ -589,8 +589,8 @@ impl WaExporter {
         let mut n = 1;
         loop {
             let dest = self.root.join(&rel);
-            let (digest, size, wrote) = self.copies.place_hashed(src, &dest)?;
-            if wrote || media::hash_file_bytes(&dest)?.0 == digest {
+            let (digest, size, holds_it) = self.copies.place_hashed(src, &dest)?;
+            if holds_it || media::hash_file_bytes(&dest)?.0 == digest {
                 return Ok((rel, digest, size));
             }
             n += 1;
