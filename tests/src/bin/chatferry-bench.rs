@@ -161,10 +161,6 @@ fn write_floor(source: &Connection, target: &Path, schema: &str, insert: &str) -
     (took, rows)
 }
 
-fn ddl(name: &str) -> String {
-    std::fs::read_to_string(whatsapp_android::shared_dir().join("formats/ddl").join(name)).unwrap()
-}
-
 /// The WhatsApp Android floor's rows written into WhatsApp for iPhone's
 /// ZWAMESSAGE (Core Data's time: seconds since 2001).
 fn whatsapp_to_ios_write_floor(msgstore: &Path, target: &Path) -> (Duration, u64) {
@@ -176,7 +172,7 @@ fn whatsapp_to_ios_write_floor(msgstore: &Path, target: &Path) -> (Duration, u64
     write_floor(
         &source,
         target,
-        &ddl("ios_chatstorage_secondhand.sql"),
+        &whatsapp_android::ddl("ios_chatstorage_secondhand.sql"),
         "INSERT INTO dst.ZWAMESSAGE (Z_PK, Z_ENT, Z_OPT, ZCHATSESSION, ZISFROMME, ZMESSAGEDATE, ZMESSAGETYPE,
                 ZMESSAGESTATUS, ZSTARRED, ZSORT, ZSTANZAID, ZTEXT, ZFROMJID, ZTOJID, ZPUSHNAME)
          SELECT m._id, 9, 1, m.chat_row_id, m.from_me, m.timestamp / 1000.0 - 978307200, m.message_type,
@@ -192,7 +188,7 @@ fn whatsapp_to_ios_write_floor(msgstore: &Path, target: &Path) -> (Duration, u64
 /// key ids shaped like WhatsApp's (random: the unique key index sorts them).
 fn wechat_to_whatsapp_write_floor(db: &Path, key: &str, target: &Path) -> (Duration, u64) {
     let (_copy, source) = wechat_open(db, key);
-    let schema = ddl("android_msgstore_2.22.5.13_full_schema.sql");
+    let schema = whatsapp_android::ddl("android_msgstore_2.22.5.13_full_schema.sql");
     write_floor(
         &source,
         target,
