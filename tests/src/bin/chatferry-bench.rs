@@ -418,7 +418,7 @@ fn main() -> ExitCode {
     }
 
     println!(
-        "| messages | conversion | time | CPU | messages/s | peak RSS | floor (SQLite scan) | × floor | write floor | × write floor |"
+        "| messages | conversion | time | CPU | messages/s | peak RSS | read floor | × read floor | write floor | × write floor |"
     );
     println!("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for r in &rows {
