@@ -129,6 +129,14 @@ impl ReaderMessages {
     }
 }
 
+/// A step an importer does to each message on the thread that asks for
+/// them, after the reader sent it (whatsapp-android checks its media
+/// files on disk here). The reader is an import's critical path; the
+/// consumer waits on it with a core to spare, so work that needs no
+/// database belongs here. It notes what the person should know in the
+/// report it is given.
+pub type Finishing = Box<dyn FnMut(&mut Message, &mut Report) + std::marker::Send + 'static>;
+
 /// An importer over a store whose header, contacts and chats were read when
 /// it was opened (they are few) and whose messages stream from a reader
 /// thread started on the first `next_messages`. The SQLite adapters return
@@ -138,6 +146,8 @@ pub struct StreamedImporter {
     contacts: std::vec::IntoIter<Contact>,
     chats: std::vec::IntoIter<Chat>,
     messages: ReaderMessages,
+    /// The finishing step, and what it noted.
+    finishing: Option<(Finishing, Report)>,
 }
 
 impl StreamedImporter {
@@ -155,7 +165,14 @@ impl StreamedImporter {
             contacts: contacts.into_iter(),
             chats: chats.into_iter(),
             messages: ReaderMessages::new(name, report, reader),
+            finishing: None,
         }
+    }
+
+    /// Runs `step` on every message before `next_messages` returns it.
+    pub fn finishing_each(mut self, step: Finishing) -> StreamedImporter {
+        self.finishing = Some((step, Report::new()));
+        self
     }
 }
 
@@ -173,7 +190,13 @@ impl Importer for StreamedImporter {
     }
 
     fn next_messages(&mut self, max: usize) -> Result<Vec<Message>> {
-        self.messages.next(max)
+        let mut batch = self.messages.next(max)?;
+        if let Some((step, report)) = &mut self.finishing {
+            for m in &mut batch {
+                step(m, report);
+            }
+        }
+        Ok(batch)
     }
 
     fn recycle(&mut self, batch: Vec<Message>) {
@@ -185,7 +208,11 @@ impl Importer for StreamedImporter {
     }
 
     fn finish(&mut self) -> Result<Report> {
-        self.messages.finish()
+        let mut report = self.messages.finish()?;
+        if let Some((_, noted)) = &mut self.finishing {
+            report.merge(std::mem::take(noted));
+        }
+        Ok(report)
     }
 }
 
@@ -298,6 +325,40 @@ mod tests {
         assert_eq!(imp.next_messages(2).unwrap().len(), 1);
         assert!(imp.next_messages(2).unwrap().is_empty());
         assert_eq!(imp.finish().unwrap().notes, ["opened", "read"]);
+    }
+
+    #[test]
+    fn the_finishing_step_runs_on_the_asking_thread_for_every_message_and_its_notes_are_kept() {
+        let reader_thread = Arc::new(Mutex::new(None));
+        let seen = Arc::clone(&reader_thread);
+        let asking = std::thread::current().id();
+        let mut imp = StreamedImporter::new(
+            "test",
+            Header::default(),
+            vec![],
+            vec![],
+            Report::new(),
+            Box::new(move |_, report, send| {
+                *seen.lock().unwrap() = Some(std::thread::current().id());
+                report.lock().unwrap().note("read");
+                send((0..3).map(|i| Message { id: i.to_string(), ..Default::default() }).collect());
+                Ok(())
+            }),
+        )
+        .finishing_each(Box::new(move |m, report| {
+            assert_eq!(std::thread::current().id(), asking);
+            m.text = Some(format!("finished {}", m.id));
+            report.note(format!("message {}: seen", m.id));
+        }));
+        let batch = imp.next_messages(10).unwrap();
+        let texts: Vec<_> = batch.iter().map(|m| m.text.as_deref().unwrap()).collect();
+        assert_eq!(texts, ["finished 0", "finished 1", "finished 2"]);
+        assert!(imp.next_messages(10).unwrap().is_empty());
+        assert_ne!(reader_thread.lock().unwrap().unwrap(), asking, "the reader has its own thread");
+        let report = imp.finish().unwrap();
+        assert_eq!(report.notes.len(), 2, "{:?}", report.notes);
+        assert_eq!(report.notes[0], "read");
+        assert!(report.notes[1].contains("seen"), "{:?}", report.notes);
     }
 
     #[test]

@@ -270,7 +270,7 @@ pub fn stream_messages(
             ..Default::default()
         };
         if kind.has_media() {
-            let mut media = Media {
+            let media = Media {
                 mime: mime.filter(|s| !s.is_empty()),
                 size: media_size.filter(|s| *s >= 0).map(|s| s as u64),
                 file_name: media_name.filter(|s| !s.is_empty()),
@@ -280,9 +280,8 @@ pub fn stream_messages(
                 ..Default::default()
             };
             if let Some(p) = &file_path {
-                extras.insert("wa.file_path".into(), p.clone());
+                extras.insert(super::FILE_PATH.into(), p.clone());
             }
-            lk.media.locate(&m.id, file_path.as_deref(), &mut media, &mut batcher.report);
             m.media = Some(media);
         } else if system {
             let code = media_size.unwrap_or(0);

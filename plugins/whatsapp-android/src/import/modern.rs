@@ -12,7 +12,6 @@ use chatferry_core::*;
 use rusqlite::Connection;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
-use std::sync::Mutex;
 
 /// `user:3@server` (a companion device) → `user@server`.
 pub fn normalize_jid(raw: &str) -> String {
@@ -507,7 +506,7 @@ fn non_empty(s: Option<String>) -> Option<String> {
 }
 
 /// Maps one row to the model (reactions and system targets come later).
-fn to_message(row: Row, lk: &Lookups, report: &mut Report) -> Option<Message> {
+fn to_message(row: Row, lk: &Lookups) -> Option<Message> {
     let chat = lk.chats.get(&row.chat_row)?.clone();
     let mut kind = row.kind;
     if kind == MessageKind::Audio && codes::is_voice_note(row.mime.as_deref(), row.file_path.as_deref()) {
@@ -572,9 +571,8 @@ fn to_message(row: Row, lk: &Lookups, report: &mut Report) -> Option<Message> {
                 .map(String::from);
         }
         if let Some(p) = &row.file_path {
-            extras.insert("wa.file_path".into(), p.clone());
+            extras.insert(super::FILE_PATH.into(), p.clone());
         }
-        lk.media.locate(&m.id, row.file_path.as_deref(), &mut media, report);
         m.media = Some(media);
     } else {
         match kind {
@@ -665,12 +663,12 @@ fn to_message(row: Row, lk: &Lookups, report: &mut Report) -> Option<Message> {
 
 use chatferry_core::media;
 
-/// Reads every message in (chat, sort order), in batches.
+/// Reads every message in (chat, sort order), in batches. Nothing here is
+/// noted for the report (media files are looked for after, see `open`).
 pub fn stream_messages(
     conn: &Connection,
     lk: &Lookups,
     batch_size: usize,
-    report: &Mutex<Report>,
     send: &mut dyn FnMut(Vec<Message>) -> bool,
 ) -> Result<()> {
     let e = db::err_for(conn);
@@ -678,24 +676,18 @@ pub fn stream_messages(
     let mut stmt = conn.prepare(MESSAGE_SQL).map_err(&e)?;
     let mut rows = stmt.query([]).map_err(&e)?;
     let mut batch: Vec<Message> = Vec::with_capacity(batch_size);
-    let mut local = Report::new();
-    let mut flush = |batch: &mut Vec<Message>, local: &mut Report| -> Result<bool> {
-        report.lock().map_err(|_| Error::internal("report lock poisoned"))?.merge(std::mem::take(local));
-        Ok(send(std::mem::replace(batch, Vec::with_capacity(batch_size))))
-    };
     while let Some(r) = rows.next().map_err(&e)? {
         let mut row = read_row(r).map_err(&e)?;
         sides.fill(&mut row).map_err(&e)?;
-        if let Some(m) = to_message(row, lk, &mut local) {
+        if let Some(m) = to_message(row, lk) {
             batch.push(m);
         }
-        if batch.len() >= batch_size && !flush(&mut batch, &mut local)? {
+        if batch.len() >= batch_size && !send(std::mem::replace(&mut batch, Vec::with_capacity(batch_size))) {
             return Ok(()); // the importer was dropped
         }
     }
     if !batch.is_empty() {
-        flush(&mut batch, &mut local)?;
+        send(batch);
     }
-    report.lock().map_err(|_| Error::internal("report lock poisoned"))?.merge(local);
     Ok(())
 }
