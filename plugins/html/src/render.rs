@@ -9,6 +9,8 @@ use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 const STYLE: &str = include_str!("../assets/style.css");
 const SCRIPT: &str = include_str!("../assets/app.js");
@@ -427,6 +429,49 @@ impl HtmlExporter {
     }
 }
 
+impl HtmlExporter {
+    /// Renders every chat, on as many threads as there are cores (at most
+    /// four): by now the import is over and its core is free, and chats
+    /// are independent (each has its own folder and spill file). The
+    /// longest chats go first so no thread is left with a long one at the
+    /// end. The page count of each chat, in `self.chats` order.
+    fn render_chats(&self) -> Result<Vec<usize>> {
+        let stats: Vec<ChatStats> =
+            self.chats.iter().map(|c| self.spill.stats.get(&c.id).cloned().unwrap_or_default()).collect();
+        let mut order: Vec<usize> = (0..self.chats.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(stats[i].count));
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4).min(order.len().max(1));
+        let next = AtomicUsize::new(0);
+        let failed = AtomicBool::new(false);
+        let pages: Mutex<Vec<usize>> = Mutex::new(vec![0; self.chats.len()]);
+        let work = || -> Result<()> {
+            while !failed.load(Ordering::Relaxed) {
+                let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) else { break };
+                match self.render_chat(&self.chats[i], &stats[i]) {
+                    Ok(n) => pages.lock().map_err(|_| Error::internal("page count lock poisoned"))?[i] = n,
+                    Err(e) => {
+                        failed.store(true, Ordering::Relaxed); // the others stop at their next chat
+                        return Err(e);
+                    }
+                }
+            }
+            Ok(())
+        };
+        std::thread::scope(|scope| {
+            let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+            let mut result = work();
+            for h in helpers {
+                let theirs = h.join().unwrap_or_else(|_| Err(Error::internal("a page-writing thread panicked")));
+                if result.is_ok() {
+                    result = theirs;
+                }
+            }
+            result
+        })?;
+        pages.into_inner().map_err(|_| Error::internal("page count lock poisoned"))
+    }
+}
+
 impl Exporter for HtmlExporter {
     fn begin(&mut self, header: &Header) -> Result<()> {
         self.owner = header.owner.clone();
@@ -476,10 +521,10 @@ impl Exporter for HtmlExporter {
         extra.sort_by(|a, b| a.id.cmp(&b.id));
         self.chats.extend(extra);
 
+        let pages = self.render_chats()?;
         let mut rows: Vec<(i64, String)> = Vec::new();
-        for chat in &self.chats {
+        for (chat, pages) in self.chats.iter().zip(pages) {
             let stats = self.spill.stats.get(&chat.id).cloned().unwrap_or_default();
-            let pages = self.render_chat(chat, &stats)?;
             let range = match (stats.first_ms, stats.last_ms) {
                 (Some(a), Some(b)) => format!("{} – {}", time_tag(a), time_tag(b)),
                 _ => String::new(),
@@ -549,5 +594,57 @@ mod tests {
             assert!(media.missing && media.file.is_none(), "{gone:?}");
         }
         assert_eq!((ex.report.media.carried, ex.report.media.missing), (2, 2));
+    }
+
+    fn exporter_with_chats(out: &Path, chats: usize) -> HtmlExporter {
+        let mut ex = HtmlExporter::create(out, 2).unwrap();
+        ex.begin(&Header::default()).unwrap();
+        ex.write_chats((0..chats).map(|c| Chat { id: format!("c{c}"), ..Default::default() }).collect()).unwrap();
+        let mut batch = Vec::new();
+        for c in 0..chats {
+            for k in 0..c * 3 + 1 {
+                batch.push(Message {
+                    id: format!("{c}-{k}"),
+                    chat: format!("c{c}"),
+                    text: Some(format!("message {k} of chat {c}")),
+                    timestamp_ms: k as i64,
+                    ..Default::default()
+                });
+            }
+        }
+        ex.write_messages(batch).unwrap();
+        ex
+    }
+
+    #[test]
+    fn chats_rendered_side_by_side_are_each_complete_and_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        exporter_with_chats(&out, 9).finish().unwrap();
+        let index = std::fs::read_to_string(out.join("index.html")).unwrap();
+        for c in 0..9 {
+            let count: usize = c * 3 + 1;
+            let pages = count.div_ceil(2);
+            assert!(index.contains(&format!(r#"<a href="chats/{c}/page-{pages}.html">c{c}</a>"#)), "chat {c}");
+            for k in 0..count {
+                let page = std::fs::read_to_string(out.join(format!("chats/{c}/page-{}.html", k / 2 + 1))).unwrap();
+                assert!(page.contains(&format!("message {k} of chat {c}<")), "chat {c} message {k}");
+                assert!(page.contains(&format!("page {} of {pages}", k / 2 + 1)));
+            }
+            assert!(!out.join(format!("chats/{c}/page-{}.html", pages + 1)).exists());
+        }
+    }
+
+    #[test]
+    fn a_chat_that_cannot_be_written_fails_the_export_with_its_folder_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let mut ex = exporter_with_chats(&out, 9);
+        std::fs::create_dir(out.join("chats")).unwrap();
+        std::fs::write(out.join("chats").join("4"), b"in the way").unwrap();
+        let e = ex.finish().unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Io, "{e:?}");
+        assert!(e.message.contains(&format!("chats{}4", std::path::MAIN_SEPARATOR)), "{}", e.message);
+        assert!(!out.join("index.html").exists());
     }
 }
