@@ -6,13 +6,31 @@ use crate::adapter::Importer;
 use crate::error::{Error, Result};
 use crate::model::{Chat, Contact, Header, Message};
 use crate::report::Report;
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{sync_channel, Receiver, TrySendError};
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::thread::JoinHandle;
 
+/// A step an importer does to each message after its reader made it, on
+/// whichever thread has time: the thread asking for messages when the
+/// reader is the slower side (an import into an archive), the reader
+/// itself when the consumer is (a conversion writing an app's store) —
+/// the reader takes a batch on when the consumer has not yet taken the
+/// ones before it. whatsapp-android checks its media files on disk here.
+/// Notes go to the report it is given; which thread made a note does not
+/// change what the report says, only, at most, which message ids a folded
+/// note shows first.
+pub type Finishing = Arc<dyn Fn(&mut Message, &mut Report) + std::marker::Send + Sync + 'static>;
+
+/// A batch on its way from the reader; `finished`: the finishing step
+/// already ran on it.
+struct Batch {
+    messages: Vec<Message>,
+    finished: bool,
+}
+
 pub struct MessageProducer {
-    batches: Option<Receiver<Result<Vec<Message>>>>,
+    batches: Option<Receiver<Result<Batch>>>,
     /// Batches handed back to be freed on the reader's thread.
     returned: Option<std::sync::mpsc::Sender<Vec<Message>>>,
     handle: Option<JoinHandle<()>>,
@@ -29,18 +47,52 @@ impl MessageProducer {
     where
         F: FnOnce(&mut Send) -> Result<()> + std::marker::Send + 'static,
     {
-        let (tx, rx) = sync_channel::<Result<Vec<Message>>>(2);
+        Self::spawn_finishing(name, None, read)
+    }
+
+    /// Like `spawn`; when the consumer is behind (the channel is full), the
+    /// reader runs the finishing step on a batch itself before it waits,
+    /// and adds what that noted to the report given with the step.
+    pub fn spawn_finishing<F>(
+        name: &str,
+        finishing: Option<(Finishing, Arc<Mutex<Report>>)>,
+        read: F,
+    ) -> MessageProducer
+    where
+        F: FnOnce(&mut Send) -> Result<()> + std::marker::Send + 'static,
+    {
+        let (tx, rx) = sync_channel::<Result<Batch>>(2);
         let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<Message>>();
         let handle = std::thread::Builder::new()
             .name(name.to_string())
             .spawn(move || {
-                let mut send = |batch: Vec<Message>| {
+                let mut noted = Report::new();
+                let mut send = |messages: Vec<Message>| {
                     while let Ok(old) = back_rx.try_recv() {
                         drop(old);
                     }
-                    tx.send(Ok(batch)).is_ok()
+                    let Some((step, _)) = &finishing else {
+                        return tx.send(Ok(Batch { messages, finished: true })).is_ok();
+                    };
+                    match tx.try_send(Ok(Batch { messages, finished: false })) {
+                        Ok(()) => true,
+                        Err(TrySendError::Full(Ok(mut batch))) => {
+                            for m in &mut batch.messages {
+                                step(m, &mut noted);
+                            }
+                            batch.finished = true;
+                            tx.send(Ok(batch)).is_ok()
+                        }
+                        Err(_) => false,
+                    }
                 };
-                if let Err(e) = read(&mut send) {
+                let outcome = read(&mut send);
+                if let Some((_, report)) = &finishing {
+                    if let Ok(mut r) = report.lock() {
+                        r.merge(noted);
+                    }
+                }
+                if let Err(e) = outcome {
                     let _ = tx.send(Err(e));
                 }
             })
@@ -48,12 +100,18 @@ impl MessageProducer {
         MessageProducer { batches: Some(rx), returned: Some(back_tx), handle: Some(handle) }
     }
 
-    /// The next batch; empty when the reader is done.
-    pub fn next(&mut self) -> Result<Vec<Message>> {
+    /// The next batch and whether it is finished; empty when the reader is
+    /// done.
+    fn next_batch(&mut self) -> Result<Batch> {
         match self.batches.as_ref().map(|rx| rx.recv()) {
             Some(Ok(batch)) => batch,
-            _ => Ok(Vec::new()),
+            _ => Ok(Batch { messages: Vec::new(), finished: true }),
         }
+    }
+
+    /// The next batch; empty when the reader is done.
+    pub fn next(&mut self) -> Result<Vec<Message>> {
+        self.next_batch().map(|b| b.messages)
     }
 
     /// Hands a batch back to be freed on the reader's thread.
@@ -80,12 +138,14 @@ pub type Reader = Box<dyn FnOnce(usize, &Mutex<Report>, &mut Send) -> Result<()>
 
 /// The messages of an importer, read by a `Reader` on a thread of their
 /// own started on the first `next`; the report the reader adds to; batches
-/// handed back to be freed on that thread.
+/// handed back to be freed on that thread; the finishing step, if any, and
+/// what it noted on this side.
 pub struct ReaderMessages {
     name: String,
     reader: Option<Reader>,
     producer: Option<MessageProducer>,
     report: Arc<Mutex<Report>>,
+    finishing: Option<(Finishing, Report)>,
 }
 
 impl ReaderMessages {
@@ -96,6 +156,7 @@ impl ReaderMessages {
             reader: Some(reader),
             producer: None,
             report: Arc::new(Mutex::new(report)),
+            finishing: None,
         }
     }
 
@@ -104,12 +165,18 @@ impl ReaderMessages {
         if let Some(reader) = self.reader.take() {
             let report = Arc::clone(&self.report);
             let size = max.max(1);
-            self.producer = Some(MessageProducer::spawn(&self.name, move |send| reader(size, &report, send)));
+            let finishing = self.finishing.as_ref().map(|(step, _)| (Arc::clone(step), Arc::clone(&self.report)));
+            self.producer =
+                Some(MessageProducer::spawn_finishing(&self.name, finishing, move |send| reader(size, &report, send)));
         }
-        match &mut self.producer {
-            Some(p) => p.next(),
-            None => Ok(Vec::new()),
+        let Some(p) = &mut self.producer else { return Ok(Vec::new()) };
+        let mut batch = p.next_batch()?;
+        if let (false, Some((step, noted))) = (batch.finished, &mut self.finishing) {
+            for m in &mut batch.messages {
+                step(m, noted);
+            }
         }
+        Ok(batch.messages)
     }
 
     pub fn recycle(&mut self, batch: Vec<Message>) {
@@ -124,18 +191,13 @@ impl ReaderMessages {
         if let Some(mut p) = self.producer.take() {
             p.finish()?;
         }
-        let mut report = self.report.lock().map_err(|_| Error::internal("report lock poisoned"))?;
-        Ok(std::mem::take(&mut *report))
+        let mut report = std::mem::take(&mut *self.report.lock().map_err(|_| Error::internal("report lock poisoned"))?);
+        if let Some((_, noted)) = &mut self.finishing {
+            report.merge(std::mem::take(noted));
+        }
+        Ok(report)
     }
 }
-
-/// A step an importer does to each message on the thread that asks for
-/// them, after the reader sent it (whatsapp-android checks its media
-/// files on disk here). The reader is an import's critical path; the
-/// consumer waits on it with a core to spare, so work that needs no
-/// database belongs here. It notes what the person should know in the
-/// report it is given.
-pub type Finishing = Box<dyn FnMut(&mut Message, &mut Report) + std::marker::Send + 'static>;
 
 /// An importer over a store whose header, contacts and chats were read when
 /// it was opened (they are few) and whose messages stream from a reader
@@ -146,8 +208,6 @@ pub struct StreamedImporter {
     contacts: std::vec::IntoIter<Contact>,
     chats: std::vec::IntoIter<Chat>,
     messages: ReaderMessages,
-    /// The finishing step, and what it noted.
-    finishing: Option<(Finishing, Report)>,
 }
 
 impl StreamedImporter {
@@ -165,13 +225,12 @@ impl StreamedImporter {
             contacts: contacts.into_iter(),
             chats: chats.into_iter(),
             messages: ReaderMessages::new(name, report, reader),
-            finishing: None,
         }
     }
 
     /// Runs `step` on every message before `next_messages` returns it.
     pub fn finishing_each(mut self, step: Finishing) -> StreamedImporter {
-        self.finishing = Some((step, Report::new()));
+        self.messages.finishing = Some((step, Report::new()));
         self
     }
 }
@@ -190,13 +249,7 @@ impl Importer for StreamedImporter {
     }
 
     fn next_messages(&mut self, max: usize) -> Result<Vec<Message>> {
-        let mut batch = self.messages.next(max)?;
-        if let Some((step, report)) = &mut self.finishing {
-            for m in &mut batch {
-                step(m, report);
-            }
-        }
-        Ok(batch)
+        self.messages.next(max)
     }
 
     fn recycle(&mut self, batch: Vec<Message>) {
@@ -208,11 +261,7 @@ impl Importer for StreamedImporter {
     }
 
     fn finish(&mut self) -> Result<Report> {
-        let mut report = self.messages.finish()?;
-        if let Some((_, noted)) = &mut self.finishing {
-            report.merge(std::mem::take(noted));
-        }
-        Ok(report)
+        self.messages.finish()
     }
 }
 
@@ -327,38 +376,86 @@ mod tests {
         assert_eq!(imp.finish().unwrap().notes, ["opened", "read"]);
     }
 
-    #[test]
-    fn the_finishing_step_runs_on_the_asking_thread_for_every_message_and_its_notes_are_kept() {
-        let reader_thread = Arc::new(Mutex::new(None));
-        let seen = Arc::clone(&reader_thread);
-        let asking = std::thread::current().id();
-        let mut imp = StreamedImporter::new(
+    /// A reader sending batch after batch (`b-k` ids) once `go` says so
+    /// (after the first batch), and a finishing step recording which
+    /// thread finished each message.
+    fn recording_importer(
+        batches: usize,
+        go: std::sync::mpsc::Receiver<()>,
+    ) -> (StreamedImporter, Arc<Mutex<Vec<(String, std::thread::ThreadId)>>>) {
+        let record = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&record);
+        let imp = StreamedImporter::new(
             "test",
             Header::default(),
             vec![],
             vec![],
             Report::new(),
             Box::new(move |_, report, send| {
-                *seen.lock().unwrap() = Some(std::thread::current().id());
                 report.lock().unwrap().note("read");
-                send((0..3).map(|i| Message { id: i.to_string(), ..Default::default() }).collect());
+                for b in 0..batches {
+                    if b == 1 {
+                        go.recv().unwrap();
+                    }
+                    send((0..3).map(|k| Message { id: format!("{b}-{k}"), ..Default::default() }).collect());
+                }
                 Ok(())
             }),
         )
-        .finishing_each(Box::new(move |m, report| {
-            assert_eq!(std::thread::current().id(), asking);
+        .finishing_each(Arc::new(move |m, report| {
+            seen.lock().unwrap().push((m.id.clone(), std::thread::current().id()));
             m.text = Some(format!("finished {}", m.id));
             report.note(format!("message {}: seen", m.id));
         }));
+        (imp, record)
+    }
+
+    #[test]
+    fn the_asking_thread_finishes_the_batches_of_a_reader_it_keeps_up_with() {
+        let (go, wait) = std::sync::mpsc::channel();
+        let (mut imp, record) = recording_importer(1, wait);
+        drop(go);
         let batch = imp.next_messages(10).unwrap();
         let texts: Vec<_> = batch.iter().map(|m| m.text.as_deref().unwrap()).collect();
-        assert_eq!(texts, ["finished 0", "finished 1", "finished 2"]);
+        assert_eq!(texts, ["finished 0-0", "finished 0-1", "finished 0-2"]);
         assert!(imp.next_messages(10).unwrap().is_empty());
-        assert_ne!(reader_thread.lock().unwrap().unwrap(), asking, "the reader has its own thread");
+        let me = std::thread::current().id();
+        assert!(record.lock().unwrap().iter().all(|(_, t)| *t == me));
         let report = imp.finish().unwrap();
         assert_eq!(report.notes.len(), 2, "{:?}", report.notes);
         assert_eq!(report.notes[0], "read");
-        assert!(report.notes[1].contains("seen"), "{:?}", report.notes);
+        assert!(report.notes[1].contains("seen") && report.notes[1].contains('3'), "{:?}", report.notes);
+    }
+
+    #[test]
+    fn a_reader_ahead_of_a_slow_consumer_finishes_batches_itself_each_exactly_once() {
+        let (go, wait) = std::sync::mpsc::channel();
+        let (mut imp, record) = recording_importer(4, wait);
+        let mut got = imp.next_messages(3).unwrap(); // starts the reader; batch 0
+        go.send(()).unwrap(); // batches 1 and 2 fill the channel; batch 3 finds it full
+        let waited = std::time::Instant::now();
+        while !record.lock().unwrap().iter().any(|(id, _)| id.starts_with("3-")) {
+            assert!(waited.elapsed().as_secs() < 30, "the reader never finished batch 3 itself");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        loop {
+            let batch = imp.next_messages(3).unwrap();
+            if batch.is_empty() {
+                break;
+            }
+            got.extend(batch);
+        }
+        let report = imp.finish().unwrap();
+        let ids: Vec<_> = got.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids.len(), 12);
+        assert!(got.iter().all(|m| m.text.as_deref() == Some(&*format!("finished {}", m.id))));
+        let record = record.lock().unwrap();
+        assert_eq!(record.len(), 12, "each message finished once: {record:?}");
+        let me = std::thread::current().id();
+        for (id, thread) in record.iter() {
+            assert_eq!(*thread == me, !id.starts_with("3-"), "{id} finished on the wrong thread");
+        }
+        assert!(report.notes.iter().any(|n| n.contains("seen") && n.contains("12 messages")), "{:?}", report.notes);
     }
 
     #[test]

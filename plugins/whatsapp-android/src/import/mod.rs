@@ -99,11 +99,11 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
             Schema::Legacy => legacy::stream_messages(&conn, &lookups, size, report, send),
         }
     });
-    // Media files are looked for on the thread asking for messages: the
-    // reader thread is the import's critical path (a stat per media message
-    // was a sixth of it). The reader keeps each file's store path in the
+    // Media files are looked for in the finishing step, off the reader
+    // when the reader is the slower side (a stat per media message was a
+    // sixth of its time). The reader keeps each file's store path in the
     // message's `wa.file_path`.
-    let locate: Finishing = Box::new(move |m, report| {
+    let locate: Finishing = Arc::new(move |m: &mut chatferry_core::Message, report: &mut Report| {
         if let Some(found) = &mut m.media {
             media.locate(&m.id, m.extras.get(FILE_PATH).map(String::as_str), found, report);
         }
