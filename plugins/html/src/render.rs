@@ -427,9 +427,7 @@ impl HtmlExporter {
         }
         Ok(pages)
     }
-}
 
-impl HtmlExporter {
     /// Renders every chat, on as many threads as there are cores (at most
     /// four): by now the import is over and its core is free, and chats
     /// are independent (each has its own folder and spill file). The
