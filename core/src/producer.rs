@@ -16,17 +16,24 @@ use std::thread::JoinHandle;
 /// reader is the slower side (an import into an archive), the reader
 /// itself when the consumer is (a conversion writing an app's store) —
 /// the reader takes a batch on when the consumer has not yet taken the
-/// ones before it. whatsapp-android checks its media files on disk here.
-/// Notes go to the report it is given; which thread made a note does not
-/// change what the report says, only, at most, which message ids a folded
-/// note shows first.
+/// ones before it. whatsapp-android checks its media files on disk here,
+/// the archive reader too. Notes go to the report it is given; the notes
+/// of a batch the reader finished travel with it, so the report reads the
+/// same whichever thread finished which batch.
 pub type Finishing = Arc<dyn Fn(&mut Message, &mut Report) + std::marker::Send + Sync + 'static>;
 
 /// A batch on its way from the reader; `finished`: the finishing step
-/// already ran on it.
+/// already ran on it, noting `noted`.
 struct Batch {
     messages: Vec<Message>,
     finished: bool,
+    noted: Report,
+}
+
+impl Batch {
+    fn new(messages: Vec<Message>, finished: bool) -> Batch {
+        Batch { messages, finished, noted: Report::new() }
+    }
 }
 
 pub struct MessageProducer {
@@ -51,13 +58,8 @@ impl MessageProducer {
     }
 
     /// Like `spawn`; when the consumer is behind (the channel is full), the
-    /// reader runs the finishing step on a batch itself before it waits,
-    /// and adds what that noted to the report given with the step.
-    pub fn spawn_finishing<F>(
-        name: &str,
-        finishing: Option<(Finishing, Arc<Mutex<Report>>)>,
-        read: F,
-    ) -> MessageProducer
+    /// reader runs the finishing step on a batch itself before it waits.
+    fn spawn_finishing<F>(name: &str, finishing: Option<Finishing>, read: F) -> MessageProducer
     where
         F: FnOnce(&mut Send) -> Result<()> + std::marker::Send + 'static,
     {
@@ -66,19 +68,18 @@ impl MessageProducer {
         let handle = std::thread::Builder::new()
             .name(name.to_string())
             .spawn(move || {
-                let mut noted = Report::new();
                 let mut send = |messages: Vec<Message>| {
                     while let Ok(old) = back_rx.try_recv() {
                         drop(old);
                     }
-                    let Some((step, _)) = &finishing else {
-                        return tx.send(Ok(Batch { messages, finished: true })).is_ok();
+                    let Some(step) = &finishing else {
+                        return tx.send(Ok(Batch::new(messages, true))).is_ok();
                     };
-                    match tx.try_send(Ok(Batch { messages, finished: false })) {
+                    match tx.try_send(Ok(Batch::new(messages, false))) {
                         Ok(()) => true,
                         Err(TrySendError::Full(Ok(mut batch))) => {
                             for m in &mut batch.messages {
-                                step(m, &mut noted);
+                                step(m, &mut batch.noted);
                             }
                             batch.finished = true;
                             tx.send(Ok(batch)).is_ok()
@@ -86,13 +87,7 @@ impl MessageProducer {
                         Err(_) => false,
                     }
                 };
-                let outcome = read(&mut send);
-                if let Some((_, report)) = &finishing {
-                    if let Ok(mut r) = report.lock() {
-                        r.merge(noted);
-                    }
-                }
-                if let Err(e) = outcome {
+                if let Err(e) = read(&mut send) {
                     let _ = tx.send(Err(e));
                 }
             })
@@ -105,7 +100,7 @@ impl MessageProducer {
     fn next_batch(&mut self) -> Result<Batch> {
         match self.batches.as_ref().map(|rx| rx.recv()) {
             Some(Ok(batch)) => batch,
-            _ => Ok(Batch { messages: Vec::new(), finished: true }),
+            _ => Ok(Batch::new(Vec::new(), true)),
         }
     }
 
@@ -139,7 +134,7 @@ pub type Reader = Box<dyn FnOnce(usize, &Mutex<Report>, &mut Send) -> Result<()>
 /// The messages of an importer, read by a `Reader` on a thread of their
 /// own started on the first `next`; the report the reader adds to; batches
 /// handed back to be freed on that thread; the finishing step, if any, and
-/// what it noted on this side.
+/// what it noted, in message order.
 pub struct ReaderMessages {
     name: String,
     reader: Option<Reader>,
@@ -160,20 +155,30 @@ impl ReaderMessages {
         }
     }
 
+    /// Runs `step` on every message before `next` returns it.
+    pub fn finishing_each(mut self, step: Finishing) -> ReaderMessages {
+        self.finishing = Some((step, Report::new()));
+        self
+    }
+
     /// The next batch (at most `max`, the size the reader is started with).
     pub fn next(&mut self, max: usize) -> Result<Vec<Message>> {
         if let Some(reader) = self.reader.take() {
             let report = Arc::clone(&self.report);
             let size = max.max(1);
-            let finishing = self.finishing.as_ref().map(|(step, _)| (Arc::clone(step), Arc::clone(&self.report)));
+            let finishing = self.finishing.as_ref().map(|(step, _)| Arc::clone(step));
             self.producer =
                 Some(MessageProducer::spawn_finishing(&self.name, finishing, move |send| reader(size, &report, send)));
         }
         let Some(p) = &mut self.producer else { return Ok(Vec::new()) };
         let mut batch = p.next_batch()?;
-        if let (false, Some((step, noted))) = (batch.finished, &mut self.finishing) {
-            for m in &mut batch.messages {
-                step(m, noted);
+        if let Some((step, noted)) = &mut self.finishing {
+            if batch.finished {
+                noted.merge(batch.noted);
+            } else {
+                for m in &mut batch.messages {
+                    step(m, noted);
+                }
             }
         }
         Ok(batch.messages)
@@ -230,7 +235,7 @@ impl StreamedImporter {
 
     /// Runs `step` on every message before `next_messages` returns it.
     pub fn finishing_each(mut self, step: Finishing) -> StreamedImporter {
-        self.messages.finishing = Some((step, Report::new()));
+        self.messages = self.messages.finishing_each(step);
         self
     }
 }
@@ -405,7 +410,7 @@ mod tests {
         .finishing_each(Arc::new(move |m, report| {
             seen.lock().unwrap().push((m.id.clone(), std::thread::current().id()));
             m.text = Some(format!("finished {}", m.id));
-            report.note(format!("message {}: seen", m.id));
+            report.note(format!("checked {}", m.id)); // one line each, not folded
         }));
         (imp, record)
     }
@@ -421,10 +426,7 @@ mod tests {
         assert!(imp.next_messages(10).unwrap().is_empty());
         let me = std::thread::current().id();
         assert!(record.lock().unwrap().iter().all(|(_, t)| *t == me));
-        let report = imp.finish().unwrap();
-        assert_eq!(report.notes.len(), 2, "{:?}", report.notes);
-        assert_eq!(report.notes[0], "read");
-        assert!(report.notes[1].contains("seen") && report.notes[1].contains('3'), "{:?}", report.notes);
+        assert_eq!(imp.finish().unwrap().notes, ["read", "checked 0-0", "checked 0-1", "checked 0-2"]);
     }
 
     #[test]
@@ -455,7 +457,11 @@ mod tests {
         for (id, thread) in record.iter() {
             assert_eq!(*thread == me, !id.starts_with("3-"), "{id} finished on the wrong thread");
         }
-        assert!(report.notes.iter().any(|n| n.contains("seen") && n.contains("12 messages")), "{:?}", report.notes);
+        // The reader's own notes, then the finishing step's in message order,
+        // whichever thread finished which batch.
+        let mut expected = vec!["read".to_string()];
+        expected.extend(ids.iter().map(|id| format!("checked {id}")));
+        assert_eq!(report.notes, expected);
     }
 
     #[test]
