@@ -5,12 +5,13 @@ use crate::adapter::Importer;
 use crate::error::{Error, Result};
 use crate::media::{is_escape, resolve_inside, Resolve};
 use crate::model::{Chat, Contact, Header, Message, MODEL_VERSION};
-use crate::producer::{Reader, ReaderMessages};
+use crate::producer::{Finishing, Reader, ReaderMessages};
 use crate::report::Report;
 use serde::de::DeserializeOwned;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
+use std::sync::Arc;
 
 /// Reads one `.jsonl` file line by line, with the line number for errors.
 struct JsonLines {
@@ -93,33 +94,28 @@ impl ArchiveImporter {
         Ok(ArchiveImporter {
             contacts: JsonLines::open(root, CONTACTS)?,
             chats: JsonLines::open(root, CHATS)?,
-            messages: ReaderMessages::new(
-                "archive",
-                Report::new(),
-                read_messages(root, JsonLines::open(root, MESSAGES)?),
-            ),
+            messages: ReaderMessages::new("archive", Report::new(), read_messages(JsonLines::open(root, MESSAGES)?))
+                .finishing_each(locate_in(root)),
             manifest,
         })
     }
 }
 
-/// Reads messages.jsonl in batches, pointing media at their files.
-fn read_messages(root: &Path, mut lines: JsonLines) -> Reader {
-    let root = root.to_path_buf();
-    Box::new(move |size, report, send| loop {
-        let mut batch: Vec<Message> = lines.next_batch(size)?;
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let mut local = Report::new();
-        for m in &mut batch {
-            locate_media(&root, m, &mut local);
-        }
-        report.lock().map_err(|_| Error::internal("report lock poisoned"))?.merge(local);
-        if !send(batch) {
+/// Reads messages.jsonl in batches.
+fn read_messages(mut lines: JsonLines) -> Reader {
+    Box::new(move |size, _, send| loop {
+        let batch: Vec<Message> = lines.next_batch(size)?;
+        if batch.is_empty() || !send(batch) {
             return Ok(());
         }
     })
+}
+
+/// Media are pointed at their files by the finishing step, on whichever
+/// thread has time (see `Finishing`).
+fn locate_in(root: &Path) -> Finishing {
+    let root = root.to_path_buf();
+    Arc::new(move |m, report| locate_media(&root, m, report))
 }
 
 /// Points a message's media record at its file inside the archive. A file
