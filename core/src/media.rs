@@ -67,7 +67,11 @@ pub fn resolve_inside(root: &Path, relative: &str) -> Result<Resolve> {
     Ok(Resolve::Found(real))
 }
 
-/// A folder's canonical path, remembered for the rest of the run.
+/// A folder's canonical path, remembered for the rest of the run. A folder
+/// that is not itself a link is its parent's canonical path plus its name:
+/// one `lstat` instead of resolving every component from `/` again, which
+/// matters where a store spreads its files over tens of thousands of
+/// folders (WeChat's `image2/ab/cd/`).
 fn canonical_dir(dir: &Path) -> Result<PathBuf> {
     use std::cell::RefCell;
     use std::collections::HashMap;
@@ -77,7 +81,18 @@ fn canonical_dir(dir: &Path) -> Result<PathBuf> {
     if let Some(hit) = DIRS.with(|d| d.borrow().get(dir).cloned()) {
         return Ok(hit);
     }
-    let real = dir.canonicalize().map_err(|e| Error::io(dir, "resolve", e))?;
+    let resolve = |e| Error::io(dir, "resolve", e);
+    let mut parts = dir.components();
+    let real = match (parts.next_back(), parts.as_path()) {
+        (Some(Component::Normal(name)), parent) if !parent.as_os_str().is_empty() => {
+            if std::fs::symlink_metadata(dir).map_err(resolve)?.file_type().is_symlink() {
+                dir.canonicalize().map_err(resolve)?
+            } else {
+                canonical_dir(parent)?.join(name)
+            }
+        }
+        _ => dir.canonicalize().map_err(resolve)?,
+    };
     DIRS.with(|d| {
         let mut d = d.borrow_mut();
         if d.len() >= 4096 {
@@ -554,6 +569,28 @@ mod tests {
         assert!(matches!(resolve_inside(dir.path(), "Media/a/x.jpg").unwrap(), Resolve::Found(_)));
         assert!(matches!(resolve_inside(dir.path(), "Media/./a/../a/x.jpg").unwrap(), Resolve::Found(_)));
         assert!(matches!(resolve_inside(dir.path(), "Media/a/y.jpg").unwrap(), Resolve::Missing(_)));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_linked_folder_deep_in_the_path_is_followed_and_checked() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(outside.path().join("cd")).unwrap();
+        std::fs::write(outside.path().join("cd/secret.jpg"), b"s").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("image2/ab/cd")).unwrap();
+        std::fs::write(dir.path().join("image2/ab/cd/x.jpg"), b"x").unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("image2/ef")).unwrap();
+        // Inside: the folders resolved component by component.
+        let Resolve::Found(real) = resolve_inside(dir.path(), "image2/ab/cd/x.jpg").unwrap() else { panic!() };
+        assert_eq!(real, dir.path().canonicalize().unwrap().join("image2/ab/cd/x.jpg"));
+        // A link two levels up the file's folder still leads out.
+        let err = resolve_inside(dir.path(), "image2/ef/cd/secret.jpg").unwrap_err();
+        assert!(is_escape(&err), "{err}");
+        // A link that stays inside is followed.
+        std::os::unix::fs::symlink(dir.path().join("image2/ab"), dir.path().join("image2/gh")).unwrap();
+        let Resolve::Found(real) = resolve_inside(dir.path(), "image2/gh/cd/x.jpg").unwrap() else { panic!() };
+        assert_eq!(real, dir.path().canonicalize().unwrap().join("image2/ab/cd/x.jpg"));
     }
 
     #[cfg(unix)]
