@@ -19,18 +19,24 @@ pub fn is_sqlite(path: &Path) -> bool {
 /// `immutable` (no locks, no journal, no -shm created). Callers copy a
 /// database that has a -wal file first, so no committed row is missed.
 pub fn open_read_only(path: &Path) -> Result<Connection> {
-    let uri = format!("file:{}?immutable=1", percent_encode(path));
-    let conn = Connection::open_with_flags(
-        &uri,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| sql_error(path, e))?;
+    let conn = open_immutable(path).map_err(|e| sql_error(path, e))?;
     // Sorts and temporary tables spill to disk instead of growing memory
     // (the bundled SQLite keeps them in memory by default).
     conn.pragma_update(None, "temp_store", "FILE").map_err(|e| sql_error(path, e))?;
     // Any query fails on a file that is not a database; find out now.
     conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).map_err(|e| sql_error(path, e))?;
     Ok(conn)
+}
+
+/// Opens `path` read-only and `immutable`, nothing read yet: for callers
+/// that must set a key before the first read (SQLCipher). The file must
+/// have no `-wal` beside it (immutable ignores one).
+pub fn open_immutable(path: &Path) -> rusqlite::Result<Connection> {
+    let uri = format!("file:{}?immutable=1", percent_encode(path));
+    Connection::open_with_flags(
+        &uri,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
 }
 
 /// A one-line error for a SQLite failure on `path`.

@@ -7,7 +7,7 @@
 //! chatferry only uses what the person supplies or what the copied app
 //! folder holds; it never reads anything from a running app.
 
-use chatferry_core::sqlite::sql_error;
+use chatferry_core::sqlite::{self as db, sql_error};
 use chatferry_core::{Error, Result};
 use md5::{Digest, Md5};
 use rusqlite::{Connection, OpenFlags};
@@ -55,11 +55,26 @@ pub fn apply_key(conn: &Connection, key: &str) -> rusqlite::Result<()> {
     conn.execute_batch("PRAGMA cipher_compatibility = 1;")
 }
 
-/// Opens the (already copied) database with `key`; `Ok(None)` when the key
-/// does not decrypt it.
-pub fn try_open(path: &Path, key: Option<&str>) -> Result<Option<Connection>> {
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-        .map_err(|e| sql_error(path, e))?;
+/// How the database file is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// The person's own file, read-only and immutable: nothing beside it
+    /// is written. Only for a database with no `-wal` beside it.
+    InPlace,
+    /// A private copy (made because a `-wal` sits beside the original):
+    /// opened normally, so SQLite reads the copied WAL.
+    PrivateCopy,
+}
+
+/// Opens the database with `key`; `Ok(None)` when the key does not decrypt it.
+pub fn try_open(path: &Path, key: Option<&str>, access: Access) -> Result<Option<Connection>> {
+    let conn = match access {
+        Access::InPlace => db::open_immutable(path),
+        Access::PrivateCopy => {
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        }
+    }
+    .map_err(|e| sql_error(path, e))?;
     if let Some(key) = key {
         apply_key(&conn, key).map_err(|e| sql_error(path, e))?;
     }
@@ -171,10 +186,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let copy = dir.path().join("EnMicroMsg.db");
         std::fs::copy(&fixture, &copy).unwrap();
-        assert!(try_open(&copy, Some("00001ee")).unwrap().is_none(), "a wrong key must not open it");
-        let conn = try_open(&copy, Some("00001ef")).unwrap().expect("the documented key opens it");
-        let n: i64 =
-            conn.query_row("SELECT count(*) FROM sqlite_master WHERE name = 'test_table'", [], |r| r.get(0)).unwrap();
-        assert_eq!(n, 1);
+        for access in [Access::InPlace, Access::PrivateCopy] {
+            assert!(try_open(&copy, Some("00001ee"), access).unwrap().is_none(), "a wrong key must not open it");
+            let conn = try_open(&copy, Some("00001ef"), access).unwrap().expect("the documented key opens it");
+            let n: i64 = conn
+                .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'test_table'", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(n, 1);
+        }
     }
 }

@@ -2,12 +2,12 @@
 //!
 //! Accepted: the app folder (`shared_prefs/` + `MicroMsg/<md5("mm"+uin)>/`),
 //! the `MicroMsg` folder, one account folder, or EnMicroMsg.db alone
-//! (encrypted, or already decrypted to plain SQLite). The database runs in
-//! WAL mode, so it is copied with its `-wal` into a private temporary folder
-//! and opened there: the input is never touched and no committed row in the
-//! WAL is lost.
+//! (encrypted, or already decrypted to plain SQLite). It is read in place,
+//! read-only; the database runs in WAL mode, so when a `-wal` sits beside
+//! it both are copied into a private temporary folder and opened there: the
+//! input is never touched and no committed row in the WAL is lost.
 
-use crate::key::{self, DEFAULT_IMEI, PAGE_SIZE};
+use crate::key::{self, Access, DEFAULT_IMEI, PAGE_SIZE};
 use chatferry_core::sqlite as db;
 use chatferry_core::{Error, Options, Result};
 use rusqlite::Connection;
@@ -25,7 +25,8 @@ pub struct Source {
     pub uin: Option<String>,
     /// How the database was opened, for the report.
     pub opened_with: String,
-    _temp: tempfile::TempDir,
+    /// The private copy's folder, when one was made (removed on drop).
+    _temp: Option<tempfile::TempDir>,
 }
 
 fn is_account_name(name: &str) -> bool {
@@ -152,17 +153,24 @@ impl Source {
             )));
         }
 
-        // Copy the database and its WAL before opening: opening writes beside it.
-        let temp = tempfile::Builder::new()
-            .prefix("chatferry-wechat-")
-            .tempdir()
-            .map_err(|e| Error::io(Path::new("temporary folder"), "create", e))?;
-        let copy = temp.path().join(DB_NAME);
-        std::fs::copy(&l.db, &copy).map_err(|e| Error::io(&l.db, "copy", e))?;
+        // With a WAL beside it, committed rows may be only in the WAL, and
+        // opening it would write beside the original: copy both into a
+        // private folder. Without one, read the original in place,
+        // read-only (no copy the size of the database in the temporary
+        // folder, no time spent making it).
         let wal = PathBuf::from(format!("{}-wal", l.db.display()));
-        if wal.is_file() {
+        let (db_file, access, temp) = if wal.is_file() {
+            let temp = tempfile::Builder::new()
+                .prefix("chatferry-wechat-")
+                .tempdir()
+                .map_err(|e| Error::io(Path::new("temporary folder"), "create", e))?;
+            let copy = temp.path().join(DB_NAME);
+            std::fs::copy(&l.db, &copy).map_err(|e| Error::io(&l.db, "copy", e))?;
             std::fs::copy(&wal, temp.path().join(format!("{DB_NAME}-wal"))).map_err(|e| Error::io(&wal, "copy", e))?;
-        }
+            (copy, Access::PrivateCopy, Some(temp))
+        } else {
+            (l.db.clone(), Access::InPlace, None)
+        };
 
         let mut uins: Vec<String> = opt_uin.clone().into_iter().collect();
         if let Some(root) = &l.app_root {
@@ -179,11 +187,11 @@ impl Source {
         }
 
         let (conn, uin, opened_with) = if plain {
-            let conn = key::try_open(&copy, None)?
+            let conn = key::try_open(&db_file, None, access)?
                 .ok_or_else(|| Error::bad_input(format!("{} is not an SQLite database", l.db.display())))?;
             (conn, opt_uin.clone(), "a plain (already decrypted) database".to_string())
         } else if let Some(k) = &opt_key {
-            let conn = key::try_open(&copy, Some(k))?.ok_or_else(|| {
+            let conn = key::try_open(&db_file, Some(k), access)?.ok_or_else(|| {
                 Error::wrong_key(format!(
                     "the key {k} did not open {}: check the 7 characters, or give --opt imei= and --opt uin= \
                      instead (the key is md5(IMEI + uin)[:7])",
@@ -209,7 +217,7 @@ impl Source {
             'outer: for u in &uins {
                 for imei in &imeis {
                     let k = key::derive_key(imei, u);
-                    if let Some(conn) = key::try_open(&copy, Some(&k))? {
+                    if let Some(conn) = key::try_open(&db_file, Some(&k), access)? {
                         found = Some((conn, u.clone(), imei.clone()));
                         break 'outer;
                     }
@@ -242,5 +250,52 @@ impl Source {
             }
         }
         Ok(Source { conn, account_dir: l.account_dir, micromsg_dir: l.micromsg_dir, uin, opened_with, _temp: temp })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A decrypted EnMicroMsg.db (WeChat's two core tables, no rows) alone
+    /// in a folder.
+    fn plain_store(dir: &Path) -> PathBuf {
+        let db = dir.join(DB_NAME);
+        let conn = Connection::open(&db).unwrap();
+        conn.execute_batch("CREATE TABLE message (msgId INTEGER PRIMARY KEY); CREATE TABLE rcontact (username TEXT);")
+            .unwrap();
+        db
+    }
+
+    fn listing(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> =
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_database_without_a_wal_is_read_in_place_and_one_with_a_wal_from_a_private_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = plain_store(dir.path());
+        let bytes = std::fs::read(&db).unwrap();
+
+        let source = Source::open(&db, &Options::new()).unwrap();
+        let opened = PathBuf::from(source.conn.path().unwrap());
+        assert_eq!(opened.canonicalize().unwrap(), db.canonicalize().unwrap(), "no copy without a WAL");
+        assert!(source._temp.is_none());
+        drop(source);
+        assert_eq!(listing(dir.path()), [DB_NAME], "nothing written beside it (no -shm, no -journal)");
+        assert_eq!(std::fs::read(&db).unwrap(), bytes);
+
+        // An empty WAL is a valid one: the copy path opens it.
+        std::fs::write(dir.path().join(format!("{DB_NAME}-wal")), b"").unwrap();
+        let source = Source::open(&db, &Options::new()).unwrap();
+        let opened = PathBuf::from(source.conn.path().unwrap());
+        assert!(!opened.starts_with(dir.path()) && opened.ends_with(DB_NAME), "{}", opened.display());
+        assert!(source._temp.is_some());
+        drop(source);
+        assert_eq!(listing(dir.path()), [DB_NAME.to_string(), format!("{DB_NAME}-wal")]);
+        assert_eq!(std::fs::read(&db).unwrap(), bytes);
     }
 }
