@@ -47,23 +47,20 @@ impl HtmlExporter {
         })
     }
 
-    fn name_of(&self, id: &str) -> String {
-        self.names.get(id).cloned().unwrap_or_else(|| id.split('@').next().unwrap_or(id).to_string())
+    fn name_of<'a>(&'a self, id: &'a str) -> &'a str {
+        self.names.get(id).map(String::as_str).unwrap_or_else(|| id.split('@').next().unwrap_or(id))
     }
 
-    fn sender_name(&self, m: &Message) -> String {
+    fn sender_name<'a>(&'a self, m: &'a Message) -> &'a str {
         if m.from_me {
-            return "You".into();
+            return "You";
         }
-        match &m.sender {
-            Some(s) => self.name_of(s),
-            None => String::new(),
-        }
+        m.sender.as_deref().map_or("", |s| self.name_of(s))
     }
 
     fn chat_title(&self, chat: &Chat) -> String {
         chat.title.clone().filter(|t| !t.is_empty()).unwrap_or_else(|| match chat.kind {
-            ChatKind::Direct => self.name_of(&chat.id),
+            ChatKind::Direct => self.name_of(&chat.id).to_string(),
             _ => chat.id.clone(),
         })
     }
@@ -107,16 +104,21 @@ fn utc(ms: i64) -> String {
     time::format_utc(ms)
 }
 
-fn time_tag(ms: i64) -> String {
-    let iso = utc(ms);
-    // The text is the same time with a space for the T (nothing in it needs escaping).
-    let (date, clock) = iso.split_once('T').unwrap_or((&iso, ""));
-    let sep = if clock.is_empty() { "" } else { " " };
-    format!(r#"<time datetime="{iso}" data-ms="{ms}" title="{iso} (UTC)">{date}{sep}{clock}</time>"#)
+/// A `<time>` element, written straight into the page being built.
+struct TimeTag(i64);
+
+fn time_tag(ms: i64) -> TimeTag {
+    TimeTag(ms)
 }
 
-fn paragraphs(s: &str) -> String {
-    text(s).into_owned()
+impl std::fmt::Display for TimeTag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (ms, iso) = (self.0, utc(self.0));
+        // The text is the same time with a space for the T (nothing in it needs escaping).
+        let (date, clock) = iso.split_once('T').unwrap_or((&iso, ""));
+        let sep = if clock.is_empty() { "" } else { " " };
+        write!(f, r#"<time datetime="{iso}" data-ms="{ms}" title="{iso} (UTC)">{date}{sep}{clock}</time>"#)
+    }
 }
 
 /// How a file is shown: inline where every browser plays it, else a link.
@@ -166,7 +168,7 @@ fn media_html(m: &Message, media: &Media, prefix: &str) -> String {
         }
     }
     if let Some(c) = media.caption.as_deref().filter(|c| !c.is_empty()) {
-        let _ = write!(out, r#"<figcaption dir="auto">{}</figcaption>"#, paragraphs(c));
+        let _ = write!(out, r#"<figcaption dir="auto">{}</figcaption>"#, text(c));
     }
     out.push_str("</figure>");
     out
@@ -180,13 +182,13 @@ fn system_text(exp: &HtmlExporter, m: &Message) -> String {
     }
     let Some(s) = &m.system else { return "system message".into() };
     let actor = s.actor.as_deref().map(|a| exp.name_of(a)).unwrap_or_default();
-    let targets: Vec<String> = s.targets.iter().map(|t| exp.name_of(t)).collect();
+    let targets: Vec<&str> = s.targets.iter().map(|t| exp.name_of(t)).collect();
     let value = s.value.clone().unwrap_or_default();
     match s.action.as_str() {
         "group_created" => format!("{actor} created the group “{value}”"),
         "member_added" => format!("{actor} added {}", targets.join(", ")),
         "member_removed" => format!("{actor} removed {}", targets.join(", ")),
-        "member_left" => format!("{} left", if targets.is_empty() { actor } else { targets.join(", ") }),
+        "member_left" => format!("{} left", if targets.is_empty() { actor.to_string() } else { targets.join(", ") }),
         "title_changed" => format!("{actor} changed the group name to “{value}”"),
         "description_changed" => format!("{actor} changed the group description"),
         "photo_changed" => format!("{actor} changed the group photo"),
@@ -204,19 +206,30 @@ fn system_text(exp: &HtmlExporter, m: &Message) -> String {
 }
 
 impl HtmlExporter {
-    fn message_html(&self, m: &Message, group: bool, quoted: &HashMap<String, (String, usize)>, page: usize) -> String {
-        let id = attr(&format!("m-{}", m.id)).into_owned();
+    /// Appends one message's HTML to `h` (the page being built: no string
+    /// of its own per message).
+    fn message_html(
+        &self,
+        h: &mut String,
+        m: &Message,
+        group: bool,
+        quoted: &HashMap<String, (String, usize)>,
+        page: usize,
+    ) {
+        let id = attr(&m.id);
         if m.kind == MessageKind::System {
-            return format!(
-                r#"<div class="msg system" id="{id}" data-kind="system"><span dir="auto">{}</span> · {}</div>"#,
+            let _ = write!(
+                h,
+                r#"<div class="msg system" id="m-{id}" data-kind="system"><span dir="auto">{}</span> · {}</div>"#,
                 text(&system_text(self, m)),
                 time_tag(m.timestamp_ms)
             );
+            return;
         }
         let side = if m.from_me { "out" } else { "in" };
-        let mut h = format!(r#"<div class="msg {side}" id="{id}" data-kind="{}">"#, m.kind.as_str());
+        let _ = write!(h, r#"<div class="msg {side}" id="m-{id}" data-kind="{}">"#, m.kind.as_str());
         if group && !m.from_me {
-            let _ = write!(h, r#"<div class="sender" dir="auto">{}</div>"#, text(&self.sender_name(m)));
+            let _ = write!(h, r#"<div class="sender" dir="auto">{}</div>"#, text(self.sender_name(m)));
         }
         if m.reply_to.is_some() || m.quoted_text.is_some() {
             let found = m.reply_to.as_ref().and_then(|r| quoted.get(r));
@@ -290,7 +303,7 @@ impl HtmlExporter {
             h.push_str("</ul></div>");
         }
         if let Some(t) = m.text.as_deref().filter(|t| !t.is_empty()) {
-            let _ = write!(h, r#"<div class="body" dir="auto">{}</div>"#, paragraphs(t));
+            let _ = write!(h, r#"<div class="body" dir="auto">{}</div>"#, text(t));
         }
         if let Some(l) = &m.link {
             let _ = write!(
@@ -330,17 +343,12 @@ impl HtmlExporter {
         if !m.reactions.is_empty() {
             h.push_str(r#"<ul class="reactions">"#);
             for r in &m.reactions {
-                let who = if r.from_me {
-                    "You".to_string()
-                } else {
-                    r.sender.as_deref().map(|s| self.name_of(s)).unwrap_or_default()
-                };
+                let who = if r.from_me { "You" } else { r.sender.as_deref().map_or("", |s| self.name_of(s)) };
                 let _ = write!(h, r#"<li title="{}">{}</li>"#, attr(&who), text(&r.emoji));
             }
             h.push_str("</ul>");
         }
         h.push_str("</div>");
-        h
     }
 
     fn page(title: &str, head_extra: &str, prefix: &str, nav: &str, content: &str) -> String {
@@ -413,7 +421,7 @@ impl HtmlExporter {
                     .unwrap_or_else(|| format!("[{}]", m.kind));
                 quoted.insert(m.id.clone(), (snippet, page));
             }
-            content.push_str(&self.message_html(&m, group, &quoted, page));
+            self.message_html(&mut content, &m, group, &quoted, page);
             content.push('\n');
             on_page += 1;
             if on_page == self.page_size {
