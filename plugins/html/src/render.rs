@@ -122,10 +122,12 @@ impl std::fmt::Display for TimeTag {
 }
 
 /// How a file is shown: inline where every browser plays it, else a link.
-fn media_html(m: &Message, media: &Media, prefix: &str) -> String {
+/// Appended to `out`, the page being built.
+fn media_html(out: &mut String, m: &Message, media: &Media, prefix: &str) {
     let Some(file) = &media.file else {
-        let what = media.file_name.clone().unwrap_or_else(|| m.kind.as_str().to_string());
-        return format!(r#"<div class="missing">[{} not available: {}]</div>"#, text(m.kind.as_str()), text(&what));
+        let what = media.file_name.as_deref().unwrap_or(m.kind.as_str());
+        let _ = write!(out, r#"<div class="missing">[{} not available: {}]</div>"#, text(m.kind.as_str()), text(what));
+        return;
     };
     let src = attr(&format!("{prefix}{file}")).into_owned();
     let mime = media.mime.clone().unwrap_or_default();
@@ -145,7 +147,7 @@ fn media_html(m: &Message, media: &Media, prefix: &str) -> String {
             | "audio/x-m4a"
     );
     let playable_video = matches!(base.as_str(), "video/mp4" | "video/webm" | "video/ogg");
-    let mut out = String::from(r#"<figure class="media">"#);
+    out.push_str(r#"<figure class="media">"#);
     match m.kind {
         MessageKind::Image | MessageKind::Sticker if viewable_image => {
             let _ = write!(out, r#"<a href="{src}"><img src="{src}" alt="{}" loading="lazy"></a>"#, attr(&name));
@@ -171,7 +173,6 @@ fn media_html(m: &Message, media: &Media, prefix: &str) -> String {
         let _ = write!(out, r#"<figcaption dir="auto">{}</figcaption>"#, text(c));
     }
     out.push_str("</figure>");
-    out
 }
 
 fn system_text(exp: &HtmlExporter, m: &Message) -> String {
@@ -251,7 +252,7 @@ impl HtmlExporter {
             }
         }
         if let Some(media) = &m.media {
-            h.push_str(&media_html(m, media, "../../"));
+            media_html(h, m, media, "../../");
         }
         let body: Option<String> = match m.kind {
             MessageKind::Deleted => Some("🚫 This message was deleted".into()),
