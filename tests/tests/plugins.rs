@@ -19,7 +19,10 @@ fn a_plugin_built_for_another_abi_is_refused_in_one_line_and_the_rest_load() {
     let w = warnings[0];
     assert!(w.starts_with("chatferry: warning: skipped plugin "), "{w}");
     assert!(w.contains("libchatferry_plugin_future"), "names the file: {w}");
-    assert!(w.contains("ABI 2.0.0") && w.contains("ABI 1.0.0"), "names both versions: {w}");
+    assert!(
+        w.contains("ABI 3.0.0") && w.contains(&format!("ABI {}", chatferry_core::abi::ABI_VERSION)),
+        "names both versions: {w}"
+    );
     let ids: Vec<_> = run.json().as_array().unwrap().iter().map(|a| a["id"].clone()).collect();
     assert!(ids.contains(&"archive".into()) && ids.contains(&"template".into()), "{ids:?}");
 
@@ -28,7 +31,7 @@ fn a_plugin_built_for_another_abi_is_refused_in_one_line_and_the_rest_load() {
 
     let run = env.run(&["plugin", "install", s(&built_library("chatferry_testplugin_abi_future"))]).fails_with(1);
     assert_eq!(run.error_lines().len(), 1, "{}", run.stderr);
-    assert!(run.stderr.contains("cannot install") && run.stderr.contains("2.0.0"), "{}", run.stderr);
+    assert!(run.stderr.contains("cannot install") && run.stderr.contains("3.0.0"), "{}", run.stderr);
     assert!(!env.user_plugin_dir().join("registry.toml").exists());
 }
 

@@ -7,6 +7,7 @@ use super::records::*;
 use super::*;
 use crate::adapter::{Adapter, Exporter, Importer, Options};
 use crate::error::{Error, Result};
+use crate::model::Message;
 use abi_stable::prefix_type::PrefixTypeTrait;
 use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::{RErr, ROk};
@@ -39,7 +40,9 @@ thread_local! {
 fn install_panic_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        if std::env::var_os("CHATFERRY_PANIC_TRACE").is_some() {
+        // core's own tests run the guest in the test process: keep the
+        // harness's hook so their failures still print.
+        if cfg!(test) || std::env::var_os("CHATFERRY_PANIC_TRACE").is_some() {
             return;
         }
         std::panic::set_hook(Box::new(|info| {
@@ -163,13 +166,13 @@ pub fn root_module<P: Plugin>() -> PluginModRef {
 
 /// An importer or exporter behind the boundary. After an error or a panic
 /// its state is unknown, so every later call fails instead of touching it.
-struct Guarded<T: ?Sized> {
+pub(super) struct Guarded<T: ?Sized> {
     inner: Box<T>,
     poisoned: bool,
 }
 
 impl<T: ?Sized> Guarded<T> {
-    fn new(inner: Box<T>) -> Guarded<T> {
+    pub(super) fn new(inner: Box<T>) -> Guarded<T> {
         Guarded { inner, poisoned: false }
     }
 
@@ -188,8 +191,37 @@ impl<T: ?Sized> Guarded<T> {
     }
 }
 
-type GuestImporter = Guarded<dyn Importer>;
-type GuestExporter = Guarded<dyn Exporter>;
+/// An importer behind the boundary, with the batch it lends.
+pub(super) struct GuestImporter {
+    /// Views into `lent`, handed to the host. Declared first so they are
+    /// dropped before the batch they point into.
+    lent_views: Vec<LentMessage<'static>>,
+    /// The batch lent last; goes back to the importer at the next call.
+    lent: Vec<Message>,
+    guarded: Guarded<dyn Importer>,
+}
+
+impl GuestImporter {
+    pub(super) fn new(importer: Box<dyn Importer>) -> GuestImporter {
+        GuestImporter { lent_views: Vec::new(), lent: Vec::new(), guarded: Guarded::new(importer) }
+    }
+
+    fn call<R>(&mut self, what: &str, f: impl FnOnce(&mut dyn Importer) -> Result<R>) -> RResult<R, FfiError> {
+        self.guarded.call(what, |i| f(i))
+    }
+
+    /// Gives the lent batch back to the importer (to be freed on the thread
+    /// that built it), once no view of it is left.
+    fn take_back_lent(views: &mut Vec<LentMessage<'static>>, lent: &mut Vec<Message>, importer: &mut dyn Importer) {
+        views.clear();
+        let batch = std::mem::take(lent);
+        if !batch.is_empty() {
+            importer.recycle(batch);
+        }
+    }
+}
+
+pub(super) type GuestExporter = Guarded<dyn Exporter>;
 
 impl FfiImporter for GuestImporter {
     fn header(&mut self) -> RResult<FfiHeader, FfiError> {
@@ -203,20 +235,32 @@ impl FfiImporter for GuestImporter {
     fn next_chats(&mut self, max: u32) -> RResult<RVec<FfiChat>, FfiError> {
         self.call("reading chats", |i| Ok(i.next_chats(max as usize)?.into_iter().map(FfiChat::from).collect()))
     }
-    fn next_messages(&mut self, max: u32) -> RResult<RVec<FfiMessage>, FfiError> {
-        self.call("reading messages", |i| {
-            // Copied, not moved: the batch was built on the importer's reader
-            // thread and goes back there to be freed. Freeing it here made
-            // this thread and the reader fight over the reader's malloc arena
-            // (a futex wait or wake for a tenth of both threads' time).
-            let batch = i.next_messages(max as usize)?;
-            let ffi = batch.iter().map(|m| FfiMessage::from(m.clone())).collect();
-            i.recycle(batch);
-            Ok(ffi)
-        })
+    fn lend_messages(&mut self, max: u32) -> RResult<RSlice<'_, LentMessage<'_>>, FfiError> {
+        let GuestImporter { lent_views, lent, guarded } = self;
+        let out = guarded.call("reading messages", |i| {
+            Self::take_back_lent(lent_views, lent, i);
+            *lent = i.next_messages(max as usize)?;
+            // SAFETY: the views point into `lent`'s strings, which stay put
+            // until `take_back_lent` clears the views at the next call (or
+            // the views are dropped first, by field order). The slice
+            // returned borrows `self`, so the host cannot call again while
+            // it holds it.
+            lent_views.extend(
+                lent.iter().map(|m| unsafe { std::mem::transmute::<LentMessage<'_>, LentMessage<'static>>(m.into()) }),
+            );
+            Ok(())
+        });
+        match out {
+            ROk(()) => ROk(RSlice::from_slice(lent_views)),
+            RErr(e) => RErr(e),
+        }
     }
     fn finish(&mut self) -> RResult<RString, FfiError> {
-        self.call("finishing the import", |i| report_json(i.finish()?))
+        let GuestImporter { lent_views, lent, guarded } = self;
+        guarded.call("finishing the import", |i| {
+            Self::take_back_lent(lent_views, lent, i);
+            report_json(i.finish()?)
+        })
     }
 }
 
@@ -230,8 +274,8 @@ impl FfiExporter for GuestExporter {
     fn write_chats(&mut self, batch: RVec<FfiChat>) -> RResult<(), FfiError> {
         self.call("writing chats", |e| e.write_chats(batch.into_iter().map(Into::into).collect()))
     }
-    fn write_messages(&mut self, batch: RVec<FfiMessage>) -> RResult<(), FfiError> {
-        self.call("writing messages", |e| e.write_messages(batch.into_iter().map(Into::into).collect()))
+    fn write_lent(&mut self, batch: RSlice<'_, LentMessage<'_>>) -> RResult<(), FfiError> {
+        self.call("writing messages", |e| e.write_messages(batch.iter().map(Message::from).collect()))
     }
     fn finish(&mut self) -> RResult<RString, FfiError> {
         self.call("finishing the export", |e| report_json(e.finish()?))

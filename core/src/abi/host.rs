@@ -224,9 +224,10 @@ impl Importer for ForeignImporter {
         let r = self.inner.next_chats(max as u32).into_result();
         r.map(|v| v.into_iter().map(Chat::from).collect()).map_err(|e| wrap(&self.plugin, &self.adapter, e))
     }
+    /// Copies the lent batch (the one copy a message makes across).
     fn next_messages(&mut self, max: usize) -> Result<Vec<Message>> {
-        let r = self.inner.next_messages(max as u32).into_result();
-        r.map(|v| v.into_iter().map(Message::from).collect()).map_err(|e| wrap(&self.plugin, &self.adapter, e))
+        let r = self.inner.lend_messages(max as u32).into_result();
+        r.map(|v| v.iter().map(Message::from).collect()).map_err(|e| wrap(&self.plugin, &self.adapter, e))
     }
     fn finish(&mut self) -> Result<Report> {
         let r = self.inner.finish().into_result().map_err(|e| wrap(&self.plugin, &self.adapter, e))?;
@@ -238,6 +239,16 @@ struct ForeignExporter {
     inner: FfiExporterBox,
     plugin: String,
     adapter: String,
+}
+
+impl ForeignExporter {
+    /// Lends the batch: the plugin copies each string once, the batch stays
+    /// the caller's.
+    fn write_lent(&mut self, batch: &[Message]) -> Result<()> {
+        let views: Vec<LentMessage<'_>> = batch.iter().map(LentMessage::from).collect();
+        let r = self.inner.write_lent(RSlice::from_slice(&views)).into_result();
+        r.map_err(|e| wrap(&self.plugin, &self.adapter, e))
+    }
 }
 
 impl Exporter for ForeignExporter {
@@ -254,12 +265,10 @@ impl Exporter for ForeignExporter {
         r.map_err(|e| wrap(&self.plugin, &self.adapter, e))
     }
     fn write_messages(&mut self, batch: Vec<Message>) -> Result<()> {
-        let r = self.inner.write_messages(batch.into_iter().map(FfiMessage::from).collect()).into_result();
-        r.map_err(|e| wrap(&self.plugin, &self.adapter, e))
+        self.write_lent(&batch)
     }
     fn write_borrowed(&mut self, batch: &[Message]) -> Option<Result<()>> {
-        let r = self.inner.write_messages(batch.iter().map(|m| FfiMessage::from(m.clone())).collect()).into_result();
-        Some(r.map_err(|e| wrap(&self.plugin, &self.adapter, e)))
+        Some(self.write_lent(batch))
     }
     fn finish(&mut self) -> Result<Report> {
         let r = self.inner.finish().into_result().map_err(|e| wrap(&self.plugin, &self.adapter, e))?;
@@ -281,6 +290,98 @@ mod tests {
         let minor = check_abi_compatible("1.4.0", "1.3.0").unwrap_err();
         assert!(minor.contains("newer"), "{minor}");
         assert!(check_abi_compatible("one", "1.0.0").is_err());
+    }
+
+    use crate::abi::guest::{GuestExporter, GuestImporter};
+    use abi_stable::sabi_trait::TD_Opaque;
+    use std::sync::Mutex;
+
+    /// Gives fixed batches and records the sizes of those handed back.
+    struct Batches {
+        left: Vec<Vec<Message>>,
+        recycled: Arc<Mutex<Vec<usize>>>,
+    }
+    impl Importer for Batches {
+        fn header(&mut self) -> Result<Header> {
+            Ok(Header::default())
+        }
+        fn next_contacts(&mut self, _: usize) -> Result<Vec<Contact>> {
+            Ok(Vec::new())
+        }
+        fn next_chats(&mut self, _: usize) -> Result<Vec<Chat>> {
+            Ok(Vec::new())
+        }
+        fn next_messages(&mut self, _: usize) -> Result<Vec<Message>> {
+            Ok(if self.left.is_empty() { Vec::new() } else { self.left.remove(0) })
+        }
+        fn recycle(&mut self, batch: Vec<Message>) {
+            self.recycled.lock().unwrap().push(batch.len());
+        }
+    }
+
+    /// Keeps what it is given.
+    struct Sink(Arc<Mutex<Vec<Message>>>);
+    impl Exporter for Sink {
+        fn begin(&mut self, _: &Header) -> Result<()> {
+            Ok(())
+        }
+        fn write_contacts(&mut self, _: Vec<Contact>) -> Result<()> {
+            Ok(())
+        }
+        fn write_chats(&mut self, _: Vec<Chat>) -> Result<()> {
+            Ok(())
+        }
+        fn write_messages(&mut self, batch: Vec<Message>) -> Result<()> {
+            self.0.lock().unwrap().extend(batch);
+            Ok(())
+        }
+        fn finish(&mut self) -> Result<Report> {
+            Ok(Report::new())
+        }
+    }
+
+    fn messages() -> Vec<Message> {
+        let full = crate::abi::lent::tests::every_field_message();
+        let bare =
+            Message { id: "43".into(), text: Some("سلام 你好".into()), media: None, poll: None, ..full.clone() };
+        vec![full.clone(), bare, Message { id: "44".into(), extras: crate::Extras::new(), ..full }]
+    }
+
+    /// Lent batches carry every field both ways, and the importer gets each
+    /// batch back to free on its own thread.
+    #[test]
+    fn lent_batches_cross_whole_and_go_back_to_their_importer() {
+        let all = messages();
+        let recycled = Arc::new(Mutex::new(Vec::new()));
+        let guest = GuestImporter::new(Box::new(Batches {
+            left: vec![all[..2].to_vec(), all[2..].to_vec()],
+            recycled: recycled.clone(),
+        }));
+        let mut importer = ForeignImporter {
+            inner: FfiImporter_TO::from_value(guest, TD_Opaque),
+            plugin: "p".into(),
+            adapter: "a".into(),
+        };
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let mut exporter = ForeignExporter {
+            inner: FfiExporter_TO::from_value(GuestExporter::new(Box::new(Sink(received.clone()))), TD_Opaque),
+            plugin: "p".into(),
+            adapter: "a".into(),
+        };
+        let mut read = Vec::new();
+        loop {
+            let batch = importer.next_messages(1000).unwrap();
+            if batch.is_empty() {
+                break;
+            }
+            exporter.write_borrowed(&batch).unwrap().unwrap();
+            read.extend(batch);
+        }
+        importer.finish().unwrap();
+        exporter.write_messages(all[..1].to_vec()).unwrap();
+        assert_eq!(read, all);
+        assert_eq!(*received.lock().unwrap(), [all.clone(), all[..1].to_vec()].concat());
+        assert_eq!(*recycled.lock().unwrap(), [2, 1], "each batch handed back once, after it was copied");
     }
 
     #[test]

@@ -14,21 +14,29 @@
 
 pub mod guest;
 pub mod host;
+pub mod lent;
 pub mod records;
 
 use abi_stable::library::RootModule;
 use abi_stable::sabi_trait;
 use abi_stable::sabi_types::VersionStrings;
-use abi_stable::std_types::{RBox, RResult, RStr, RString, RVec};
+use abi_stable::std_types::{RBox, RResult, RSlice, RStr, RString, RVec};
 use abi_stable::{declare_root_module_statics, StableAbi};
+use lent::LentMessage;
 use records::*;
 use std::ffi::CStr;
 
 /// The plugin ABI version (semver). The host loads a plugin whose ABI has the
 /// same major and an equal or older minor.
-pub const ABI_VERSION: &str = "1.0.0";
+///
+/// 2.0 (from 1.0): message batches are lent ([`lent`]) instead of handed
+/// over as owned records. A minor cannot add a method: abi_stable refuses a
+/// plugin whose method table is shorter than the host's, so a host with a
+/// new method could not load the previous minor's plugins.
+/// (The abi-liar test fixture claims this version: bump it there too.)
+pub const ABI_VERSION: &str = "2.0.0";
 /// The same, NUL-terminated, for the `chatferry_abi_version` symbol.
-pub const ABI_VERSION_C: &CStr = c"1.0.0";
+pub const ABI_VERSION_C: &CStr = c"2.0.0";
 /// The symbol the host reads first.
 pub const ABI_VERSION_SYMBOL: &str = "chatferry_abi_version";
 
@@ -90,7 +98,9 @@ pub trait FfiImporter: Send {
     fn header(&mut self) -> RResult<FfiHeader, FfiError>;
     fn next_contacts(&mut self, max: u32) -> RResult<RVec<FfiContact>, FfiError>;
     fn next_chats(&mut self, max: u32) -> RResult<RVec<FfiChat>, FfiError>;
-    fn next_messages(&mut self, max: u32) -> RResult<RVec<FfiMessage>, FfiError>;
+    /// The next batch of messages (empty at the end), lent until the next
+    /// call: the plugin keeps the batch and frees it where it was built.
+    fn lend_messages(&mut self, max: u32) -> RResult<RSlice<'_, LentMessage<'_>>, FfiError>;
     /// The importer's report, as JSON (`crate::Report`).
     #[sabi(last_prefix_field)]
     fn finish(&mut self) -> RResult<RString, FfiError>;
@@ -103,7 +113,8 @@ pub trait FfiExporter: Send {
     fn begin(&mut self, header: FfiHeader) -> RResult<(), FfiError>;
     fn write_contacts(&mut self, batch: RVec<FfiContact>) -> RResult<(), FfiError>;
     fn write_chats(&mut self, batch: RVec<FfiChat>) -> RResult<(), FfiError>;
-    fn write_messages(&mut self, batch: RVec<FfiMessage>) -> RResult<(), FfiError>;
+    /// Writes a batch of messages the host lends for the length of the call.
+    fn write_lent(&mut self, batch: RSlice<'_, LentMessage<'_>>) -> RResult<(), FfiError>;
     /// The exporter's report, as JSON (`crate::Report`).
     #[sabi(last_prefix_field)]
     fn finish(&mut self) -> RResult<RString, FfiError>;
