@@ -279,6 +279,9 @@ impl Exporter for ForeignExporter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::abi::guest::{GuestExporter, GuestImporter};
+    use abi_stable::sabi_trait::TD_Opaque;
+    use std::sync::Mutex;
 
     #[test]
     fn abi_compatibility_rules() {
@@ -291,10 +294,6 @@ mod tests {
         assert!(minor.contains("newer"), "{minor}");
         assert!(check_abi_compatible("one", "1.0.0").is_err());
     }
-
-    use crate::abi::guest::{GuestExporter, GuestImporter};
-    use abi_stable::sabi_trait::TD_Opaque;
-    use std::sync::Mutex;
 
     /// Gives fixed batches and records the sizes of those handed back.
     struct Batches {
