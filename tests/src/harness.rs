@@ -259,3 +259,24 @@ pub fn whatsapp_chat_exporter(work: &Path, args: &[&str]) -> serde_json::Value {
     assert!(out.status.success(), "wtsexporter failed: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&std::fs::read(work.join("result.json")).unwrap()).unwrap()
 }
+
+/// Whether every test must run (CI=true, or CHATFERRY_REQUIRE_ALL=1): then
+/// a missing tool or ../shared fixture fails the test instead of skipping it.
+pub fn require_all() -> bool {
+    let set = |v: &str| std::env::var(v).is_ok_and(|x| !x.is_empty() && x != "0" && x != "false");
+    set("CI") || set("CHATFERRY_REQUIRE_ALL")
+}
+
+/// A real file of `../shared/fixtures/public` (`whatsapp/IPED-2021/…`), or
+/// `None` with one line saying what `test` skipped when shared/ is not
+/// beside the checkout; under `require_all()` its absence fails the test.
+#[track_caller]
+pub fn public_fixture(rel: &str, test: &str) -> Option<PathBuf> {
+    let p = crate::fixtures::whatsapp_android::shared_dir().join("fixtures/public").join(rel);
+    if p.exists() {
+        return Some(p);
+    }
+    assert!(!require_all(), "{test}: the real fixture {} is missing (shared/ must sit beside the repo)", p.display());
+    eprintln!("skipped {test}: the real fixture {} is not there (shared/ sits beside the repo)", p.display());
+    None
+}

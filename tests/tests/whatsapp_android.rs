@@ -115,6 +115,7 @@ fn the_real_2022_store_and_its_backups_import_without_error() {
         ("msgstore.db.crypt15", Some("encrypted_backup.key")),
         ("msgstore.db.crypt14", Some("key")),
         ("msgstore-noexpiry.db.crypt14", Some("key")),
+        ("msgstore.db.crypt12", Some("key")),
     ] {
         let out = dir.path().join(input);
         let mut args = vec![
@@ -161,7 +162,15 @@ fn wrong_keys_missing_keys_and_damaged_backups_are_one_line_errors() {
             1,
             "crypt14 backup",
         ),
-        (vec![s(&real("msgstore.db.crypt12")).into(), "--from".into(), "whatsapp-android".into()], 1, "crypt12"),
+        (
+            vec![
+                s(&real("msgstore.db.crypt12")).into(),
+                "--opt".into(),
+                format!("key-file={}", s(&real("encrypted_backup.key"))),
+            ],
+            1,
+            "crypt12 backup",
+        ),
     ];
     for (mut args, code, needle) in cases {
         let mut full = vec!["convert".to_string()];

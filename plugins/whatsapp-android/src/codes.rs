@@ -7,13 +7,16 @@ use chatferry_core::{MessageKind, Status};
 /// `message.message_type` → kind.
 pub fn kind_of(message_type: i64) -> MessageKind {
     match message_type {
-        0 => MessageKind::Text,
+        // 27: a one-time password, its text in text_data.
+        0 | 27 => MessageKind::Text,
         1 | 42 => MessageKind::Image,
         2 => MessageKind::Audio,
         3 | 43 => MessageKind::Video,
         4 => MessageKind::Contact,
         5 | 16 => MessageKind::Location,
-        7 => MessageKind::System,
+        // 11: "waiting for this message" (the phone never got its content);
+        // 36: a disappearing-messages timer was set.
+        7 | 11 | 36 => MessageKind::System,
         9 => MessageKind::Document,
         10 | 90 => MessageKind::Call,
         13 => MessageKind::Gif,

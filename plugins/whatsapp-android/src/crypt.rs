@@ -1,7 +1,9 @@
-//! WhatsApp's encrypted backups: crypt14 (key file) and crypt15 (end-to-end
-//! key) decryption, and crypt15 encryption. Layout (shared/formats/whatsapp.md §2):
+//! WhatsApp's encrypted backups: crypt12 and crypt14 (key file) and crypt15
+//! (end-to-end key) decryption, and crypt15 encryption. Layouts
+//! (shared/formats/whatsapp.md §2):
 //!
-//! `[N][0x01 flag, optional][N bytes BackupPrefix protobuf][AES-256-GCM ciphertext][16-byte tag][16-byte MD5 of all before]`
+//! crypt14/15: `[N][0x01 flag, optional][N bytes BackupPrefix protobuf][AES-256-GCM ciphertext][16-byte tag][16-byte MD5 of all before]`
+//! crypt12: `[00 01][key version][server salt 32][google id 16][IV 16][ciphertext][16-byte tag][16-byte MD5 of all before]["--NN"]`
 //!
 //! The plaintext is a zlib stream of the SQLite file.
 
@@ -182,7 +184,33 @@ fn java_byte_array(bytes: &[u8]) -> Option<&[u8]> {
 
 /// What kind of file this is, judged from its first bytes.
 pub fn looks_encrypted(head: &[u8]) -> bool {
-    parse_prefix(head).is_some()
+    parse_prefix(head).is_some() || crypt12_header(head).is_some()
+}
+
+/// crypt12's raw header is this long; the ciphertext starts after it.
+const CRYPT12_HEADER: usize = 67;
+
+/// crypt12's fixed header: cipher version `00 01`, a key version 1–3, then
+/// the server salt (bytes 3..35) and the IV (51..67). A crypt14 header
+/// cannot look like this: its first byte is the protobuf's length, never 0.
+fn crypt12_header(head: &[u8]) -> Option<([u8; 32], [u8; 16])> {
+    if head.len() < CRYPT12_HEADER || head[..2] != [0x00, 0x01] || !(1..=3).contains(&head[2]) {
+        return None;
+    }
+    Some((head[3..35].try_into().ok()?, head[51..67].try_into().ok()?))
+}
+
+/// Where a backup's parts lie, once its header is read.
+struct Layout {
+    aes: [u8; 32],
+    iv: [u8; 16],
+    kind: &'static str,
+    /// The ciphertext starts here.
+    start: u64,
+    /// Bytes after the 32 of [tag][MD5] that are no part of either (crypt12's `--NN`).
+    trailer: u64,
+    /// crypt12 always ends with its MD5; crypt14/15 multi-file backups do not.
+    md5_always: bool,
 }
 
 /// The header: the BackupPrefix and where the ciphertext starts.
@@ -200,7 +228,7 @@ fn parse_prefix(data: &[u8]) -> Option<(BackupPrefix, usize)> {
 /// Reading and writing in chunks of this size keeps memory flat.
 const CHUNK: usize = 1 << 20;
 
-/// Decrypts a crypt14/crypt15 file into `out` (the SQLite file), streaming:
+/// Decrypts a crypt12/crypt14/crypt15 file into `out` (the SQLite file), streaming:
 /// memory stays flat whatever the size of the backup. On any failure `out`
 /// is removed, so no unauthenticated plaintext is left behind.
 pub fn decrypt_file(input: &Path, key: &Key, out: &Path) -> Result<()> {
@@ -218,9 +246,107 @@ fn decrypt_stream(input: &Path, key: &Key, out: &Path) -> Result<()> {
     let file_len = file.metadata().map_err(|e| Error::io(input, "read", e))?.len();
     let mut head = vec![0u8; 512.min(file_len as usize)];
     file.read_exact(&mut head).map_err(|e| Error::io(input, "read", e))?;
-    let (prefix, start) = parse_prefix(&head).ok_or_else(|| {
+    let layout = match crypt12_header(&head) {
+        Some((salt, iv)) => match key {
+            Key::KeyFile { aes, server_salt } if *server_salt == salt => {
+                Layout { aes: *aes, iv, kind: "crypt12", start: CRYPT12_HEADER as u64, trailer: 4, md5_always: true }
+            }
+            Key::KeyFile { .. } => {
+                return Err(Error::wrong_key(format!(
+                    "the key file belongs to another account or backup than {name} (its server salt differs); \
+                     use the `key` file from the phone that made this backup"
+                )))
+            }
+            Key::Root(_) => {
+                return Err(Error::wrong_key(format!(
+                    "{name} is a crypt12 backup; it opens with the `key` file from /data/data/com.whatsapp/files, \
+                     not with a 64-digit end-to-end key"
+                )))
+            }
+        },
+        None => prefix_layout(&head, key, &name.to_string())?,
+    };
+    let Layout { aes, iv, kind, start, trailer, md5_always } = layout;
+    let truncated = || {
+        Error::bad_input(format!("{name} is damaged or truncated: it ends inside its header; copy the backup again"))
+    };
+    // The last 32 bytes are either [tag][MD5 of all before] or [ciphertext][tag];
+    // everything from `start` up to them is ciphertext either way.
+    let body_end = file_len.checked_sub(32 + trailer).filter(|e| *e >= start).ok_or_else(truncated)?;
+
+    let mut gcm = crate::gcm::GcmStream::new(&aes, &iv);
+    let mut md5 = Md5::new();
+    let output = std::fs::File::create(out).map_err(|e| Error::io(out, "create", e))?;
+    let mut inflate = flate2::write::ZlibDecoder::new(std::io::BufWriter::new(output));
+    let mut inflate_error: Option<std::io::Error> = None;
+    let mut feed = |plain: &[u8], inflate_error: &mut Option<std::io::Error>| {
+        if inflate_error.is_none() {
+            if let Err(e) = inflate.write_all(plain) {
+                *inflate_error = Some(e);
+            }
+        }
+    };
+
+    file.seek(std::io::SeekFrom::Start(0)).map_err(|e| Error::io(input, "read", e))?;
+    md5.update(&head[..start as usize]);
+    let mut skip = start;
+    std::io::copy(&mut (&mut file).take(skip), &mut std::io::sink()).map_err(|e| Error::io(input, "read", e))?;
+    let mut buf = vec![0u8; CHUNK];
+    while skip < body_end {
+        let n = ((body_end - skip) as usize).min(CHUNK);
+        file.read_exact(&mut buf[..n]).map_err(|e| Error::io(input, "read", e))?;
+        md5.update(&buf[..n]);
+        gcm.decrypt(&mut buf[..n]);
+        feed(&buf[..n], &mut inflate_error);
+        skip += n as u64;
+    }
+    let mut tail = [0u8; 32];
+    file.read_exact(&mut tail).map_err(|e| Error::io(input, "read", e))?;
+    // Single-file backups end with an MD5 of everything before it.
+    let md5_ok = {
+        let mut m = md5.clone();
+        m.update(&tail[..16]);
+        m.finalize().as_slice() == &tail[16..]
+    };
+    if md5_always && !md5_ok {
+        return Err(Error::bad_input(format!(
+            "{name} is damaged or truncated (its checksum does not match); copy the backup again from the phone"
+        )));
+    }
+    let tag: [u8; 16] = if md5_ok {
+        tail[..16].try_into().expect("16")
+    } else {
+        let mut last: [u8; 16] = tail[..16].try_into().expect("16");
+        gcm.decrypt(&mut last);
+        feed(&last, &mut inflate_error);
+        tail[16..].try_into().expect("16")
+    };
+    if gcm.tag() != tag {
+        return Err(if md5_ok {
+            Error::wrong_key(format!(
+                "the key did not open {name} (the file is intact, so the key is wrong): check that it is the \
+                 {kind} key of this account and this backup"
+            ))
+        } else {
+            Error::bad_input(format!(
+                "{name} is damaged or truncated (its checksum does not match and it does not decrypt); \
+                 copy the backup again from the phone"
+            ))
+        });
+    }
+    let finished = match inflate_error {
+        Some(e) => Err(e),
+        None => inflate.finish().and_then(|mut w| w.flush()),
+    };
+    finished.map_err(|e| Error::bad_input(format!("{name} decrypted but its contents are damaged ({e})")))
+}
+
+/// The key, IV and ciphertext start of a crypt14/crypt15 file, from its
+/// BackupPrefix, or why `key` cannot open it.
+fn prefix_layout(head: &[u8], key: &Key, name: &str) -> Result<Layout> {
+    let (prefix, start) = parse_prefix(head).ok_or_else(|| {
         Error::bad_input(format!(
-            "{name} does not start with a crypt14/crypt15 header; it is damaged or not a WhatsApp backup"
+            "{name} does not start with a crypt12, crypt14 or crypt15 header; it is damaged or not a WhatsApp backup"
         ))
     })?;
     let (aes, iv, kind) = match (prefix.key_type, &prefix.c15_iv, &prefix.c14_cipher, key) {
@@ -252,74 +378,10 @@ fn decrypt_stream(input: &Path, key: &Key, out: &Path) -> Result<()> {
             )))
         }
     };
-    let truncated = || {
-        Error::bad_input(format!("{name} is damaged or truncated: it ends inside its header; copy the backup again"))
-    };
-    // The last 32 bytes are either [tag][MD5 of all before] or [ciphertext][tag];
-    // everything from `start` up to them is ciphertext either way.
-    let body_end = file_len.checked_sub(32).filter(|e| *e >= start as u64).ok_or_else(truncated)?;
-    let iv: [u8; 16] = iv.as_slice().try_into().map_err(|_| truncated())?;
-
-    let mut gcm = crate::gcm::GcmStream::new(&aes, &iv);
-    let mut md5 = Md5::new();
-    let output = std::fs::File::create(out).map_err(|e| Error::io(out, "create", e))?;
-    let mut inflate = flate2::write::ZlibDecoder::new(std::io::BufWriter::new(output));
-    let mut inflate_error: Option<std::io::Error> = None;
-    let mut feed = |plain: &[u8], inflate_error: &mut Option<std::io::Error>| {
-        if inflate_error.is_none() {
-            if let Err(e) = inflate.write_all(plain) {
-                *inflate_error = Some(e);
-            }
-        }
-    };
-
-    file.seek(std::io::SeekFrom::Start(0)).map_err(|e| Error::io(input, "read", e))?;
-    md5.update(&head[..start]);
-    let mut skip = start as u64;
-    std::io::copy(&mut (&mut file).take(skip), &mut std::io::sink()).map_err(|e| Error::io(input, "read", e))?;
-    let mut buf = vec![0u8; CHUNK];
-    while skip < body_end {
-        let n = ((body_end - skip) as usize).min(CHUNK);
-        file.read_exact(&mut buf[..n]).map_err(|e| Error::io(input, "read", e))?;
-        md5.update(&buf[..n]);
-        gcm.decrypt(&mut buf[..n]);
-        feed(&buf[..n], &mut inflate_error);
-        skip += n as u64;
-    }
-    let mut tail = [0u8; 32];
-    file.read_exact(&mut tail).map_err(|e| Error::io(input, "read", e))?;
-    // Single-file backups end with an MD5 of everything before it.
-    let md5_ok = {
-        let mut m = md5.clone();
-        m.update(&tail[..16]);
-        m.finalize().as_slice() == &tail[16..]
-    };
-    let tag: [u8; 16] = if md5_ok {
-        tail[..16].try_into().expect("16")
-    } else {
-        let mut last: [u8; 16] = tail[..16].try_into().expect("16");
-        gcm.decrypt(&mut last);
-        feed(&last, &mut inflate_error);
-        tail[16..].try_into().expect("16")
-    };
-    if gcm.tag() != tag {
-        return Err(if md5_ok {
-            Error::wrong_key(format!(
-                "the key did not open {name} (the file is intact, so the key is wrong): check that it is the \
-                 {kind} key of this account and this backup"
-            ))
-        } else {
-            Error::bad_input(format!(
-                "{name} is damaged or truncated (its checksum does not match and it does not decrypt); \
-                 copy the backup again from the phone"
-            ))
-        });
-    }
-    let finished = match inflate_error {
-        Some(e) => Err(e),
-        None => inflate.finish().and_then(|mut w| w.flush()),
-    };
-    finished.map_err(|e| Error::bad_input(format!("{name} decrypted but its contents are damaged ({e})")))
+    let iv: [u8; 16] = iv.as_slice().try_into().map_err(|_| {
+        Error::bad_input(format!("{name} is damaged: its header holds an IV of {} bytes, not 16", iv.len()))
+    })?;
+    Ok(Layout { aes, iv, kind, start: start as u64, trailer: 0, md5_always: false })
 }
 
 /// Counts what passes into an MD5 on its way to the file.
@@ -428,13 +490,14 @@ mod tests {
     }
 
     #[test]
-    fn decrypts_the_real_crypt14_and_crypt15_byte_identically() {
+    fn decrypts_the_real_crypt12_crypt14_and_crypt15_byte_identically() {
         let want = std::fs::read(fixture("msgstore.db")).unwrap();
         let dir = tempfile::tempdir().unwrap();
         for (file, key) in [
             ("msgstore.db.crypt15", "encrypted_backup.key"),
             ("msgstore.db.crypt14", "key"),
             ("msgstore-noexpiry.db.crypt14", "key"),
+            ("msgstore.db.crypt12", "key"),
         ] {
             let out = dir.path().join(file);
             decrypt_file(&fixture(file), &Key::from_file(&fixture(key)).unwrap(), &out).unwrap();

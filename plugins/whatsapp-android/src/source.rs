@@ -1,7 +1,7 @@
 //! What the person pointed at, turned into a plain msgstore.db to open,
 //! plus wa.db and the media folder when they can be found.
 //!
-//! Accepted: msgstore.db; msgstore.db.crypt14 / .crypt15 (with
+//! Accepted: msgstore.db; msgstore.db.crypt12 / .crypt14 / .crypt15 (with
 //! `--opt key-file`); a WhatsApp folder (`Databases/`, `Media/`, `wa.db`).
 //! Encrypted backups are decrypted, and databases with a `-wal` file copied,
 //! into a private temporary folder: the input is never touched.
@@ -26,9 +26,10 @@ fn first_existing(candidates: impl IntoIterator<Item = PathBuf>) -> Option<PathB
 }
 
 /// The newest backup in a Databases folder: the current `msgstore.db.crypt15`
-/// (or .crypt14), else the latest dated rotation.
+/// (or .crypt14, .crypt12), else the latest dated rotation.
 fn newest_backup(dir: &Path) -> Option<PathBuf> {
-    if let Some(p) = first_existing([dir.join("msgstore.db.crypt15"), dir.join("msgstore.db.crypt14")]) {
+    let current = ["msgstore.db.crypt15", "msgstore.db.crypt14", "msgstore.db.crypt12"];
+    if let Some(p) = first_existing(current.map(|n| dir.join(n))) {
         return Some(p);
     }
     let mut rotated: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -36,7 +37,7 @@ fn newest_backup(dir: &Path) -> Option<PathBuf> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            n.starts_with("msgstore") && (n.ends_with(".crypt15") || n.ends_with(".crypt14"))
+            n.starts_with("msgstore") && [".crypt15", ".crypt14", ".crypt12"].iter().any(|x| n.ends_with(x))
         })
         .collect();
     rotated.sort();
@@ -143,7 +144,7 @@ impl Source {
             let key_path = options.path("key-file").ok_or_else(|| {
                 Error::usage(format!(
                     "{} is an encrypted WhatsApp backup: give its key with --opt key-file=PATH \
-                     (the 64-digit end-to-end key in a text file for .crypt15, the `key` file for .crypt14)",
+                     (the 64-digit end-to-end key in a text file for .crypt15, the `key` file for .crypt14 and .crypt12)",
                     file.display()
                 ))
             })?;
@@ -151,14 +152,9 @@ impl Source {
             let out = temp_dir()?.join("msgstore.db");
             crypt::decrypt_file(&file, &key, &out)?;
             out
-        } else if file.extension().is_some_and(|e| e == "crypt12") {
-            return Err(Error::unsupported(format!(
-                "{} is a crypt12 backup; chatferry reads crypt14 and crypt15 backups and decrypted msgstore.db files",
-                file.display()
-            )));
         } else {
             return Err(Error::bad_input(format!(
-                "{} is neither an SQLite database nor a WhatsApp crypt14/crypt15 backup",
+                "{} is neither an SQLite database nor a WhatsApp crypt12/crypt14/crypt15 backup",
                 file.display()
             )));
         };

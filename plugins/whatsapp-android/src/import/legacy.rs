@@ -6,7 +6,7 @@
 
 use super::contacts::phone_of;
 use super::modern::{chat_kind, hash_to_hex, normalize_jid};
-use super::{Lookups, Structure};
+use super::{Lookups, Structure, LEGACY_LIVE};
 use crate::codes;
 use chatferry_core::sqlite as db;
 use chatferry_core::*;
@@ -14,12 +14,7 @@ use rusqlite::Connection;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 
-pub fn read_structure(
-    conn: &Connection,
-    names: &HashMap<String, Contact>,
-    owner: Option<&str>,
-    _report: &mut Report,
-) -> Result<Structure> {
+pub fn read_structure(conn: &Connection, names: &HashMap<String, Contact>, owner: Option<&str>) -> Result<Structure> {
     let e = db::err_for(conn);
     let mut people: BTreeMap<String, Contact> = BTreeMap::new();
     let mut add_person = |jid: &str| {
@@ -35,18 +30,19 @@ pub fn read_structure(
     let mut chat_jids: Vec<String> = Vec::new();
     {
         let mut stmt = conn
-            .prepare(
-                "SELECT key_remote_jid FROM messages WHERE key_remote_jid <> '-1' GROUP BY key_remote_jid
-                 UNION SELECT remote_resource FROM messages WHERE remote_resource IS NOT NULL AND remote_resource <> ''",
-            )
+            .prepare(&format!(
+                "SELECT key_remote_jid FROM messages WHERE {LEGACY_LIVE} GROUP BY key_remote_jid
+                 UNION SELECT remote_resource FROM messages WHERE remote_resource IS NOT NULL AND remote_resource <> ''
+                    AND {LEGACY_LIVE}"
+            ))
             .map_err(&e)?;
         for row in stmt.query_map([], |r| r.get::<_, String>(0)).map_err(&e)? {
             add_person(&row.map_err(&e)?);
         }
         let mut stmt = conn
-            .prepare(
-                "SELECT DISTINCT key_remote_jid FROM messages WHERE key_remote_jid <> '-1' ORDER BY key_remote_jid",
-            )
+            .prepare(&format!(
+                "SELECT DISTINCT key_remote_jid FROM messages WHERE {LEGACY_LIVE} ORDER BY key_remote_jid"
+            ))
             .map_err(&e)?;
         for row in stmt.query_map([], |r| r.get::<_, String>(0)).map_err(&e)? {
             chat_jids.push(row.map_err(&e)?);
@@ -134,7 +130,7 @@ pub fn read_structure(
         });
     }
     let estimated: i64 =
-        conn.query_row("SELECT count(*) FROM messages WHERE key_remote_jid <> '-1'", [], |r| r.get(0)).map_err(&e)?;
+        conn.query_row(&format!("SELECT count(*) FROM messages WHERE {LEGACY_LIVE}"), [], |r| r.get(0)).map_err(&e)?;
     Ok(Structure {
         jids: HashMap::new(),
         chats: HashMap::new(),
@@ -163,24 +159,69 @@ pub fn path_in_media_data(blob: &[u8]) -> Option<String> {
     None
 }
 
+/// In a transitional store (`beside_modern`), what the `message` table
+/// already holds: each legacy row is looked up there by its key and read
+/// only when it is not, under an id that cannot clash with a modern row's.
+struct ModernTable<'c> {
+    /// Chat id → `chat._id`.
+    chat_rows: HashMap<String, i64>,
+    by_key: rusqlite::Statement<'c>,
+    by_id: rusqlite::Statement<'c>,
+    /// Legacy rows also in `message`, read there.
+    duplicates: u64,
+}
+
+impl<'c> ModernTable<'c> {
+    fn open(conn: &'c Connection, lk: &Lookups) -> rusqlite::Result<ModernTable<'c>> {
+        Ok(ModernTable {
+            chat_rows: lk.chats.iter().map(|(row, id)| (id.clone(), *row)).collect(),
+            by_key: conn
+                .prepare("SELECT _id FROM message WHERE chat_row_id = ?1 AND from_me = ?2 AND key_id = ?3 LIMIT 1")?,
+            by_id: conn.prepare("SELECT EXISTS (SELECT 1 FROM message WHERE _id = ?1)")?,
+            duplicates: 0,
+        })
+    }
+
+    /// The `message._id` of the message with this key, if that table has it.
+    fn row_of(&mut self, chat: &str, from_me: bool, key_id: &str) -> rusqlite::Result<Option<i64>> {
+        let Some(chat_row) = self.chat_rows.get(chat) else { return Ok(None) };
+        use rusqlite::OptionalExtension;
+        self.by_key.query_row(rusqlite::params![chat_row, from_me as i64, key_id], |r| r.get(0)).optional()
+    }
+
+    /// The id a legacy row is imported under: its `_id`, or `legacy-<_id>`
+    /// when a modern row already has that number.
+    fn id_of(&mut self, legacy_row: i64) -> rusqlite::Result<String> {
+        let taken: bool = self.by_id.query_row([legacy_row], |r| r.get(0))?;
+        Ok(if taken { format!("legacy-{legacy_row}") } else { legacy_row.to_string() })
+    }
+}
+
+/// Reads the legacy table's messages; `beside_modern`: the store also has a
+/// `message` table, already read (a transitional store).
 pub fn stream_messages(
     conn: &Connection,
     lk: &Lookups,
     batch_size: usize,
     report: &Mutex<Report>,
+    beside_modern: bool,
     send: &mut dyn FnMut(Vec<Message>) -> bool,
 ) -> Result<()> {
     let e = db::err_for(conn);
+    let mut modern = if beside_modern { Some(ModernTable::open(conn, lk).map_err(&e)?) } else { None };
     let has_quotes = db::has_table(conn, "messages_quotes");
     let has_vcards = db::has_table(conn, "messages_vcards");
     let sql = format!(
         "SELECT m._id, m.key_remote_jid, m.key_from_me, m.key_id, m.status, m.data, m.timestamp,
                 m.media_wa_type, m.media_mime_type, m.media_size, m.media_name, {caption}, m.media_hash,
                 m.media_duration, m.latitude, m.longitude, m.remote_resource, {starred}, {edit_version},
-                {forwarded}, {q_key}, {q_data}, {q_row}, m.thumb_image, {vcard}
+                {forwarded}, {q_key}, {q_data}, {q_row}, m.thumb_image, {vcard}, {q_chat}, {q_from_me}
          FROM messages m {quotes}
-         WHERE m.key_remote_jid <> '-1'
+         WHERE {live}
          ORDER BY m.key_remote_jid, m.timestamp, m._id",
+        live = LEGACY_LIVE.replace("key_remote_jid", "m.key_remote_jid").replace("(timestamp", "(m.timestamp"),
+        q_chat = if has_quotes { "q.key_remote_jid" } else { "NULL" },
+        q_from_me = if has_quotes { "q.key_from_me" } else { "NULL" },
         caption = db::col_or_null(conn, "messages", "m", "media_caption"),
         starred = db::col_or_null(conn, "messages", "m", "starred"),
         edit_version = db::col_or_null(conn, "messages", "m", "edit_version"),
@@ -232,6 +273,29 @@ pub fn stream_messages(
             _ => None,
         };
         let vcard: Option<String> = r.get(24).map_err(&e)?;
+        let q_chat: Option<String> = r.get(25).map_err(&e)?;
+        let q_from_me = r.get::<_, Option<i64>>(26).map_err(&e)?.unwrap_or(0) != 0;
+        let (id, reply_to) = match modern.as_mut() {
+            None => (id.to_string(), q_row.map(|r| r.to_string())),
+            Some(t) => {
+                if t.row_of(&chat, from_me, &key_id).map_err(&e)?.is_some() {
+                    t.duplicates += 1;
+                    continue;
+                }
+                // A quoted message the `message` table has is read from
+                // there, under its modern id.
+                let quoted_modern = match (&q_chat, &q_key) {
+                    (Some(c), Some(k)) => t.row_of(&normalize_jid(c), q_from_me, k).map_err(&e)?,
+                    _ => None,
+                };
+                let reply_to = match (quoted_modern, q_row) {
+                    (Some(m), _) => Some(m.to_string()),
+                    (None, Some(r)) => Some(t.id_of(r).map_err(&e)?),
+                    (None, None) => None,
+                };
+                (t.id_of(id).map_err(&e)?, reply_to)
+            }
+        };
 
         let system = status == Some(6);
         let mut kind = if system {
@@ -258,7 +322,7 @@ pub fn stream_messages(
         extras.insert("wa.key_id".into(), key_id);
         let st = codes::status_of(status, from_me);
         let mut m = Message {
-            id: id.to_string(),
+            id,
             chat,
             sender,
             from_me,
@@ -312,7 +376,7 @@ pub fn stream_messages(
             }
         }
         if let Some(k) = q_key {
-            m.reply_to = q_row.map(|r| r.to_string());
+            m.reply_to = reply_to;
             m.quoted_text = q_data.filter(|s| !s.is_empty());
             if m.reply_to.is_none() {
                 extras.insert("wa.quoted_key_id".into(), k);
@@ -320,11 +384,23 @@ pub fn stream_messages(
         }
         if codes::type_of(kind) != Some(wa_type) && !system {
             extras.insert("wa.message_type".into(), wa_type.to_string());
+            if kind == MessageKind::Other {
+                batcher.report.note(format!(
+                    "message {}: unknown WhatsApp message type {wa_type}: kept as an `other` message with its code and text",
+                    m.id
+                ));
+            }
         }
         m.extras = extras;
         if !batcher.push(m, send)? {
             return Ok(()); // the importer was dropped
         }
+    }
+    if let Some(t) = modern.filter(|t| t.duplicates > 0) {
+        batcher.report.note(format!(
+            "{} rows of the legacy `messages` table are also in the `message` table and were read from there",
+            t.duplicates
+        ));
     }
     batcher.finish(send)
 }

@@ -1,11 +1,13 @@
-//! Import: a msgstore.db (modern `message` schema or legacy `messages`
-//! schema, chosen by which tables and columns exist) plus wa.db names and
-//! media files, streamed into the canonical model.
+//! Import: a msgstore.db (modern `message` schema, legacy `messages`
+//! schema, or the transitional stores of 2020–2021 that have both, chosen by
+//! which tables, columns and rows exist) plus wa.db names and media files,
+//! streamed into the canonical model.
 //!
 //! Contacts and chats are few and read up front; messages are read by a
 //! producer thread that owns its own connection and sends batches over a
 //! bounded channel, so memory stays flat however long the history is.
 
+mod business;
 mod contacts;
 mod legacy;
 mod media;
@@ -16,7 +18,7 @@ use crate::source::Source;
 use chatferry_core::producer::{Finishing, Reader, StreamedImporter};
 use chatferry_core::sqlite as db;
 use chatferry_core::{Chat, Contact, Error, Header, Options, Report, Result, MODEL_VERSION};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 pub use media::MediaResolver;
@@ -28,6 +30,11 @@ pub const SOURCE: &str = "whatsapp-android";
 pub enum Schema {
     Modern,
     Legacy,
+    /// Both tables, the history (or part of it) still in the legacy one:
+    /// WhatsApp phones of 2020–2021 kept writing `messages` while `message`
+    /// held only its placeholder row. Each message is read once: the rows
+    /// `message` has, plus the legacy rows it lacks (by chat, from_me, key_id).
+    Transitional,
 }
 
 /// Everything the message reader needs besides its connection.
@@ -69,9 +76,11 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
             HashMap::new()
         }
     };
+    note_rows_that_are_not_messages(&conn, &mut report);
     let Structure { jids, chats, direct, contacts: contact_list, chat_list, estimated } = match schema {
-        Schema::Modern => modern::read_structure(&conn, &names, owner.as_deref(), &mut report)?,
-        Schema::Legacy => legacy::read_structure(&conn, &names, owner.as_deref(), &mut report)?,
+        Schema::Modern => modern::read_structure(&conn, &names, owner.as_deref(), &HashSet::new(), &mut report)?,
+        Schema::Legacy => legacy::read_structure(&conn, &names, owner.as_deref())?,
+        Schema::Transitional => transitional_structure(&conn, &names, owner.as_deref(), &mut report)?,
     };
     let media = MediaResolver::new(source.media_root.clone());
     if source.media_root.is_none() {
@@ -95,8 +104,12 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
     let reader: Reader = Box::new(move |size, report, send| {
         let conn = db::open_read_only(&source.msgstore)?;
         match schema {
-            Schema::Modern => modern::stream_messages(&conn, &lookups, size, send),
-            Schema::Legacy => legacy::stream_messages(&conn, &lookups, size, report, send),
+            Schema::Modern => modern::stream_messages(&conn, &lookups, size, report, send),
+            Schema::Legacy => legacy::stream_messages(&conn, &lookups, size, report, false, send),
+            Schema::Transitional => {
+                modern::stream_messages(&conn, &lookups, size, report, send)?;
+                legacy::stream_messages(&conn, &lookups, size, report, true, send)
+            }
         }
     });
     // Media files are looked for in the finishing step, off the reader
@@ -115,6 +128,86 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
 /// The extras key holding a media message's file path as the store has it.
 pub const FILE_PATH: &str = "wa.file_path";
 
+/// The legacy rows that are messages: not the placeholder row (chat `-1`),
+/// not an expired status update (`status@broadcast` with no time: WhatsApp
+/// keeps such rows but shows nothing for them).
+pub const LEGACY_LIVE: &str =
+    "key_remote_jid <> '-1' AND NOT (key_remote_jid = 'status@broadcast' AND COALESCE(timestamp, 0) = 0)";
+
+/// Counts, for the report, the rows of either message table that are not
+/// messages and so are not imported.
+fn note_rows_that_are_not_messages(conn: &rusqlite::Connection, report: &mut Report) {
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap_or(0) };
+    let mut placeholders = 0;
+    if db::has_table(conn, "message") && db::has_table(conn, "chat") && db::has_column(conn, "message", "chat_row_id") {
+        placeholders += count("SELECT count(*) FROM message WHERE chat_row_id NOT IN (SELECT _id FROM chat)");
+    }
+    if db::has_table(conn, "messages") && db::has_column(conn, "messages", "key_remote_jid") {
+        placeholders += count("SELECT count(*) FROM messages WHERE key_remote_jid = '-1'");
+        let expired = count(
+            "SELECT count(*) FROM messages WHERE key_remote_jid = 'status@broadcast' AND COALESCE(timestamp, 0) = 0",
+        );
+        if expired > 0 {
+            report.note(format!(
+                "{expired} expired status updates in the legacy `messages` table (status@broadcast rows without a \
+                 time, which WhatsApp no longer shows) were not imported"
+            ));
+        }
+    }
+    if placeholders > 0 {
+        report.note(format!(
+            "{placeholders} placeholder rows of the message tables (WhatsApp's own bookkeeping, in no chat) were not \
+             imported"
+        ));
+    }
+}
+
+/// Chats and people of a transitional store: those of the `message` tables,
+/// and those only the legacy rows know.
+fn transitional_structure(
+    conn: &rusqlite::Connection,
+    names: &HashMap<String, Contact>,
+    owner: Option<&str>,
+    report: &mut Report,
+) -> Result<Structure> {
+    let old = legacy::read_structure(conn, names, owner)?;
+    let with_legacy_rows: HashSet<String> = old.chat_list.iter().map(|c| c.id.clone()).collect();
+    let mut new = modern::read_structure(conn, names, owner, &with_legacy_rows, report)?;
+    let mut at: HashMap<String, usize> = new.chat_list.iter().enumerate().map(|(i, c)| (c.id.clone(), i)).collect();
+    for chat in old.chat_list {
+        match at.get(&chat.id) {
+            Some(&i) => {
+                let mine = &mut new.chat_list[i];
+                if mine.title.is_none() {
+                    mine.title = chat.title;
+                }
+                if mine.participants.is_empty() {
+                    mine.participants = chat.participants;
+                }
+                mine.created_ms = mine.created_ms.or(chat.created_ms);
+                mine.archived |= chat.archived;
+            }
+            None => {
+                at.insert(chat.id.clone(), new.chat_list.len());
+                new.chat_list.push(chat);
+            }
+        }
+    }
+    let mut people: BTreeMap<String, Contact> = new.contacts.into_iter().map(|c| (c.id.clone(), c)).collect();
+    for c in old.contacts {
+        people.entry(c.id.clone()).or_insert(c);
+    }
+    new.contacts = people.into_values().collect();
+    new.direct.extend(old.direct);
+    new.estimated += old.estimated;
+    report.note(format!(
+        "this store is of WhatsApp's 2020–2021 transition: it has both message tables, and the history is read \
+         from both (each message once; {} legacy rows)",
+        old.estimated
+    ));
+    Ok(new)
+}
+
 fn detect_schema(conn: &rusqlite::Connection, path: &std::path::Path) -> Result<Schema> {
     let modern = db::has_table(conn, "message")
         && db::has_column(conn, "message", "chat_row_id")
@@ -122,10 +215,15 @@ fn detect_schema(conn: &rusqlite::Connection, path: &std::path::Path) -> Result<
         && db::has_column(conn, "jid", "raw_string")
         && db::has_table(conn, "chat")
         && db::has_column(conn, "chat", "jid_row_id");
+    let legacy = db::has_table(conn, "messages") && db::has_column(conn, "messages", "key_remote_jid");
     if modern {
-        return Ok(Schema::Modern);
+        let legacy_rows = legacy
+            && conn
+                .query_row(&format!("SELECT EXISTS (SELECT 1 FROM messages WHERE {LEGACY_LIVE})"), [], |r| r.get(0))
+                .unwrap_or(false);
+        return Ok(if legacy_rows { Schema::Transitional } else { Schema::Modern });
     }
-    if db::has_table(conn, "messages") && db::has_column(conn, "messages", "key_remote_jid") {
+    if legacy {
         return Ok(Schema::Legacy);
     }
     if db::has_table(conn, "message") || db::has_table(conn, "messages") {

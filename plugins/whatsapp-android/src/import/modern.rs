@@ -3,6 +3,7 @@
 //! read as NULL, so every version from 2.21 to 2026 reads with the same
 //! code: one query over the messages, point lookups into the side tables.
 
+use super::business::{self, Order, Product};
 use super::contacts::phone_of;
 use super::side::{self, Side};
 use super::{Lookups, Structure};
@@ -12,6 +13,7 @@ use chatferry_core::*;
 use rusqlite::Connection;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
+use std::sync::Mutex;
 
 /// `user:3@server` (a companion device) → `user@server`.
 pub fn normalize_jid(raw: &str) -> String {
@@ -42,10 +44,13 @@ pub fn own_push_name(conn: &Connection) -> Option<String> {
     conn.query_row("SELECT value FROM props WHERE key = 'user_push_name'", [], |r| r.get(0)).ok()
 }
 
+/// `with_legacy_rows`: chats that have messages in the legacy table (a
+/// transitional store), kept even when hidden with no row in `message`.
 pub fn read_structure(
     conn: &Connection,
     names: &HashMap<String, Contact>,
     owner: Option<&str>,
+    with_legacy_rows: &HashSet<String>,
     report: &mut Report,
 ) -> Result<Structure> {
     let e = db::err_for(conn);
@@ -150,11 +155,11 @@ pub fn read_structure(
         for row in rows {
             let (row_id, jid_row, subject, created, archived, hidden, has_messages) = row.map_err(&e)?;
             let hidden = hidden.unwrap_or(0) != 0;
-            if hidden && !has_messages {
+            let id = jid_row.and_then(|j| jids.get(&j).cloned()).unwrap_or_else(|| format!("chat-{row_id}@unknown"));
+            if hidden && !has_messages && !with_legacy_rows.contains(&id) {
                 skipped_hidden += 1;
                 continue;
             }
-            let id = jid_row.and_then(|j| jids.get(&j).cloned()).unwrap_or_else(|| format!("chat-{row_id}@unknown"));
             let kind = chat_kind(&id);
             if kind == ChatKind::Direct {
                 direct.insert(id.clone());
@@ -220,16 +225,6 @@ pub fn read_structure(
     // For the progress bar only: a plain count is read off the B-tree (the
     // placeholder row and rows of deleted chats make it a little high).
     let estimated: i64 = conn.query_row("SELECT count(*) FROM message", [], |r| r.get(0)).map_err(&e)?;
-    if db::has_table(conn, "messages") {
-        let leftover: i64 =
-            conn.query_row("SELECT count(*) FROM messages WHERE key_remote_jid <> '-1'", [], |r| r.get(0)).unwrap_or(0);
-        if leftover > 0 {
-            report.note(format!(
-                "{leftover} rows in the legacy `messages` table (left over from WhatsApp's 2021 migration, not shown \
-                 by the app) were not imported"
-            ));
-        }
-    }
     if db::has_table(conn, "call_log") {
         let calls: i64 = conn.query_row("SELECT count(*) FROM call_log", [], |r| r.get(0)).unwrap_or(0);
         if calls > 0 {
@@ -270,6 +265,11 @@ struct Sides<'c> {
     vcard: Option<Side<'c>>,
     reactions: Option<Side<'c>>,
     targets: Option<Side<'c>>,
+    product: Option<Side<'c>>,
+    order: Option<Side<'c>>,
+    interactive: Option<Side<'c>>,
+    /// The album (or other parent) a photo belongs to.
+    association: Option<Side<'c>>,
 }
 
 /// The side table, when the message's kind reads it.
@@ -351,6 +351,57 @@ impl<'c> Sides<'c> {
                 "SELECT user_jid_row_id FROM message_system_chat_participant WHERE message_row_id = ?1 ORDER BY rowid",
                 messages,
             )?,
+            product: open(
+                "message_product",
+                &cols(
+                    "message_product",
+                    &[
+                        "title",
+                        "description",
+                        "currency_code",
+                        "amount_1000",
+                        "sale_amount_1000",
+                        "product_id",
+                        "retailer_id",
+                        "url",
+                        "body",
+                        "footer",
+                    ],
+                ),
+            )?,
+            order: open(
+                "message_order",
+                &cols(
+                    "message_order",
+                    &[
+                        "order_title",
+                        "item_count",
+                        "currency_code",
+                        "total_amount_1000",
+                        "order_id",
+                        "message",
+                        "status",
+                    ],
+                ),
+            )?,
+            interactive: Side::with_sql(
+                conn,
+                "message_ui_elements",
+                "message_row_id",
+                &format!(
+                    "SELECT {} FROM message_ui_elements t WHERE t.message_row_id = ?1 ORDER BY t._id",
+                    cols("message_ui_elements", &["element_content", "description", "footer_text", "button_text"])
+                ),
+                messages,
+            )?,
+            association: Side::with_sql(
+                conn,
+                "message_association",
+                "child_message_row_id",
+                "SELECT parent_message_row_id, association_type FROM message_association
+                 WHERE child_message_row_id = ?1 ORDER BY _id LIMIT 1",
+                messages,
+            )?,
         })
     }
 
@@ -358,13 +409,14 @@ impl<'c> Sides<'c> {
     fn fill(&mut self, row: &mut Row) -> rusqlite::Result<()> {
         let id = row.id;
         let kind = row.kind;
-        if let Some(s) = only(&mut self.media, kind.has_media()) {
+        let business = business::is_business(row.message_type);
+        if let Some(s) = only(&mut self.media, kind.has_media() || business) {
             s.get(id, |r| {
                 row.file_path = r.get(0)?;
                 row.file_size = r.get(1)?;
                 row.mime = r.get(2)?;
                 row.media_name = r.get(3)?;
-                row.file_hash = r.get(4)?;
+                row.file_hash = hash_hex(r.get_ref(4)?);
                 row.duration_s = r.get(5)?;
                 row.width = r.get(6)?;
                 row.height = r.get(7)?;
@@ -372,7 +424,9 @@ impl<'c> Sides<'c> {
                 Ok(())
             })?;
         }
-        if let Some(s) = only(&mut self.location, kind == MessageKind::Location) {
+        // Interactive messages may carry a place too (2026).
+        let wants_place = kind == MessageKind::Location || row.message_type == business::INTERACTIVE;
+        if let Some(s) = only(&mut self.location, wants_place) {
             s.get(id, |r| {
                 row.lat = r.get(0)?;
                 row.lon = r.get(1)?;
@@ -424,6 +478,41 @@ impl<'c> Sides<'c> {
         if let Some(s) = only(&mut self.targets, kind == MessageKind::System) {
             row.targets = s.all(id, |r| r.get(0))?;
         }
+        if let Some(s) = only(&mut self.product, row.message_type == business::PRODUCT) {
+            row.product = s.get(id, |r| {
+                Ok(Product {
+                    title: r.get(0)?,
+                    description: r.get(1)?,
+                    currency: r.get(2)?,
+                    amount_1000: r.get(3)?,
+                    sale_amount_1000: r.get(4)?,
+                    product_id: r.get(5)?,
+                    retailer_id: r.get(6)?,
+                    url: r.get(7)?,
+                    body: r.get(8)?,
+                    footer: r.get(9)?,
+                })
+            })?;
+        }
+        if let Some(s) = only(&mut self.order, row.message_type == business::ORDER) {
+            row.order = s.get(id, |r| {
+                Ok(Order {
+                    title: r.get(0)?,
+                    item_count: r.get(1)?,
+                    currency: r.get(2)?,
+                    total_1000: r.get(3)?,
+                    order_id: r.get(4)?,
+                    message: r.get(5)?,
+                    status: r.get(6)?,
+                })
+            })?;
+        }
+        if let Some(s) = only(&mut self.interactive, row.message_type == business::INTERACTIVE) {
+            row.interactive = s.all(id, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        }
+        if let Some(s) = only(&mut self.association, kind.has_media()) {
+            row.parent = s.get(id, |r| Ok((r.get(0)?, r.get(1)?)))?;
+        }
         Ok(())
     }
 }
@@ -473,6 +562,12 @@ struct Row {
     reactions: Vec<(bool, Option<i64>, Option<String>, Option<i64>)>,
     /// The people a system event names (`jid` rows), in order.
     targets: Vec<Option<i64>>,
+    product: Option<Product>,
+    order: Option<Order>,
+    /// (content JSON, description, footer, button text) of each UI element.
+    interactive: Vec<(Option<String>, Option<String>, Option<String>, Option<String>)>,
+    /// (parent row, association type): the album a photo is part of.
+    parent: Option<(Option<i64>, Option<i64>)>,
 }
 
 /// The message's own columns; the side columns start empty.
@@ -494,6 +589,16 @@ fn read_row(r: &rusqlite::Row) -> rusqlite::Result<Row> {
     })
 }
 
+/// `file_hash` as hex: base64 text of the SHA-256 as WhatsApp writes it,
+/// or (should a version keep it so) the 32 raw bytes.
+fn hash_hex(v: rusqlite::types::ValueRef) -> Option<String> {
+    match v {
+        rusqlite::types::ValueRef::Text(t) => hash_to_hex(std::str::from_utf8(t).ok()?),
+        rusqlite::types::ValueRef::Blob(b) if b.len() == 32 => Some(hex::encode(b)),
+        _ => None,
+    }
+}
+
 /// `file_hash` is base64 of the SHA-256; the model keeps hex.
 pub fn hash_to_hex(b64: &str) -> Option<String> {
     use base64::Engine;
@@ -505,9 +610,33 @@ fn non_empty(s: Option<String>) -> Option<String> {
     s.filter(|s| !s.is_empty())
 }
 
+/// What a message's type says that the report should hear of, once per type.
+fn type_note(message_type: i64) -> Option<String> {
+    Some(match message_type {
+        business::PRODUCT => "a WhatsApp business product (type 23): read as its photo (or a text) with title, \
+                              description and price in the body, the fields in extras"
+            .into(),
+        business::ORDER => "a WhatsApp order or cart (type 44): read as its photo (or a text) with title, item count \
+                            and total in the body, the fields in extras"
+            .into(),
+        business::INTERACTIVE => "a WhatsApp interactive message (type 85): read as a text with its title, \
+                                  description and buttons, the content in extras"
+            .into(),
+        11 => "WhatsApp was still waiting for this message's content (type 11): kept as a notice".into(),
+        t if codes::kind_of(t) == MessageKind::Other => {
+            format!("unknown WhatsApp message type {t}: kept as an `other` message with its code and text")
+        }
+        _ => return None,
+    })
+}
+
 /// Maps one row to the model (reactions and system targets come later).
-fn to_message(row: Row, lk: &Lookups) -> Option<Message> {
+fn to_message(mut row: Row, lk: &Lookups) -> Option<Message> {
     let chat = lk.chats.get(&row.chat_row)?.clone();
+    let business = business::is_business(row.message_type);
+    if business {
+        row.kind = business::kind(row.file_path.is_some() || row.mime.is_some());
+    }
     let mut kind = row.kind;
     if kind == MessageKind::Audio && codes::is_voice_note(row.mime.as_deref(), row.file_path.as_deref()) {
         kind = MessageKind::Voice;
@@ -527,8 +656,45 @@ fn to_message(row: Row, lk: &Lookups) -> Option<Message> {
     };
     let mut extras = Extras::new();
     extras.insert("wa.key_id".into(), row.key_id);
-    if codes::type_of(kind) != Some(row.message_type) {
+    if business {
+        // Written back as the kind it was read as: the type's own code would
+        // need side rows that no writer makes.
+        extras.insert("wa.original_type".into(), row.message_type.to_string());
+        let body = if let Some(p) = row.product.take() {
+            let t = p.text();
+            p.keep(&mut extras);
+            Some(t)
+        } else if let Some(o) = row.order.take() {
+            let t = o.text();
+            o.keep(&mut extras);
+            Some(t)
+        } else if row.message_type == business::INTERACTIVE {
+            if let Some(json) = row.interactive.iter().find_map(|e| e.0.clone()) {
+                extras.insert("wa.ui_elements".into(), json);
+            }
+            let mut text = business::interactive_text(&row.interactive);
+            if let (Some(lat), Some(lon)) = (row.lat, row.lon) {
+                let place: Vec<&str> = [&row.place, &row.address].into_iter().flatten().map(String::as_str).collect();
+                text.push_str(&format!("\n📍 {} ({lat:.5}, {lon:.5})", place.join(", ")));
+            }
+            Some(text)
+        } else {
+            None
+        };
+        // The body goes where this kind keeps it (a photo's caption, a text).
+        match (body, row.text.take()) {
+            (Some(b), Some(t)) if !t.is_empty() => row.text = Some(format!("{b}\n{t}")),
+            (Some(b), _) => row.text = Some(b),
+            (None, t) => row.text = t,
+        }
+    } else if codes::type_of(kind) != Some(row.message_type) {
         extras.insert("wa.message_type".into(), row.message_type.to_string());
+    }
+    if let Some((Some(parent), kind_of_link)) = row.parent {
+        extras.insert("wa.parent_row".into(), parent.to_string());
+        if let Some(k) = kind_of_link {
+            extras.insert("wa.association_type".into(), k.to_string());
+        }
     }
     let status = codes::status_of(row.status, row.from_me);
     if let Some(s) = row.status {
@@ -558,7 +724,7 @@ fn to_message(row: Row, lk: &Lookups) -> Option<Message> {
             height: row.height.filter(|h| *h > 0).map(|h| h as u32),
             duration_ms: row.duration_s.filter(|d| *d > 0).map(|d| d as u64 * 1000),
             caption: non_empty(row.caption).or(non_empty(row.text)),
-            sha256: row.file_hash.as_deref().and_then(hash_to_hex),
+            sha256: row.file_hash,
             ..Default::default()
         };
         if media.mime.is_none() {
@@ -592,8 +758,14 @@ fn to_message(row: Row, lk: &Lookups) -> Option<Message> {
             }
             MessageKind::System => {
                 let code = row.action.unwrap_or(0);
-                let action = codes::action_of(code);
-                if codes::action_code(action) != code {
+                let action = match row.message_type {
+                    36 if row.action.is_none() => "disappearing_timer",
+                    _ => codes::action_of(code),
+                };
+                if row.message_type == 11 && row.text.is_none() {
+                    row.text = Some("Waiting for this message. This may take a while.".into());
+                }
+                if row.action.is_some() && codes::action_code(action) != code {
                     extras.insert("wa.action_type".into(), code.to_string());
                 }
                 m.system = Some(SystemEvent {
@@ -663,31 +835,46 @@ fn to_message(row: Row, lk: &Lookups) -> Option<Message> {
 
 use chatferry_core::media;
 
-/// Reads every message in (chat, sort order), in batches. Nothing here is
-/// noted for the report (media files are looked for after, see `open`).
+/// Reads every message in (chat, sort order), in batches. Types that are
+/// not read as their own kind are noted for the report (media files are
+/// looked for after, see `open`).
 pub fn stream_messages(
     conn: &Connection,
     lk: &Lookups,
     batch_size: usize,
+    report: &Mutex<Report>,
     send: &mut dyn FnMut(Vec<Message>) -> bool,
 ) -> Result<()> {
     let e = db::err_for(conn);
     let mut sides = Sides::open(conn, lk.message_count)?;
     let mut stmt = conn.prepare(MESSAGE_SQL).map_err(&e)?;
     let mut rows = stmt.query([]).map_err(&e)?;
-    let mut batch: Vec<Message> = Vec::with_capacity(batch_size);
+    let mut batcher = chatferry_core::producer::Batcher::new(batch_size, report);
+    let mut albums = 0u64;
     while let Some(r) = rows.next().map_err(&e)? {
         let mut row = read_row(r).map_err(&e)?;
+        if row.message_type == business::ALBUM {
+            // An album's own row shows nothing: its photos follow as
+            // messages of their own, each pointing at it (`wa.parent_row`).
+            albums += 1;
+            continue;
+        }
         sides.fill(&mut row).map_err(&e)?;
+        let note = type_note(row.message_type);
         if let Some(m) = to_message(row, lk) {
-            batch.push(m);
-        }
-        if batch.len() >= batch_size && !send(std::mem::replace(&mut batch, Vec::with_capacity(batch_size))) {
-            return Ok(()); // the importer was dropped
+            if let Some(what) = note {
+                batcher.report.note(format!("message {}: {what}", m.id));
+            }
+            if !batcher.push(m, send)? {
+                return Ok(()); // the importer was dropped
+            }
         }
     }
-    if !batch.is_empty() {
-        send(batch);
+    if albums > 0 {
+        batcher.report.note(format!(
+            "{albums} album rows (type 99: a header with no content of its own) were not imported as messages; \
+             their photos are, each with `wa.parent_row` naming its album"
+        ));
     }
-    Ok(())
+    batcher.finish(send)
 }
