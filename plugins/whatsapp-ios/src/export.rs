@@ -53,6 +53,8 @@ pub struct IosExporter {
     /// Writing into a copy of the phone's store: its highest message Z_PK
     /// before we added any, and the chats we added messages to.
     template_max_pk: Option<i64>,
+    /// Rows held at a template table's Z_MAX while we write (see `load_template`).
+    key_holders: Vec<(&'static str, i64)>,
     touched: std::collections::HashSet<i64>,
     push_names: std::collections::HashSet<String>,
     backup: Option<crate::template::BackupTemplate>,
@@ -103,6 +105,13 @@ impl IosExporter {
                 std::fs::create_dir_all(output.join("Message")).map_err(|e| Error::io(output, "create", e))?;
                 let db = output.join("ChatStorage.sqlite");
                 std::fs::copy(&t, &db).map_err(|e| Error::io(&t, "copy", e))?;
+                // The phone's newest rows may be only in its WAL: it comes
+                // along, and SQLite folds it in when the copy is opened.
+                let wal = PathBuf::from(format!("{}-wal", t.display()));
+                if wal.is_file() {
+                    let to = PathBuf::from(format!("{}-wal", db.display()));
+                    std::fs::copy(&wal, &to).map_err(|e| Error::io(&wal, "copy", e))?;
+                }
                 (db, output.join("Message"), None, false)
             }
             Some(t) => {
@@ -146,6 +155,7 @@ impl IosExporter {
             message_root,
             ents,
             template_max_pk: None,
+            key_holders: Vec::new(),
             touched: Default::default(),
             push_names: Default::default(),
             backup,
@@ -209,6 +219,29 @@ impl IosExporter {
             st.query_map([], |r| r.get(0)).map_err(&e)?.collect::<std::result::Result<_, _>>().map_err(&e)?;
         drop(st);
         self.push_names.extend(rows);
+        // Core Data hands out the key after Z_MAX. A row the phone deleted
+        // leaves Z_MAX above the highest Z_PK, and that key is not to be
+        // given out again: a row held at Z_MAX while we write makes SQLite
+        // number ours above it (it is taken out in `finish`).
+        for (_, table) in ENTITIES {
+            let ent = self.ents[table];
+            let (z_max, max_pk): (i64, i64) = self
+                .conn
+                .query_row(
+                    &format!(
+                        "SELECT Z_MAX, (SELECT COALESCE(max(Z_PK), 0) FROM {table}) FROM Z_PRIMARYKEY WHERE Z_ENT = ?1"
+                    ),
+                    [ent],
+                    |r| Ok((r.get::<_, Option<i64>>(0)?.unwrap_or(0), r.get(1)?)),
+                )
+                .map_err(&e)?;
+            if z_max > max_pk {
+                self.conn
+                    .execute(&format!("INSERT INTO {table} (Z_PK, Z_ENT, Z_OPT) VALUES (?1, ?2, 0)"), [z_max, ent])
+                    .map_err(&e)?;
+                self.key_holders.push((table, z_max));
+            }
+        }
         Ok(())
     }
 
@@ -620,6 +653,9 @@ impl Exporter for IosExporter {
 
     fn finish(&mut self) -> Result<Report> {
         let e = err(&self.db_path);
+        for (table, pk) in std::mem::take(&mut self.key_holders) {
+            self.conn.execute(&format!("DELETE FROM {table} WHERE Z_PK = ?1"), [pk]).map_err(&e)?;
+        }
         // The reader is done by now: SQLite may sort the index keys on a
         // second thread.
         self.conn.execute_batch("PRAGMA threads = 2").map_err(&e)?;
@@ -671,24 +707,43 @@ impl Exporter for IosExporter {
                     .map_err(&e)?;
             }
         }
-        // Chat bookkeeping and Core Data's key counters.
+        // Chat bookkeeping: in a phone's store only for the chats that got
+        // messages, and its last-message fields only where the last message
+        // is now one of ours (the app keeps its own form of them).
+        let (scope, ours_after) = match self.template_max_pk {
+            None => ("1".to_string(), 0),
+            Some(max_pk) => {
+                let touched: Vec<String> = self.touched.iter().map(|c| c.to_string()).collect();
+                (format!("Z_PK IN ({})", if touched.is_empty() { "NULL".into() } else { touched.join(",") }), max_pk)
+            }
+        };
         self.conn
-            .execute_batch(
+            .execute_batch(&format!(
                 "UPDATE ZWACHATSESSION SET
-                    ZMESSAGECOUNTER = COALESCE((SELECT max(ZSORT) FROM ZWAMESSAGE m WHERE m.ZCHATSESSION = ZWACHATSESSION.Z_PK), 0) + 1,
-                    ZLASTMESSAGE = (SELECT m.Z_PK FROM ZWAMESSAGE m WHERE m.ZCHATSESSION = ZWACHATSESSION.Z_PK ORDER BY m.ZSORT DESC LIMIT 1);
-                 UPDATE ZWACHATSESSION SET
-                    ZLASTMESSAGEDATE = (SELECT ZMESSAGEDATE FROM ZWAMESSAGE m WHERE m.Z_PK = ZWACHATSESSION.ZLASTMESSAGE),
-                    ZLASTMESSAGETEXT = (SELECT ZTEXT FROM ZWAMESSAGE m WHERE m.Z_PK = ZWACHATSESSION.ZLASTMESSAGE);",
-            )
+                    ZMESSAGECOUNTER = COALESCE((SELECT max(ZSORT) FROM ZWAMESSAGE m WHERE m.ZCHATSESSION = ZWACHATSESSION.Z_PK), 0) + 1
+                 WHERE {scope};
+                 CREATE TEMP TABLE cf_last AS SELECT c.Z_PK AS chat,
+                    (SELECT m.Z_PK FROM ZWAMESSAGE m WHERE m.ZCHATSESSION = c.Z_PK ORDER BY m.ZSORT DESC LIMIT 1) AS last
+                    FROM ZWACHATSESSION c WHERE {scope};
+                 DELETE FROM temp.cf_last WHERE last IS NULL OR last <= {ours_after};
+                 UPDATE ZWACHATSESSION SET ZLASTMESSAGE = l.last,
+                    ZLASTMESSAGEDATE = (SELECT ZMESSAGEDATE FROM ZWAMESSAGE m WHERE m.Z_PK = l.last),
+                    ZLASTMESSAGETEXT = (SELECT ZTEXT FROM ZWAMESSAGE m WHERE m.Z_PK = l.last)
+                    FROM temp.cf_last l WHERE l.chat = ZWACHATSESSION.Z_PK;"
+            ))
             .map_err(&e)?;
-        for (i, (_, table)) in ENTITIES.iter().enumerate() {
+        // Core Data hands out the next key from Z_MAX: it never goes down
+        // (keys of rows since deleted stay used) and covers every row. The
+        // entity's number is the store's own (a phone's model has more
+        // entities than ours, numbered differently).
+        for (_, table) in ENTITIES {
             self.conn
                 .execute(
                     &format!(
-                        "UPDATE Z_PRIMARYKEY SET Z_MAX = (SELECT COALESCE(max(Z_PK), 0) FROM {table}) WHERE Z_ENT = ?1"
+                        "UPDATE Z_PRIMARYKEY SET Z_MAX = max(Z_MAX, (SELECT COALESCE(max(Z_PK), 0) FROM {table}))
+                         WHERE Z_ENT = ?1"
                     ),
-                    [i as i64 + 1],
+                    [self.ents[table]],
                 )
                 .map_err(&e)?;
         }
