@@ -80,7 +80,44 @@ impl Error {
     }
     /// An I/O failure on `path`, saying which file and what the system said.
     pub fn io(path: &Path, action: &str, err: std::io::Error) -> Error {
+        if err.kind() == std::io::ErrorKind::PermissionDenied {
+            return Error::permission_denied(path);
+        }
         Error::new(ErrorKind::Io, format!("cannot {action} {}: {err}", path.display()))
+    }
+
+    /// `permission denied: PATH`, with what to do about it.
+    pub fn permission_denied(path: &Path) -> Error {
+        let hint = if path.to_string_lossy().contains("MobileSync") {
+            "on macOS the terminal needs Full Disk Access to read ~/Library/Application Support/MobileSync/Backup \
+             (System Settings → Privacy & Security → Full Disk Access)"
+        } else {
+            "chatferry may not read or write it: check its permissions, or copy it to a folder of your own"
+        };
+        Error::new(ErrorKind::Io, format!("permission denied: {} ({hint})", path.display()))
+    }
+
+    /// `Some(permission denied)` when `path`, or a folder on the way to it,
+    /// may not be read: for telling that apart from "not there" or "not a
+    /// database", which is what a failed open looks like otherwise.
+    pub fn if_unreadable(path: &Path) -> Option<Error> {
+        let denied = |r: std::io::Result<()>| matches!(r, Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied);
+        let mut at = Some(path);
+        while let Some(p) = at {
+            let check = match std::fs::symlink_metadata(p) {
+                Ok(m) if m.is_dir() => std::fs::read_dir(p).map(drop),
+                Ok(_) => std::fs::File::open(p).map(drop),
+                Err(e) => Err(e),
+            };
+            if denied(check) {
+                return Some(Error::permission_denied(p));
+            }
+            if std::fs::symlink_metadata(p).is_ok() {
+                return None;
+            }
+            at = p.parent().filter(|q| !q.as_os_str().is_empty());
+        }
+        None
     }
 }
 

@@ -42,6 +42,11 @@ pub fn open_immutable(path: &Path) -> rusqlite::Result<Connection> {
 /// A one-line error for a SQLite failure on `path`.
 pub fn sql_error(path: &Path, e: rusqlite::Error) -> Error {
     let text = e.to_string();
+    if text.contains("unable to open") {
+        if let Some(denied) = Error::if_unreadable(path) {
+            return denied;
+        }
+    }
     if text.contains("file is not a database") || text.contains("not a database") {
         Error::bad_input(format!("{} is not an SQLite database", path.display()))
     } else if text.contains("malformed") || text.contains("corrupt") {

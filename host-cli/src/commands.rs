@@ -137,9 +137,7 @@ pub struct Candidate {
 
 /// Asks every importing adapter how sure it is that it reads `path`.
 pub fn probe_all(cat: &Catalog, path: &Path) -> Result<Vec<Candidate>> {
-    if path.symlink_metadata().is_err() {
-        bail!("{} does not exist", path.display());
-    }
+    check_readable(path)?;
     let mut out = Vec::new();
     for a in cat.adapters.iter().filter(|a| a.info.capabilities.import) {
         match a.adapter.probe(path) {
@@ -152,9 +150,22 @@ pub fn probe_all(cat: &Catalog, path: &Path) -> Result<Vec<Candidate>> {
     Ok(out)
 }
 
+/// The input exists and may be read (a folder: listed); otherwise one line
+/// saying which, before any adapter looks at it.
+fn check_readable(path: &Path) -> Result<()> {
+    if let Some(denied) = chatferry_core::Error::if_unreadable(path) {
+        bail!("{denied}");
+    }
+    if path.symlink_metadata().is_err() {
+        bail!("{} does not exist", path.display());
+    }
+    Ok(())
+}
+
 /// The importing adapter to use: the one named, or the one that recognises
 /// the input best.
 pub fn source_adapter<'c>(cat: &'c Catalog, input: &Path, from: Option<&str>) -> Result<&'c AdapterEntry> {
+    check_readable(input)?;
     if let Some(id) = from {
         let a = cat.get(id)?;
         if !a.info.capabilities.import {

@@ -108,6 +108,37 @@ impl Env {
         let output = self.command().args(args).output().expect("run chatferry");
         Run::from(output)
     }
+
+    /// Runs chatferry as a user without the right to read what the test
+    /// locked away: as root (which reads any file) through `setpriv` as
+    /// `nobody`, otherwise as is. `None` (with one line saying what `test`
+    /// skipped) when root has no setpriv; under `require_all()` that fails.
+    pub fn run_unprivileged(&self, args: &[&str], test: &str) -> Option<Run> {
+        let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+        if !root {
+            return Some(self.run(args));
+        }
+        let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].into_iter().map(PathBuf::from).find(|p| p.is_file());
+        let Some(setpriv) = setpriv else {
+            assert!(!require_all(), "{test}: running as root needs setpriv (util-linux) to drop privileges");
+            eprintln!("skipped {test}: running as root and no setpriv (util-linux) to drop privileges");
+            return None;
+        };
+        let plain = self.command();
+        let mut cmd = Command::new(setpriv);
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"]).arg(plain.get_program()).args(args);
+        for (k, v) in plain.get_envs() {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        // nobody gets a home of its own, outside the root-only temp folder.
+        let home = tempfile::tempdir().unwrap();
+        open_to_all(home.path());
+        cmd.env("HOME", home.path()).env("XDG_DATA_HOME", home.path().join("data"));
+        Some(Run::from(cmd.output().expect("run chatferry through setpriv")))
+    }
 }
 
 /// What one chatferry run did.
@@ -279,4 +310,10 @@ pub fn public_fixture(rel: &str, test: &str) -> Option<PathBuf> {
     assert!(!require_all(), "{test}: the real fixture {} is missing (shared/ must sit beside the repo)", p.display());
     eprintln!("skipped {test}: the real fixture {} is not there (shared/ sits beside the repo)", p.display());
     None
+}
+
+/// Lets every user into `dir` (a test folder another user must reach).
+pub fn open_to_all(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
 }

@@ -256,3 +256,44 @@ fn a_transitional_store_reads_each_message_once_with_ids_that_never_clash() {
     assert!(notes.contains("1 rows of the legacy `messages` table are also in the `message` table"), "{notes}");
     assert!(notes.contains("9 expired status updates"), "{notes}");
 }
+
+#[test]
+fn what_chatferry_may_not_read_is_a_permission_error_not_a_wrong_format() {
+    use chatferry_tests::harness::open_to_all;
+    use std::os::unix::fs::PermissionsExt;
+    let test = "what_chatferry_may_not_read_is_a_permission_error_not_a_wrong_format";
+    let Some(real) = public_fixture("whatsapp/wa-crypt-tools/msgstore.db", test) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    open_to_all(dir.path());
+    let lock = |p: &Path| std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o000)).unwrap();
+    // A store file, a WhatsApp folder whose Databases/ is closed, an iPhone backup folder.
+    let file = dir.path().join("msgstore.db");
+    std::fs::copy(&real, &file).unwrap();
+    let folder = dir.path().join("WhatsApp");
+    std::fs::create_dir_all(folder.join("Databases")).unwrap();
+    std::fs::copy(&real, folder.join("Databases/msgstore.db")).unwrap();
+    let backup = dir.path().join("MobileSync/Backup/00008030-001A2B3C4D5E");
+    std::fs::create_dir_all(&backup).unwrap();
+    open_to_all(&dir.path().join("MobileSync"));
+    open_to_all(&dir.path().join("MobileSync/Backup"));
+    lock(&file);
+    lock(&folder.join("Databases"));
+    lock(&backup);
+    let out = dir.path().join("out");
+    for (input, names, hint) in [
+        (&file, file.clone(), "check its permissions"),
+        (&folder, folder.join("Databases"), "check its permissions"),
+        (&backup, backup.clone(), "Full Disk Access"),
+    ] {
+        let Some(run) = Env::new().run_unprivileged(&["convert", s(input), "--to", "archive", "-o", s(&out)], test)
+        else {
+            return;
+        };
+        let run = run.fails_with(1);
+        let errors = run.error_lines();
+        assert_eq!(errors.len(), 1, "{}", run.stderr);
+        assert!(errors[0].contains("permission denied: ") && errors[0].contains(s(&names)), "{}", errors[0]);
+        assert!(errors[0].contains(hint), "{}", errors[0]);
+        assert!(!out.exists());
+    }
+}

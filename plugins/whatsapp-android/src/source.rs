@@ -81,11 +81,18 @@ pub fn probe(path: &Path) -> u8 {
     let file = if path.is_dir() {
         match find_in_folder(path) {
             Some(f) => f,
+            // A WhatsApp folder whose Databases may not be read: ours to
+            // say so (the import names it).
+            None if unreadable_databases(path).is_some() => return 50,
             None => return 0,
         }
     } else {
         path.to_path_buf()
     };
+    let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if name.starts_with("msgstore") && Error::if_unreadable(&file).is_some() {
+        return 50;
+    }
     if db::is_sqlite(&file) {
         let Ok(conn) = db::open_read_only(&file) else { return 0 };
         let modern = db::has_table(&conn, "message") && db::has_table(&conn, "jid") && db::has_table(&conn, "chat");
@@ -93,16 +100,24 @@ pub fn probe(path: &Path) -> u8 {
         return if modern || legacy { 95 } else { 0 };
     }
     if is_encrypted(&file) {
-        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
         return if name.starts_with("msgstore") { 90 } else { 60 };
     }
     0
+}
+
+/// A permission error for the Databases folder of a WhatsApp folder, or
+/// the msgstore.db in it.
+fn unreadable_databases(folder: &Path) -> Option<Error> {
+    ["Databases", "databases"].iter().find_map(|d| Error::if_unreadable(&folder.join(d).join("msgstore.db")))
 }
 
 impl Source {
     pub fn resolve(input: &Path, options: &Options) -> Result<Source> {
         let file = if input.is_dir() {
             find_in_folder(input).ok_or_else(|| {
+                if let Some(denied) = unreadable_databases(input) {
+                    return denied;
+                }
                 Error::bad_input(format!(
                     "{} holds no msgstore.db or msgstore backup (looked in it and in Databases/)",
                     input.display()
@@ -138,6 +153,11 @@ impl Source {
             Ok(temp.as_ref().expect("set").path().to_path_buf())
         };
 
+        for f in std::iter::once(&file).chain(wa_db.as_ref()) {
+            if let Some(denied) = Error::if_unreadable(f) {
+                return Err(denied);
+            }
+        }
         let msgstore = if db::is_sqlite(&file) {
             db::copy_if_wal(&file, &mut temp_dir, "msgstore.db")?
         } else if is_encrypted(&file) {

@@ -18,6 +18,11 @@ use std::sync::{Arc, Mutex};
 
 pub const SOURCE: &str = "whatsapp-ios";
 
+/// The tables beside ZWAMESSAGE and ZWACHATSESSION that the reader uses;
+/// a store without one reads it as empty.
+const SIDE_TABLES: [&str; 5] =
+    ["ZWAGROUPINFO", "ZWAGROUPMEMBER", "ZWAMEDIAITEM", "ZWAMESSAGEINFO", "ZWAPROFILEPUSHNAME"];
+
 struct Lookups {
     chats: HashMap<i64, (String, ChatKind)>,
     owner: Option<String>,
@@ -37,9 +42,28 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
             )));
         }
     }
+    // Without these a message has no chat or no time: nothing to read.
+    for (t, c) in [("ZWAMESSAGE", "ZCHATSESSION"), ("ZWAMESSAGE", "ZMESSAGEDATE"), ("ZWACHATSESSION", "ZCONTACTJID")] {
+        if !db::has_column(&conn, t, c) {
+            return Err(Error::unsupported(format!(
+                "{}: its {t} table has no {c} column, so its messages cannot be placed; this is not a ChatStorage \
+                 layout chatferry knows (please report the WhatsApp version that wrote it)",
+                source.chat_storage.display()
+            )));
+        }
+    }
     let owner = chatferry_core::phone::owner_jid(options.get("owner"))?;
     let e = err_for(&conn);
     let mut report = Report::new();
+    let absent: Vec<&str> = SIDE_TABLES.iter().copied().filter(|t| !db::has_table(&conn, t)).collect();
+    if !absent.is_empty() {
+        report.note(format!(
+            "this ChatStorage.sqlite has no {} table{}: read as empty (a minimal or partial store; what those tables \
+             hold, such as group members, media details or receipts, is not in it)",
+            absent.join(", "),
+            if absent.len() == 1 { "" } else { "s" }
+        ));
+    }
     if matches!(source.media, MediaRoot::None) {
         report.note("no Message folder beside ChatStorage.sqlite: media files are marked missing");
     }
@@ -231,6 +255,9 @@ fn quoted_rows(conn: &Connection) -> Result<HashMap<String, i64>> {
     if wanted.is_empty() {
         return Ok(out);
     }
+    if !db::has_column(conn, "ZWAMESSAGE", "ZSTANZAID") {
+        return Ok(out);
+    }
     let mut st = conn.prepare("SELECT Z_PK, ZSTANZAID FROM ZWAMESSAGE WHERE ZSTANZAID IS NOT NULL").map_err(&e)?;
     let mut rows = st.query([]).map_err(&e)?;
     while let Some(r) = rows.next().map_err(&e)? {
@@ -256,27 +283,51 @@ fn stream(
     let e = err_for(conn);
     let quoted = quoted_rows(conn)?;
     let c = |t: &str, a: &str, col: &str| col_or_null(conn, t, a, col);
+    // A side table is joined when the store has it and the column pointing
+    // at it; its columns are NULL otherwise.
+    let joins = |link: &str, table: &str| db::has_column(conn, "ZWAMESSAGE", link) && db::has_table(conn, table);
+    let (members, media, info) = (
+        joins("ZGROUPMEMBER", "ZWAGROUPMEMBER"),
+        joins("ZMEDIAITEM", "ZWAMEDIAITEM"),
+        joins("ZMESSAGEINFO", "ZWAMESSAGEINFO"),
+    );
+    let side = |joined: bool, t: &str, a: &str, col: &str| if joined { c(t, a, col) } else { "NULL".into() };
     let sql = format!(
-        "SELECT m.Z_PK, m.ZCHATSESSION, m.ZISFROMME, m.ZMESSAGEDATE, m.ZTEXT, m.ZMESSAGETYPE, {status}, m.ZSTANZAID,
-                {starred}, {flags}, {event}, {pushname}, g.ZMEMBERJID, m.ZFROMJID,
-                i.ZMEDIALOCALPATH, i.ZTITLE, i.ZFILESIZE, i.ZMOVIEDURATION, i.ZLATITUDE, i.ZLONGITUDE, {vname}, {vstring}, {meta},
+        "SELECT m.Z_PK, m.ZCHATSESSION, {from_me}, m.ZMESSAGEDATE, {text}, {mtype}, {status}, {stanza},
+                {starred}, {flags}, {event}, {pushname}, {member}, {from_jid},
+                {path}, {title}, {size}, {duration}, {lat}, {lon}, {vname}, {vstring}, {meta},
                 {receipts}
          FROM ZWAMESSAGE m
-         LEFT JOIN ZWAGROUPMEMBER g ON g.Z_PK = m.ZGROUPMEMBER
-         LEFT JOIN ZWAMEDIAITEM i ON i.Z_PK = m.ZMEDIAITEM
+         {member_join}
+         {media_join}
          {info_join}
          WHERE m.ZCHATSESSION IN (SELECT Z_PK FROM ZWACHATSESSION)
-         ORDER BY m.ZCHATSESSION, m.ZSORT, m.Z_PK",
+         ORDER BY m.ZCHATSESSION, {sort}, m.Z_PK",
+        from_me = c("ZWAMESSAGE", "m", "ZISFROMME"),
+        text = c("ZWAMESSAGE", "m", "ZTEXT"),
+        mtype = c("ZWAMESSAGE", "m", "ZMESSAGETYPE"),
+        stanza = c("ZWAMESSAGE", "m", "ZSTANZAID"),
+        from_jid = c("ZWAMESSAGE", "m", "ZFROMJID"),
+        member = side(members, "ZWAGROUPMEMBER", "g", "ZMEMBERJID"),
+        path = side(media, "ZWAMEDIAITEM", "i", "ZMEDIALOCALPATH"),
+        title = side(media, "ZWAMEDIAITEM", "i", "ZTITLE"),
+        size = side(media, "ZWAMEDIAITEM", "i", "ZFILESIZE"),
+        duration = side(media, "ZWAMEDIAITEM", "i", "ZMOVIEDURATION"),
+        lat = side(media, "ZWAMEDIAITEM", "i", "ZLATITUDE"),
+        lon = side(media, "ZWAMEDIAITEM", "i", "ZLONGITUDE"),
+        sort = if db::has_column(conn, "ZWAMESSAGE", "ZSORT") { "m.ZSORT" } else { "m.ZMESSAGEDATE" },
+        member_join = if members { "LEFT JOIN ZWAGROUPMEMBER g ON g.Z_PK = m.ZGROUPMEMBER" } else { "" },
+        media_join = if media { "LEFT JOIN ZWAMEDIAITEM i ON i.Z_PK = m.ZMEDIAITEM" } else { "" },
         status = c("ZWAMESSAGE", "m", "ZMESSAGESTATUS"),
         starred = c("ZWAMESSAGE", "m", "ZSTARRED"),
         flags = c("ZWAMESSAGE", "m", "ZFLAGS"),
         event = c("ZWAMESSAGE", "m", "ZGROUPEVENTTYPE"),
         pushname = c("ZWAMESSAGE", "m", "ZPUSHNAME"),
-        vname = c("ZWAMEDIAITEM", "i", "ZVCARDNAME"),
-        vstring = c("ZWAMEDIAITEM", "i", "ZVCARDSTRING"),
-        meta = c("ZWAMEDIAITEM", "i", "ZMETADATA"),
-        receipts = c("ZWAMESSAGEINFO", "r", "ZRECEIPTINFO"),
-        info_join = if db::has_table(conn, "ZWAMESSAGEINFO") { "LEFT JOIN ZWAMESSAGEINFO r ON r.Z_PK = m.ZMESSAGEINFO" } else { "" },
+        vname = side(media, "ZWAMEDIAITEM", "i", "ZVCARDNAME"),
+        vstring = side(media, "ZWAMEDIAITEM", "i", "ZVCARDSTRING"),
+        meta = side(media, "ZWAMEDIAITEM", "i", "ZMETADATA"),
+        receipts = side(info, "ZWAMESSAGEINFO", "r", "ZRECEIPTINFO"),
+        info_join = if info { "LEFT JOIN ZWAMESSAGEINFO r ON r.Z_PK = m.ZMESSAGEINFO" } else { "" },
     );
     let mut st = conn.prepare(&sql).map_err(&e)?;
     let mut rows = st.query([]).map_err(&e)?;

@@ -226,11 +226,22 @@ fn detect_schema(conn: &rusqlite::Connection, path: &std::path::Path) -> Result<
     if legacy {
         return Ok(Schema::Legacy);
     }
-    if db::has_table(conn, "message") || db::has_table(conn, "messages") {
+    if ["message", "messages", "jid", "chat"].iter().any(|t| db::has_table(conn, t)) {
+        // Name exactly what is missing: a copied-in-part or damaged store
+        // looks like this as well as an unknown version.
+        let missing: Vec<String> = [("message", "chat_row_id"), ("jid", "raw_string"), ("chat", "jid_row_id")]
+            .iter()
+            .filter_map(|(t, c)| match (db::has_table(conn, t), db::has_column(conn, t, c)) {
+                (false, _) => Some(format!("no `{t}` table")),
+                (true, false) => Some(format!("no `{t}.{c}` column")),
+                _ => None,
+            })
+            .collect();
         return Err(Error::unsupported(format!(
-            "{} has WhatsApp-like tables in a layout chatferry does not know (no message.chat_row_id with jid/chat, \
-             nor messages.key_remote_jid); please report the WhatsApp version that wrote it",
-            path.display()
+            "{} looks like a WhatsApp message store but has {}, and no legacy `messages` table either: it is \
+             incomplete or damaged (copy msgstore.db again), or of a WhatsApp version chatferry does not know",
+            path.display(),
+            missing.join(", ")
         )));
     }
     Err(Error::bad_input(format!(
