@@ -23,6 +23,27 @@ pub fn blob_path(backup: &Path, domain: &str, relative_path: &str) -> PathBuf {
     backup.join(&id[..2]).join(id)
 }
 
+/// Whether a fileID read from a Manifest.db is what iOS writes: 40
+/// lower-case hex digits. Only then may it become a path (`ab/abcd…`): an
+/// absolute path, `..`, `/` or anything else in a crafted manifest would
+/// otherwise point reads, copies and deletions outside the backup.
+pub fn is_file_id(id: &str) -> bool {
+    id.len() == 40 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// The blob path of a fileID read from a manifest, or the one-line refusal.
+fn blob_of(backup: &Path, id: &str) -> Result<PathBuf> {
+    if !is_file_id(id) {
+        let shown: String = id.chars().take(80).collect();
+        return Err(Error::bad_input(format!(
+            "the backup's Manifest.db lists a file id that is not a SHA-1: {shown:?} ({}); the backup is damaged \
+             or was altered, and chatferry will not use it",
+            backup.display()
+        )));
+    }
+    Ok(backup.join(&id[..2]).join(id))
+}
+
 /// A folder with a Manifest.db is an iPhone backup.
 pub fn is_backup(dir: &Path) -> bool {
     dir.is_dir() && dir.join("Manifest.db").is_file()
@@ -74,7 +95,32 @@ impl Manifest {
             )
             .optional()
             .map_err(|e| sql_error(&self.dir.join("Manifest.db"), e))?;
-        Ok(id.filter(|id| id.len() > 2).map(|id| self.dir.join(&id[..2]).join(&id)).filter(|p| p.is_file()))
+        let Some(id) = id else { return Ok(None) };
+        let blob = blob_of(&self.dir, &id)?;
+        match std::fs::symlink_metadata(&blob) {
+            Ok(m) if m.file_type().is_symlink() => Err(Error::bad_input(format!(
+                "the backup's file {} is a link; chatferry does not follow links out of a backup (copy the backup \
+                 again, without links)",
+                blob.display()
+            ))),
+            Ok(m) if m.is_file() => Ok(Some(blob)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Refuses a manifest any of whose fileIDs is not a SHA-1 (see `is_file_id`).
+    fn check_file_ids(&self) -> Result<()> {
+        let path = self.dir.join("Manifest.db");
+        let mut st = self.conn.prepare("SELECT fileID FROM Files").map_err(|e| sql_error(&path, e))?;
+        let mut rows = st.query([]).map_err(|e| sql_error(&path, e))?;
+        while let Some(r) = rows.next().map_err(|e| sql_error(&path, e))? {
+            let id = match r.get_ref(0).map_err(|e| sql_error(&path, e))? {
+                rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                other => format!("{other:?}"),
+            };
+            blob_of(&self.dir, &id)?;
+        }
+        Ok(())
     }
 
     /// Relative paths of the files of `domain` matching an SQL LIKE pattern.
@@ -131,6 +177,9 @@ impl Template {
         }
         let manifest_path = template.join("Manifest.db");
         let manifest = Manifest::open(template)?;
+        // Every id is checked before anything is copied: `remove` and
+        // `finish` turn them into paths to delete and replace.
+        manifest.check_file_ids()?;
         let row: Option<(String, Vec<u8>)> = manifest
             .conn
             .query_row(
@@ -149,12 +198,36 @@ impl Template {
             .ok()
             .flatten();
         drop(manifest);
+        let anchor_blob = blob_of(template, &id)?;
+        // Only regular files and the blob folders are copied: a link in a
+        // template would bring a file from outside into the new backup
+        // (real backups hold none).
+        let plain = |p: &Path| -> Result<std::fs::FileType> {
+            let t = std::fs::symlink_metadata(p).map_err(|e| Error::io(p, "read", e))?.file_type();
+            if t.is_file() || t.is_dir() {
+                Ok(t)
+            } else {
+                Err(Error::bad_input(format!(
+                    "the template backup holds {}, which is {}; chatferry copies only the regular files of a backup \
+                     (make or copy the backup again, without links)",
+                    p.display(),
+                    if t.is_symlink() { "a link" } else { "not a regular file" }
+                )))
+            }
+        };
         for entry in std::fs::read_dir(template).map_err(|e| Error::io(template, "read", e))? {
             let p = entry.map_err(|e| Error::io(template, "read", e))?.path();
             let name = p.file_name().expect("entry").to_owned();
-            if p.is_dir() {
+            if plain(&p)?.is_dir() {
                 for blob in std::fs::read_dir(&p).map_err(|e| Error::io(&p, "read", e))? {
                     let b = blob.map_err(|e| Error::io(&p, "read", e))?.path();
+                    if !plain(&b)?.is_file() {
+                        return Err(Error::bad_input(format!(
+                            "the template backup holds a folder {} inside {}; an iPhone backup has files there",
+                            b.display(),
+                            p.display()
+                        )));
+                    }
                     link_or_copy(&b, &out.join(&name).join(b.file_name().expect("blob")))?;
                 }
             } else {
@@ -163,7 +236,7 @@ impl Template {
         }
         let t = Template { out: out.to_path_buf(), domain: domain.to_string(), mbfile, mbdir };
         std::fs::create_dir_all(t.work()).map_err(|e| Error::io(&t.work(), "create", e))?;
-        Ok((t, template.join(&id[..2]).join(&id)))
+        Ok((t, anchor_blob))
     }
 
     /// Where the app's files are written, by their relative paths.
@@ -187,9 +260,7 @@ impl Template {
             .map_err(e)?;
         drop(st);
         for (id, _) in &found {
-            if id.len() > 2 {
-                let _ = std::fs::remove_file(self.out.join(&id[..2]).join(id));
-            }
+            let _ = std::fs::remove_file(blob_of(&self.out, id)?);
             conn.execute("DELETE FROM Files WHERE fileID = ?1", [id]).map_err(e)?;
         }
         Ok(found.into_iter().map(|(_, p)| p).collect())
@@ -315,6 +386,23 @@ pub fn mbfile_with(template: &[u8], relative: &str, size: Option<u64>) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_sha1_file_ids_become_paths() {
+        assert!(is_file_id("7c7fba66680ef796b916b067077cc246adacf01d"));
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../../../../etc/passwd",
+            "7c/7fba66680ef796b916b067077cc246adacf01",
+            "7C7FBA66680EF796B916B067077CC246ADACF01D",
+            "7c7fba66680ef796b916b067077cc246adacf01",
+            "ü7fba66680ef796b916b067077cc246adacf01d",
+        ] {
+            assert!(!is_file_id(bad), "{bad:?}");
+            assert!(blob_of(Path::new("/b"), bad).unwrap_err().message.contains("not a SHA-1"), "{bad:?}");
+        }
+    }
 
     #[test]
     fn file_ids_are_sha1_of_domain_and_path() {

@@ -356,3 +356,22 @@ fn keys_the_phone_already_handed_out_are_not_given_again() {
     assert_eq!(q("SELECT count(*) FROM ZWAMESSAGE"), 36, "no row held at Z_MAX is left behind");
     assert_eq!(q("SELECT Z_MAX FROM Z_PRIMARYKEY WHERE Z_NAME = 'WAMessage'"), 44);
 }
+
+#[test]
+fn a_minimal_chat_storage_reads_what_it_has_and_says_what_it_lacks() {
+    // mvt's hand-made ChatStorage.sqlite: five of the tables, few columns.
+    let test = "a_minimal_chat_storage_reads_what_it_has_and_says_what_it_lacks";
+    let Some(src) = public_fixture("ios-backup/mvt-ios14/7c/7c7fba66680ef796b916b067077cc246adacf01d", test) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("ChatStorage.sqlite");
+    std::fs::copy(src, &store).unwrap();
+    let out = dir.path().join("archive");
+    let run = Env::new().run(&["convert", s(&store), "--to", "archive", "-o", s(&out)]).ok();
+    assert!(run.stdout.contains("has no ZWAGROUPMEMBER, ZWAMESSAGEINFO, ZWAPROFILEPUSHNAME tables"), "{}", run.stdout);
+    let got = archive_messages(&out);
+    let texts: Vec<&str> = got.iter().filter_map(|m| m.text.as_deref()).collect();
+    assert_eq!(texts, ["Hi", "Check https://example.org/news", "Welcome"]);
+    assert_eq!(got.iter().filter(|m| m.from_me).count(), 1);
+}

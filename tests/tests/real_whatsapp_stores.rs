@@ -297,3 +297,23 @@ fn what_chatferry_may_not_read_is_a_permission_error_not_a_wrong_format() {
         assert!(!out.exists());
     }
 }
+
+#[test]
+fn a_store_missing_its_message_or_jid_table_stops_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(db) = load_dump("whatsapp-android_2023-10", dir.path()) else { return };
+    for table in ["message", "jid"] {
+        let broken = dir.path().join(format!("without-{table}")).join("msgstore.db");
+        std::fs::create_dir_all(broken.parent().unwrap()).unwrap();
+        std::fs::copy(&db, &broken).unwrap();
+        rusqlite::Connection::open(&broken).unwrap().execute_batch(&format!("DROP TABLE {table}")).unwrap();
+        let out = dir.path().join(format!("out-{table}"));
+        let run = Env::new()
+            .run(&["convert", s(&broken), "--from", "whatsapp-android", "--to", "archive", "-o", s(&out)])
+            .fails_with(1);
+        let errors = run.error_lines();
+        assert_eq!(errors.len(), 1, "{}", run.stderr);
+        assert!(errors[0].contains(&format!("no `{table}` table")), "{}", errors[0]);
+        assert!(!out.exists(), "nothing is written");
+    }
+}

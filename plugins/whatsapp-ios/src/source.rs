@@ -66,7 +66,10 @@ pub fn probe(path: &Path) -> u8 {
         }
         return match backup_file(path, "ChatStorage.sqlite") {
             Ok(Some(_)) => 90,
-            _ => 0,
+            // It lists WhatsApp's store under a file id or a blob it will
+            // not use: ours to say why.
+            Err(_) => 60,
+            Ok(None) => 0,
         };
     }
     if is_chat_storage(&path.join("ChatStorage.sqlite")) {

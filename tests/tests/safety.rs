@@ -1,0 +1,104 @@
+//! Crafted inputs: nothing outside the output is touched, nothing outside
+//! the input is read. Each test here failed on the code before its fix.
+
+use chatferry_tests::fixtures::{canonical, ios_backup};
+use chatferry_tests::harness::{path_arg as s, tree_digest, Env};
+use std::path::{Path, PathBuf};
+
+const OWNER: &str = "owner=+4915112345678";
+
+/// An iPhone backup holding the sample as WhatsApp's ChatStorage.sqlite.
+fn backup(dir: &Path) -> PathBuf {
+    let a = dir.join("sample");
+    canonical::write_sample_archive(&a).unwrap();
+    let group = dir.join("group");
+    Env::new().run(&["convert", s(&a), "--to", "whatsapp-ios", "-o", s(&group), "--opt", OWNER]).ok();
+    let b = dir.join("backup");
+    ios_backup::write(&group, &b, false);
+    b
+}
+
+fn manifest(b: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(b.join("Manifest.db")).unwrap()
+}
+
+/// Converts the sample archive into the iPhone format with `template`.
+fn into_template(dir: &Path, template: &Path, out: &Path) -> chatferry_tests::harness::Run {
+    let a = dir.join("sample");
+    Env::new().run(&[
+        "convert",
+        s(&a),
+        "--to",
+        "whatsapp-ios",
+        "-o",
+        s(out),
+        "--opt",
+        OWNER,
+        "--opt",
+        &format!("template={}", s(template)),
+    ])
+}
+
+#[test]
+fn a_template_whose_manifest_names_a_path_for_a_file_id_is_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = backup(dir.path());
+    let victim = dir.path().join("victim.txt");
+    std::fs::write(&victim, b"keep me").unwrap();
+    for crafted in [s(&victim).to_string(), "../victim.txt".into(), "zz/../../victim.txt".into(), "é".repeat(20)] {
+        let conn = manifest(&b);
+        conn.execute("DELETE FROM Files WHERE relativePath = 'crafted'", []).unwrap();
+        conn.execute(
+            "INSERT INTO Files (fileID, domain, relativePath, flags, file) VALUES (?1, ?2, 'crafted', 1, x'')",
+            [&crafted, ios_backup::DOMAIN],
+        )
+        .unwrap();
+        drop(conn);
+        let before = tree_digest(&b);
+        let out = dir.path().join("new-backup");
+        let run = into_template(dir.path(), &b, &out).fails_with(1);
+        let errors = run.error_lines();
+        assert_eq!(errors.len(), 1, "{}", run.stderr);
+        assert!(errors[0].contains("lists a file id that is not a SHA-1"), "{crafted}: {}", errors[0]);
+        assert_eq!(std::fs::read(&victim).unwrap(), b"keep me", "{crafted}");
+        assert_eq!(tree_digest(&b), before, "the template changed");
+        assert!(!out.exists(), "{crafted}: nothing is written");
+    }
+}
+
+#[test]
+fn a_backup_whose_manifest_points_outside_is_not_read_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = backup(dir.path());
+    // Another ChatStorage.sqlite outside the backup, which a crafted id would import.
+    let elsewhere = dir.path().join("group/ChatStorage.sqlite");
+    let id = ios_backup::file_id(ios_backup::DOMAIN, "ChatStorage.sqlite");
+    for crafted in [s(&elsewhere).to_string(), "../group/ChatStorage.sqlite".into()] {
+        manifest(&b)
+            .execute("UPDATE Files SET fileID = ?1 WHERE fileID = ?2 OR fileID LIKE '%ChatStorage%'", [&crafted, &id])
+            .unwrap();
+        let out = dir.path().join("archive");
+        let run = Env::new().run(&["convert", s(&b), "--to", "archive", "-o", s(&out), "--opt", OWNER]).fails_with(1);
+        assert!(run.error_lines()[0].contains("not a SHA-1"), "{crafted}: {}", run.stderr);
+        assert!(!out.exists());
+    }
+}
+
+#[test]
+fn links_inside_a_template_are_not_followed_into_the_new_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = backup(dir.path());
+    let secret = dir.path().join("secret.txt");
+    std::fs::write(&secret, b"outside the backup").unwrap();
+    // A link among the blobs, and one at the top (as Status.plist).
+    let blob_dir = std::fs::read_dir(&b).unwrap().map(|e| e.unwrap().path()).find(|p| p.is_dir()).unwrap();
+    for link in [blob_dir.join("0000000000000000000000000000000000000000"), b.join("Status.plist")] {
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&secret, &link).unwrap();
+        let out = dir.path().join("new-backup");
+        let run = into_template(dir.path(), &b, &out).fails_with(1);
+        assert!(run.error_lines()[0].contains("a link"), "{}", run.stderr);
+        assert!(!out.exists(), "nothing is written");
+        std::fs::remove_file(&link).unwrap();
+    }
+}
