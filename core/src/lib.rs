@@ -16,6 +16,7 @@ pub mod phone;
 pub mod pipeline;
 pub mod producer;
 pub mod report;
+pub mod small_file;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 pub mod text_form;

@@ -116,8 +116,8 @@ impl Family {
 
 #[derive(Debug, Deserialize, Default)]
 struct Entry {
+    /// For the person reading the file, and for naming them in errors.
     #[serde(default)]
-    #[allow(dead_code)] // for the person reading the file
     name: Option<String>,
     #[serde(default)]
     whatsapp: Option<String>,
@@ -132,7 +132,21 @@ struct MapFile {
     person: Vec<Entry>,
 }
 
+/// A contact map is a few thousand lines at most.
+const MAX_MAP_BYTES: u64 = 16 * 1024 * 1024;
+
 impl Entry {
+    /// How the person is named in an error: their name, else their ids.
+    fn label(&self) -> String {
+        match &self.name {
+            Some(n) => format!("{n:?}"),
+            None => format!(
+                "the entry {}",
+                [&self.whatsapp, &self.wechat].into_iter().flatten().cloned().collect::<Vec<_>>().join(" / ")
+            ),
+        }
+    }
+
     fn id(&self, f: Family) -> Option<String> {
         let raw = match f {
             Family::WhatsApp => self.whatsapp.as_deref(),
@@ -162,12 +176,29 @@ impl Mapping {
         let mut pairs = HashMap::new();
         let mut owner_target = None;
         if let Some(path) = map {
-            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let text = chatferry_core::small_file::read_text(path, "the contact map", MAX_MAP_BYTES)
+                .map_err(|e| crate::UsageError(e.message))?;
             let file: MapFile = toml::from_str(&text)
                 .map_err(|e| crate::UsageError(format!("{} is not a contact map: {}", path.display(), e.message())))?;
             owner_target = file.owner.as_ref().and_then(|o| o.id(to));
+            // Who a target id (and a source id) was given to first: one
+            // person each, or the conversion would merge two people.
+            let mut by_target: HashMap<String, &Entry> = HashMap::new();
+            let mut by_source: HashMap<String, &Entry> = HashMap::new();
             for e in file.owner.iter().chain(&file.person) {
                 if let (Some(a), Some(b)) = (e.id(from), e.id(to)) {
+                    for (seen, id, app) in [(&mut by_target, &b, to), (&mut by_source, &a, from)] {
+                        if let Some(first) = seen.get(id) {
+                            bail!(crate::UsageError(format!(
+                                "{}: {} and {} both have the {} id {id}; give each person their own",
+                                path.display(),
+                                first.label(),
+                                e.label(),
+                                app.key()
+                            )));
+                        }
+                        seen.insert(id.clone(), e);
+                    }
                     pairs.insert(a, b);
                 }
             }

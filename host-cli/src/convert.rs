@@ -72,6 +72,11 @@ pub fn run(req: Request) -> Result<ExitCode> {
         // Before any reading (decrypting, copying a database): the output must be writable.
         Staging::check(req.output, Some(req.input), req.force)?;
     }
+    for (path, what) in [(req.report, "the report"), (req.write_contact_map, "the contact map")] {
+        if let Some(p) = path {
+            crate::staging::refuse_overlap(req.input, p, what)?;
+        }
+    }
     let mut importer = source.adapter.open_importer(req.input, &import_opts)?;
     // The app the history came from (an archive remembers it).
     let header = importer.header()?;
@@ -112,12 +117,22 @@ pub fn run(req: Request) -> Result<ExitCode> {
     })?;
     // Close the exporter (and any files it holds) before moving its output.
     drop(exporter);
-    staging.commit()?;
     report.source_adapter = source.info.id.clone();
     report.target_adapter = target.info.id.clone();
-
-    if let Some(path) = req.report {
-        write_report(path, &report)?;
+    // The report is written (beside its path) before the output moves into
+    // place: a report that cannot be written fails the conversion while
+    // nothing is at OUTPUT yet.
+    let pending = req.report.map(|path| stage_report(path, &report).map(|tmp| (path, tmp))).transpose()?;
+    staging.commit()?;
+    if let Some((path, tmp)) = pending {
+        tmp.persist(path).map_err(|e| {
+            anyhow::anyhow!(
+                "{} is complete, but the report could not be moved to {}: {}",
+                req.output.display(),
+                path.display(),
+                e.error
+            )
+        })?;
     }
     if !req.quiet {
         print!("{}", report.to_text());
@@ -133,12 +148,17 @@ pub fn run(req: Request) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn write_report(path: &Path, report: &chatferry_core::Report) -> Result<()> {
+/// The report as JSON in a temporary file beside `path`, to be renamed there.
+fn stage_report(path: &Path, report: &chatferry_core::Report) -> Result<tempfile::NamedTempFile> {
     let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(parent)
-        .with_context(|| format!("cannot write the report in {}", parent.display()))?;
-    serde_json::to_writer_pretty(&mut tmp, report)?;
-    std::io::Write::write_all(&mut tmp, b"\n")?;
-    tmp.persist(path).with_context(|| format!("cannot write the report to {}", path.display()))?;
-    Ok(())
+    let write = || -> std::io::Result<tempfile::NamedTempFile> {
+        let mut tmp = tempfile::Builder::new().prefix(".chatferry-report-").tempfile_in(parent)?;
+        serde_json::to_writer_pretty(&mut tmp, report)?;
+        std::io::Write::write_all(&mut tmp, b"\n")?;
+        tmp.as_file().sync_all()?;
+        Ok(tmp)
+    };
+    write().with_context(|| {
+        format!("cannot write the report to {}; nothing was written to the output either", path.display())
+    })
 }

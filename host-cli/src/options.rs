@@ -14,7 +14,7 @@ pub fn parse(raw: &[String]) -> Result<Vec<(String, String)>> {
                 None => (r.trim(), "true"),
             };
             if name.is_empty() {
-                bail!(UsageError(format!("--opt {r:?}: give it as NAME=VALUE")));
+                bail!(UsageError(format!("--opt {}: give it as NAME=VALUE", shown_name(r))));
             }
             Ok((name.to_string(), value.to_string()))
         })
@@ -49,13 +49,36 @@ pub fn assign(
     Ok((for_import, for_export))
 }
 
+/// An option name as an error shows it: as given when it looks like one
+/// (`key-file`), else only its length — a key or password typed as
+/// `--opt SECRET` must not reach the terminal's scroll-back or a log.
+fn shown_name(name: &str) -> String {
+    let looks_like_a_name = name.len() <= 40
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && name.bytes().any(|b| b.is_ascii_lowercase());
+    if looks_like_a_name {
+        format!("{name:?}")
+    } else {
+        format!("(an option name of {} characters, not shown in case it is a key)", name.chars().count())
+    }
+}
+
+/// A value as an error shows it: at most 40 characters.
+fn shown_value(value: &str) -> String {
+    if value.chars().count() <= 40 {
+        format!("{value:?}")
+    } else {
+        format!("{:?}… ({} characters)", value.chars().take(40).collect::<String>(), value.chars().count())
+    }
+}
+
 fn check_value(name: &str, value: &str, kind: OptionKind) -> Result<()> {
     match kind {
         OptionKind::Number if value.parse::<i64>().is_err() => {
-            bail!(UsageError(format!("option {name} takes a whole number, not {value:?}")))
+            bail!(UsageError(format!("option {name} takes a whole number, not {}", shown_value(value))))
         }
         OptionKind::Flag if !matches!(value, "" | "true" | "false" | "yes" | "no" | "1" | "0") => {
-            bail!(UsageError(format!("option {name} is a flag: give true or false, not {value:?}")))
+            bail!(UsageError(format!("option {name} is a flag: give true or false, not {}", shown_value(value))))
         }
         OptionKind::Path if value.is_empty() => {
             bail!(UsageError(format!("option {name} needs a path")))
@@ -79,7 +102,11 @@ fn unknown_option_message(name: &str, import: Option<&AdapterInfo>, export: Opti
     known.dedup();
     let takes =
         if known.is_empty() { "they take no options".to_string() } else { format!("they take: {}", known.join(", ")) };
-    format!("option {name:?} is not understood by {}; {takes} (see `chatferry adapters`)", sides.join(" or "))
+    format!(
+        "option {} is not understood by {}; {takes} (see `chatferry adapters`)",
+        shown_name(name),
+        sides.join(" or ")
+    )
 }
 
 #[cfg(test)]

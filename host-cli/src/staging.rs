@@ -18,7 +18,7 @@ impl Staging {
     pub fn check(output: &Path, input: Option<&Path>, force: bool) -> Result<()> {
         output.file_name().with_context(|| format!("{} is not a usable output path", output.display()))?;
         if let Some(input) = input {
-            refuse_overlap(input, output)?;
+            refuse_overlap(input, output, "the output")?;
         }
         if output.symlink_metadata().is_ok() && !force {
             bail!("{} already exists; choose another path or pass --force to replace it", output.display());
@@ -71,9 +71,10 @@ impl Staging {
     }
 }
 
-/// Refuses an OUTPUT that is the input, inside it, or contains it: writing
-/// there could modify or replace the input.
-fn refuse_overlap(input: &Path, output: &Path) -> Result<()> {
+/// Refuses an OUTPUT (or a report or contact map to write, `what`) that is
+/// the input, inside it, or contains it: writing there could modify or
+/// replace the input.
+pub fn refuse_overlap(input: &Path, output: &Path, what: &str) -> Result<()> {
     let Ok(input) = input.canonicalize() else {
         return Ok(());
     };
@@ -89,7 +90,7 @@ fn refuse_overlap(input: &Path, output: &Path) -> Result<()> {
     };
     if out_abs == input || out_abs.starts_with(&input) || input.starts_with(&out_abs) {
         bail!(
-            "the output {} would overlap the input {}; inputs are never modified: choose an output elsewhere",
+            "{what} {} would overlap the input {}; inputs are never modified: choose a path elsewhere",
             output.display(),
             input.display()
         );

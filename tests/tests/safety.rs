@@ -102,3 +102,85 @@ fn links_inside_a_template_are_not_followed_into_the_new_backup() {
         std::fs::remove_file(&link).unwrap();
     }
 }
+
+/// A generated WhatsApp Android folder (the sample, with media).
+fn whatsapp_folder(dir: &Path) -> PathBuf {
+    chatferry_tests::fixtures::whatsapp_android::write_sample(&dir.join("WhatsApp")).root
+}
+
+#[test]
+fn a_report_or_contact_map_path_over_the_input_is_refused_before_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = whatsapp_folder(dir.path());
+    let before = tree_digest(&root);
+    let db = root.join("Databases/msgstore.db");
+    let out = dir.path().join("out");
+    for args in
+        [vec!["--report", s(&db)], vec!["--report", s(&root.join("report.json"))], vec!["--write-contact-map", s(&db)]]
+    {
+        let mut full = vec!["convert", s(&root), "--to", "archive", "-o", s(&out), "--opt", OWNER];
+        full.extend(&args);
+        let run = Env::new().run(&full).fails_with(1);
+        assert!(run.error_lines()[0].contains("would overlap the input"), "{args:?}: {}", run.stderr);
+        assert_eq!(tree_digest(&root), before, "{args:?}: the input changed");
+        assert!(!out.exists());
+    }
+}
+
+#[test]
+fn a_report_that_cannot_be_written_fails_before_the_output_appears() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = whatsapp_folder(dir.path());
+    let out = dir.path().join("out");
+    let report = dir.path().join("no-such-folder/report.json");
+    let run = Env::new()
+        .run(&["convert", s(&root), "--to", "archive", "-o", s(&out), "--opt", OWNER, "--report", s(&report)])
+        .fails_with(1);
+    let errors = run.error_lines();
+    assert_eq!(errors.len(), 1, "{}", run.stderr);
+    assert!(
+        errors[0].contains("cannot write the report") && errors[0].contains("nothing was written"),
+        "{}",
+        errors[0]
+    );
+    assert!(!out.exists(), "no output without its report");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".chatferry"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn contact_maps_that_are_devices_pipes_huge_or_give_two_people_one_id_are_usage_errors() {
+    use chatferry_tests::fixtures::wechat_android::{self as wc, Spec};
+    let dir = tempfile::tempdir().unwrap();
+    let fx = wc::write_sample(&dir.path().join("app"), &Spec::default());
+    let out = dir.path().join("wa");
+    let fifo = dir.path().join("map.fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let huge = dir.path().join("huge.toml");
+    std::fs::File::create(&huge).unwrap().set_len(17 * 1024 * 1024).unwrap();
+    let twice = dir.path().join("twice.toml");
+    std::fs::write(
+        &twice,
+        "[[person]]\nname = \"Zhang\"\nwechat = \"wxid_zhang3wei\"\nwhatsapp = \"+8613800138000\"\n\n\
+         [[person]]\nname = \"Amina\"\nwechat = \"wxid_amina7\"\nwhatsapp = \"+86 138 0013 8000\"\n",
+    )
+    .unwrap();
+    for (map, needle) in [
+        (PathBuf::from("/dev/zero"), "not a regular file"),
+        (fifo, "not a regular file"),
+        (huge, "larger than"),
+        (twice, "\"Zhang\" and \"Amina\" both have the whatsapp id 8613800138000@s.whatsapp.net"),
+    ] {
+        let run = Env::new()
+            .run(&["convert", s(&fx.root), "--to", "whatsapp-android", "-o", s(&out), "--contacts", s(&map)])
+            .fails_with(2);
+        let errors = run.error_lines();
+        assert_eq!(errors.len(), 1, "{}", run.stderr);
+        assert!(errors[0].contains(needle), "{}: {}", map.display(), errors[0]);
+        assert!(!out.exists());
+    }
+}

@@ -101,9 +101,23 @@ fn keys_come_from_the_person_and_wrong_ones_are_named() {
 
     let wrong =
         env.run(&["convert", s(&fx.db), "--to", "archive", "-o", s(&out("e")), "--opt", "key=abcdef0"]).fails_with(1);
-    assert!(wrong.error_lines()[0].contains("the key abcdef0 did not open"), "{:?}", wrong.error_lines());
+    assert!(wrong.error_lines()[0].contains("the key you gave did not open"), "{:?}", wrong.error_lines());
+    assert!(!wrong.stderr.contains("abcdef0"), "a key is never printed: {}", wrong.stderr);
     let bad = env.run(&["convert", s(&fx.db), "--to", "archive", "-o", s(&out("f")), "--opt", "key=xyz"]).fails_with(2);
     assert!(bad.error_lines()[0].contains("7 hexadecimal"), "{:?}", bad.error_lines());
+    assert!(!bad.stderr.contains("xyz"), "{}", bad.stderr);
+
+    // The key in a file, off the command line, opens it the same.
+    let key_file = dir.path().join("key.txt");
+    std::fs::write(&key_file, format!("{}\n", fx.key)).unwrap();
+    let k = format!("key-file={}", s(&key_file));
+    env.run(&["convert", s(&fx.db), "--to", "archive", "-o", s(&out("g")), "--opt", &k]).ok();
+    assert_eq!(archive_messages(&out("g")), archive_messages(&out("c")));
+    // A key typed where an option name goes is not echoed either.
+    let long = "ab".repeat(2500);
+    let typo = env.run(&["convert", s(&fx.db), "--to", "archive", "-o", s(&out("h")), "--opt", &long]).fails_with(2);
+    assert!(!typo.stderr.contains(&long[..16]), "{}", typo.stderr);
+    assert!(typo.error_lines()[0].contains("5000 characters, not shown"), "{}", typo.stderr);
 }
 
 #[test]

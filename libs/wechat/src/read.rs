@@ -179,7 +179,18 @@ pub fn convert(row: Row, ctx: &Context, report: &mut Report, lookup: &mut dyn Fn
     let keep_xml = |m: &mut Message, body: &str| {
         m.extras.insert("wechat.content".into(), body.to_string());
     };
-    let doc = Doc::parse(body);
+    let doc = match Doc::parse_checked(body) {
+        crate::xml::Parsed::Doc(d) => Some(d),
+        crate::xml::Parsed::NotXml => None,
+        crate::xml::Parsed::TooDeep => {
+            m.extras.insert("wechat.content".into(), body.to_string());
+            report.note(format!(
+                "message {id}: its XML is nested deeper than {} levels (no WeChat message is); kept as raw text",
+                crate::xml::MAX_DEPTH
+            ));
+            None
+        }
+    };
     let no_doc = Doc::default();
     match (row.code, base) {
         (codes::REVOKE_NOTICE, _) => {

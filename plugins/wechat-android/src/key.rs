@@ -39,12 +39,32 @@ pub fn check_uin(uin: &str) -> Result<String> {
     })
 }
 
+/// The key as WeChat uses it (7 lower-case hex digits). An error never
+/// repeats what was given: it may be a real key with a typo.
 pub fn check_key(key: &str) -> Result<String> {
     let k = key.trim().to_ascii_lowercase();
     if k.len() == 7 && k.bytes().all(|b| b.is_ascii_hexdigit()) {
         Ok(k)
     } else {
-        Err(Error::usage(format!("key {key:?} is not a WeChat database key (7 hexadecimal characters, e.g. 1a2b3c4)")))
+        Err(Error::usage(format!(
+            "the key given ({} characters) is not a WeChat database key: that is 7 hexadecimal characters, e.g. 1a2b3c4",
+            k.chars().count()
+        )))
+    }
+}
+
+/// The key from `--opt key-file=` (the key alone in a text file: it stays
+/// off the command line, where other users of the machine can see it) or
+/// `--opt key=`.
+pub fn given_key(options: &chatferry_core::Options) -> Result<Option<String>> {
+    match (options.get("key"), options.path("key-file")) {
+        (Some(_), Some(_)) => Err(Error::usage("give the database key once: --opt key-file= or --opt key=, not both")),
+        (Some(k), None) => check_key(k).map(Some),
+        (None, Some(path)) => {
+            let text = chatferry_core::small_file::read_text(&path, "the key file", 4096)?;
+            check_key(&text).map(Some)
+        }
+        (None, None) => Ok(None),
     }
 }
 

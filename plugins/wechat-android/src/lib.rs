@@ -40,7 +40,17 @@ impl Adapter for WeChatAndroid {
                     "the phone's IMEI if WeChat keyed the database with it (dial *#06#); default: WeChat's own \
                      1234567890ABCDEF",
                 ),
-                OptionSpec::new("key", OptionKind::Text, "the 7-character database key itself, if you know it"),
+                OptionSpec::new(
+                    "key-file",
+                    OptionKind::Path,
+                    "a text file holding the 7-character database key, if you know it (kept off the command line)",
+                ),
+                OptionSpec::new(
+                    "key",
+                    OptionKind::Text,
+                    "the 7-character database key itself; other users of this machine can see command lines, so \
+                     prefer key-file",
+                ),
             ],
         }
     }

@@ -139,7 +139,7 @@ pub fn probe(path: &Path) -> u8 {
 impl Source {
     pub fn open(input: &Path, options: &Options) -> Result<Source> {
         let opt_uin = options.get("uin").map(key::check_uin).transpose()?;
-        let opt_key = options.get("key").map(key::check_key).transpose()?;
+        let opt_key = key::given_key(options)?;
         let opt_imei = options.get("imei").map(|i| i.trim().to_string()).filter(|i| !i.is_empty());
         let l = layout(input, opt_uin.as_slice())?;
 
@@ -193,7 +193,7 @@ impl Source {
         } else if let Some(k) = &opt_key {
             let conn = key::try_open(&db_file, Some(k), access)?.ok_or_else(|| {
                 Error::wrong_key(format!(
-                    "the key {k} did not open {}: check the 7 characters, or give --opt imei= and --opt uin= \
+                    "the key you gave did not open {}: check its 7 characters, or give --opt imei= and --opt uin= \
                      instead (the key is md5(IMEI + uin)[:7])",
                     l.db.display()
                 ))
@@ -204,7 +204,7 @@ impl Source {
                 return Err(Error::wrong_key(format!(
                     "{} is encrypted and no uin was found (no shared_prefs beside it): give --opt uin=<uin from \
                      shared_prefs/auth_info_key_prefs.xml> and, if WeChat could read your phone's IMEI, --opt imei=, \
-                     or the key itself with --opt key=",
+                     or the key itself in a file with --opt key-file=",
                     l.db.display()
                 )));
             }
@@ -227,7 +227,7 @@ impl Source {
             let Some((conn, uin, imei)) = found else {
                 return Err(Error::wrong_key(format!(
                     "no key opened {}: tried {}. Give your phone's IMEI with --opt imei= (dial *#06#), the uin with \
-                     --opt uin=, or the 7-character key with --opt key=; if the file was copied while damaged, \
+                     --opt uin=, or the 7-character key in a file with --opt key-file=; if the file was copied while damaged, \
                      copy it again",
                     l.db.display(),
                     tried.join(", ")

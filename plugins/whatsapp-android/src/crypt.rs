@@ -133,7 +133,7 @@ impl Key {
     /// Reads a key file: the 64-hex-digit end-to-end key (spaces allowed),
     /// `encrypted_backup.key`, a raw 32-byte key, or the crypt12/14 `key` file.
     pub fn from_file(path: &Path) -> Result<Key> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, "read the key file", e))?;
+        let bytes = chatferry_core::small_file::read(path, "the key file", 64 * 1024)?;
         Key::parse(&bytes).map_err(|why| {
             Error::bad_input(format!(
                 "{} is not a WhatsApp key: {why}. Give the 64-digit end-to-end key (in a text file), \

@@ -58,7 +58,7 @@ impl WcExporter {
         let opts = Options2 {
             uin: options.get("uin").map(key::check_uin).transpose()?,
             imei: options.get("imei").map(|i| i.trim().to_string()).filter(|i| !i.is_empty()),
-            key: options.get("key").map(key::check_key).transpose()?,
+            key: key::given_key(options)?,
         };
         std::fs::create_dir_all(output).map_err(|e| Error::io(output, "create", e))?;
         Ok(WcExporter {
