@@ -53,15 +53,20 @@ pub fn convert(
     progress.stage("messages");
     let mut done = 0u64;
     loop {
-        let batch = importer.next_messages(BATCH_SIZE)?;
+        let mut batch = importer.next_messages(BATCH_SIZE)?;
         if batch.is_empty() {
             break;
         }
+        let mut out_of_range = false;
         for m in &batch {
             report.read(m.kind);
             if m.media.as_ref().is_some_and(|media| media.missing) {
                 report.media.missing += 1;
             }
+            out_of_range |= !times_in_range(m);
+        }
+        if out_of_range {
+            keep_times_in_range(&mut batch, &mut report);
         }
         done += batch.len() as u64;
         // A batch built on the importer's own thread goes back there to be
@@ -82,6 +87,38 @@ pub fn convert(
     report.merge(export_report);
     progress.finish();
     Ok(report)
+}
+
+fn times_in_range(m: &crate::model::Message) -> bool {
+    use crate::time::in_range;
+    in_range(m.timestamp_ms)
+        && m.edited_ms.map_or(true, in_range)
+        && m.reactions.iter().all(|r| r.timestamp_ms.map_or(true, in_range))
+}
+
+/// A message whose time no store can hold (before year 1 or after 9999: a
+/// damaged or crafted row) is not written, and counted; an edit or
+/// reaction time out of range is dropped from its message, and noted.
+fn keep_times_in_range(batch: &mut Vec<crate::model::Message>, report: &mut Report) {
+    use crate::time::in_range;
+    batch.retain_mut(|m| {
+        if !in_range(m.timestamp_ms) {
+            report.failed(m.kind, "its time is outside the years 1–9999, which no store can hold (a damaged row?)");
+            report.note(format!("message {}: not written, its time is outside the years 1–9999", m.id));
+            return false;
+        }
+        if m.edited_ms.is_some_and(|t| !in_range(t)) {
+            m.edited_ms = None;
+            report.note(format!("message {}: its edit time is out of range and was dropped", m.id));
+        }
+        for r in &mut m.reactions {
+            if r.timestamp_ms.is_some_and(|t| !in_range(t)) {
+                r.timestamp_ms = None;
+                report.note(format!("message {}: a reaction's time is out of range and was dropped", m.id));
+            }
+        }
+        true
+    });
 }
 
 /// What `chatferry inspect` shows about a store.

@@ -4,6 +4,18 @@
 /// Seconds from 1970-01-01 to 2001-01-01, Apple's reference date.
 pub const APPLE_EPOCH_OFFSET_S: i64 = 978_307_200;
 
+/// The earliest and latest time chatferry writes: 0001-01-01 and
+/// 9999-12-31T23:59:59.999 UTC. Every store's own form (Apple seconds, Unix
+/// seconds or milliseconds, text) holds these without overflow; a message
+/// outside them (a damaged or crafted row) is not written and is counted.
+pub const EARLIEST_MS: i64 = -62_135_596_800_000;
+pub const LATEST_MS: i64 = 253_402_300_799_999;
+
+/// Whether `ms` is within `EARLIEST_MS..=LATEST_MS`.
+pub fn in_range(ms: i64) -> bool {
+    (EARLIEST_MS..=LATEST_MS).contains(&ms)
+}
+
 /// Apple reference-date seconds (Core Data REAL, may be fractional and
 /// negative for dates before 2001) to Unix milliseconds, rounded to the
 /// nearest millisecond.
@@ -11,9 +23,10 @@ pub fn apple_seconds_to_unix_ms(seconds: f64) -> i64 {
     ((seconds + APPLE_EPOCH_OFFSET_S as f64) * 1000.0).round() as i64
 }
 
-/// Unix milliseconds to Apple reference-date seconds.
+/// Unix milliseconds to Apple reference-date seconds (saturating: the
+/// pipeline keeps times out of range from exporters anyway).
 pub fn unix_ms_to_apple_seconds(ms: i64) -> f64 {
-    (ms - APPLE_EPOCH_OFFSET_S * 1000) as f64 / 1000.0
+    ms.saturating_sub(APPLE_EPOCH_OFFSET_S * 1000) as f64 / 1000.0
 }
 
 /// Unix seconds to milliseconds, saturating instead of overflowing.
@@ -112,6 +125,18 @@ mod tests {
         assert_eq!(apple_seconds_to_unix_ms(0.0004), 978_307_200_000);
         assert_eq!(apple_seconds_to_unix_ms(0.0006), 978_307_200_001);
         assert_eq!(apple_seconds_to_unix_ms(-0.0006), 978_307_199_999);
+    }
+
+    #[test]
+    fn the_extremes_neither_wrap_nor_panic() {
+        assert!(unix_ms_to_apple_seconds(i64::MIN) < -9.0e15);
+        assert!(unix_ms_to_apple_seconds(i64::MAX) > 9.0e15);
+        assert_eq!(apple_seconds_to_unix_ms(f64::NAN), 0);
+        assert_eq!(apple_seconds_to_unix_ms(1e300), i64::MAX);
+        assert!(in_range(0) && in_range(EARLIEST_MS) && in_range(LATEST_MS));
+        assert!(!in_range(i64::MIN) && !in_range(EARLIEST_MS - 1) && !in_range(LATEST_MS + 1));
+        assert_eq!(format_utc(EARLIEST_MS), "0001-01-01T00:00:00.000Z");
+        assert_eq!(format_utc(LATEST_MS), "9999-12-31T23:59:59.999Z");
     }
 
     #[test]

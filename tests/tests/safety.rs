@@ -184,3 +184,45 @@ fn contact_maps_that_are_devices_pipes_huge_or_give_two_people_one_id_are_usage_
         assert!(!out.exists());
     }
 }
+
+#[test]
+fn times_no_store_can_hold_are_refused_per_message_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("sample");
+    canonical::write_sample_archive(&a).unwrap();
+    let lines = std::fs::read_to_string(a.join("messages.jsonl")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+    let mut extra = String::new();
+    for (id, t) in [("far-past", i64::MIN), ("far-future", i64::MAX), ("year-10000", 253_402_300_800_000)] {
+        let mut m = first.clone();
+        m["id"] = id.into();
+        m["timestamp_ms"] = t.into();
+        m["reply_to"] = serde_json::Value::Null;
+        extra.push_str(&format!("{m}\n"));
+    }
+    std::fs::write(a.join("messages.jsonl"), format!("{lines}{extra}")).unwrap();
+    let total = lines.lines().count();
+    for target in ["whatsapp-ios", "whatsapp-android", "html", "archive"] {
+        let out = dir.path().join(target);
+        let report = dir.path().join(format!("{target}.json"));
+        let mut args = vec!["convert", s(&a), "--to", target, "-o", s(&out), "--report", s(&report)];
+        match target {
+            "whatsapp-ios" | "whatsapp-android" => args.extend(["--opt", OWNER]),
+            _ => {}
+        }
+        Env::new().run(&args).ok();
+        let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+        let failed: u64 = r["written"].as_object().unwrap().values().map(|t| t["failed"].as_u64().unwrap_or(0)).sum();
+        assert!(failed >= 3, "{target}: {r}");
+        assert!(
+            r["notes"].to_string().contains("3 messages: not written, its time is outside the years 1–9999"),
+            "{target}: {}",
+            r["notes"]
+        );
+        if target == "archive" {
+            let back = chatferry_tests::harness::archive_messages(&out);
+            assert_eq!(back.len(), total, "every other message is written");
+            assert!(back.iter().all(|m| chatferry_core::time::in_range(m.timestamp_ms)));
+        }
+    }
+}
