@@ -484,7 +484,7 @@ pub fn write_template(inner: &mut dyn Importer, from: Family, path: &Path) -> Re
             .filter(|_| chat.kind == ChatKind::Direct)
             .chain(chat.participants.iter().map(|p| &p.contact));
         for id in ids {
-            if from.is_person(id) && !people.contains(id) && header.owner.as_ref().is_none_or(|o| &o.id != id) {
+            if from.is_person(id) && !people.contains(id) && header.owner.as_ref().map_or(true, |o| &o.id != id) {
                 people.push(id.clone());
             }
         }

@@ -1,10 +1,12 @@
 //! `chatferry`: finds, checks, installs and loads plugins; runs conversions.
 
 mod catalog;
+mod cleanup;
 mod cli;
 mod commands;
 mod contact_map;
 mod convert;
+mod lock;
 mod options;
 mod plugin_cmd;
 mod progress;
@@ -27,7 +29,13 @@ impl std::fmt::Display for UsageError {
 impl std::error::Error for UsageError {}
 
 fn main() -> ExitCode {
+    // Parsed first: clap exits on --help or a usage error, and nothing has
+    // been made yet that would need removing.
     let cli = cli::Cli::parse();
+    // Then, while this is the only thread: the run's private temporary
+    // folder (TMPDIR for everything after), then the signal watcher.
+    let _run_dir = cleanup::RunDir::start();
+    cleanup::handle_signals();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CHATFERRY_LOG")

@@ -1,6 +1,13 @@
 //! Output appears only when complete: the exporter writes into a hidden
 //! temporary folder beside OUTPUT, and only a finished result is renamed
 //! into place. Anything that fails leaves OUTPUT as it was.
+//!
+//! One run at a time writes an OUTPUT: it holds `.chatferry-lock-<name>`
+//! beside it. Holding the lock, a run knows that any staging folder for
+//! the same OUTPUT (`.chatferry-partial-*` marked with its name) was left
+//! by a run that was killed, and removes it (or, if the kill fell between
+//! the two renames of a replacement on a system without an atomic
+//! exchange, puts the previous output back).
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -9,7 +16,14 @@ pub struct Staging {
     output: PathBuf,
     dir: tempfile::TempDir,
     staged: PathBuf,
+    _lock: crate::lock::Lock,
 }
+
+const PARTIAL_PREFIX: &str = ".chatferry-partial-";
+/// In a staging folder: the name of the OUTPUT it is for.
+const MARKER: &str = ".chatferry-output";
+/// In a staging folder: the output being replaced, between two renames.
+const PREVIOUS: &str = "previous";
 
 impl Staging {
     /// Checks OUTPUT and prepares the temporary path the exporter writes to.
@@ -27,19 +41,35 @@ impl Staging {
     }
 
     pub fn prepare(output: &Path, input: Option<&Path>, force: bool) -> Result<Staging> {
-        Staging::check(output, input, force)?;
+        output.file_name().with_context(|| format!("{} is not a usable output path", output.display()))?;
         let name = output.file_name().expect("checked");
         let parent = match output.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
         std::fs::create_dir_all(&parent).with_context(|| format!("cannot create {}", parent.display()))?;
-        let dir = tempfile::Builder::new()
-            .prefix(".chatferry-partial-")
+        let lock_path = parent.join(format!(".chatferry-lock-{}", name.to_string_lossy()));
+        let lock =
+            crate::lock::Lock::try_take(&lock_path).with_context(|| format!("cannot write in {}", parent.display()))?;
+        let Some(lock) = lock else {
+            let who = crate::lock::Lock::holder(&lock_path).map(|p| format!(" (process {p})")).unwrap_or_default();
+            bail!(
+                "another chatferry is writing {} right now{who}; wait for it to finish, or choose another output",
+                output.display()
+            );
+        };
+        recover_interrupted(&parent, output)?;
+        // Checked again now that the output is ours: another run may have
+        // finished writing it since the first check.
+        Staging::check(output, input, force)?;
+        let dir = crate::cleanup::private(tempfile::Builder::new().prefix(PARTIAL_PREFIX))
             .tempdir_in(&parent)
             .with_context(|| format!("cannot write in {}", parent.display()))?;
+        crate::cleanup::remove_on_signal(dir.path());
+        std::fs::write(dir.path().join(MARKER), name.as_encoded_bytes())
+            .with_context(|| format!("cannot write in {}", parent.display()))?;
         let staged = dir.path().join(name);
-        Ok(Staging { output: output.to_path_buf(), dir, staged })
+        Ok(Staging { output: output.to_path_buf(), dir, staged, _lock: lock })
     }
 
     /// Where the exporter writes (does not exist yet).
@@ -47,28 +77,107 @@ impl Staging {
         &self.staged
     }
 
-    /// Moves the finished output into place, replacing an old one only now.
+    /// Moves the finished output into place, replacing an old one only now:
+    /// in one atomic exchange where the system has one (Linux), so there is
+    /// a complete OUTPUT at every instant.
     pub fn commit(self) -> Result<()> {
         if !self.staged.exists() {
             bail!("the exporter finished without writing anything at its output path");
         }
         if self.output.symlink_metadata().is_ok() {
-            let old = self.dir.path().join("previous");
-            std::fs::rename(&self.output, &old)
-                .with_context(|| format!("cannot move the old {} aside", self.output.display()))?;
-            if let Err(e) = std::fs::rename(&self.staged, &self.output) {
-                // Put the old output back so nothing is lost.
-                let _ = std::fs::rename(&old, &self.output);
-                return Err(e).with_context(|| format!("cannot move the new output to {}", self.output.display()));
+            if !exchange(&self.staged, &self.output) {
+                // Two renames; a kill between them leaves the old output in
+                // `previous`, which the next run into OUTPUT puts back.
+                let old = self.dir.path().join(PREVIOUS);
+                std::fs::rename(&self.output, &old)
+                    .with_context(|| format!("cannot move the old {} aside", self.output.display()))?;
+                if let Err(e) = std::fs::rename(&self.staged, &self.output) {
+                    // Put the old output back so nothing is lost.
+                    let _ = std::fs::rename(&old, &self.output);
+                    return Err(e).with_context(|| format!("cannot move the new output to {}", self.output.display()));
+                }
             }
         } else {
             std::fs::rename(&self.staged, &self.output)
                 .with_context(|| format!("cannot move the new output to {}", self.output.display()))?;
         }
-        // Dropping the TempDir removes the folder and the replaced output.
-        drop(self.dir);
+        // Dropping self removes the staging folder and the replaced output.
         Ok(())
     }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        crate::cleanup::keep(self.dir.path());
+    }
+}
+
+/// Swaps `a` and `b` atomically; false where the system or file system
+/// cannot (then nothing was changed).
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let (Ok(a), Ok(b)) =
+        (std::ffi::CString::new(a.as_os_str().as_bytes()), std::ffi::CString::new(b.as_os_str().as_bytes()))
+    else {
+        return false;
+    };
+    // SAFETY: two valid NUL-terminated paths; renameat2 only reads them.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    r == 0
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_a: &Path, _b: &Path) -> bool {
+    false
+}
+
+/// With OUTPUT's lock held: removes the staging folders of `output` left by
+/// runs that were killed, putting back an output a killed replacement had
+/// moved aside. Only folders chatferry marked as its own are touched.
+fn recover_interrupted(parent: &Path, output: &Path) -> Result<()> {
+    let name = output.file_name().expect("checked");
+    let Ok(entries) = std::fs::read_dir(parent) else { return Ok(()) };
+    for e in entries.flatten() {
+        let is_partial = e.file_name().to_string_lossy().starts_with(PARTIAL_PREFIX)
+            && e.file_type().is_ok_and(|t| t.is_dir())
+            && std::fs::read(e.path().join(MARKER)).is_ok_and(|m| m == name.as_encoded_bytes());
+        if !is_partial {
+            continue;
+        }
+        let previous = e.path().join(PREVIOUS);
+        if output.symlink_metadata().is_err() && previous.symlink_metadata().is_ok() {
+            std::fs::rename(&previous, output).with_context(|| {
+                format!(
+                    "{} was being replaced when its run was stopped; its previous version is in {}, and could not \
+                     be moved back",
+                    output.display(),
+                    previous.display()
+                )
+            })?;
+            eprintln!(
+                "chatferry: {} was being replaced when its run was stopped: the previous version is back in place",
+                output.display()
+            );
+        }
+        std::fs::remove_dir_all(e.path())
+            .with_context(|| format!("cannot remove {}, left by a run that was stopped", e.path().display()))?;
+        eprintln!(
+            "chatferry: removed {}, the partial output of an earlier run into {} that was stopped",
+            e.path().display(),
+            output.display()
+        );
+    }
+    Ok(())
 }
 
 /// Refuses an OUTPUT (or a report or contact map to write, `what`) that is
@@ -135,6 +244,60 @@ mod tests {
         s.commit().unwrap();
         assert_eq!(std::fs::read(&out).unwrap(), b"new");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_replacement_stopped_between_its_two_renames_is_put_back_by_the_next_run() {
+        // The state a kill leaves on a system without an atomic exchange:
+        // the old output moved into its staging folder, the new not yet
+        // in place.
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let stale = dir.path().join(".chatferry-partial-killed");
+        std::fs::create_dir_all(stale.join(PREVIOUS)).unwrap();
+        std::fs::write(stale.join(MARKER), b"out").unwrap();
+        std::fs::write(stale.join(PREVIOUS).join("a"), b"old").unwrap();
+        // Not ours: no marker, or the marker of another output.
+        let foreign = dir.path().join(".chatferry-partial-mine");
+        std::fs::create_dir(&foreign).unwrap();
+        let other = dir.path().join(".chatferry-partial-other");
+        std::fs::create_dir(&other).unwrap();
+        std::fs::write(other.join(MARKER), b"elsewhere").unwrap();
+
+        let s = Staging::prepare(&out, None, true).unwrap();
+        assert_eq!(std::fs::read(out.join("a")).unwrap(), b"old", "the previous output is back");
+        assert!(!stale.exists(), "the stopped run's folder is removed");
+        assert!(foreign.exists() && other.exists(), "folders chatferry did not mark are left alone");
+        std::fs::create_dir(s.path()).unwrap();
+        std::fs::write(s.path().join("a"), b"new").unwrap();
+        s.commit().unwrap();
+        assert_eq!(std::fs::read(out.join("a")).unwrap(), b"new");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn replacing_exchanges_the_two_in_one_step() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        std::fs::create_dir(&a).unwrap();
+        std::fs::write(a.join("f"), b"A").unwrap();
+        std::fs::write(&b, b"B").unwrap();
+        assert!(exchange(&a, &b), "renameat2(RENAME_EXCHANGE) is available on this file system");
+        assert_eq!(std::fs::read(&a).unwrap(), b"B");
+        assert_eq!(std::fs::read(b.join("f")).unwrap(), b"A");
+        assert!(!exchange(&a, &dir.path().join("missing")), "nothing to exchange with: refused, nothing changed");
+        assert!(a.is_file());
+    }
+
+    #[test]
+    fn a_second_writer_of_the_same_output_is_refused_in_one_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let first = Staging::prepare(&out, None, false).unwrap();
+        let err = Staging::prepare(&out, None, false).err().unwrap().to_string();
+        assert!(err.contains("another chatferry is writing") && !err.contains('\n'), "{err}");
+        drop(first);
+        assert!(Staging::prepare(&out, None, false).is_ok());
     }
 
     #[test]
