@@ -51,10 +51,34 @@ pub fn is_backup(dir: &Path) -> bool {
 
 /// Whether the backup says it is encrypted (Manifest.plist `IsEncrypted`).
 pub fn is_encrypted(dir: &Path) -> bool {
-    plist::Value::from_file(dir.join("Manifest.plist"))
-        .ok()
-        .and_then(|v| v.as_dictionary().and_then(|d| d.get("IsEncrypted")).and_then(|e| e.as_boolean()))
-        .unwrap_or(false)
+    read_plist(&dir.join("Manifest.plist"), "the backup's Manifest.plist").ok().is_some_and(|v| says_encrypted(&v))
+}
+
+fn says_encrypted(v: &plist::Value) -> bool {
+    v.as_dictionary().and_then(|d| d.get("IsEncrypted")).and_then(|e| e.as_boolean()).unwrap_or(false)
+}
+
+/// The plists of a backup or an app's folder are at most a few hundred KB;
+/// a larger one (or a device, or a pipe) is not read.
+pub const MAX_PLIST: u64 = 16 << 20;
+
+/// A plist file (XML or binary), read only when it is a regular file of at
+/// most `MAX_PLIST` bytes.
+pub fn read_plist(path: &Path, what: &str) -> Result<plist::Value> {
+    let bytes = crate::small_file::read(path, what, MAX_PLIST).map_err(|e| Error::bad_input(e.message))?;
+    plist::Value::from_reader(std::io::Cursor::new(bytes))
+        .map_err(|e| Error::bad_input(format!("{what} {} is damaged: {e}", path.display())))
+}
+
+/// For the fuzz target `backup_plists` (fuzz/): `bytes` as a Manifest.plist
+/// and as a Manifest.db file record, as chatferry reads and rewrites them.
+#[doc(hidden)]
+pub fn fuzz_plists(bytes: &[u8]) {
+    if let Ok(v) = plist::Value::from_reader(std::io::Cursor::new(bytes)) {
+        let _ = says_encrypted(&v);
+    }
+    let _ = mbfile_with(bytes, "Library/ChatStorage.sqlite", Some(1 << 40));
+    let _ = mbfile_with(bytes, "x", None);
 }
 
 /// The error for an encrypted backup: what it is and what to do.

@@ -8,6 +8,8 @@ pub mod archive;
 pub mod ddl;
 pub mod error;
 mod extras;
+#[doc(hidden)]
+pub mod fuzzing;
 #[cfg(feature = "ios-backup")]
 pub mod ios_backup;
 pub mod media;

@@ -56,13 +56,18 @@ pub struct Catalog {
     pub adapters: Vec<AdapterEntry>,
     pub plugins: Vec<PluginEntry>,
     pub refused: Vec<Refusal>,
+    /// The folders plugins were looked for in.
+    pub searched: Vec<PathBuf>,
 }
 
 /// Where plugins are looked for.
 pub struct SearchPath {
     pub env_dirs: Vec<PathBuf>,
     pub user_dir: Option<PathBuf>,
-    pub exe_dir: Option<PathBuf>,
+    /// Beside the binary (a build's target folder), and
+    /// `<exe>/../lib/chatferry/plugins` (an installed layout: `cargo xtask
+    /// install`, a release tarball, a distribution package).
+    pub bundled_dirs: Vec<PathBuf>,
 }
 
 impl SearchPath {
@@ -71,8 +76,31 @@ impl SearchPath {
             .map(|v| std::env::split_paths(&v).filter(|p| !p.as_os_str().is_empty()).collect())
             .unwrap_or_default();
         let exe_dir = std::env::current_exe().ok().and_then(|p| p.parent().map(Path::to_path_buf));
-        SearchPath { env_dirs, user_dir: user_plugin_dir(), exe_dir }
+        let bundled_dirs = exe_dir.map(|d| vec![d.join("../lib/chatferry/plugins"), d]).unwrap_or_default();
+        SearchPath { env_dirs, user_dir: user_plugin_dir(), bundled_dirs }
     }
+
+    /// Every folder plugins are looked for in, in order.
+    pub fn folders(&self) -> Vec<PathBuf> {
+        let mut all = self.env_dirs.clone();
+        all.extend(self.user_dir.clone());
+        all.extend(self.bundled_dirs.iter().map(|d| clean(d)));
+        all
+    }
+}
+
+/// `bin/../lib` → `lib`, for messages (the folder may not exist).
+fn clean(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir if out.file_name().is_some() => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The user's plugin folder: `<data dir>/chatferry/plugins`
@@ -83,7 +111,7 @@ pub fn user_plugin_dir() -> Option<PathBuf> {
 
 impl Catalog {
     pub fn load(search: &SearchPath) -> Catalog {
-        let mut cat = Catalog { adapters: Vec::new(), plugins: Vec::new(), refused: Vec::new() };
+        let mut cat = Catalog { adapters: Vec::new(), plugins: Vec::new(), refused: Vec::new(), searched: Vec::new() };
         let builtin = ArchiveAdapter;
         cat.plugins.push(PluginEntry {
             name: "chatferry-core".into(),
@@ -109,11 +137,12 @@ impl Catalog {
         if let Some(dir) = &search.user_dir {
             cat.load_user_dir(dir, &mut seen_files);
         }
-        if let Some(dir) = &search.exe_dir {
+        for dir in &search.bundled_dirs {
             for file in plugin_files(dir) {
                 cat.consider(&file, Source::Bundled, &mut seen_files);
             }
         }
+        cat.searched = search.folders();
         cat
     }
 
@@ -216,6 +245,16 @@ impl Catalog {
             Some(a) => Ok(a),
             None => {
                 let ids: Vec<_> = self.adapters.iter().map(|a| a.info.id.as_str()).collect();
+                if self.plugins.len() == 1 {
+                    // Only the built-in archive: the plugins were not installed.
+                    let looked: Vec<String> = self.searched.iter().map(|d| d.display().to_string()).collect();
+                    bail!(crate::UsageError(format!(
+                        "no adapter {id:?}: no format plugins are installed (looked in {}); install chatferry with \
+                         its plugins (`cargo xtask install` from the source, or a release archive), or add one with \
+                         `chatferry plugin install FILE`",
+                        looked.join(", ")
+                    )))
+                }
                 bail!(crate::UsageError(format!("no adapter {id:?}; available: {}", ids.join(", "))))
             }
         }

@@ -36,6 +36,20 @@ pub fn keep(path: &Path) {
 
 /// Removes what the run registered and exits as a stopped process does.
 fn stopped(signal: i32) -> ! {
+    remove_registered();
+    let name = if signal == 2 { "SIGINT" } else { "SIGTERM" };
+    eprintln!("chatferry: stopped by {name}: the partial output and the run's temporary files were removed");
+    std::process::exit(128 + signal);
+}
+
+/// Removes what the run registered and exits 0 without a word: what reads
+/// chatferry's output has stopped reading (`chatferry adapters | head -1`).
+pub fn reader_gone() -> ! {
+    remove_registered();
+    std::process::exit(0);
+}
+
+fn remove_registered() {
     let paths = ON_SIGNAL.lock().map(|p| p.clone()).unwrap_or_default();
     for p in paths.iter().rev() {
         // The main thread may still be writing into a folder: a file made
@@ -47,9 +61,20 @@ fn stopped(signal: i32) -> ! {
             }
         }
     }
-    let name = if signal == 2 { "SIGINT" } else { "SIGTERM" };
-    eprintln!("chatferry: stopped by {name}: the partial output and the run's temporary files were removed");
-    std::process::exit(128 + signal);
+}
+
+/// Writes to stdout; a closed pipe ends the run quietly (`reader_gone`)
+/// instead of the panic `print!` gives.
+pub fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|_| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            reader_gone();
+        }
+        eprintln!("chatferry: cannot write to standard output: {e}");
+        std::process::exit(1);
+    }
 }
 
 /// Starts the thread that waits for SIGINT and SIGTERM.

@@ -51,6 +51,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print shell completions (bash, zsh, fish, powershell, elvish) on stdout.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout: `chatferry man | man -l -`.
+    Man,
     /// Convert a store into another format.
     Convert {
         input: PathBuf,
@@ -69,9 +76,14 @@ pub enum Command {
         /// Replace OUTPUT if it exists (only after the new one is complete).
         #[arg(long)]
         force: bool,
-        /// Also write the conversion report as JSON to FILE.
+        /// Also write the conversion report as JSON to FILE (`-`: to stdout,
+        /// the text report then going to stderr).
         #[arg(long, value_name = "FILE")]
         report: Option<PathBuf>,
+        /// Print the conversion report as JSON on stdout (the text report
+        /// goes to stderr).
+        #[arg(long)]
+        json: bool,
         /// Exit with status 1 (after writing the output and the report) if any
         /// message was downgraded or could not be written.
         #[arg(long)]

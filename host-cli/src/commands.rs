@@ -14,6 +14,20 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let quiet = cli.quiet;
     match cli.command {
         Command::Adapters { json } => adapters(json),
+        Command::Completions { shell } => {
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "chatferry", &mut buf);
+            out!("{}", String::from_utf8_lossy(&buf));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut buf)
+                .context("rendering the man page")?;
+            out!("{}", String::from_utf8_lossy(&buf));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Plugin { action } => crate::plugin_cmd::run(action),
         Command::Detect { path, json } => detect(&path, json),
         Command::Inspect { path, from, opts, json } => inspect(&path, from.as_deref(), &opts, json, quiet),
@@ -25,6 +39,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             opts,
             force,
             report,
+            json,
             strict,
             contacts,
             write_contact_map,
@@ -37,6 +52,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             opts: &opts,
             force,
             report: report.as_deref(),
+            json,
             quiet,
             strict,
             contacts: contacts.as_deref(),
@@ -104,12 +120,12 @@ fn adapters(json: bool) -> Result<ExitCode> {
                     .collect(),
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&list)?);
+        outln!("{}", serde_json::to_string_pretty(&list)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{:<20} {:<15} {:<28} {:<8} {}", "ADAPTER", "CAPABILITIES", "PLUGIN", "VERSION", "NAME");
+    outln!("{:<20} {:<15} {:<28} {:<8} {}", "ADAPTER", "CAPABILITIES", "PLUGIN", "VERSION", "NAME");
     for a in &cat.adapters {
-        println!(
+        outln!(
             "{:<20} {:<15} {:<28} {:<8} {}",
             a.info.id,
             a.info.capabilities.names().join(","),
@@ -123,7 +139,7 @@ fn adapters(json: bool) -> Result<ExitCode> {
                 (false, true) => " (export)",
                 _ => "",
             };
-            println!("    --opt {}=<{}>{}: {}", o.name, o.kind.as_str(), side, o.help);
+            outln!("    --opt {}=<{}>{}: {}", o.name, o.kind.as_str(), side, o.help);
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -198,12 +214,12 @@ fn detect(path: &Path, json: bool) -> Result<ExitCode> {
     let cat = catalog();
     let found = probe_all(&cat, path)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&found)?);
+        outln!("{}", serde_json::to_string_pretty(&found)?);
     } else if found.is_empty() {
-        println!("no adapter recognises {}", path.display());
+        outln!("no adapter recognises {}", path.display());
     } else {
         for c in &found {
-            println!("{:<20} confidence {}", c.adapter, c.confidence);
+            outln!("{:<20} confidence {}", c.adapter, c.confidence);
         }
     }
     Ok(if found.is_empty() { ExitCode::from(1) } else { ExitCode::SUCCESS })
@@ -221,25 +237,25 @@ fn inspect(path: &Path, from: Option<&str>, opts: &[String], json: bool, quiet: 
     if json {
         let mut v = serde_json::to_value(&summary)?;
         v["adapter"] = source.info.id.clone().into();
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("adapter:  {} (history originally from {})", source.info.id, summary.source_adapter);
+    outln!("adapter:  {} (history originally from {})", source.info.id, summary.source_adapter);
     if let Some(owner) = &summary.owner {
-        println!("owner:    {owner}");
+        outln!("owner:    {owner}");
     }
-    println!("contacts: {}", summary.contacts);
+    outln!("contacts: {}", summary.contacts);
     let kinds: Vec<String> = summary.chats_by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
-    println!("chats:    {} ({})", summary.chats, kinds.join(", "));
+    outln!("chats:    {} ({})", summary.chats, kinds.join(", "));
     match (&summary.first_message_utc, &summary.last_message_utc) {
-        (Some(a), Some(b)) => println!("messages: {} from {a} to {b}", summary.messages),
-        _ => println!("messages: {}", summary.messages),
+        (Some(a), Some(b)) => outln!("messages: {} from {a} to {b}", summary.messages),
+        _ => outln!("messages: {}", summary.messages),
     }
     let kinds: Vec<String> = summary.messages_by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
     if !kinds.is_empty() {
-        println!("          {}", kinds.join(", "));
+        outln!("          {}", kinds.join(", "));
     }
-    println!("media:    {} ({} missing)", summary.media, summary.media_missing);
-    println!("replies:  {}, reactions: {}", summary.replies, summary.reactions);
+    outln!("media:    {} ({} missing)", summary.media, summary.media_missing);
+    outln!("replies:  {}, reactions: {}", summary.replies, summary.reactions);
     Ok(ExitCode::SUCCESS)
 }

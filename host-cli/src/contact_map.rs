@@ -171,38 +171,72 @@ pub struct Mapping {
     owner_target: Option<String>,
 }
 
+/// A contact map's text (`name` says where it came from, for errors): the
+/// source id → target id pairs, and the owner's target id. Two people given
+/// one id is a usage error naming both.
+fn read_map(text: &str, name: &str, from: Family, to: Family) -> Result<(HashMap<String, String>, Option<String>)> {
+    let file: MapFile =
+        toml::from_str(text).map_err(|e| crate::UsageError(format!("{name} is not a contact map: {}", e.message())))?;
+    let owner_target = file.owner.as_ref().and_then(|o| o.id(to));
+    let mut pairs = HashMap::new();
+    // Who a target id (and a source id) was given to first: one person
+    // each, or the conversion would merge two people.
+    let mut by_target: HashMap<String, &Entry> = HashMap::new();
+    let mut by_source: HashMap<String, &Entry> = HashMap::new();
+    for e in file.owner.iter().chain(&file.person) {
+        if let (Some(a), Some(b)) = (e.id(from), e.id(to)) {
+            for (seen, id, app) in [(&mut by_target, &b, to), (&mut by_source, &a, from)] {
+                if let Some(first) = seen.get(id) {
+                    bail!(crate::UsageError(format!(
+                        "{name}: {} and {} both have the {} id {id}; give each person their own",
+                        first.label(),
+                        e.label(),
+                        app.key()
+                    )));
+                }
+                seen.insert(id.clone(), e);
+            }
+            pairs.insert(a, b);
+        }
+    }
+    Ok((pairs, owner_target))
+}
+
+/// For the fuzz target `contact_map` (fuzz/): `bytes` as a contact map in
+/// each direction, and its ids then mapped as a conversion maps them.
+#[doc(hidden)]
+pub fn fuzz_map(bytes: &[u8]) {
+    let Ok(text) = std::str::from_utf8(bytes) else { return };
+    for (from, to) in [(Family::WhatsApp, Family::WeChat), (Family::WeChat, Family::WhatsApp)] {
+        let Ok((pairs, owner_target)) = read_map(text, "fuzz.toml", from, to) else { continue };
+        let ids: Vec<String> = pairs.keys().chain(pairs.values()).cloned().collect();
+        let mut mapping = Mapping {
+            from,
+            to,
+            pairs,
+            with_file: true,
+            keep_as_name: true,
+            names: HashMap::new(),
+            placeholders: BTreeMap::new(),
+            owner_target,
+        };
+        for id in &ids {
+            let _ = mapping.person(id);
+            let _ = mapping.chat_id(id, ChatKind::Direct);
+        }
+    }
+}
+
 impl Mapping {
     pub fn new(from: Family, to: Family, map: Option<&Path>, keep_as_name: bool) -> Result<Mapping> {
-        let mut pairs = HashMap::new();
-        let mut owner_target = None;
-        if let Some(path) = map {
-            let text = chatferry_core::small_file::read_text(path, "the contact map", MAX_MAP_BYTES)
-                .map_err(|e| crate::UsageError(e.message))?;
-            let file: MapFile = toml::from_str(&text)
-                .map_err(|e| crate::UsageError(format!("{} is not a contact map: {}", path.display(), e.message())))?;
-            owner_target = file.owner.as_ref().and_then(|o| o.id(to));
-            // Who a target id (and a source id) was given to first: one
-            // person each, or the conversion would merge two people.
-            let mut by_target: HashMap<String, &Entry> = HashMap::new();
-            let mut by_source: HashMap<String, &Entry> = HashMap::new();
-            for e in file.owner.iter().chain(&file.person) {
-                if let (Some(a), Some(b)) = (e.id(from), e.id(to)) {
-                    for (seen, id, app) in [(&mut by_target, &b, to), (&mut by_source, &a, from)] {
-                        if let Some(first) = seen.get(id) {
-                            bail!(crate::UsageError(format!(
-                                "{}: {} and {} both have the {} id {id}; give each person their own",
-                                path.display(),
-                                first.label(),
-                                e.label(),
-                                app.key()
-                            )));
-                        }
-                        seen.insert(id.clone(), e);
-                    }
-                    pairs.insert(a, b);
-                }
+        let (pairs, owner_target) = match map {
+            Some(path) => {
+                let text = chatferry_core::small_file::read_text(path, "the contact map", MAX_MAP_BYTES)
+                    .map_err(|e| crate::UsageError(e.message))?;
+                read_map(&text, &path.display().to_string(), from, to)?
             }
-        }
+            None => (HashMap::new(), None),
+        };
         Ok(Mapping {
             from,
             to,

@@ -18,7 +18,10 @@ pub struct Request<'a> {
     pub output: &'a Path,
     pub opts: &'a [String],
     pub force: bool,
+    /// Where to write the JSON report; `-` is stdout.
     pub report: Option<&'a Path>,
+    /// The JSON report on stdout.
+    pub json: bool,
     pub quiet: bool,
     /// Any downgraded or unwritten message makes the exit status 1.
     pub strict: bool,
@@ -72,7 +75,10 @@ pub fn run(req: Request) -> Result<ExitCode> {
         // Before any reading (decrypting, copying a database): the output must be writable.
         Staging::check(req.output, Some(req.input), req.force)?;
     }
-    for (path, what) in [(req.report, "the report"), (req.write_contact_map, "the contact map")] {
+    // `--report -` is stdout, like --json; then the text report goes to stderr.
+    let report_file = req.report.filter(|p| *p != Path::new("-"));
+    let report_to_stdout = req.json || report_file != req.report;
+    for (path, what) in [(report_file, "the report"), (req.write_contact_map, "the contact map")] {
         if let Some(p) = path {
             crate::staging::refuse_overlap(req.input, p, what)?;
         }
@@ -91,7 +97,7 @@ pub fn run(req: Request) -> Result<ExitCode> {
         };
         let mut reader = HeaderRead { inner: importer.as_mut(), header };
         let n = crate::contact_map::write_template(&mut reader, from, path)?;
-        println!(
+        outln!(
             "wrote {}: you and {n} people from the input; fill in the empty ids, then convert with --contacts {}",
             path.display(),
             path.display()
@@ -122,7 +128,7 @@ pub fn run(req: Request) -> Result<ExitCode> {
     // The report is written (beside its path) before the output moves into
     // place: a report that cannot be written fails the conversion while
     // nothing is at OUTPUT yet.
-    let pending = req.report.map(|path| stage_report(path, &report).map(|tmp| (path, tmp))).transpose()?;
+    let pending = report_file.map(|path| stage_report(path, &report).map(|tmp| (path, tmp))).transpose()?;
     staging.commit()?;
     if let Some((path, tmp)) = pending {
         tmp.persist(path).map_err(|e| {
@@ -134,9 +140,16 @@ pub fn run(req: Request) -> Result<ExitCode> {
             )
         })?;
     }
-    if !req.quiet {
-        print!("{}", report.to_text());
-        println!("written: {}", req.output.display());
+    if report_to_stdout {
+        let json = serde_json::to_string_pretty(&report).context("writing the report as JSON")?;
+        outln!("{json}");
+        if !req.quiet {
+            eprint!("{}", report.to_text());
+            eprintln!("written: {}", req.output.display());
+        }
+    } else if !req.quiet {
+        out!("{}", report.to_text());
+        outln!("written: {}", req.output.display());
     }
     let lossy = report.total(Outcome::Downgraded) + report.total(Outcome::Failed);
     if req.strict && lossy > 0 {

@@ -75,7 +75,7 @@ fn install(file: &Path, force: bool) -> Result<ExitCode> {
     });
     registry.plugins.sort_by(|a, b| a.name.cmp(&b.name));
     registry.save(&dir)?;
-    println!("installed {name} {} (adapters: {}) into {}", loaded.info.version, ids.join(", "), dir.display());
+    outln!("installed {name} {} (adapters: {}) into {}", loaded.info.version, ids.join(", "), dir.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -83,19 +83,19 @@ fn list(json: bool) -> Result<ExitCode> {
     let cat = Catalog::load(&SearchPath::from_environment());
     if json {
         let v = serde_json::json!({ "plugins": cat.plugins, "refused": cat.refused });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{:<28} {:<8} {:<8} {:<9} {}", "PLUGIN", "VERSION", "ABI", "SOURCE", "ADAPTERS");
+    outln!("{:<28} {:<8} {:<8} {:<9} {}", "PLUGIN", "VERSION", "ABI", "SOURCE", "ADAPTERS");
     for p in &cat.plugins {
         let source = serde_json::to_value(p.source)?.as_str().unwrap_or_default().to_string();
-        println!("{:<28} {:<8} {:<8} {:<9} {}", p.name, p.version, p.abi_version, source, p.adapters.join(", "));
+        outln!("{:<28} {:<8} {:<8} {:<9} {}", p.name, p.version, p.abi_version, source, p.adapters.join(", "));
         if let Some(f) = &p.file {
-            println!("    {}", f.display());
+            outln!("    {}", f.display());
         }
     }
     for r in &cat.refused {
-        println!("refused: {}: {}", r.file.display(), r.reason);
+        outln!("refused: {}: {}", r.file.display(), r.reason);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -122,7 +122,7 @@ fn remove(name: &str) -> Result<ExitCode> {
     }
     registry.plugins.retain(|p| p.name != name);
     registry.save(&dir)?;
-    println!("removed {name} {}", entry.version);
+    outln!("removed {name} {}", entry.version);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -168,9 +168,9 @@ fn new(name: &str, dir: Option<&Path>, core_path: Option<&Path>) -> Result<ExitC
     }
     std::fs::rename(staging.path(), &crate_dir).with_context(|| format!("cannot create {}", crate_dir.display()))?;
     let _ = staging.keep();
-    println!("created plugin crate {} (adapter id {name})", crate_dir.display());
-    println!("build it:   cargo build --release --manifest-path {}", crate_dir.join("Cargo.toml").display());
-    println!("install it: chatferry plugin install <target>/release/{}", crate::registry::installed_file_name(name));
+    outln!("created plugin crate {} (adapter id {name})", crate_dir.display());
+    outln!("build it:   cargo build --release --manifest-path {}", crate_dir.join("Cargo.toml").display());
+    outln!("install it: chatferry plugin install <target>/release/{}", crate::registry::installed_file_name(name));
     Ok(ExitCode::SUCCESS)
 }
 

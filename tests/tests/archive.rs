@@ -104,6 +104,26 @@ fn a_damaged_line_is_one_error_naming_it_and_nothing_is_written() {
 }
 
 #[test]
+fn a_line_longer_than_any_message_is_refused_before_it_fills_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = canonical::sample_archive_in(dir.path());
+    // One line of 64 MiB and more with no newline: damage, not a message.
+    let mut f = std::fs::OpenOptions::new().append(true).open(a.join("messages.jsonl")).unwrap();
+    let chunk = vec![b'x'; 1 << 20];
+    for _ in 0..=(chatferry_core::archive::MAX_LINE >> 20) {
+        std::io::Write::write_all(&mut f, &chunk).unwrap();
+    }
+    drop(f);
+    let out = dir.path().join("out");
+    let run =
+        Env::new().run(&["convert", a.to_str().unwrap(), "--to", "archive", "-o", out.to_str().unwrap()]).fails_with(1);
+    let errors = run.error_lines();
+    assert_eq!(errors.len(), 1, "{}", run.stderr);
+    assert!(errors[0].contains("is longer than 64 MiB"), "{}", errors[0]);
+    assert!(!out.exists());
+}
+
+#[test]
 fn a_media_path_that_escapes_the_archive_is_refused_and_reported() {
     let dir = tempfile::tempdir().unwrap();
     let a = canonical::sample_archive_in(dir.path());

@@ -14,7 +14,7 @@
 mod reader;
 mod writer;
 
-pub use reader::ArchiveImporter;
+pub use reader::{fuzz_lines, ArchiveImporter, MAX_LINE};
 pub use writer::ArchiveExporter;
 
 use crate::adapter::{Adapter, AdapterInfo, Capabilities, Exporter, Importer, Options, PathKind};
@@ -78,7 +78,9 @@ impl Adapter for ArchiveAdapter {
         }
         // A manifest that names our format is certain; a damaged one is
         // still most likely ours (the importer then says what is wrong).
-        let text = std::fs::read_to_string(&manifest).unwrap_or_default();
+        // Read with the importer's size limit: probing a crafted folder must
+        // not read a huge file (or a FIFO) named manifest.json.
+        let text = crate::small_file::read_text(&manifest, "the archive's manifest", 1 << 20).unwrap_or_default();
         match serde_json::from_str::<serde_json::Value>(&text) {
             Ok(v) if v.get("format").and_then(|f| f.as_str()) == Some(FORMAT_NAME) => Ok(100),
             Ok(_) => Ok(0),

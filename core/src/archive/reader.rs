@@ -9,14 +9,22 @@ use crate::producer::{Finishing, Reader, ReaderMessages};
 use crate::report::Report;
 use serde::de::DeserializeOwned;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::sync::Arc;
+
+/// No line of a chatferry archive comes near this (a message's longest
+/// text is a few MB); a longer one is damage, not a message, and is
+/// refused before it fills memory.
+pub const MAX_LINE: usize = 64 << 20;
+
+/// The manifest is a few hundred bytes; one larger than this is damage.
+const MAX_MANIFEST: u64 = 1 << 20;
 
 /// Reads one `.jsonl` file line by line, with the line number for errors.
 struct JsonLines {
     name: &'static str,
-    reader: BufReader<File>,
+    reader: Box<dyn BufRead + Send>,
     line: u64,
     buf: String,
 }
@@ -30,21 +38,33 @@ impl JsonLines {
                 root.display()
             ))
         })?;
-        Ok(JsonLines { name, reader: BufReader::with_capacity(256 * 1024, file), line: 0, buf: String::new() })
+        Ok(JsonLines::new(name, Box::new(BufReader::with_capacity(256 * 1024, file))))
+    }
+
+    fn new(name: &'static str, reader: Box<dyn BufRead + Send>) -> JsonLines {
+        JsonLines { name, reader, line: 0, buf: String::new() }
     }
 
     fn next_batch<T: DeserializeOwned>(&mut self, max: usize) -> Result<Vec<T>> {
         let mut out = Vec::new();
         while out.len() < max {
             self.buf.clear();
-            let n = self
-                .reader
+            let n = (&mut self.reader)
+                .take(MAX_LINE as u64 + 1)
                 .read_line(&mut self.buf)
                 .map_err(|e| Error::bad_input(format!("cannot read {} after line {}: {e}", self.name, self.line)))?;
             if n == 0 {
                 break;
             }
             self.line += 1;
+            if n > MAX_LINE {
+                return Err(Error::bad_input(format!(
+                    "{} line {} is longer than {} MiB; the archive is damaged and cannot be read past it",
+                    self.name,
+                    self.line,
+                    MAX_LINE >> 20
+                )));
+            }
             let text = self.buf.trim_end_matches(['\n', '\r']);
             if text.trim().is_empty() {
                 continue;
@@ -78,9 +98,11 @@ impl ArchiveImporter {
             )));
         }
         let manifest_path = root.join(MANIFEST);
-        let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
-            Error::bad_input(format!("{} has no readable {MANIFEST} ({e}); is it a chatferry archive?", root.display()))
-        })?;
+        if !manifest_path.is_file() {
+            return Err(Error::bad_input(format!("{} has no {MANIFEST}; is it a chatferry archive?", root.display())));
+        }
+        let text = crate::small_file::read_text(&manifest_path, "the archive's manifest", MAX_MANIFEST)
+            .map_err(|e| Error::bad_input(e.message))?;
         let manifest: Manifest = serde_json::from_str(&text)
             .map_err(|e| Error::bad_input(format!("{} is damaged: {e}", manifest_path.display())))?;
         if manifest.format != FORMAT_NAME {
@@ -161,6 +183,24 @@ fn check_model_version(v: &str) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// For the fuzz target `archive_lines` (fuzz/): `bytes` read as each of
+/// the archive's line files, each message's media then located in `root`
+/// as the importer does. Errors are expected; panics and runaway memory
+/// are the bugs.
+#[doc(hidden)]
+pub fn fuzz_lines(bytes: &[u8], root: &Path) {
+    let lines = || JsonLines::new("fuzz.jsonl", Box::new(std::io::Cursor::new(bytes.to_vec())));
+    let _ = lines().next_batch::<Contact>(usize::MAX);
+    let _ = lines().next_batch::<Chat>(usize::MAX);
+    let _ = serde_json::from_slice::<Manifest>(bytes);
+    let mut report = Report::new();
+    if let Ok(messages) = lines().next_batch::<Message>(usize::MAX) {
+        for mut m in messages {
+            locate_media(root, &mut m, &mut report);
+        }
+    }
 }
 
 impl Importer for ArchiveImporter {

@@ -9,3 +9,17 @@ pub mod media;
 pub mod read;
 pub mod write;
 pub mod xml;
+
+/// Entry points for the fuzz targets in fuzz/ (not an API).
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::read::fuzz_content as content;
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn the_wechat_xml_corpus_passes() {
+            chatferry_core::fuzzing::smoke("wechat_xml", super::content);
+        }
+    }
+}

@@ -446,6 +446,53 @@ fn money(fee: &str) -> (Option<String>, Option<String>) {
     (amount.clone(), amount.and(if cny { Some("CNY".into()) } else { None }))
 }
 
+/// For the fuzz target `wechat_xml` (fuzz/): `bytes` as the content of a
+/// row of every type that has an XML or text body, in a 1:1 chat and in a
+/// group, sent and received, and as a group's member XML.
+#[doc(hidden)]
+pub fn fuzz_content(bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    let ctx = Context { owner: Some("wxid_me".into()), names: HashMap::from([("wxid_a".into(), "A".into())]) };
+    let mut report = Report::new();
+    let codes = [
+        codes::TEXT,
+        codes::IMAGE,
+        codes::VOICE,
+        codes::CONTACT_CARD,
+        codes::VIDEO,
+        codes::STICKER,
+        codes::LOCATION,
+        codes::APP,
+        codes::VOIP,
+        codes::SYSTEM,
+        codes::SYSTEM_XML,
+        codes::TRANSFER,
+        codes::RED_PACKET,
+        codes::QUOTE,
+        codes::FILE,
+        codes::REVOKE_NOTICE,
+    ];
+    for code in codes {
+        for (talker, is_send) in [("wxid_a", false), ("1@chatroom", false), ("1@chatroom", true)] {
+            let row = Row {
+                id: "1".into(),
+                svr_id: Some(1),
+                code,
+                status: Some(2),
+                is_send,
+                time_ms: 0,
+                talker: talker.into(),
+                content: Some(text.clone().into_owned()),
+                raw: None,
+                quoted_id: None,
+            };
+            let _ = convert(row, &ctx, &mut report, &mut |_| Some("wxid_a".into()));
+        }
+    }
+    let _ = crate::xml::room_display_names(&text);
+    let _ = member_list(&text);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

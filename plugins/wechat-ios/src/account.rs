@@ -10,7 +10,12 @@ use std::path::Path;
 
 /// (wxid, nickname, alias) from an mmsetting.archive.
 pub fn read_setting(path: &Path) -> Option<(String, Option<String>, Option<String>)> {
-    let v = Value::from_file(path).ok()?;
+    let v = chatferry_core::ios_backup::read_plist(path, "the account's mmsetting.archive").ok()?;
+    setting_of(&v)
+}
+
+/// (wxid, nickname, alias) from an mmsetting.archive's plist.
+pub fn setting_of(v: &Value) -> Option<(String, Option<String>, Option<String>)> {
     let objects = v.as_dictionary()?.get("$objects")?.as_array()?;
     let top = objects.get(1)?.as_dictionary()?;
     let get = |key: &str| -> Option<String> {

@@ -11,6 +11,20 @@ mod proto;
 mod schema;
 mod source;
 
+/// Entry points for the fuzz targets in fuzz/ (not an API).
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::import::fuzz_contacts as contacts;
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn the_wechat_ios_contacts_corpus_passes() {
+            chatferry_core::fuzzing::smoke("wechat_ios_contacts", super::contacts);
+        }
+    }
+}
+
 use chatferry_core::abi::guest::Plugin;
 use chatferry_core::{
     Adapter, AdapterInfo, Capabilities, Exporter, Importer, OptionKind, OptionSpec, Options, PathKind, Result,

@@ -384,6 +384,23 @@ fn prefix_layout(head: &[u8], key: &Key, name: &str) -> Result<Layout> {
     Ok(Layout { aes, iv, kind, start: start as u64, trailer: 0, md5_always: false })
 }
 
+/// For the fuzz target `whatsapp_backup` (fuzz/): `bytes` as a key file
+/// and as a backup, decrypted with a key of each kind (all zero, so the
+/// fuzzer can reach a crypt12/14 header whose salt matches).
+#[doc(hidden)]
+pub fn fuzz_backup(bytes: &[u8]) {
+    use std::sync::OnceLock;
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    let _ = Key::parse(bytes);
+    let _ = looks_encrypted(bytes);
+    let dir = DIR.get_or_init(|| tempfile::tempdir().expect("a temporary folder for the fuzz target")).path();
+    let (input, out) = (dir.join("msgstore.db.crypt15"), dir.join("msgstore.db"));
+    std::fs::write(&input, bytes).expect("write the fuzz input");
+    for key in [Key::Root([0; 32]), Key::KeyFile { server_salt: [0; 32], aes: [0; 32] }] {
+        let _ = decrypt_file(&input, &key, &out);
+    }
+}
+
 /// Counts what passes into an MD5 on its way to the file.
 struct Md5Writer<W: Write> {
     inner: W,

@@ -8,6 +8,20 @@ mod gcm;
 mod import;
 mod source;
 
+/// Entry points for the fuzz targets in fuzz/ (not an API).
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::crypt::fuzz_backup as backup;
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn the_whatsapp_backup_corpus_passes() {
+            chatferry_core::fuzzing::smoke("whatsapp_backup", super::backup);
+        }
+    }
+}
+
 use chatferry_core::abi::guest::Plugin;
 use chatferry_core::{
     Adapter, AdapterInfo, Capabilities, Exporter, Importer, OptionKind, OptionSpec, Options, PathKind, Result,

@@ -4,14 +4,13 @@
 //! milliseconds, rounded (dates before 2001 are negative).
 
 use crate::codes;
-use crate::proto::{MediaMetadata, ReceiptInfo};
+use crate::proto;
 use crate::source::{MediaRoot, Source};
 use chatferry_core::media::{is_escape, resolve_inside, Resolve};
 use chatferry_core::producer::{Reader, StreamedImporter};
 use chatferry_core::sqlite::{self as db, col_or_null, err_for};
 use chatferry_core::time::apple_seconds_to_unix_ms;
 use chatferry_core::*;
-use prost::Message as _;
 use rusqlite::Connection;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -245,7 +244,7 @@ fn quoted_rows(conn: &Connection) -> Result<HashMap<String, i64>> {
         let mut rows = st.query([]).map_err(&e)?;
         while let Some(r) = rows.next().map_err(&e)? {
             if let Ok(blob) = r.get::<_, Vec<u8>>(0) {
-                if let Some(s) = MediaMetadata::decode(blob.as_slice()).ok().and_then(|m| m.quoted_stanza) {
+                if let Some((s, _)) = proto::quote_of(&blob) {
                     wanted.insert(s);
                 }
             }
@@ -462,31 +461,17 @@ fn stream(
             }
         }
         if let Some(blob) = meta.filter(|b| !b.is_empty()) {
-            if let Ok(md) = MediaMetadata::decode(blob.as_slice()) {
-                if let Some(q) = md.quoted_stanza {
-                    m.reply_to = quoted.get(&q).map(|pk| pk.to_string());
-                    m.quoted_text = md.quoted_text;
-                    if m.reply_to.is_none() {
-                        extras.insert("wai.quoted_stanza".into(), q);
-                    }
+            if let Some((q, quoted_text)) = proto::quote_of(&blob) {
+                m.reply_to = quoted.get(&q).map(|pk| pk.to_string());
+                m.quoted_text = quoted_text;
+                if m.reply_to.is_none() {
+                    extras.insert("wai.quoted_stanza".into(), q);
                 }
             }
             extras.insert("wai.metadata".into(), hex::encode(&blob));
         }
         if let Some(blob) = receipts.filter(|b| !b.is_empty()) {
-            if let Ok(info) = ReceiptInfo::decode(blob.as_slice()) {
-                for item in info.reactions.map(|r| r.items).unwrap_or_default() {
-                    let Some(emoji) = item.emoji.filter(|e| !e.is_empty()) else { continue };
-                    let jid = item.jid.filter(|j| !j.is_empty());
-                    let from_me = jid.is_none() || jid == lk.owner;
-                    m.reactions.push(Reaction {
-                        sender: if from_me { lk.owner.clone() } else { jid },
-                        from_me,
-                        emoji,
-                        timestamp_ms: item.timestamp,
-                    });
-                }
-            }
+            m.reactions.extend(proto::reactions_of(&blob, lk.owner.as_ref()));
             extras.insert("wai.receipt_info".into(), hex::encode(&blob));
         }
         m.extras = extras;

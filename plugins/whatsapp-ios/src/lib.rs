@@ -8,6 +8,20 @@ mod proto;
 mod source;
 mod template;
 
+/// Entry points for the fuzz targets in fuzz/ (not an API).
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::proto::fuzz_blobs as blobs;
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn the_whatsapp_ios_blobs_corpus_passes() {
+            chatferry_core::fuzzing::smoke("whatsapp_ios_blobs", super::blobs);
+        }
+    }
+}
+
 use chatferry_core::abi::guest::Plugin;
 use chatferry_core::{
     Adapter, AdapterInfo, Capabilities, Exporter, Importer, OptionKind, OptionSpec, Options, PathKind, Result,

@@ -9,6 +9,9 @@
 //! inner fields match a public parser]. The raw blobs are also kept in
 //! extras so an iOS → iOS conversion writes them back byte for byte.
 
+use chatferry_core::Reaction;
+use prost::Message as _;
+
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct MediaMetadata {
     #[prost(string, optional, tag = "5")]
@@ -42,6 +45,40 @@ pub struct ReactionItem {
     /// Unix milliseconds [U].
     #[prost(int64, optional, tag = "4")]
     pub timestamp: Option<i64>,
+}
+
+/// The quoted message's stanza id and text in a ZMETADATA blob; none when
+/// the blob does not decode or quotes nothing.
+pub fn quote_of(blob: &[u8]) -> Option<(String, Option<String>)> {
+    let md = MediaMetadata::decode(blob).ok()?;
+    Some((md.quoted_stanza?, md.quoted_text))
+}
+
+/// The reactions in a ZRECEIPTINFO blob (none when it does not decode); a
+/// reaction without a sender, or by `owner`, is the owner's.
+pub fn reactions_of(blob: &[u8], owner: Option<&String>) -> Vec<Reaction> {
+    let Ok(info) = ReceiptInfo::decode(blob) else { return Vec::new() };
+    let mut out = Vec::new();
+    for item in info.reactions.map(|r| r.items).unwrap_or_default() {
+        let Some(emoji) = item.emoji.filter(|e| !e.is_empty()) else { continue };
+        let jid = item.jid.filter(|j| !j.is_empty());
+        let from_me = jid.is_none() || jid.as_ref() == owner;
+        out.push(Reaction {
+            sender: if from_me { owner.cloned() } else { jid },
+            from_me,
+            emoji,
+            timestamp_ms: item.timestamp,
+        });
+    }
+    out
+}
+
+/// For the fuzz target `whatsapp_ios_blobs` (fuzz/): `bytes` as each blob
+/// the importer decodes.
+#[doc(hidden)]
+pub fn fuzz_blobs(bytes: &[u8]) {
+    let _ = quote_of(bytes);
+    let _ = reactions_of(bytes, Some(&"4915112345678@s.whatsapp.net".to_string()));
 }
 
 #[cfg(test)]

@@ -45,6 +45,60 @@ fn decode<M: prost::Message + Default>(blob: Option<Vec<u8>>, what: &str, user: 
     }
 }
 
+/// A `Friend` row: a person, or a group with its title and members.
+enum Friend {
+    Person(Contact),
+    Group { user: String, title: Option<String>, room: Room },
+}
+
+/// A `Friend` row from its user name, type and protobuf blobs; a blob
+/// that does not decode is noted and left out.
+fn read_friend(
+    user: String,
+    ctype: Option<i64>,
+    remark: Option<Vec<u8>>,
+    social: Option<Vec<u8>>,
+    room: Option<Vec<u8>>,
+    report: &mut Report,
+) -> Friend {
+    let remark: Remark = decode(remark, "name record", &user, report);
+    if chat_kind(&user) == ChatKind::Group {
+        let room: ChatRoom = decode(room, "member list", &user, report);
+        let title = proto::text(&remark.nickname).or(proto::text(&remark.remark));
+        let members = member_list(&proto::text(&room.members).unwrap_or_default());
+        let names = proto::text(&room.room_data).map(|x| room_display_names(&x)).unwrap_or_default();
+        return Friend::Group { user, title, room: Room { members, owner: proto::text(&room.owner), names } };
+    }
+    let social: Social = decode(social, "profile", &user, report);
+    let mut extras = Extras::new();
+    if let Some(t) = ctype {
+        extras.insert("wechat.contact_type".into(), t.to_string());
+    }
+    Friend::Person(Contact {
+        id: user,
+        name: proto::text(&remark.remark),
+        nickname: proto::text(&remark.nickname),
+        alias: proto::text(&remark.alias),
+        phone: proto::text(&social.phone),
+        extras,
+        ..Default::default()
+    })
+}
+
+/// For the fuzz target `wechat_ios_contacts` (fuzz/): `bytes` as each
+/// protobuf blob of a person's and a group's `Friend` row, and as the
+/// account's mmsetting.archive.
+#[doc(hidden)]
+pub fn fuzz_contacts(bytes: &[u8]) {
+    let mut report = Report::new();
+    let blob = || Some(bytes.to_vec());
+    let _ = read_friend("wxid_a".into(), Some(3), blob(), blob(), None, &mut report);
+    let _ = read_friend("1@chatroom".into(), Some(2), blob(), None, blob(), &mut report);
+    if let Ok(v) = plist::Value::from_reader(std::io::Cursor::new(bytes)) {
+        let _ = crate::account::setting_of(&v);
+    }
+}
+
 pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImporter> {
     let source = Source::open(input, options)?;
     let mut report = Report::new();
@@ -78,31 +132,16 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
                     continue;
                 };
                 let ctype: Option<i64> = r.get(1).map_err(&e)?;
-                let remark: Remark = decode(r.get(2).map_err(&e)?, "name record", &user, &mut report);
-                if chat_kind(&user) == ChatKind::Group {
-                    let room: ChatRoom = decode(r.get(4).map_err(&e)?, "member list", &user, &mut report);
-                    if let Some(t) = proto::text(&remark.nickname).or(proto::text(&remark.remark)) {
-                        titles.insert(user.clone(), t);
+                let (remark, social, room) = (r.get(2).map_err(&e)?, r.get(3).map_err(&e)?, r.get(4).map_err(&e)?);
+                match read_friend(user, ctype, remark, social, room, &mut report) {
+                    Friend::Person(c) => contacts.push(c),
+                    Friend::Group { user, title, room } => {
+                        if let Some(t) = title {
+                            titles.insert(user.clone(), t);
+                        }
+                        rooms.insert(user, room);
                     }
-                    let members = member_list(&proto::text(&room.members).unwrap_or_default());
-                    let names = proto::text(&room.room_data).map(|x| room_display_names(&x)).unwrap_or_default();
-                    rooms.insert(user, Room { members, owner: proto::text(&room.owner), names });
-                    continue;
                 }
-                let social: Social = decode(r.get(3).map_err(&e)?, "profile", &user, &mut report);
-                let mut extras = Extras::new();
-                if let Some(t) = ctype {
-                    extras.insert("wechat.contact_type".into(), t.to_string());
-                }
-                contacts.push(Contact {
-                    id: user,
-                    name: proto::text(&remark.remark),
-                    nickname: proto::text(&remark.nickname),
-                    alias: proto::text(&remark.alias),
-                    phone: proto::text(&social.phone),
-                    extras,
-                    ..Default::default()
-                });
             }
         }
         None => report.note("no DB/WCDB_Contact.sqlite: contacts have no names and groups no member lists"),
