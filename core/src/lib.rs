@@ -21,6 +21,8 @@ pub mod report;
 pub mod small_file;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+#[doc(hidden)]
+pub mod testing;
 pub mod text_form;
 pub mod time;
 

@@ -139,6 +139,27 @@ pub struct Inspection {
     pub media_missing: u64,
     pub replies: u64,
     pub reactions: u64,
+    /// Each chat, most recently active first.
+    pub chat_list: Vec<ChatSummary>,
+    /// What the importer said (the notes `convert` would print).
+    pub notes: Vec<String>,
+    /// Messages left out by `--chat`, `--since` or `--until`.
+    pub skipped_by_selection: u64,
+}
+
+/// One chat as `inspect` lists it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ChatSummary {
+    pub id: String,
+    pub title: Option<String>,
+    pub kind: String,
+    pub messages: u64,
+    pub first_message_ms: Option<i64>,
+    pub last_message_ms: Option<i64>,
+    pub first_message_utc: Option<String>,
+    pub last_message_utc: Option<String>,
+    pub media: u64,
+    pub media_missing: u64,
 }
 
 /// Reads a whole store and summarises it, in bounded memory.
@@ -150,21 +171,41 @@ pub fn inspect(importer: &mut dyn Importer, progress: &mut dyn Progress) -> Resu
         owner: owner.map(|o| o.name.or(o.nickname).or(o.phone).unwrap_or(o.id)),
         ..Default::default()
     };
+    // One entry per chat (as few as the chats), whatever the history's length.
+    let mut chats: std::collections::HashMap<String, ChatSummary> = std::collections::HashMap::new();
+    // People's names, for the titles of one-to-one chats (as many as the contacts).
+    let mut names: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     loop {
         let batch = importer.next_contacts(BATCH_SIZE)?;
         if batch.is_empty() {
             break;
         }
         out.contacts += batch.len() as u64;
+        for c in batch {
+            if let Some(name) = c.name.or(c.nickname).or(c.phone) {
+                names.insert(c.id, name);
+            }
+        }
     }
     loop {
         let batch = importer.next_chats(BATCH_SIZE)?;
         if batch.is_empty() {
             break;
         }
-        for c in batch {
+        for mut c in batch {
+            // A one-to-one chat is shown by its person's name.
+            if c.title.is_none() && c.kind == crate::model::ChatKind::Direct {
+                c.title = names.get(&c.id).cloned();
+            }
             out.chats += 1;
             *out.chats_by_kind.entry(c.kind.as_str().to_string()).or_default() += 1;
+            let summary = ChatSummary {
+                id: c.id.clone(),
+                title: c.title,
+                kind: c.kind.as_str().to_string(),
+                ..Default::default()
+            };
+            chats.entry(c.id).or_insert(summary);
         }
     }
     loop {
@@ -177,10 +218,20 @@ pub fn inspect(importer: &mut dyn Importer, progress: &mut dyn Progress) -> Resu
             *out.messages_by_kind.entry(m.kind).or_default() += 1;
             out.first_message_ms = Some(out.first_message_ms.map_or(m.timestamp_ms, |t| t.min(m.timestamp_ms)));
             out.last_message_ms = Some(out.last_message_ms.map_or(m.timestamp_ms, |t| t.max(m.timestamp_ms)));
+            let chat = chats.entry(m.chat.clone()).or_insert_with(|| ChatSummary {
+                id: m.chat.clone(),
+                kind: "unknown".into(),
+                ..Default::default()
+            });
+            chat.messages += 1;
+            chat.first_message_ms = Some(chat.first_message_ms.map_or(m.timestamp_ms, |t| t.min(m.timestamp_ms)));
+            chat.last_message_ms = Some(chat.last_message_ms.map_or(m.timestamp_ms, |t| t.max(m.timestamp_ms)));
             if let Some(media) = &m.media {
                 out.media += 1;
+                chat.media += 1;
                 if media.missing {
                     out.media_missing += 1;
+                    chat.media_missing += 1;
                 }
             }
             if m.reply_to.is_some() {
@@ -190,9 +241,18 @@ pub fn inspect(importer: &mut dyn Importer, progress: &mut dyn Progress) -> Resu
         }
         progress.messages(out.messages);
     }
-    importer.finish()?;
+    let report = importer.finish()?;
     progress.finish();
+    out.notes = report.notes;
+    out.skipped_by_selection = report.skipped_by_selection;
     out.first_message_utc = out.first_message_ms.map(crate::time::format_utc);
     out.last_message_utc = out.last_message_ms.map(crate::time::format_utc);
+    let mut list: Vec<ChatSummary> = chats.into_values().collect();
+    for c in &mut list {
+        c.first_message_utc = c.first_message_ms.map(crate::time::format_utc);
+        c.last_message_utc = c.last_message_ms.map(crate::time::format_utc);
+    }
+    list.sort_by(|a, b| b.last_message_ms.cmp(&a.last_message_ms).then_with(|| a.id.cmp(&b.id)));
+    out.chat_list = list;
     Ok(out)
 }

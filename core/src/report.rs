@@ -71,6 +71,10 @@ pub struct Report {
     pub reasons: Vec<Reason>,
     #[serde(default)]
     pub media: MediaTally,
+    /// Messages left out by `--chat`, `--since` or `--until` (not read as
+    /// part of this conversion, and not in `read`).
+    #[serde(default)]
+    pub skipped_by_selection: u64,
     /// Anything else a person should know (one line each, with counts folded in).
     #[serde(default)]
     pub notes: Vec<String>,
@@ -192,6 +196,7 @@ impl Report {
         self.media.carried += other.media.carried;
         self.media.missing += other.media.missing;
         self.media.refused += other.media.refused;
+        self.skipped_by_selection += other.skipped_by_selection;
         let folded: std::collections::HashSet<usize> = other.repeats.values().map(|r| r.at).collect();
         for (i, n) in other.notes.into_iter().enumerate() {
             if !folded.contains(&i) {

@@ -48,6 +48,8 @@ pub enum Command {
         /// An option for the adapter, e.g. --opt key-file=key (repeatable).
         #[arg(long = "opt", value_name = "NAME=VALUE")]
         opts: Vec<String>,
+        #[command(flatten)]
+        select: Select,
         #[arg(long)]
         json: bool,
     },
@@ -73,6 +75,8 @@ pub enum Command {
         /// An option for either adapter, e.g. --opt key-file=key (repeatable).
         #[arg(long = "opt", value_name = "NAME=VALUE")]
         opts: Vec<String>,
+        #[command(flatten)]
+        select: Select,
         /// Replace OUTPUT if it exists (only after the new one is complete).
         #[arg(long)]
         force: bool,
@@ -98,6 +102,29 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "stop")]
         unmapped: Unmapped,
     },
+}
+
+/// Which part of the history: the same for every adapter pair.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct Select {
+    /// Only this chat, by its id or its title (repeatable).
+    #[arg(long = "chat", value_name = "ID|TITLE")]
+    pub chats: Vec<String>,
+    /// Only messages from this time on: YYYY-MM-DD (that day's start),
+    /// YYYY-MM-DDTHH:MM[:SS], in this machine's time zone unless an offset
+    /// or Z is given.
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Only messages up to this time: YYYY-MM-DD (that whole day) or a time
+    /// as for --since.
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+}
+
+impl Select {
+    pub fn parse(&self) -> anyhow::Result<Option<crate::select::Selection>> {
+        crate::select::Selection::parse(&self.chats, self.since.as_deref(), self.until.as_deref())
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -30,13 +30,16 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Plugin { action } => crate::plugin_cmd::run(action),
         Command::Detect { path, json } => detect(&path, json),
-        Command::Inspect { path, from, opts, json } => inspect(&path, from.as_deref(), &opts, json, quiet),
+        Command::Inspect { path, from, opts, select, json } => {
+            inspect(&path, from.as_deref(), &opts, &select, json, quiet)
+        }
         Command::Convert {
             input,
             from,
             to,
             output,
             opts,
+            select,
             force,
             report,
             json,
@@ -50,6 +53,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             to: &to,
             output: &output,
             opts: &opts,
+            select: &select,
             force,
             report: report.as_deref(),
             json,
@@ -123,10 +127,17 @@ fn adapters(json: bool) -> Result<ExitCode> {
         outln!("{}", serde_json::to_string_pretty(&list)?);
         return Ok(ExitCode::SUCCESS);
     }
-    outln!("{:<20} {:<15} {:<28} {:<8} {}", "ADAPTER", "CAPABILITIES", "PLUGIN", "VERSION", "NAME");
+    // Columns as wide as their longest entry: plugin names vary.
+    let width = |f: &dyn Fn(&AdapterEntry) -> usize, title: &str| {
+        cat.adapters.iter().map(f).chain([title.len()]).max().unwrap_or(0)
+    };
+    let id_w = width(&|a| a.info.id.len(), "ADAPTER");
+    let plugin_w = width(&|a| a.plugin.len(), "PLUGIN");
+    let version_w = width(&|a| a.version.len(), "VERSION");
+    outln!("{:<id_w$} {:<13} {:<plugin_w$} {:<version_w$} NAME", "ADAPTER", "CAPABILITIES", "PLUGIN", "VERSION");
     for a in &cat.adapters {
         outln!(
-            "{:<20} {:<15} {:<28} {:<8} {}",
+            "{:<id_w$} {:<13} {:<plugin_w$} {:<version_w$} {}",
             a.info.id,
             a.info.capabilities.names().join(","),
             a.plugin,
@@ -218,31 +229,70 @@ fn detect(path: &Path, json: bool) -> Result<ExitCode> {
     } else if found.is_empty() {
         outln!("no adapter recognises {}", path.display());
     } else {
-        for c in &found {
-            outln!("{:<20} confidence {}", c.adapter, c.confidence);
+        for (i, c) in found.iter().enumerate() {
+            let name = cat.get(&c.adapter).map(|a| a.info.name.clone()).unwrap_or_default();
+            let how = match c.confidence {
+                90.. => "certainly",
+                60..=89 => "probably",
+                _ => "perhaps",
+            };
+            let then = if i == 0 && found.len() > 1 && found[1].confidence < c.confidence {
+                "; convert uses it unless --from names another"
+            } else if i == 0 && found.len() == 1 {
+                "; convert and inspect use it"
+            } else {
+                ""
+            };
+            outln!("{}: {how} {name} (adapter {}, confidence {}){then}", path.display(), c.adapter, c.confidence);
+        }
+        if let [a, b, ..] = found.as_slice() {
+            if a.confidence == b.confidence {
+                outln!("{} and {} are equally sure: name one with --from", a.adapter, b.adapter);
+            }
         }
     }
     Ok(if found.is_empty() { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-fn inspect(path: &Path, from: Option<&str>, opts: &[String], json: bool, quiet: bool) -> Result<ExitCode> {
+fn inspect(
+    path: &Path,
+    from: Option<&str>,
+    opts: &[String],
+    select: &crate::cli::Select,
+    json: bool,
+    quiet: bool,
+) -> Result<ExitCode> {
     let cat = catalog();
     let source = source_adapter(&cat, path, from)?;
     let given = crate::options::parse(opts)?;
+    let selection = select.parse()?;
     let (import_opts, _) = crate::options::assign(&given, Some(&source.info), None)?;
     let mut importer = source.adapter.open_importer(path, &import_opts)?;
+    let mut selected;
+    let importer: &mut dyn chatferry_core::Importer = match selection {
+        Some(sel) => {
+            selected = crate::select::Selected::new(importer.as_mut(), sel);
+            &mut selected
+        }
+        None => importer.as_mut(),
+    };
     let mut bar = Bar::new(quiet || json);
-    let summary = pipeline::inspect(importer.as_mut(), &mut bar)
+    let summary = pipeline::inspect(importer, &mut bar)
         .with_context(|| format!("reading {} with {}", path.display(), source.info.id))?;
     if json {
         let mut v = serde_json::to_value(&summary)?;
         v["adapter"] = source.info.id.clone().into();
+        v["input"] = path.display().to_string().into();
         outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
     }
-    outln!("adapter:  {} (history originally from {})", source.info.id, summary.source_adapter);
-    if let Some(owner) = &summary.owner {
-        outln!("owner:    {owner}");
+    outln!("read:     {} with {} ({})", path.display(), source.info.id, source.info.name);
+    if summary.source_adapter != source.info.id && !summary.source_adapter.is_empty() {
+        outln!("          a history that came from {}", summary.source_adapter);
+    }
+    match &summary.owner {
+        Some(owner) => outln!("owner:    {owner}"),
+        None => outln!("owner:    not recorded in the store"),
     }
     outln!("contacts: {}", summary.contacts);
     let kinds: Vec<String> = summary.chats_by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
@@ -255,7 +305,50 @@ fn inspect(path: &Path, from: Option<&str>, opts: &[String], json: bool, quiet: 
     if !kinds.is_empty() {
         outln!("          {}", kinds.join(", "));
     }
-    outln!("media:    {} ({} missing)", summary.media, summary.media_missing);
+    if summary.skipped_by_selection > 0 {
+        outln!("          ({} more left out by --chat/--since/--until)", summary.skipped_by_selection);
+    }
+    outln!(
+        "media:    {} ({} present, {} missing)",
+        summary.media,
+        summary.media - summary.media_missing,
+        summary.media_missing
+    );
     outln!("replies:  {}, reactions: {}", summary.replies, summary.reactions);
+    if !summary.chat_list.is_empty() {
+        outln!();
+        outln!("{:<32} {:<8} {:>9} {:<10} {:<10} {:>13}", "CHAT", "KIND", "MESSAGES", "FIRST", "LAST", "MEDIA/MISSING");
+        for c in &summary.chat_list {
+            let day = |t: &Option<String>| t.as_deref().map_or("-".to_string(), |t| t.chars().take(10).collect());
+            outln!(
+                "{:<32} {:<8} {:>9} {:<10} {:<10} {:>13}",
+                fit(c.title.as_deref().filter(|t| !t.trim().is_empty()).unwrap_or(&c.id), 32),
+                c.kind,
+                c.messages,
+                day(&c.first_message_utc),
+                day(&c.last_message_utc),
+                format!("{}/{}", c.media, c.media_missing)
+            );
+        }
+        outln!("(--chat takes a chat's title or id; `inspect --json` gives every id)");
+    }
+    if !summary.notes.is_empty() {
+        outln!();
+        outln!("notes (convert prints them too):");
+        for n in &summary.notes {
+            outln!("  {n}");
+        }
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `text` cut to `width` characters (a title may be any length), padded by the caller.
+fn fit(text: &str, width: usize) -> String {
+    let one_line: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    if one_line.chars().count() <= width {
+        return one_line;
+    }
+    let mut cut: String = one_line.chars().take(width - 1).collect();
+    cut.push('…');
+    cut
 }

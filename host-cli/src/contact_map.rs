@@ -71,19 +71,19 @@ impl Family {
             Family::WeChat => !id.ends_with("@chatroom") && !id.starts_with("gh_") && !id.contains('@'),
         }
     }
-    /// The id as stored: WhatsApp numbers become addresses.
-    fn normalize(self, raw: &str) -> Option<String> {
+    /// The id as stored: WhatsApp numbers become addresses (in
+    /// international form, or national with `region`); a number that is
+    /// neither is an error saying so, not a placeholder-shaped id.
+    fn normalize(self, raw: &str, region: Option<&str>) -> std::result::Result<Option<String>, String> {
         let t = raw.trim();
         if t.is_empty() {
-            return None;
+            return Ok(None);
         }
         match self {
-            Family::WhatsApp if t.contains('@') => Some(t.to_string()),
-            Family::WhatsApp => {
-                let digits: String = t.chars().filter(char::is_ascii_digit).collect();
-                (digits.len() >= 6).then(|| format!("{digits}@s.whatsapp.net"))
-            }
-            Family::WeChat => Some(t.to_string()),
+            // Groups, hidden-number (LID) and other WhatsApp addresses are taken as written.
+            Family::WhatsApp if t.contains('@') && !t.ends_with("@s.whatsapp.net") => Ok(Some(t.to_string())),
+            Family::WhatsApp => chatferry_core::phone::whatsapp_id(t, region).map(Some),
+            Family::WeChat => Ok(Some(t.to_string())),
         }
     }
     /// An id for someone without a pair: cannot be a real account.
@@ -147,12 +147,12 @@ impl Entry {
         }
     }
 
-    fn id(&self, f: Family) -> Option<String> {
+    fn id(&self, f: Family, region: Option<&str>) -> std::result::Result<Option<String>, String> {
         let raw = match f {
             Family::WhatsApp => self.whatsapp.as_deref(),
             Family::WeChat => self.wechat.as_deref(),
-        }?;
-        f.normalize(raw)
+        };
+        raw.map_or(Ok(None), |raw| f.normalize(raw, region))
     }
 }
 
@@ -174,17 +174,29 @@ pub struct Mapping {
 /// A contact map's text (`name` says where it came from, for errors): the
 /// source id → target id pairs, and the owner's target id. Two people given
 /// one id is a usage error naming both.
-fn read_map(text: &str, name: &str, from: Family, to: Family) -> Result<(HashMap<String, String>, Option<String>)> {
+fn read_map(
+    text: &str,
+    name: &str,
+    from: Family,
+    to: Family,
+    region: Option<&str>,
+) -> Result<(HashMap<String, String>, Option<String>)> {
     let file: MapFile =
         toml::from_str(text).map_err(|e| crate::UsageError(format!("{name} is not a contact map: {}", e.message())))?;
-    let owner_target = file.owner.as_ref().and_then(|o| o.id(to));
+    let id = |e: &Entry, f: Family| {
+        e.id(f, region).map_err(|why| crate::UsageError(format!("{name}: {}: {why}", e.label())))
+    };
+    let owner_target = match &file.owner {
+        Some(o) => id(o, to)?,
+        None => None,
+    };
     let mut pairs = HashMap::new();
     // Who a target id (and a source id) was given to first: one person
     // each, or the conversion would merge two people.
     let mut by_target: HashMap<String, &Entry> = HashMap::new();
     let mut by_source: HashMap<String, &Entry> = HashMap::new();
     for e in file.owner.iter().chain(&file.person) {
-        if let (Some(a), Some(b)) = (e.id(from), e.id(to)) {
+        if let (Some(a), Some(b)) = (id(e, from)?, id(e, to)?) {
             for (seen, id, app) in [(&mut by_target, &b, to), (&mut by_source, &a, from)] {
                 if let Some(first) = seen.get(id) {
                     bail!(crate::UsageError(format!(
@@ -208,7 +220,7 @@ fn read_map(text: &str, name: &str, from: Family, to: Family) -> Result<(HashMap
 pub fn fuzz_map(bytes: &[u8]) {
     let Ok(text) = std::str::from_utf8(bytes) else { return };
     for (from, to) in [(Family::WhatsApp, Family::WeChat), (Family::WeChat, Family::WhatsApp)] {
-        let Ok((pairs, owner_target)) = read_map(text, "fuzz.toml", from, to) else { continue };
+        let Ok((pairs, owner_target)) = read_map(text, "fuzz.toml", from, to, None) else { continue };
         let ids: Vec<String> = pairs.keys().chain(pairs.values()).cloned().collect();
         let mut mapping = Mapping {
             from,
@@ -228,12 +240,18 @@ pub fn fuzz_map(bytes: &[u8]) {
 }
 
 impl Mapping {
-    pub fn new(from: Family, to: Family, map: Option<&Path>, keep_as_name: bool) -> Result<Mapping> {
+    pub fn new(
+        from: Family,
+        to: Family,
+        map: Option<&Path>,
+        keep_as_name: bool,
+        region: Option<&str>,
+    ) -> Result<Mapping> {
         let (pairs, owner_target) = match map {
             Some(path) => {
                 let text = chatferry_core::small_file::read_text(path, "the contact map", MAX_MAP_BYTES)
                     .map_err(|e| crate::UsageError(e.message))?;
-                read_map(&text, &path.display().to_string(), from, to)?
+                read_map(&text, &path.display().to_string(), from, to, region)?
             }
             None => (HashMap::new(), None),
         };
@@ -575,8 +593,12 @@ mod tests {
 
     #[test]
     fn ids_take_the_other_apps_form() {
-        assert_eq!(Family::WhatsApp.normalize("+49 151 1234-5678").as_deref(), Some("4915112345678@s.whatsapp.net"));
-        assert_eq!(Family::WhatsApp.normalize(" ").as_deref(), None);
+        let wa = |raw: &str, region: Option<&str>| Family::WhatsApp.normalize(raw, region);
+        assert_eq!(wa("+49 151 1234-5678", None).unwrap().as_deref(), Some("4915112345678@s.whatsapp.net"));
+        assert_eq!(wa(" ", None).unwrap(), None);
+        assert_eq!(wa("07911 123456", Some("GB")).unwrap().as_deref(), Some("447911123456@s.whatsapp.net"));
+        assert!(wa("07911 123456", None).unwrap_err().contains("--opt region="), "a national number needs its country");
+        assert_eq!(wa("120363025246125486@g.us", None).unwrap().as_deref(), Some("120363025246125486@g.us"));
         assert_eq!(Family::WhatsApp.group_id("24016735412@chatroom"), "24016735412@g.us");
         assert_eq!(Family::WeChat.group_id("120363025246125486@g.us"), "120363025246125486@chatroom");
         let p = Family::WhatsApp.placeholder("wxid_a");
@@ -584,7 +606,7 @@ mod tests {
         assert!(Family::WeChat.is_person("wxid_a") && !Family::WeChat.is_person("1@chatroom"));
         assert!(!Family::WeChat.is_person("gh_abc"));
         assert!(!Family::WhatsApp.is_person("gh_abc@s.whatsapp.net"), "a WeChat id carried through WhatsApp");
-        let mut m = Mapping::new(Family::WhatsApp, Family::WeChat, None, false).unwrap();
+        let mut m = Mapping::new(Family::WhatsApp, Family::WeChat, None, false, None).unwrap();
         assert_eq!(m.person("gh_abc@s.whatsapp.net"), Ok("gh_abc".to_string()));
         assert_eq!(m.person("4915112345678@s.whatsapp.net"), Err("4915112345678@s.whatsapp.net".to_string()));
     }

@@ -4,6 +4,7 @@
 use crate::commands::{catalog, source_adapter};
 use crate::contact_map::{Family, MappedImporter, Mapping};
 use crate::progress::Bar;
+use crate::select::Selected;
 use crate::staging::Staging;
 use crate::UsageError;
 use anyhow::{bail, Context, Result};
@@ -17,6 +18,7 @@ pub struct Request<'a> {
     pub to: &'a str,
     pub output: &'a Path,
     pub opts: &'a [String],
+    pub select: &'a crate::cli::Select,
     pub force: bool,
     /// Where to write the JSON report; `-` is stdout.
     pub report: Option<&'a Path>,
@@ -69,6 +71,7 @@ pub fn run(req: Request) -> Result<ExitCode> {
     }
     let source = source_adapter(&cat, req.input, req.from)?;
     let given = crate::options::parse(req.opts)?;
+    let selection = req.select.parse()?;
     let (import_opts, export_opts) = crate::options::assign(&given, Some(&source.info), Some(&target.info))?;
 
     if req.write_contact_map.is_none() {
@@ -96,7 +99,15 @@ pub fn run(req: Request) -> Result<ExitCode> {
             )));
         };
         let mut reader = HeaderRead { inner: importer.as_mut(), header };
-        let n = crate::contact_map::write_template(&mut reader, from, path)?;
+        let mut selected;
+        let reader: &mut dyn Importer = match selection {
+            Some(sel) => {
+                selected = Selected::new(&mut reader, sel);
+                &mut selected
+            }
+            None => &mut reader,
+        };
+        let n = crate::contact_map::write_template(reader, from, path)?;
         outln!(
             "wrote {}: you and {n} people from the input; fill in the empty ids, then convert with --contacts {}",
             path.display(),
@@ -105,14 +116,25 @@ pub fn run(req: Request) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let mut reader = HeaderRead { inner: importer.as_mut(), header };
+    // The selection first: the contact map then asks only for the people
+    // of the chats chosen.
+    let mut selected;
+    let reader: &mut dyn Importer = match selection {
+        Some(sel) => {
+            selected = Selected::new(&mut reader, sel);
+            &mut selected
+        }
+        None => &mut reader,
+    };
     let mut mapped;
     let importer: &mut dyn Importer = match (from_family, to_family) {
         (Some(from), Some(to)) if from != to => {
-            let mapping = Mapping::new(from, to, req.contacts, req.keep_as_name)?;
-            mapped = MappedImporter::new(&mut reader, mapping)?;
+            let region = given.iter().rev().find(|(n, _)| n == "region").map(|(_, v)| v.as_str());
+            let mapping = Mapping::new(from, to, req.contacts, req.keep_as_name, region)?;
+            mapped = MappedImporter::new(reader, mapping)?;
             &mut mapped
         }
-        _ => &mut reader,
+        _ => reader,
     };
 
     let staging = Staging::prepare(req.output, Some(req.input), req.force)?;

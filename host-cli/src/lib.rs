@@ -26,6 +26,7 @@ mod options;
 mod plugin_cmd;
 mod progress;
 mod registry;
+mod select;
 mod staging;
 mod template;
 

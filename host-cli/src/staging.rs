@@ -37,7 +37,7 @@ impl Staging {
         if output.symlink_metadata().is_ok() && !force {
             bail!("{} already exists; choose another path or pass --force to replace it", output.display());
         }
-        Ok(())
+        may_write(output)
     }
 
     pub fn prepare(output: &Path, input: Option<&Path>, force: bool) -> Result<Staging> {
@@ -104,6 +104,52 @@ impl Staging {
         // Dropping self removes the staging folder and the replaced output.
         Ok(())
     }
+}
+
+/// Whether this user may create OUTPUT (write in the folder it goes in, or
+/// the nearest one that exists) and, if it exists, replace it: checked
+/// before any reading, so a read-only place is one line, not a failure
+/// after an hour of decrypting.
+fn may_write(output: &Path) -> Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::MetadataExt;
+    let parent = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let Some(existing) = parent.ancestors().find(|p| p.as_os_str().is_empty() || p.exists()) else { return Ok(()) };
+    let existing = if existing.as_os_str().is_empty() { Path::new(".") } else { existing };
+    let c = std::ffi::CString::new(existing.as_os_str().as_bytes())
+        .with_context(|| format!("{} is not a usable output path", output.display()))?;
+    // SAFETY: a valid NUL-terminated path; access() only reads it.
+    if unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) } != 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(match e.raw_os_error() {
+            Some(libc::EROFS) => anyhow::anyhow!(
+                "{} is on a read-only file system; choose an output (-o) somewhere you may write",
+                existing.display()
+            ),
+            Some(libc::EACCES) | Some(libc::EPERM) => anyhow::anyhow!(
+                "permission denied: you may not write in {}; choose an output (-o) somewhere you may write, or \
+                 change the folder's permissions",
+                existing.display()
+            ),
+            _ => anyhow::Error::new(e).context(format!("cannot write in {}", existing.display())),
+        });
+    }
+    // In a sticky folder (/tmp) only a path's owner may move it away.
+    if let (Ok(out), Ok(dir)) = (output.symlink_metadata(), parent.metadata()) {
+        // SAFETY: geteuid has no preconditions.
+        let me = unsafe { libc::geteuid() };
+        if dir.mode() & libc::S_ISVTX as u32 != 0 && me != 0 && out.uid() != me && dir.uid() != me {
+            bail!(
+                "permission denied: {} belongs to another user in a shared folder, so it cannot be replaced; \
+                 choose another output (-o)",
+                output.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 impl Drop for Staging {

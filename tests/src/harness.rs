@@ -120,8 +120,7 @@ impl Env {
         }
         let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].into_iter().map(PathBuf::from).find(|p| p.is_file());
         let Some(setpriv) = setpriv else {
-            assert!(!require_all(), "{test}: running as root needs setpriv (util-linux) to drop privileges");
-            eprintln!("skipped {test}: running as root and no setpriv (util-linux) to drop privileges");
+            skip(test, "running as root and no setpriv (util-linux) to drop privileges");
             return None;
         };
         let plain = self.command();
@@ -206,42 +205,76 @@ pub fn tree_digest(dir: &Path) -> Vec<String> {
 /// A Python virtualenv with the third-party readers our output is checked
 /// with (whatsapp-chat-exporter, wa-crypt-tools), made once from PyPI under
 /// the target folder. `.ci/run` makes it up front; tests make it if missing.
-pub fn interop_venv() -> PathBuf {
-    static VENV: OnceLock<PathBuf> = OnceLock::new();
-    VENV.get_or_init(|| {
+/// `None` (and one line saying what `test` skipped) when python3 or PyPI is
+/// not there; under `require_all()` that fails the test.
+pub fn interop_venv(test: &str) -> Option<PathBuf> {
+    static VENV: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let made = VENV.get_or_init(|| {
         let venv = target_dir().parent().expect("target").join("interop-venv");
         let python = venv.join("bin/python");
         let ready = venv.join(".chatferry-ready");
-        if !ready.is_file() {
-            let ok = Command::new("python3")
-                .args(["-m", "venv", venv.to_str().unwrap()])
-                .status()
-                .is_ok_and(|s| s.success())
-                && Command::new(&python)
-                    .args(["-m", "pip", "install", "--quiet", "-r"])
-                    .arg(workspace_root().join("tests/interop-requirements.txt"))
-                    .status()
-                    .is_ok_and(|s| s.success());
-            assert!(ok, "could not install the interop readers from PyPI into {}", venv.display());
-            std::fs::write(&ready, b"").unwrap();
+        if ready.is_file() {
+            return Ok(venv);
         }
-        venv
-    })
-    .clone()
+        let made = Command::new("python3").args(["-m", "venv", venv.to_str().unwrap()]).output();
+        if !made.as_ref().is_ok_and(|o| o.status.success()) {
+            return Err("python3 with venv is not installed (Debian: python3-venv)".to_string());
+        }
+        let pip = Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet", "-r"])
+            .arg(workspace_root().join("tests/interop-requirements.txt"))
+            .output();
+        if !pip.as_ref().is_ok_and(|o| o.status.success()) {
+            return Err(format!("the interop readers could not be installed from PyPI into {}", venv.display()));
+        }
+        std::fs::write(&ready, b"").unwrap();
+        Ok(venv)
+    });
+    match made {
+        Ok(v) => Some(v.clone()),
+        Err(why) => {
+            skip(test, why);
+            None
+        }
+    }
 }
 
-/// Debian's Chromium, which `.ci/run` installs (`apt-get install chromium`).
-pub fn chromium() -> PathBuf {
-    let p = PathBuf::from("/usr/bin/chromium");
-    assert!(p.is_file(), "headless browser tests need Debian's chromium: apt-get install chromium");
-    p
+/// The venv made by [`interop_venv`] for a test that already asked for it.
+fn venv_made() -> PathBuf {
+    interop_venv("(venv)").expect("the test checked interop_venv first")
 }
+
+pub use chatferry_core::testing::{public_fixture, require_all, skip};
+
+/// A program on PATH (`sqlcipher`), or `None` and one line saying what
+/// `test` skipped; under `require_all()` its absence fails the test.
+pub fn tool(name: &str, install: &str, test: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).map(|d| d.join(name)).find(|p| p.is_file()))
+        .unwrap_or_default();
+    if found.is_none() {
+        skip(test, &format!("{name} is not installed ({install})"));
+    }
+    found
+}
+
+/// Debian's Chromium, which `.ci/run` installs (`apt-get install chromium`):
+/// `false`, with one line saying what `test` skipped, when it is not there.
+pub fn have_chromium(test: &str) -> bool {
+    let there = Path::new(CHROMIUM).is_file();
+    if !there {
+        skip(test, &format!("headless Chromium is not installed at {CHROMIUM} (Debian: apt-get install chromium)"));
+    }
+    there
+}
+
+const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// Runs headless Chromium on a local page with the network-quiet flags
 /// this machine needs, plus `extra` (e.g. `--dump-dom`, `--screenshot=…`).
 pub fn chromium_run(page: &Path, extra: &[&str]) -> String {
     let profile = tempfile::tempdir().unwrap();
-    let out = Command::new(chromium())
+    let out = Command::new(CHROMIUM)
         .args([
             "--headless",
             "--no-sandbox",
@@ -281,7 +314,7 @@ pub fn archive_messages(archive: &Path) -> Vec<chatferry_core::Message> {
 /// `args` plus JSON output, and returns what it wrote.
 pub fn whatsapp_chat_exporter(work: &Path, args: &[&str]) -> serde_json::Value {
     std::fs::create_dir_all(work).unwrap();
-    let out = Command::new(interop_venv().join("bin/wtsexporter"))
+    let out = Command::new(venv_made().join("bin/wtsexporter"))
         .current_dir(work)
         .args(args)
         .args(["-j", "result.json", "--no-html", "--no-banner", "--avoid-encoding-json"])
@@ -289,27 +322,6 @@ pub fn whatsapp_chat_exporter(work: &Path, args: &[&str]) -> serde_json::Value {
         .expect("run wtsexporter");
     assert!(out.status.success(), "wtsexporter failed: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&std::fs::read(work.join("result.json")).unwrap()).unwrap()
-}
-
-/// Whether every test must run (CI=true, or CHATFERRY_REQUIRE_ALL=1): then
-/// a missing tool or ../shared fixture fails the test instead of skipping it.
-pub fn require_all() -> bool {
-    let set = |v: &str| std::env::var(v).is_ok_and(|x| !x.is_empty() && x != "0" && x != "false");
-    set("CI") || set("CHATFERRY_REQUIRE_ALL")
-}
-
-/// A real file of `../shared/fixtures/public` (`whatsapp/IPED-2021/…`), or
-/// `None` with one line saying what `test` skipped when shared/ is not
-/// beside the checkout; under `require_all()` its absence fails the test.
-#[track_caller]
-pub fn public_fixture(rel: &str, test: &str) -> Option<PathBuf> {
-    let p = crate::fixtures::whatsapp_android::shared_dir().join("fixtures/public").join(rel);
-    if p.exists() {
-        return Some(p);
-    }
-    assert!(!require_all(), "{test}: the real fixture {} is missing (shared/ must sit beside the repo)", p.display());
-    eprintln!("skipped {test}: the real fixture {} is not there (shared/ sits beside the repo)", p.display());
-    None
 }
 
 /// Lets every user into `dir` (a test folder another user must reach).

@@ -26,8 +26,8 @@ fn real_store(dir: &Path, test: &str) -> Option<PathBuf> {
 }
 
 #[test]
-fn every_message_iLEAPP_shows_comes_through_with_its_text_time_and_sender() {
-    let test = "every_message_iLEAPP_shows_comes_through_with_its_text_time_and_sender";
+fn every_message_ileapp_shows_comes_through_with_its_text_time_and_sender() {
+    let test = "every_message_ileapp_shows_comes_through_with_its_text_time_and_sender";
     let dir = tempfile::tempdir().unwrap();
     let Some(store) = real_store(dir.path(), test) else { return };
     let expected: serde_json::Value = serde_json::from_slice(

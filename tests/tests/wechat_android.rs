@@ -3,6 +3,7 @@
 //! detail; keys, WAL, damage and escapes; the export round-trips and opens
 //! in Debian's `sqlcipher` CLI with the documented PRAGMAs.
 
+use chatferry_core::testing::public_fixture;
 use chatferry_core::{Message, MessageKind};
 use chatferry_tests::fixtures::wechat_android::{self as wc, apply_key, md5_hex, Spec};
 use chatferry_tests::fixtures::wechat_sample::{self as ws, OWNER};
@@ -166,22 +167,25 @@ fn bad_input_gets_one_line_errors() {
     assert!(r.error_lines()[0].contains("truncated or damaged"), "{:?}", r.error_lines());
 
     // A SQLCipher database that is not WeChat's: the public cracker fixture.
-    let other = wc_shared("chg-hou-test-EnMicroMsg.db");
-    let r = env
-        .run(&[
-            "convert",
-            s(&other),
-            "--from",
-            "wechat-android",
-            "--to",
-            "archive",
-            "-o",
-            s(&dir.path().join("o2")),
-            "--opt",
-            "key=00001ef",
-        ])
-        .fails_with(1);
-    assert!(r.error_lines()[0].contains("not WeChat's EnMicroMsg.db"), "{:?}", r.error_lines());
+    if let Some(other) =
+        public_fixture("wechat/chg-hou-test-EnMicroMsg.db", "bad keys, damage and escaping paths (the cracker fixture)")
+    {
+        let r = env
+            .run(&[
+                "convert",
+                s(&other),
+                "--from",
+                "wechat-android",
+                "--to",
+                "archive",
+                "-o",
+                s(&dir.path().join("o2")),
+                "--opt",
+                "key=00001ef",
+            ])
+            .fails_with(1);
+        assert!(r.error_lines()[0].contains("not WeChat's EnMicroMsg.db"), "{:?}", r.error_lines());
+    }
 
     // Junk of page size.
     let junk = dir.path().join("junk/EnMicroMsg.db");
@@ -231,10 +235,6 @@ fn bad_input_gets_one_line_errors() {
     .ok();
 }
 
-fn wc_shared(name: &str) -> std::path::PathBuf {
-    chatferry_tests::fixtures::whatsapp_android::shared_dir().join("fixtures/public/wechat").join(name)
-}
-
 #[test]
 fn wechat_to_archive_to_wechat_to_archive_is_identical() {
     let dir = tempfile::tempdir().unwrap();
@@ -276,6 +276,10 @@ fn sqlcipher(db: &Path, key: &str, sql: &str) -> std::process::Output {
 
 #[test]
 fn debian_sqlcipher_opens_our_export_with_the_documented_pragmas() {
+    let test = "debian_sqlcipher_opens_our_export_with_the_documented_pragmas";
+    if chatferry_tests::harness::tool("sqlcipher", "Debian: apt-get install sqlcipher", test).is_none() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let a = chatferry_tests::fixtures::canonical::sample_archive_in(dir.path());
     let w = dir.path().join("w");

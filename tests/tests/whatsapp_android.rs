@@ -108,6 +108,14 @@ fn a_whatsapp_folder_imports_with_every_message_and_detail() {
 
 #[test]
 fn the_real_2022_store_and_its_backups_import_without_error() {
+    if chatferry_core::testing::public_fixture(
+        "whatsapp/wa-crypt-tools",
+        "the_real_2022_store_and_its_backups_import_without_error",
+    )
+    .is_none()
+    {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let env = Env::new();
     for (input, key) in [
@@ -141,6 +149,14 @@ fn the_real_2022_store_and_its_backups_import_without_error() {
 
 #[test]
 fn wrong_keys_missing_keys_and_damaged_backups_are_one_line_errors() {
+    if chatferry_core::testing::public_fixture(
+        "whatsapp/wa-crypt-tools",
+        "wrong_keys_missing_keys_and_damaged_backups_are_one_line_errors",
+    )
+    .is_none()
+    {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let env = Env::new();
     let out = dir.path().join("out");

@@ -198,11 +198,10 @@ mod tests {
 
     #[test]
     fn opens_the_public_cracker_fixture_with_its_key_only() {
-        let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/fixtures/public/wechat/chg-hou-test-EnMicroMsg.db");
-        if !fixture.is_file() {
-            panic!("{} is missing: shared/ must sit beside the repository", fixture.display());
-        }
+        let test = "opens_the_public_cracker_fixture_with_its_key_only";
+        let Some(fixture) = chatferry_core::testing::public_fixture("wechat/chg-hou-test-EnMicroMsg.db", test) else {
+            return;
+        };
         let dir = tempfile::tempdir().unwrap();
         let copy = dir.path().join("EnMicroMsg.db");
         std::fs::copy(&fixture, &copy).unwrap();

@@ -153,7 +153,9 @@ impl WaExporter {
             msgstore_path,
             conn,
             key,
-            owner_option: options.get("owner").map(String::from),
+            // Checked before anything is written: a number without its
+            // country would name nobody.
+            owner_option: chatferry_core::phone::owner_jid(options.get("owner"), options.get("region"))?,
             header: Header::default(),
             jids: HashMap::new(),
             chats: HashMap::new(),

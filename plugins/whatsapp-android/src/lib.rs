@@ -67,6 +67,12 @@ impl Adapter for WhatsAppAndroid {
                     OptionKind::Text,
                     "your own phone number with country code (+4915…); WhatsApp's database does not record it",
                 ),
+                OptionSpec::new(
+                    "region",
+                    OptionKind::Text,
+                    "the country (two letters: DE, GB, CN, …) of phone numbers given without +country code, in \
+                     --opt owner= and in a contact map",
+                ),
             ],
         }
     }

@@ -87,9 +87,7 @@ fn stanza_of(m: &Message) -> String {
 
 impl IosExporter {
     pub fn create(output: &Path, options: &Options) -> Result<IosExporter> {
-        let owner = options
-            .get("owner")
-            .map(|o| format!("{}@s.whatsapp.net", o.chars().filter(char::is_ascii_digit).collect::<String>()));
+        let owner = chatferry_core::phone::owner_jid(options.get("owner"), options.get("region"))?;
         let (db_path, message_root, backup, fresh) = match options.path("template") {
             None => {
                 std::fs::create_dir_all(output.join("Message")).map_err(|e| Error::io(output, "create", e))?;

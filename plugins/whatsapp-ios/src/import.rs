@@ -51,7 +51,7 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
             )));
         }
     }
-    let owner = chatferry_core::phone::owner_jid(options.get("owner"))?;
+    let owner = chatferry_core::phone::owner_jid(options.get("owner"), options.get("region"))?;
     let e = err_for(&conn);
     let mut report = Report::new();
     let absent: Vec<&str> = SIDE_TABLES.iter().copied().filter(|t| !db::has_table(&conn, t)).collect();

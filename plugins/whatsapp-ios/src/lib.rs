@@ -50,6 +50,12 @@ impl Adapter for WhatsAppIos {
                     "your own phone number with country code (+4915…); the store does not record it",
                 ),
                 OptionSpec::new(
+                    "region",
+                    OptionKind::Text,
+                    "the country (two letters: DE, GB, CN, …) of phone numbers given without +country code, in \
+                     --opt owner= and in a contact map",
+                ),
+                OptionSpec::new(
                     "template",
                     OptionKind::Path,
                     "the new iPhone's ChatStorage.sqlite or unencrypted backup folder: the history is added to a copy of it \

@@ -67,7 +67,7 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
     let conn = db::open_read_only(&source.msgstore)?;
     let schema = detect_schema(&conn, &source.msgstore)?;
     let mut report = Report::new();
-    let owner = chatferry_core::phone::owner_jid(options.get("owner"))?;
+    let owner = chatferry_core::phone::owner_jid(options.get("owner"), options.get("region"))?;
 
     let names = match &source.wa_db {
         Some(p) => contacts::read_wa_db(p)?,
