@@ -32,7 +32,10 @@ pub enum Family {
 
 impl Family {
     pub fn of(adapter: &str) -> Option<Family> {
-        if adapter.starts_with("whatsapp-") {
+        // An "Export chat" text names people, it holds no ids: nothing to pair.
+        if adapter == "whatsapp-txt" {
+            None
+        } else if adapter.starts_with("whatsapp-") {
             Some(Family::WhatsApp)
         } else if adapter.starts_with("wechat-") {
             Some(Family::WeChat)

@@ -55,6 +55,8 @@ pub fn built_library(lib_name: &str) -> PathBuf {
 pub struct Env {
     pub home: tempfile::TempDir,
     pub plugin_path: Vec<PathBuf>,
+    /// More environment for every run (`TZ`).
+    pub vars: Vec<(String, String)>,
 }
 
 impl Default for Env {
@@ -65,7 +67,13 @@ impl Default for Env {
 
 impl Env {
     pub fn new() -> Env {
-        Env { home: tempfile::tempdir().expect("temp home"), plugin_path: Vec::new() }
+        Env { home: tempfile::tempdir().expect("temp home"), plugin_path: Vec::new(), vars: Vec::new() }
+    }
+
+    /// Every run of this environment with `name=value` set (e.g. `TZ`).
+    pub fn with_var(mut self, name: &str, value: &str) -> Env {
+        self.vars.push((name.into(), value.into()));
+        self
     }
 
     /// The user plugin folder chatferry uses in this environment.
@@ -95,7 +103,8 @@ impl Env {
         cmd.env("HOME", self.home.path())
             .env("XDG_DATA_HOME", self.home.path().join("data"))
             .env_remove("CHATFERRY_LOG")
-            .env_remove("CHATFERRY_PANIC_TRACE");
+            .env_remove("CHATFERRY_PANIC_TRACE")
+            .envs(self.vars.iter().map(|(k, v)| (k, v)));
         if self.plugin_path.is_empty() {
             cmd.env_remove("CHATFERRY_PLUGIN_PATH");
         } else {

@@ -1,0 +1,177 @@
+//! What a message's body is (formats doc §3–4): text, an attached file
+//! (Android `NAME (file attached)`, iPhone `caption <attached: NAME>`), a
+//! media the export left out (`<Media omitted>`, `image omitted`), a
+//! deleted message, a location, WhatsApp's `null`, or a system notice.
+
+use chatferry_core::MessageKind;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body<'a> {
+    Text(&'a str),
+    /// A file the line names; `caption` is the iPhone's same-line caption.
+    Attached {
+        file: &'a str,
+        caption: Option<&'a str>,
+    },
+    /// The export was made without media; the kind where it says.
+    Omitted(MessageKind),
+    Deleted,
+    Location {
+        latitude: f64,
+        longitude: f64,
+        url: &'a str,
+    },
+    /// WhatsApp wrote `null` where it had no text for the message.
+    Null,
+}
+
+fn strip_marks(s: &str) -> &str {
+    s.trim_start_matches(['\u{200e}', '\u{200f}'])
+}
+
+/// Reads `body`. `exists` says whether a file of that name is beside the
+/// export: a localized `(Datei angehängt)` is taken only for a real file.
+pub fn classify<'a>(body: &'a str, exists: &dyn Fn(&str) -> bool) -> Body<'a> {
+    let plain = strip_marks(body).trim_end();
+    if plain == "null" {
+        return Body::Null;
+    }
+    if let Some(k) = omitted(plain) {
+        return Body::Omitted(k);
+    }
+    if matches!(
+        plain,
+        "This message was deleted"
+            | "This message was deleted."
+            | "You deleted this message"
+            | "You deleted this message."
+    ) {
+        return Body::Deleted;
+    }
+    // iPhone: `caption <attached: NAME>`, or the old `NAME <attached>`.
+    if let Some(open) = plain.rfind("<attached: ") {
+        if let Some(name) = plain[open + 11..].strip_suffix('>') {
+            let caption = strip_marks(plain[..open].trim_end_matches(['\u{200e}', ' ']));
+            return Body::Attached { file: name.trim(), caption: (!caption.is_empty()).then_some(caption) };
+        }
+    }
+    if let Some(name) = plain.strip_suffix("<\u{200e}attached>").or_else(|| plain.strip_suffix("<attached>")) {
+        return Body::Attached { file: name.trim(), caption: None };
+    }
+    // Android: `NAME (file attached)`, localized in the parentheses.
+    if let Some(inner_start) = plain.rfind(" (") {
+        if let Some(phrase) = plain[inner_start + 2..].strip_suffix(')') {
+            let name = plain[..inner_start].trim();
+            let has_extension = name.rsplit_once('.').is_some_and(|(stem, ext)| {
+                !stem.is_empty() && (1..=5).contains(&ext.len()) && ext.chars().all(|c| c.is_ascii_alphanumeric())
+            });
+            if has_extension && (phrase == "file attached" || (phrase.chars().count() <= 30 && exists(name))) {
+                return Body::Attached { file: name, caption: None };
+            }
+        }
+    }
+    if let Some(url) = plain.strip_prefix("location: ") {
+        if let Some((lat, lon)) = coordinates(url) {
+            return Body::Location { latitude: lat, longitude: lon, url };
+        }
+    }
+    Body::Text(body)
+}
+
+/// `<Media omitted>` (Android), `image omitted` … (iPhone).
+fn omitted(plain: &str) -> Option<MessageKind> {
+    Some(match plain {
+        "<Media omitted>" | "<media omitted>" => MessageKind::Other,
+        "image omitted" => MessageKind::Image,
+        "video omitted" => MessageKind::Video,
+        "audio omitted" => MessageKind::Voice,
+        "sticker omitted" => MessageKind::Sticker,
+        "GIF omitted" => MessageKind::Gif,
+        "document omitted" => MessageKind::Document,
+        "Contact card omitted" => MessageKind::Contact,
+        _ => return None,
+    })
+}
+
+/// `https://maps.google.com/?q=52.52,13.405` → its latitude and longitude.
+fn coordinates(url: &str) -> Option<(f64, f64)> {
+    let q = url.split_once("q=")?.1;
+    let q = q.split('&').next()?;
+    let (lat, lon) = q.split_once(',')?;
+    let (lat, lon): (f64, f64) = (lat.trim().parse().ok()?, lon.trim().parse().ok()?);
+    ((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)).then_some((lat, lon))
+}
+
+/// What kind of file WhatsApp named `name` (`IMG-…`, `00000042-PHOTO-…`).
+pub fn kind_of_file(name: &str) -> MessageKind {
+    let upper = name.to_ascii_uppercase();
+    let ext = upper.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    let has = |tag: &str| upper.starts_with(&format!("{tag}-")) || upper.contains(&format!("-{tag}-"));
+    if ext == "VCF" {
+        MessageKind::Contact
+    } else if has("STK") || has("STICKER") {
+        MessageKind::Sticker
+    } else if has("PTT") || (has("AUDIO") && matches!(ext, "OPUS" | "OGG")) {
+        MessageKind::Voice
+    } else if has("AUD") || has("AUDIO") {
+        MessageKind::Audio
+    } else if has("GIF") || has("GIF") {
+        MessageKind::Gif
+    } else if has("VID") || has("VIDEO") {
+        MessageKind::Video
+    } else if has("IMG") || has("PHOTO") {
+        MessageKind::Image
+    } else {
+        match ext {
+            "JPG" | "JPEG" | "PNG" | "HEIC" => MessageKind::Image,
+            "MP4" | "MOV" | "3GP" => MessageKind::Video,
+            "OPUS" => MessageKind::Voice,
+            "MP3" | "M4A" | "AAC" | "OGG" => MessageKind::Audio,
+            "WEBP" => MessageKind::Sticker,
+            _ => MessageKind::Document,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_of_both_platforms() {
+        let none = |_: &str| false;
+        let there = |n: &str| n == "4f26.jpg";
+        assert_eq!(
+            classify("IMG-20230630-WA0000.jpg (file attached)", &none),
+            Body::Attached { file: "IMG-20230630-WA0000.jpg", caption: None }
+        );
+        assert_eq!(
+            classify("\u{200e}4f26.jpg (Datei angehängt)", &there),
+            Body::Attached { file: "4f26.jpg", caption: None }
+        );
+        assert_eq!(classify("I went home (finally).", &none), Body::Text("I went home (finally)."));
+        assert_eq!(
+            classify("notes.txt (see above)", &none),
+            Body::Text("notes.txt (see above)"),
+            "not a file beside it"
+        );
+        assert_eq!(
+            classify("Look! \u{200e}<attached: 00000042-PHOTO-2020-06-07-15-13-20.jpg>", &none),
+            Body::Attached { file: "00000042-PHOTO-2020-06-07-15-13-20.jpg", caption: Some("Look!") }
+        );
+        assert_eq!(classify("\u{200e}image omitted", &none), Body::Omitted(MessageKind::Image));
+        assert_eq!(classify("<Media omitted>", &none), Body::Omitted(MessageKind::Other));
+        assert_eq!(classify("This message was deleted", &none), Body::Deleted);
+        assert_eq!(classify("null", &none), Body::Null);
+        assert!(matches!(
+            classify("location: https://maps.google.com/?q=52.52,13.405", &none),
+            Body::Location { latitude, longitude, .. } if latitude == 52.52 && longitude == 13.405
+        ));
+        assert_eq!(classify("\u{200e}hello", &none), Body::Text("\u{200e}hello"), "marks in a text are kept");
+        assert_eq!(kind_of_file("PTT-20240101-WA0001.opus"), MessageKind::Voice);
+        assert_eq!(kind_of_file("00000001-AUDIO-2022-12-31-11-40-26.opus"), MessageKind::Voice);
+        assert_eq!(kind_of_file("00000004-Peter.vcf"), MessageKind::Contact);
+        assert_eq!(kind_of_file("STK-20230630-WA0003.webp"), MessageKind::Sticker);
+        assert_eq!(kind_of_file("Report 2024.pdf"), MessageKind::Document);
+    }
+}

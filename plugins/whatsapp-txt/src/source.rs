@@ -1,0 +1,245 @@
+//! Where the exports are (formats doc §6): an Android `WhatsApp Chat with
+//! NAME.txt` with its files beside it, an iPhone `WhatsApp Chat - NAME.zip`
+//! holding `_chat.txt` and its files, or a folder of several. A zip is
+//! unpacked into a private temporary folder, member by member, refusing
+//! members that climb out of it, links, and sizes or ratios no export has.
+
+use chatferry_core::{Error, Result};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// One chat's transcript and the folder its files are in.
+pub struct ChatFile {
+    pub txt: PathBuf,
+    pub media_root: PathBuf,
+    pub title: String,
+    /// How the person knows the file (the zip or txt they gave).
+    pub shown: String,
+    /// Keeps an unpacked zip until the import ends.
+    pub _unpacked: Option<tempfile::TempDir>,
+}
+
+/// No real export comes near these; a zip beyond them is refused.
+const MAX_MEMBERS: usize = 200_000;
+const MAX_TOTAL: u64 = 64 << 30;
+const MAX_RATIO: u64 = 200;
+
+/// The chat name a file's name carries.
+pub fn title_of(name: &str) -> String {
+    let stem = name.strip_suffix(".txt").or_else(|| name.strip_suffix(".zip")).unwrap_or(name);
+    for prefix in ["WhatsApp Chat with ", "WhatsApp Chat - ", "WhatsApp Chat mit ", "Chat de WhatsApp con "] {
+        if let Some(t) = stem.strip_prefix(prefix) {
+            return t.trim().to_string();
+        }
+    }
+    stem.trim().to_string()
+}
+
+fn is_transcript(name: &str) -> bool {
+    name == "_chat.txt" || (name.ends_with(".txt") && name.contains("WhatsApp"))
+}
+
+/// How sure we are that `path` is an export (0 = not one).
+pub fn probe(path: &Path) -> u8 {
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    if path.is_file() {
+        if name.ends_with(".zip") {
+            return match zip_transcript(path) {
+                Some(_) if name.contains("WhatsApp") => 95,
+                Some(_) => 85,
+                None => 0,
+            };
+        }
+        return match first_line_is_header(path) {
+            true if name.contains("WhatsApp") || name == "_chat.txt" => 95,
+            true => 70,
+            false => 0,
+        };
+    }
+    if path.is_dir() {
+        let Ok(entries) = std::fs::read_dir(path) else { return 0 };
+        for e in entries.flatten().take(10_000) {
+            let n = e.file_name().to_string_lossy().to_string();
+            if is_transcript(&n) && first_line_is_header(&e.path()) {
+                return 80;
+            }
+            if n.ends_with(".zip") && n.contains("WhatsApp") && zip_transcript(&e.path()).is_some() {
+                return 80;
+            }
+            // A folder of Android exports, one folder each.
+            if e.file_type().is_ok_and(|t| t.is_dir())
+                && transcript_in(&e.path()).is_some_and(|t| first_line_is_header(&t))
+            {
+                return 75;
+            }
+        }
+    }
+    0
+}
+
+fn first_line_is_header(path: &Path) -> bool {
+    let mut head = vec![0u8; 4096];
+    let Ok(mut f) = std::fs::File::open(path) else { return false };
+    let n = f.read(&mut head).unwrap_or(0);
+    let text = String::from_utf8_lossy(&head[..n]);
+    text.lines().find(|l| !l.trim().is_empty()).is_some_and(|l| crate::header::parse(l).is_some())
+}
+
+/// The transcript member of a zip, if it has one.
+fn zip_transcript(path: &Path) -> Option<String> {
+    let f = std::fs::File::open(path).ok()?;
+    let z = zip::ZipArchive::new(f).ok()?;
+    let names: Vec<&str> = z.file_names().collect();
+    names.iter().find(|n| **n == "_chat.txt").or_else(|| names.iter().find(|n| is_transcript(n))).map(|n| n.to_string())
+}
+
+/// Every chat in `input`, in name order.
+pub fn find(input: &Path) -> Result<Vec<ChatFile>> {
+    let meta = std::fs::metadata(input).map_err(|e| Error::io(input, "read", e))?;
+    if meta.is_file() {
+        return Ok(vec![one(input)?]);
+    }
+    let mut found = Vec::new();
+    if let Some(t) = transcript_in(input) {
+        found.push(txt_chat(&t, input));
+        return Ok(found);
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(input)
+        .map_err(|e| Error::io(input, "list", e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for p in entries {
+        let name = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let ft = std::fs::symlink_metadata(&p).map(|m| m.file_type());
+        match ft {
+            Ok(t) if t.is_file() && name.ends_with(".zip") && zip_transcript(&p).is_some() => found.push(unzip(&p)?),
+            Ok(t) if t.is_dir() => {
+                if let Some(txt) = transcript_in(&p) {
+                    found.push(txt_chat(&txt, &p));
+                }
+            }
+            _ => {}
+        }
+    }
+    if found.is_empty() {
+        return Err(Error::bad_input(format!(
+            "{} holds no WhatsApp export (a `WhatsApp Chat with NAME.txt`, `_chat.txt` or `WhatsApp Chat - NAME.zip`)",
+            input.display()
+        )));
+    }
+    Ok(found)
+}
+
+fn transcript_in(dir: &Path) -> Option<PathBuf> {
+    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| e.path())
+        .filter(|p| p.file_name().is_some_and(|n| is_transcript(&n.to_string_lossy())))
+        .collect();
+    names.sort();
+    // One transcript per folder: a folder with several is a folder of exports.
+    (names.len() == 1).then(|| names.remove(0))
+}
+
+fn one(path: &Path) -> Result<ChatFile> {
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    if name.ends_with(".zip") {
+        return unzip(path);
+    }
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    Ok(txt_chat(path, parent))
+}
+
+fn txt_chat(txt: &Path, folder: &Path) -> ChatFile {
+    let name = txt.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let title = if name == "_chat.txt" {
+        folder.file_name().map(|n| title_of(&n.to_string_lossy())).unwrap_or_else(|| "chat".into())
+    } else {
+        title_of(&name)
+    };
+    ChatFile {
+        txt: txt.to_path_buf(),
+        media_root: folder.to_path_buf(),
+        title,
+        shown: txt.display().to_string(),
+        _unpacked: None,
+    }
+}
+
+/// Unpacks an iPhone export into a private temporary folder.
+fn unzip(path: &Path) -> Result<ChatFile> {
+    let bad = |why: String| Error::bad_input(format!("{}: {why}; nothing was read from it", path.display()));
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, "open", e))?;
+    let mut zip = zip::ZipArchive::new(file).map_err(|e| bad(format!("not a readable zip ({e})")))?;
+    if zip.len() > MAX_MEMBERS {
+        return Err(bad(format!("it holds {} members, more than any export", zip.len())));
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("chatferry-whatsapp-txt-")
+        .tempdir()
+        .map_err(|e| Error::io(&std::env::temp_dir(), "create a folder in", e))?;
+    let mut transcript = None;
+    let mut total = 0u64;
+    for i in 0..zip.len() {
+        let mut member = zip.by_index(i).map_err(|e| bad(format!("member {i} cannot be read ({e})")))?;
+        let raw = member.name().to_string();
+        if member.is_dir() {
+            continue;
+        }
+        if member.is_symlink() {
+            return Err(bad(format!("member {raw:?} is a link; an export holds none")));
+        }
+        let Some(rel) = member.enclosed_name().filter(|p| p.components().count() == 1 && !raw.contains('\\')) else {
+            return Err(bad(format!("member {raw:?} is not a plain file name (it would land outside the export)")));
+        };
+        let size = member.size();
+        total = total.saturating_add(size);
+        if total > MAX_TOTAL {
+            return Err(bad("it unpacks to more than 64 GiB".into()));
+        }
+        if size > (1 << 20) && size / member.compressed_size().max(1) > MAX_RATIO {
+            return Err(bad(format!(
+                "member {raw:?} unpacks {}× its size (a zip bomb?)",
+                size / member.compressed_size().max(1)
+            )));
+        }
+        let out_path = dir.path().join(&rel);
+        let mut out = std::fs::File::create(&out_path).map_err(|e| Error::io(&out_path, "create", e))?;
+        // Never more than the member says it holds, whatever its stream claims.
+        let copied = std::io::copy(&mut (&mut member).take(size + 1), &mut out)
+            .map_err(|e| bad(format!("member {raw:?} is damaged ({e})")))?;
+        if copied != size {
+            return Err(bad(format!("member {raw:?} holds {copied} bytes, not the {size} it declares")));
+        }
+        let name = rel.to_string_lossy().to_string();
+        if name == "_chat.txt" || (transcript.is_none() && is_transcript(&name)) {
+            transcript = Some(out_path);
+        }
+    }
+    let Some(txt) = transcript else {
+        return Err(bad("it holds no _chat.txt".into()));
+    };
+    let zip_name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    Ok(ChatFile {
+        txt,
+        media_root: dir.path().to_path_buf(),
+        title: title_of(&zip_name),
+        shown: path.display().to_string(),
+        _unpacked: Some(dir),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_come_from_file_names() {
+        assert_eq!(title_of("WhatsApp Chat with +123 45 6789.txt"), "+123 45 6789");
+        assert_eq!(title_of("WhatsApp Chat - Anna.zip"), "Anna");
+        assert_eq!(title_of("family.txt"), "family");
+    }
+}

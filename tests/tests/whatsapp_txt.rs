@@ -1,0 +1,303 @@
+//! WhatsApp "Export chat" text (issue 22): the real exports in
+//! shared/fixtures/public/whatsapp-txt read as their oracles say, our own
+//! exports read back the same (and by whatstk), and bad input is one line.
+
+use chatferry_core::testing::public_fixture;
+use chatferry_core::MessageKind;
+use chatferry_tests::fixtures::canonical;
+use chatferry_tests::harness::{archive_messages, interop_venv, path_arg as s, Env};
+use std::io::Write;
+use std::path::Path;
+
+fn utc_minute(ms: i64) -> String {
+    chatferry_core::time::format_utc(ms)[..16].to_string()
+}
+
+fn names(archive: &Path) -> std::collections::HashMap<String, String> {
+    std::fs::read_to_string(archive.join("contacts.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|c| (c["id"].as_str().unwrap().to_string(), c["name"].as_str().unwrap_or_default().to_string()))
+        .collect()
+}
+
+#[test]
+fn chat_miners_five_shapes_read_as_its_oracle_says() {
+    let test = "chat_miners_five_shapes_read_as_its_oracle_says";
+    let Some(dir_in) = public_fixture("whatsapp-txt/chat-miner", test) else { return };
+    let target: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(dir_in.join("target.json")).unwrap()).unwrap();
+    let mut want: Vec<(String, String, String)> = target
+        .iter()
+        .map(|t| {
+            let ts = t["timestamp"].as_str().unwrap()[..16].to_string();
+            (ts, t["author"].as_str().unwrap().to_string(), t["message"].as_str().unwrap().to_string())
+        })
+        .collect();
+    want.sort();
+    let dir = tempfile::tempdir().unwrap();
+    let env = Env::new().with_var("TZ", "UTC");
+    let mut files = 0;
+    for entry in std::fs::read_dir(&dir_in).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_none_or(|e| e != "txt") {
+            continue;
+        }
+        files += 1;
+        let out = dir.path().join(p.file_stem().unwrap());
+        env.run(&["convert", s(&p), "--to", "archive", "-o", s(&out), "--quiet"]).ok();
+        let who = names(&out);
+        let all = archive_messages(&out);
+        assert_eq!(
+            all.iter().filter(|m| m.kind == MessageKind::System).count(),
+            2,
+            "{}: two system lines",
+            p.display()
+        );
+        // chat-miner leaves out system lines and the empty `John Doe:.`, and joins lines with a space.
+        let mut got: Vec<(String, String, String)> = all
+            .iter()
+            .filter(|m| m.kind == MessageKind::Text && m.text.as_deref() != Some("."))
+            .map(|m| {
+                let author = who.get(m.sender.as_deref().unwrap()).cloned().unwrap_or_default();
+                (utc_minute(m.timestamp_ms), author, m.text.clone().unwrap().replace('\n', " "))
+            })
+            .collect();
+        got.sort();
+        let want_t: Vec<_> = want.iter().map(|(t, a, m)| (t.clone(), a.clone(), m.clone())).collect();
+        assert_eq!(
+            got.iter().map(|(t, a, m)| (t.replace(' ', "T"), a.clone(), m.clone())).collect::<Vec<_>>(),
+            want_t,
+            "{}",
+            p.display()
+        );
+    }
+    assert_eq!(files, 5);
+}
+
+#[test]
+fn the_real_android_export_with_two_date_orders_reads_whole() {
+    let test = "the_real_android_export_with_two_date_orders_reads_whole";
+    let Some(txt) = public_fixture("whatsapp-txt/chat-history-manager/WhatsApp Chat with +123 45 6789.txt", test)
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("a");
+    let env = Env::new().with_var("TZ", "UTC");
+    let run = env.run(&["convert", s(&txt), "--to", "archive", "-o", s(&out)]).ok();
+    assert!(
+        run.stdout.contains("dates read as month/day/year, dates read as day/month/year")
+            || run.stdout.contains("dates read as day/month/year, dates read as month/day/year"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("you are \"Aaaaa Aaaaaaaaaaa\" (inferred"), "{}", run.stdout);
+    let m = archive_messages(&out);
+    assert_eq!(m.len(), 13);
+    // Every date is 30 June 2023, whichever order its line wrote it in.
+    assert!(m.iter().all(|x| utc_minute(x.timestamp_ms).starts_with("2023-06-30T16:1")), "{m:?}");
+    assert!(m.windows(2).all(|w| w[0].timestamp_ms <= w[1].timestamp_ms), "file order kept");
+    assert_eq!(m[2].text.as_deref(), Some("hello there!\n\nthis is a\nmulti-line message!"));
+    assert!(m[2].from_me);
+    let img = m.iter().find(|x| x.kind == MessageKind::Image).unwrap();
+    let media = img.media.as_ref().unwrap();
+    assert_eq!(media.caption.as_deref(), Some("image comment"));
+    assert!(media.missing, "the export was shared without its files");
+    let kinds: Vec<MessageKind> = m.iter().map(|x| x.kind).collect();
+    for k in [MessageKind::Video, MessageKind::Audio, MessageKind::Sticker, MessageKind::Other] {
+        assert!(kinds.contains(&k), "{k:?} in {kinds:?}");
+    }
+    assert_eq!(kinds.iter().filter(|k| **k == MessageKind::System).count(), 3, "{kinds:?}");
+    let timer = m.last().unwrap();
+    assert_eq!(timer.system.as_ref().map(|e| e.actor.clone()), Some(Some("123456789@s.whatsapp.net".into())));
+}
+
+/// The demo history as our zips (or Android folders), read back.
+fn through_txt(env: &Env, from: &Path, work: &Path, style: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let txt = work.join(format!("txt-{style}"));
+    env.run(&["convert", s(from), "--to", "whatsapp-txt", "-o", s(&txt), "--opt", &format!("style={style}"), "-q"])
+        .ok();
+    let back = work.join(format!("back-{style}"));
+    env.run(&["convert", s(&txt), "--to", "archive", "-o", s(&back), "--opt", "me=Me", "-q"]).ok();
+    (txt, back)
+}
+
+#[test]
+fn our_exports_read_back_the_same_twice_and_give_the_same_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = canonical::sample_archive_in(dir.path());
+    // UTC: an export holds wall-clock times without their offset, so a time
+    // in the hour a DST change repeats cannot come back exactly (see zone.rs).
+    let env = Env::new().with_var("TZ", "UTC");
+    for style in ["ios", "android"] {
+        let (txt, back) = through_txt(&env, &a, dir.path(), style);
+        let first = archive_messages(&back);
+        // One file per chat: compare in time order.
+        let sorted = |mut v: Vec<chatferry_core::Message>| {
+            v.sort_by(|x, y| x.timestamp_ms.cmp(&y.timestamp_ms).then(x.text.cmp(&y.text)));
+            v
+        };
+        // What the text format has no form for comes back as a text that states it.
+        let as_text = [MessageKind::Payment, MessageKind::Poll, MessageKind::Call, MessageKind::Link];
+        let key = |m: &chatferry_core::Message| {
+            let mut kind = if as_text.contains(&m.kind) { MessageKind::Text } else { m.kind };
+            // Android's `<Media omitted>` does not say what the file was.
+            if style == "android" && m.media.as_ref().is_some_and(|x| x.missing) {
+                kind = MessageKind::Other;
+            }
+            let text = if m.kind == MessageKind::Text { m.text.clone() } else { None };
+            (m.timestamp_ms.div_euclid(60_000), format!("{kind:?}"), text)
+        };
+        let back_key = |m: &chatferry_core::Message| {
+            let text = if m.kind == MessageKind::Text && !as_text_body(m) { m.text.clone() } else { None };
+            (m.timestamp_ms.div_euclid(60_000), format!("{:?}", m.kind), text)
+        };
+        let (mut original, mut back_keys): (Vec<_>, Vec<_>) =
+            (archive_messages(&a).iter().map(key).collect(), first.iter().map(back_key).collect());
+        original.sort();
+        back_keys.sort();
+        assert_eq!(first.len(), original.len(), "{style}: every message comes back");
+        let _ = sorted;
+        assert_eq!(back_keys, original, "{style}: the same minutes, kinds and texts");
+        // txt → archive → txt → archive is identical.
+        let work2 = dir.path().join(format!("again-{style}"));
+        std::fs::create_dir(&work2).unwrap();
+        let (_, back2) = through_txt(&env, &back, &work2, style);
+        assert_eq!(archive_messages(&back2), first, "{style}: a second round changes nothing");
+        // The same export read twice gives the same ids.
+        let again = dir.path().join(format!("reread-{style}"));
+        env.run(&["convert", s(&txt), "--to", "archive", "-o", s(&again), "--opt", "me=Me", "-q"]).ok();
+        let ids = |m: &[chatferry_core::Message]| m.iter().map(|x| x.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&archive_messages(&again)), ids(&first));
+    }
+}
+
+#[test]
+fn a_wechat_history_becomes_exports_telegram_can_import() {
+    use chatferry_tests::fixtures::wechat_android::{self as wc, Spec};
+    let dir = tempfile::tempdir().unwrap();
+    let fx = wc::write_sample(&dir.path().join("app"), &Spec::default());
+    let env = Env::new().with_var("TZ", "Asia/Shanghai");
+    let out = dir.path().join("txt");
+    let run = env.run(&["convert", s(&fx.root), "--to", "whatsapp-txt", "-o", s(&out), "--opt", "style=android"]).ok();
+    assert!(run.stdout.contains("times written in"), "{}", run.stdout);
+    let folders: Vec<_> =
+        std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().to_string()).collect();
+    assert!(!folders.is_empty() && folders.iter().all(|f| f.starts_with("WhatsApp Chat with ")), "{folders:?}");
+    for f in &folders {
+        let txt = out.join(f).join(format!("{f}.txt"));
+        let text = std::fs::read_to_string(&txt).unwrap();
+        // Telegram reads the head: its first line is a header; every attachment is beside it by the name it gives.
+        assert!(text.lines().next().is_some_and(|l| l.contains(" - ")), "{text}");
+        for l in text.lines().filter(|l| l.ends_with(" (file attached)")) {
+            let name = l.rsplit_once(": ").unwrap().1.trim_end_matches(" (file attached)");
+            assert!(out.join(f).join(name).is_file(), "{name} is named but not there");
+        }
+    }
+    // And back: the texts came through.
+    let back = dir.path().join("back");
+    env.run(&["convert", s(&out), "--to", "archive", "-o", s(&back), "-q"]).ok();
+    let texts: Vec<String> = archive_messages(&back).into_iter().filter_map(|m| m.text).collect();
+    assert!(texts.iter().any(|t| t == "大家好！周六去爬山吗？⛰️"), "{texts:?}");
+}
+
+fn zip_with(path: &Path, members: &[(&str, &[u8])]) {
+    let mut z = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for (name, bytes) in members {
+        z.start_file(*name, opts).unwrap();
+        z.write_all(bytes).unwrap();
+    }
+    z.finish().unwrap();
+}
+
+#[test]
+fn bad_exports_are_one_line_errors_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = Env::new();
+    let good = b"[01/02/2024, 10:00:00] Anna: hi\n".as_slice();
+    let climbing = dir.path().join("WhatsApp Chat - Climb.zip");
+    zip_with(&climbing, &[("_chat.txt", good), ("../../evil.txt", b"x")]);
+    let bomb = dir.path().join("WhatsApp Chat - Bomb.zip");
+    zip_with(&bomb, &[("_chat.txt", good), ("00000001-PHOTO-2024-01-01-10-00-00.jpg", &vec![0u8; 64 << 20])]);
+    let binary = dir.path().join("WhatsApp Chat with Bin.txt");
+    std::fs::write(&binary, b"\x7fELF\x02\x01\x01\x00\x00\x00binary").unwrap();
+    let empty = dir.path().join("WhatsApp Chat with Empty.txt");
+    std::fs::write(&empty, b"").unwrap();
+    let prose = dir.path().join("WhatsApp Chat with Prose.txt");
+    std::fs::write(&prose, "Dear diary,\ntoday nothing happened.\n").unwrap();
+    for (input, needle) in [
+        (&climbing, "is not a plain file name (it would land outside the export)"),
+        (&bomb, "(a zip bomb?)"),
+        (&binary, "holds binary data"),
+        (&empty, "is empty"),
+        (&prose, "no line starts like a WhatsApp export message"),
+    ] {
+        let out = dir.path().join("out");
+        let run =
+            env.run(&["convert", s(input), "--from", "whatsapp-txt", "--to", "archive", "-o", s(&out)]).fails_with(1);
+        assert_eq!(run.error_lines().len(), 1, "{}", run.stderr);
+        assert!(run.error_lines()[0].contains(needle), "{needle}: {}", run.stderr);
+        assert!(!out.exists());
+    }
+    assert!(!dir.path().parent().unwrap().join("evil.txt").exists());
+}
+
+#[test]
+fn whatstk_reads_every_export_we_write() {
+    let test = "whatstk_reads_every_export_we_write";
+    let Some(venv) = interop_venv(test) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let a = canonical::sample_archive_in(dir.path());
+    let env = Env::new().with_var("TZ", "UTC");
+    let (txt, back) = through_txt(&env, &a, dir.path(), "android");
+    let ours = archive_messages(&back);
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&txt).unwrap() {
+        let folder = entry.unwrap().path();
+        let name = folder.file_name().unwrap().to_string_lossy().to_string();
+        let file = folder.join(format!("{name}.txt"));
+        let script = "import sys, json\nfrom whatstk import WhatsAppChat\n\
+                      chat = WhatsAppChat.from_source(filepath=sys.argv[1], hformat='%d/%m/%Y, %H:%M - %name:')\n\
+                      df = chat.df\n\
+                      print(json.dumps([[str(r.date), r.username, r.message] for r in df.itertuples()]))";
+        let out = std::process::Command::new(venv.join("bin/python")).args(["-c", script]).arg(&file).output().unwrap();
+        assert!(out.status.success(), "whatstk failed on {}: {}", file.display(), String::from_utf8_lossy(&out.stderr));
+        let rows: Vec<(String, String, String)> = serde_json::from_slice(&out.stdout).unwrap();
+        // whatstk reads messages with an author (not system lines), with their text.
+        let text = std::fs::read_to_string(&file).unwrap();
+        let authored = text.lines().filter_map(chatferry_txt_header).filter(|rest| rest.contains(": ")).count();
+        assert_eq!(rows.len(), authored, "{}: {rows:?}", file.display());
+        for (_, user, message) in &rows {
+            assert!(!user.is_empty());
+            // whatstk folds full-width forms (！？) to ASCII: compare folded.
+            let fold = |t: &str| {
+                t.replace('…', "...")
+                    .chars()
+                    .map(|c| match c as u32 {
+                        0xff01..=0xff5e => char::from_u32(c as u32 - 0xfee0).unwrap(),
+                        _ => c,
+                    })
+                    .collect::<String>()
+            };
+            let first_line = fold(message.lines().next().unwrap_or(""));
+            assert!(fold(&text).contains(first_line.trim()), "{message:?}");
+        }
+        checked += rows.len();
+    }
+    assert!(checked >= ours.iter().filter(|m| m.kind == MessageKind::Text).count());
+}
+
+/// What follows the ` - ` of an Android header line we wrote.
+fn chatferry_txt_header(line: &str) -> Option<&str> {
+    let b = line.as_bytes();
+    (b.len() > 20 && b[2] == b'/' && b[5] == b'/' && &line[10..12] == ", " && &line[17..20] == " - ")
+        .then(|| &line[20..])
+}
+
+/// A text our export wrote for a kind it has no form for (`📊 Poll: …`).
+fn as_text_body(m: &chatferry_core::Message) -> bool {
+    m.text.as_deref().is_some_and(|t| ["📊 ", "🧧 ", "💸 ", "📞 ", "Look: https://"].iter().any(|p| t.starts_with(p)))
+}
