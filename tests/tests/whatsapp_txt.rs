@@ -301,3 +301,131 @@ fn chatferry_txt_header(line: &str) -> Option<&str> {
 fn as_text_body(m: &chatferry_core::Message) -> bool {
     m.text.as_deref().is_some_and(|t| ["📊 ", "🧧 ", "💸 ", "📞 ", "Look: https://"].iter().any(|p| t.starts_with(p)))
 }
+
+/// `format` (whatstk's notation) with one date and author filled in.
+fn whatstk_line(format: &str, t: chrono::NaiveDateTime, name: &str) -> String {
+    let f = format.replace("%name", "\u{1}").replace("%y", "%y").replace("%I", "%I").replace("%p", "%p");
+    t.format(&f).to_string().replace('\u{1}', name)
+}
+
+#[test]
+fn every_header_format_whatstk_supports_is_read() {
+    let test = "every_header_format_whatstk_supports_is_read";
+    let Some(json) = public_fixture("whatsapp-txt/whatstk/header_format_support.json", test) else { return };
+    let formats: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    assert_eq!(formats.len(), 96);
+    let day = |m: u32, d: u32, h: u32, min: u32| {
+        chrono::NaiveDate::from_ymd_opt(2024, m, d).unwrap().and_hms_opt(h, min, 0).unwrap()
+    };
+    let times = [day(3, 31, 15, 7), day(4, 2, 9, 5), day(12, 25, 23, 59), day(12, 26, 0, 30)];
+    let dir = tempfile::tempdir().unwrap();
+    let env = Env::new().with_var("TZ", "UTC");
+    for (i, f) in formats.iter().enumerate() {
+        let format = f["format"].as_str().unwrap();
+        let mut text = String::new();
+        for (k, t) in times.iter().enumerate() {
+            let who = if k % 2 == 0 { "Anna" } else { "Bo Li" };
+            text.push_str(&format!("{} message {k}: with a colon\n", whatstk_line(format, *t, who)));
+        }
+        let folder = dir.path().join(format!("f{i}"));
+        std::fs::create_dir(&folder).unwrap();
+        let file = folder.join("WhatsApp Chat with Anna.txt");
+        std::fs::write(&file, &text).unwrap();
+        let out = dir.path().join(format!("o{i}"));
+        let mut args = vec!["convert", s(&file), "--to", "archive", "-o", s(&out), "-q"];
+        // A two-digit year first cannot be told from a day: the person says so.
+        let order = if format.trim_start_matches('[').starts_with("%y") {
+            if format.contains("%y-%m") || format.contains("%y/%m") || format.contains("%y.%m") {
+                "date-order=ymd"
+            } else {
+                "date-order=ydm"
+            }
+        } else {
+            ""
+        };
+        if !order.is_empty() {
+            args.extend(["--opt", order]);
+        }
+        env.run(&args).ok();
+        let got = archive_messages(&out);
+        assert_eq!(got.len(), 4, "{format}: {text}");
+        for (m, t) in got.iter().zip(&times) {
+            assert_eq!(m.timestamp_ms, t.and_utc().timestamp_millis(), "{format}: {text}");
+            assert_eq!(m.text.as_deref().map(|t| t.starts_with("message ")), Some(true), "{format}: {m:?}");
+        }
+        let who = names(&out);
+        assert_eq!(who.get(got[0].sender.as_deref().unwrap()).map(String::as_str), Some("Anna"), "{format}");
+        assert!(got[1].from_me && !got[0].from_me, "{format}: Bo Li, not the chat's title, is you");
+    }
+}
+
+#[test]
+fn a_whatsapp_android_store_through_txt_keeps_texts_minutes_authors_and_media() {
+    use chatferry_tests::fixtures::whatsapp_android as wa;
+    let dir = tempfile::tempdir().unwrap();
+    let fx = wa::write_sample(&dir.path().join("WhatsApp"));
+    let env = Env::new().with_var("TZ", "UTC");
+    let owner = "owner=+4915112345678";
+    let direct = dir.path().join("direct");
+    env.run(&["convert", s(&fx.root), "--to", "archive", "-o", s(&direct), "--opt", owner, "-q"]).ok();
+    let txt = dir.path().join("txt");
+    env.run(&[
+        "convert",
+        s(&fx.root),
+        "--to",
+        "whatsapp-txt",
+        "-o",
+        s(&txt),
+        "--opt",
+        owner,
+        "--opt",
+        "style=android",
+        "--opt",
+        "me=Me",
+        "-q",
+    ])
+    .ok();
+    let back = dir.path().join("back");
+    env.run(&["convert", s(&txt), "--to", "archive", "-o", s(&back), "--opt", "me=Me", "-q"]).ok();
+    let (a, b) = (archive_messages(&direct), archive_messages(&back));
+    let (na, nb) = (names(&direct), names(&back));
+    let author = |m: &chatferry_core::Message, n: &std::collections::HashMap<String, String>| {
+        if m.from_me {
+            "me".to_string()
+        } else {
+            m.sender.as_deref().and_then(|x| n.get(x)).cloned().unwrap_or_default()
+        }
+    };
+    let texts = |v: &[chatferry_core::Message], n: &std::collections::HashMap<String, String>| {
+        let mut t: Vec<(i64, String, String)> = v
+            .iter()
+            .filter(|m| m.kind == MessageKind::Text && !as_text_body(m))
+            .map(|m| (m.timestamp_ms.div_euclid(60_000), author(m, n), m.text.clone().unwrap()))
+            .collect();
+        t.sort();
+        t
+    };
+    let want = texts(&a, &na);
+    assert!(!want.is_empty());
+    // Authors by the name the store knows them by (wa.db), or their number.
+    let got = texts(&b, &nb);
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(&want) {
+        assert_eq!((g.0, &g.2), (w.0, &w.2));
+        // A colon in a name is written as U+A789 (the report counts it).
+        let w_name = w.1.replace(':', "\u{a789}");
+        assert!(w.1.is_empty() || g.1 == w_name, "author {:?} for {:?}", g.1, w.1);
+    }
+    let hashes = |v: &[chatferry_core::Message]| {
+        // A contact card becomes the .vcf an export attaches: compare the other files.
+        let mut h: Vec<String> = v
+            .iter()
+            .filter(|m| m.kind != MessageKind::Contact)
+            .filter_map(|m| m.media.as_ref()?.sha256.clone())
+            .collect();
+        h.sort();
+        h
+    };
+    assert!(!hashes(&a).is_empty());
+    assert_eq!(hashes(&b), hashes(&a), "every carried file comes through byte for byte");
+}

@@ -192,6 +192,8 @@ pub enum Order {
     Dmy,
     Mdy,
     Ymd,
+    /// Year, day, month (`%y-%d-%m`, in whatstk's list).
+    Ydm,
 }
 
 impl Order {
@@ -200,6 +202,7 @@ impl Order {
             "dmy" => Some(Order::Dmy),
             "mdy" => Some(Order::Mdy),
             "ymd" => Some(Order::Ymd),
+            "ydm" => Some(Order::Ydm),
             _ => None,
         }
     }
@@ -208,6 +211,7 @@ impl Order {
             Order::Dmy => "day/month/year",
             Order::Mdy => "month/day/year",
             Order::Ymd => "year/month/day",
+            Order::Ydm => "year/day/month",
         }
     }
 }
@@ -299,6 +303,7 @@ impl Orders {
             Order::Ymd => (year(a, true), b, c),
             Order::Dmy => (year(c, true), b, a),
             Order::Mdy => (year(c, true), a, b),
+            Order::Ydm => (year(a, true), c, b),
         };
         ((1..=12).contains(&m) && (1..=31).contains(&d)).then_some((y, m, d))
     }

@@ -262,7 +262,7 @@ impl TxtImporter {
             None => None,
             Some(o) => Some(
                 header::Order::parse(o)
-                    .ok_or_else(|| Error::usage(format!("date-order {o:?}: give dmy, mdy or ymd")))?,
+                    .ok_or_else(|| Error::usage(format!("date-order {o:?}: give dmy, mdy, ymd or ydm")))?,
             ),
         };
         let zone = Zone::from_option(options.get("timezone"))?;
@@ -520,7 +520,7 @@ fn describe(p: &Plan) -> String {
             Decision::Certain(o) => format!("dates read as {}", o.as_str()),
             Decision::PerLine => "dates in two orders, read line by line (a day above 12 decides each)".into(),
             Decision::Guessed(o) => format!(
-                "dates read as {} — no day above 12 settles it; if that is wrong, give --opt date-order=dmy|mdy",
+                "dates read as {} — no day above 12 settles it; if that is wrong, give --opt date-order=dmy|mdy|ymd|ydm",
                 o.as_str()
             ),
         })

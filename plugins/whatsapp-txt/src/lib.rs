@@ -46,7 +46,8 @@ impl Adapter for WhatsAppTxt {
                 OptionSpec::new(
                     "date-order",
                     OptionKind::Text,
-                    "dmy, mdy or ymd: how the export writes dates, when no day above 12 shows it",
+                    "dmy, mdy, ymd or ydm: how the export writes dates, when no day above 12 shows it (needed for a \
+                     two-digit year first)",
                 )
                 .import_only(),
                 OptionSpec::new(
