@@ -169,7 +169,12 @@ fn new(name: &str, dir: Option<&Path>, core_path: Option<&Path>) -> Result<ExitC
     std::fs::rename(staging.path(), &crate_dir).with_context(|| format!("cannot create {}", crate_dir.display()))?;
     let _ = staging.keep();
     outln!("created plugin crate {} (adapter id {name})", crate_dir.display());
-    outln!("build it:   cargo build --release --manifest-path {}", crate_dir.join("Cargo.toml").display());
+    if standalone {
+        outln!("build it:   cargo build --release --manifest-path {}", crate_dir.join("Cargo.toml").display());
+    } else {
+        // A member: the workspace builds it with everything else.
+        outln!("build it:   cargo build --release -p chatferry-plugin-{name} (a member of the chatferry workspace)");
+    }
     outln!("install it: chatferry plugin install <target>/release/{}", crate::registry::installed_file_name(name));
     Ok(ExitCode::SUCCESS)
 }

@@ -49,6 +49,14 @@ pub fn render(name: &str, core_path: &str, standalone: bool) -> Result<Rendered>
                 )?;
                 if standalone {
                     out.push_str("\n# Not part of a larger workspace.\n[workspace]\n");
+                } else {
+                    // A member of chatferry's workspace takes its versions
+                    // from it, like the plugins beside it.
+                    swap("version = \"0.1.0\"", "version.workspace = true")?;
+                    swap("edition = \"2021\"", "edition.workspace = true")?;
+                    swap("license = \"MIT OR Apache-2.0\"", "license.workspace = true")?;
+                    swap(&format!("chatferry-core = {{ path = {core_path:?} }}"), "chatferry-core.workspace = true")?;
+                    swap("tempfile = \"3\"", "tempfile.workspace = true")?;
                 }
             }
             "README.md" => {
@@ -102,6 +110,12 @@ mod tests {
         assert!(cargo.trim_end().ends_with("[workspace]"));
         let lib = &r.files.iter().find(|(p, _)| *p == "src/lib.rs").unwrap().1;
         assert!(lib.contains("pub const ADAPTER_ID: &str = \"signal-desktop\";"));
+        let member = render("signal", "../../core", false).unwrap();
+        let cargo = &member.files.iter().find(|(p, _)| *p == "Cargo.toml").unwrap().1;
+        for inherited in ["version.workspace = true", "edition.workspace = true", "chatferry-core.workspace = true"] {
+            assert!(cargo.contains(inherited), "a workspace member inherits: {cargo}");
+        }
+        assert!(!cargo.contains("[workspace]"));
     }
 
     #[test]

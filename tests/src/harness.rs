@@ -222,7 +222,13 @@ pub fn interop_venv(test: &str) -> Option<PathBuf> {
         let venv = target_dir().parent().expect("target").join("interop-venv");
         let python = venv.join("bin/python");
         let ready = venv.join(".chatferry-ready");
-        if ready.is_file() {
+        // The marker holds the requirements' hash: a changed list installs again.
+        let requirements = std::fs::read(workspace_root().join("tests/interop-requirements.txt")).unwrap();
+        let want = {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(&requirements))
+        };
+        if std::fs::read_to_string(&ready).is_ok_and(|have| have.trim() == want) {
             return Ok(venv);
         }
         let made = Command::new("python3").args(["-m", "venv", venv.to_str().unwrap()]).output();
@@ -236,7 +242,7 @@ pub fn interop_venv(test: &str) -> Option<PathBuf> {
         if !pip.as_ref().is_ok_and(|o| o.status.success()) {
             return Err(format!("the interop readers could not be installed from PyPI into {}", venv.display()));
         }
-        std::fs::write(&ready, b"").unwrap();
+        std::fs::write(&ready, &want).unwrap();
         Ok(venv)
     });
     match made {

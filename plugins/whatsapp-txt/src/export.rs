@@ -30,7 +30,7 @@ struct ChatOut {
     kind: ChatKind,
     messages: u64,
     media: u64,
-    /// File names given so far (a name is never given twice in one chat).
+    /// Documents' own names given so far (a name is never given twice in one chat).
     names: std::collections::HashSet<String>,
 }
 
@@ -48,6 +48,7 @@ pub struct TxtExporter {
     colons: std::cell::Cell<u64>,
     /// Times in an hour the clocks repeat: a reader cannot tell which pass.
     repeated: std::cell::Cell<u64>,
+    copies: chatferry_core::media::Copies,
 }
 
 impl TxtExporter {
@@ -77,6 +78,7 @@ impl TxtExporter {
             escaped_lines: 0,
             colons: Default::default(),
             repeated: Default::default(),
+            copies: Default::default(),
         })
     }
 
@@ -141,6 +143,7 @@ impl TxtExporter {
             })
             .map(clean_file_name)
             .filter(|n| !n.is_empty());
+        let keeps_original = matches!(m.kind, MessageKind::Document | MessageKind::Contact) && original.is_some();
         let base = match (style, m.kind) {
             (_, MessageKind::Document) | (_, MessageKind::Contact) if original.is_some() => match style {
                 Style::Android => original.expect("checked"),
@@ -169,14 +172,16 @@ impl TxtExporter {
                 format!("{n:08}-{tag}-{}.{ext}", t.format("%Y-%m-%d-%H-%M-%S"))
             }
         };
+        // Generated names hold the chat's running number and never repeat;
+        // only a document's own name can, and then gets that number too (one
+        // try, and only document names are remembered).
+
         let mut name = base.clone();
-        let mut k = 2;
-        while !chat.names.insert(name.clone()) {
+        if keeps_original && !chat.names.insert(name.clone()) {
             name = match base.rsplit_once('.') {
-                Some((stem, e)) => format!("{stem} ({k}).{e}"),
-                None => format!("{base} ({k})"),
+                Some((stem, e)) => format!("{stem} ({n}).{e}"),
+                None => format!("{base} ({n})"),
             };
-            k += 1;
         }
         chat.media += 1;
         name
@@ -290,10 +295,8 @@ impl TxtExporter {
             Style::Android => format!("{person}.vcf"),
             Style::Ios => format!("{n:08}-{person}.vcf"),
         };
-        let mut k = 2;
-        while !chat.names.insert(name.clone()) {
-            name = format!("{person} ({k}).vcf");
-            k += 1;
+        if !chat.names.insert(name.clone()) {
+            name = format!("{person} ({n}).vcf");
         }
         chat.media += 1;
         let dest = self.parts.join(chat.index.to_string()).join(&name);
@@ -339,7 +342,8 @@ impl TxtExporter {
         let chat = self.chats.get_mut(chat_id).expect("registered");
         let name = Self::media_name(style, chat, m, t);
         let dest = self.parts.join(chat.index.to_string()).join(&name);
-        chatferry_core::media::copy_file(&source, &dest)?;
+        // The same file again (a forwarded picture) is a hard link, not a copy.
+        self.copies.place(&source, &dest)?;
         self.report.media.carried += 1;
         self.report.native(m.kind);
         Ok(match (self.style, caption) {
@@ -413,16 +417,21 @@ impl Exporter for TxtExporter {
     }
 
     fn write_messages(&mut self, batch: Vec<Message>) -> Result<()> {
-        let mut by_chat: Vec<(String, Vec<String>)> = Vec::new();
+        // Grouped by chat (in first-seen order): one append per chat per batch.
+        let mut by_chat: Vec<(String, String)> = Vec::new();
+        let mut slot: HashMap<String, usize> = HashMap::new();
         for m in &batch {
             self.chat_entry(&m.chat).messages += 1;
             let text = self.render(m, &m.chat)?;
-            match by_chat.iter_mut().find(|(c, _)| *c == m.chat) {
-                Some((_, lines)) => lines.push(text),
-                None => by_chat.push((m.chat.clone(), vec![text])),
-            }
+            let i = *slot.entry(m.chat.clone()).or_insert_with(|| {
+                by_chat.push((m.chat.clone(), String::new()));
+                by_chat.len() - 1
+            });
+            let buf = &mut by_chat[i].1;
+            buf.push_str(&text);
+            buf.push('\n');
         }
-        for (chat, lines) in by_chat {
+        for (chat, text) in by_chat {
             let index = self.chats[&chat].index;
             let path = self.parts.join(format!("{index}.txt"));
             let mut f = std::fs::OpenOptions::new()
@@ -430,13 +439,7 @@ impl Exporter for TxtExporter {
                 .append(true)
                 .open(&path)
                 .map_err(|e| Error::io(&path, "write", e))?;
-            let mut buf = std::io::BufWriter::new(&mut f);
-            for l in lines {
-                buf.write_all(l.as_bytes())
-                    .and_then(|_| buf.write_all(b"\n"))
-                    .map_err(|e| Error::io(&path, "write", e))?;
-            }
-            buf.flush().map_err(|e| Error::io(&path, "write", e))?;
+            f.write_all(text.as_bytes()).map_err(|e| Error::io(&path, "write", e))?;
         }
         Ok(())
     }
