@@ -254,6 +254,39 @@ pub fn interop_venv(test: &str) -> Option<PathBuf> {
     }
 }
 
+/// The npm reader our exports are checked with (Pustur's
+/// whatsapp-chat-parser), installed once under the target folder: its
+/// `node_modules` folder, or `None` (and one line saying what `test`
+/// skipped) when node/npm or the registry is not there.
+pub fn interop_node(test: &str) -> Option<PathBuf> {
+    const PACKAGE: &str = "whatsapp-chat-parser@4.0.2";
+    static NODE: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let made = NODE.get_or_init(|| {
+        let prefix = target_dir().parent().expect("target").join("interop-node");
+        let modules = prefix.join("node_modules");
+        if modules.join("whatsapp-chat-parser/package.json").is_file() {
+            return Ok(modules);
+        }
+        let npm = Command::new("npm")
+            .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&prefix)
+            .arg(PACKAGE)
+            .output();
+        match npm {
+            Ok(o) if o.status.success() => Ok(modules),
+            Ok(_) => Err(format!("npm could not install {PACKAGE} into {}", prefix.display())),
+            Err(_) => Err("node and npm are not installed (Debian: apt-get install npm)".to_string()),
+        }
+    });
+    match made {
+        Ok(m) => Some(m.clone()),
+        Err(why) => {
+            skip(test, why);
+            None
+        }
+    }
+}
+
 /// The venv made by [`interop_venv`] for a test that already asked for it.
 fn venv_made() -> PathBuf {
     interop_venv("(venv)").expect("the test checked interop_venv first")

@@ -5,7 +5,7 @@
 use chatferry_core::testing::public_fixture;
 use chatferry_core::MessageKind;
 use chatferry_tests::fixtures::canonical;
-use chatferry_tests::harness::{archive_messages, interop_venv, path_arg as s, Env};
+use chatferry_tests::harness::{archive_messages, interop_node, interop_venv, path_arg as s, Env};
 use std::io::Write;
 use std::path::Path;
 
@@ -428,4 +428,60 @@ fn a_whatsapp_android_store_through_txt_keeps_texts_minutes_authors_and_media() 
     };
     assert!(!hashes(&a).is_empty());
     assert_eq!(hashes(&b), hashes(&a), "every carried file comes through byte for byte");
+}
+
+#[test]
+fn the_npm_whatsapp_chat_parser_reads_every_export_we_write() {
+    let test = "the_npm_whatsapp_chat_parser_reads_every_export_we_write";
+    let Some(modules) = interop_node(test) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let a = canonical::sample_archive_in(dir.path());
+    let env = Env::new().with_var("TZ", "UTC");
+    let script = dir.path().join("read.cjs");
+    std::fs::write(
+        &script,
+        "const { parseString } = require(process.argv[2]);\n\
+         const text = require('fs').readFileSync(process.argv[3], 'utf8');\n\
+         console.log(JSON.stringify(parseString(text).map(m => [m.date, m.author, m.message])));\n",
+    )
+    .unwrap();
+    for style in ["android", "ios"] {
+        let (txt, back) = through_txt(&env, &a, dir.path(), style);
+        let ours = archive_messages(&back);
+        let mut read = 0;
+        for entry in std::fs::read_dir(&txt).unwrap() {
+            let p = entry.unwrap().path();
+            // The transcript: Android's .txt in its folder, the iPhone's _chat.txt in its zip.
+            let file = if style == "android" {
+                let name = p.file_name().unwrap().to_string_lossy().to_string();
+                p.join(format!("{name}.txt"))
+            } else {
+                let mut z = zip::ZipArchive::new(std::fs::File::open(&p).unwrap()).unwrap();
+                let out = dir.path().join(format!("{}.txt", read));
+                std::io::copy(&mut z.by_name("_chat.txt").unwrap(), &mut std::fs::File::create(&out).unwrap()).unwrap();
+                out
+            };
+            let out = std::process::Command::new("node")
+                .arg(&script)
+                .arg(modules.join("whatsapp-chat-parser"))
+                .arg(&file)
+                .env("TZ", "UTC")
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            let rows: Vec<(String, Option<String>, String)> = serde_json::from_slice(&out.stdout).unwrap();
+            let text = std::fs::read_to_string(&file).unwrap();
+            for (date, _, message) in &rows {
+                // Its times are ours to the minute; its texts are in the file.
+                let minute = &date[..16];
+                assert!(ours.iter().any(|m| utc_minute(m.timestamp_ms) == minute), "{style}: {date} {message:?}");
+                assert!(
+                    text.contains(message.lines().next().unwrap_or("").trim_start_matches('\u{200e}')),
+                    "{message:?}"
+                );
+            }
+            read += rows.len();
+        }
+        assert_eq!(read, ours.len(), "{style}: it reads as many messages as we do");
+    }
 }
