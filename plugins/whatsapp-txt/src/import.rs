@@ -94,6 +94,8 @@ struct Plan {
     /// Each author and how many messages they wrote.
     authors: BTreeMap<String, u64>,
     chat: Chat,
+    /// Each author's contact id, made once (a hash) rather than per message.
+    ids: HashMap<String, String>,
     me: Option<String>,
     me_how: &'static str,
     headers: u64,
@@ -198,7 +200,8 @@ fn learn(file: ChatFile, forced: Option<header::Order>, me_option: Option<&str>)
             extras: Default::default(),
         }
     };
-    Ok(Plan { file, orders, authors, chat, me, me_how, headers, lines_before })
+    let ids = authors.keys().map(|a| (a.clone(), contact_id(a))).collect();
+    Ok(Plan { file, orders, authors, chat, ids, me, me_how, headers, lines_before })
 }
 
 /// `X: X updated the message timer…`: a notice some exports put under
@@ -448,7 +451,7 @@ impl TxtImporter {
         let from_me = plan.me.as_deref() == Some(author_name.as_str());
         msg.from_me = from_me;
         msg.status = if from_me { Status::Sent } else { Status::Received };
-        msg.sender = Some(contact_id(&author_name));
+        msg.sender = Some(plan.ids.get(&author_name).cloned().unwrap_or_else(|| contact_id(&author_name)));
         let root = plan.file.media_root.clone();
         let exists = |name: &str| !name.contains('/') && root.join(name).is_file();
         let mut caption_follows = false;
