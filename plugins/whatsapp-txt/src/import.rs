@@ -14,7 +14,7 @@ use chatferry_core::{
 };
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 use std::path::Path;
 
 pub const SOURCE: &str = "whatsapp-txt";
@@ -72,8 +72,6 @@ impl Lines {
         Ok(Some(if self.number == 1 { text.trim_start_matches('\u{feff}') } else { text }))
     }
 }
-
-use std::io::Read;
 
 /// `Author: body`, or `None` for a line without an author.
 fn split_author<'a>(rest: &'a str, known: &dyn Fn(&str) -> bool) -> Option<(&'a str, &'a str)> {
