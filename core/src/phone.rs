@@ -69,6 +69,24 @@ pub fn owner_jid(raw: Option<&str>, region: Option<&str>) -> Result<Option<Strin
     whatsapp_id(raw, region).map(Some).map_err(|why| Error::usage(format!("owner: {why}")))
 }
 
+/// A WhatsApp id for someone known only by name (or by another app's
+/// id): a number no country code has (it starts with 0), stable for
+/// `seed`. Every placeholder chatferry makes has this form.
+pub fn placeholder_jid(seed: &str) -> String {
+    format!("0{:014}@s.whatsapp.net", seeded_number(seed, 100_000_000_000_000))
+}
+
+/// A group's WhatsApp id of the same kind (`0…@g.us`), stable for `seed`.
+pub fn placeholder_group_jid(seed: &str) -> String {
+    format!("0{:017}@g.us", seeded_number(seed, 100_000_000_000_000_000))
+}
+
+fn seeded_number(seed: &str, below: u64) -> u64 {
+    use sha2::Digest;
+    let h = sha2::Sha256::digest(seed.as_bytes());
+    u64::from_be_bytes(h[..8].try_into().expect("8 bytes")) % below
+}
+
 /// `4915112345678@s.whatsapp.net` → `+4915112345678`; `None` for groups,
 /// hidden-number (LID) addresses and placeholders.
 pub fn phone_of_jid(jid: &str) -> Option<String> {
@@ -80,6 +98,14 @@ pub fn phone_of_jid(jid: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_are_stable_and_reach_nobody() {
+        assert_eq!(placeholder_jid("Anna"), placeholder_jid("Anna"));
+        assert_ne!(placeholder_jid("Anna"), placeholder_jid("Bo"));
+        assert!(placeholder_jid("Anna").starts_with('0') && placeholder_jid("Anna").len() == 15 + 15);
+        assert!(placeholder_group_jid("Family").ends_with("@g.us") && placeholder_group_jid("Family").starts_with('0'));
+    }
 
     #[test]
     fn phones_of_ids() {

@@ -218,11 +218,13 @@ pub fn inspect(importer: &mut dyn Importer, progress: &mut dyn Progress) -> Resu
             *out.messages_by_kind.entry(m.kind).or_default() += 1;
             out.first_message_ms = Some(out.first_message_ms.map_or(m.timestamp_ms, |t| t.min(m.timestamp_ms)));
             out.last_message_ms = Some(out.last_message_ms.map_or(m.timestamp_ms, |t| t.max(m.timestamp_ms)));
-            let chat = chats.entry(m.chat.clone()).or_insert_with(|| ChatSummary {
-                id: m.chat.clone(),
-                kind: "unknown".into(),
-                ..Default::default()
-            });
+            // Looked up by reference: a new key is made only for a chat the
+            // chat list did not name.
+            if !chats.contains_key(&m.chat) {
+                let unknown = ChatSummary { id: m.chat.clone(), kind: "unknown".into(), ..Default::default() };
+                chats.insert(m.chat.clone(), unknown);
+            }
+            let chat = chats.get_mut(&m.chat).expect("inserted above");
             chat.messages += 1;
             chat.first_message_ms = Some(chat.first_message_ms.map_or(m.timestamp_ms, |t| t.min(m.timestamp_ms)));
             chat.last_message_ms = Some(chat.last_message_ms.map_or(m.timestamp_ms, |t| t.max(m.timestamp_ms)));

@@ -268,14 +268,8 @@ fn inspect(
     let selection = select.parse()?;
     let (import_opts, _) = crate::options::assign(&given, Some(&source.info), None)?;
     let mut importer = source.adapter.open_importer(path, &import_opts)?;
-    let mut selected;
-    let importer: &mut dyn chatferry_core::Importer = match selection {
-        Some(sel) => {
-            selected = crate::select::Selected::new(importer.as_mut(), sel);
-            &mut selected
-        }
-        None => importer.as_mut(),
-    };
+    let mut selected = None;
+    let importer = crate::select::apply(importer.as_mut(), selection, &mut selected);
     let mut bar = Bar::new(quiet || json);
     let summary = pipeline::inspect(importer, &mut bar)
         .with_context(|| format!("reading {} with {}", path.display(), source.info.id))?;

@@ -91,14 +91,10 @@ impl Family {
     }
     /// An id for someone without a pair: cannot be a real account.
     fn placeholder(self, source_id: &str) -> String {
-        let h = Sha256::digest(source_id.as_bytes());
         match self {
             // No country code starts with 0.
-            Family::WhatsApp => {
-                let n = u64::from_be_bytes(h[..8].try_into().expect("8 bytes")) % 100_000_000_000_000;
-                format!("0{n:014}@s.whatsapp.net")
-            }
-            Family::WeChat => format!("chatferry_{}", hex::encode(&h[..6])),
+            Family::WhatsApp => chatferry_core::phone::placeholder_jid(source_id),
+            Family::WeChat => format!("chatferry_{}", hex::encode(&Sha256::digest(source_id.as_bytes())[..6])),
         }
     }
     /// A group's id in the other app's form (`…@chatroom` ⇄ `…@g.us`).

@@ -4,7 +4,6 @@
 use crate::commands::{catalog, source_adapter};
 use crate::contact_map::{Family, MappedImporter, Mapping};
 use crate::progress::Bar;
-use crate::select::Selected;
 use crate::staging::Staging;
 use crate::UsageError;
 use anyhow::{bail, Context, Result};
@@ -91,21 +90,17 @@ pub fn run(req: Request) -> Result<ExitCode> {
     let header = importer.header()?;
     let from_family = Family::of(&source.info.id).or(Family::of_header(&header));
     let to_family = Family::of(&target.info.id);
+    let mut reader = HeaderRead { inner: importer.as_mut(), header };
+    // The selection first: a contact map (written or read) then holds only
+    // the people of the chats chosen.
+    let mut selected = None;
+    let reader = crate::select::apply(&mut reader, selection, &mut selected);
     if let Some(path) = req.write_contact_map {
         let Some(from) = from_family else {
             bail!(UsageError(format!(
                 "{} is not a WhatsApp or WeChat history; a contact map pairs their ids",
                 req.input.display()
             )));
-        };
-        let mut reader = HeaderRead { inner: importer.as_mut(), header };
-        let mut selected;
-        let reader: &mut dyn Importer = match selection {
-            Some(sel) => {
-                selected = Selected::new(&mut reader, sel);
-                &mut selected
-            }
-            None => &mut reader,
         };
         let n = crate::contact_map::write_template(reader, from, path)?;
         outln!(
@@ -115,17 +110,6 @@ pub fn run(req: Request) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let mut reader = HeaderRead { inner: importer.as_mut(), header };
-    // The selection first: the contact map then asks only for the people
-    // of the chats chosen.
-    let mut selected;
-    let reader: &mut dyn Importer = match selection {
-        Some(sel) => {
-            selected = Selected::new(&mut reader, sel);
-            &mut selected
-        }
-        None => &mut reader,
-    };
     let mut mapped;
     let importer: &mut dyn Importer = match (from_family, to_family) {
         (Some(from), Some(to)) if from != to => {

@@ -127,6 +127,18 @@ fn parse_time(raw: &str, option: &str, bound: Bound) -> Result<i64> {
     }
 }
 
+/// `inner` as it is, or behind the selection (the wrapper lives in `slot`).
+pub fn apply<'a>(
+    inner: &'a mut dyn Importer,
+    selection: Option<Selection>,
+    slot: &'a mut Option<Selected<'a>>,
+) -> &'a mut dyn Importer {
+    match selection {
+        Some(sel) => slot.insert(Selected::new(inner, sel)),
+        None => inner,
+    }
+}
+
 /// An importer that yields only the selected chats and messages.
 pub struct Selected<'a> {
     inner: &'a mut dyn Importer,

@@ -245,6 +245,11 @@ pub fn interop_venv(test: &str) -> Option<PathBuf> {
         std::fs::write(&ready, &want).unwrap();
         Ok(venv)
     });
+    made_or_skip(made, test)
+}
+
+/// A tool made once per test binary, or a skip line saying why it is not.
+fn made_or_skip(made: &Result<PathBuf, String>, test: &str) -> Option<PathBuf> {
     match made {
         Ok(v) => Some(v.clone()),
         Err(why) => {
@@ -278,13 +283,7 @@ pub fn interop_node(test: &str) -> Option<PathBuf> {
             Err(_) => Err("node and npm are not installed (Debian: apt-get install npm)".to_string()),
         }
     });
-    match made {
-        Ok(m) => Some(m.clone()),
-        Err(why) => {
-            skip(test, why);
-            None
-        }
-    }
+    made_or_skip(made, test)
 }
 
 /// The venv made by [`interop_venv`] for a test that already asked for it.

@@ -115,7 +115,7 @@ pub fn kind_of_file(name: &str) -> MessageKind {
         MessageKind::Voice
     } else if has("AUD") || has("AUDIO") {
         MessageKind::Audio
-    } else if has("GIF") || has("GIF") {
+    } else if has("GIF") {
         MessageKind::Gif
     } else if has("VID") || has("VIDEO") {
         MessageKind::Video

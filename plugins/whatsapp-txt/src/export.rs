@@ -190,14 +190,16 @@ impl TxtExporter {
     /// `m` as the export's lines (without the final line end).
     fn render(&mut self, m: &Message, chat_id: &str) -> Result<String> {
         let stamp = self.stamp(m.timestamp_ms);
-        let title = self.chats.get(chat_id).map(|c| c.title.clone()).unwrap_or_default();
+        // The chat's title (a file name already, so without colons); only
+        // system lines and messages without a sender need it.
+        let title = |me: &Self| me.chats.get(chat_id).map(|c| c.title.clone()).unwrap_or_default();
         if m.kind == MessageKind::System {
             self.report.native(m.kind);
             let said = self.system_text(m);
             let text = self.guard(&said);
             return Ok(match self.style {
                 Style::Android => format!("{stamp} - {text}"),
-                Style::Ios => format!("{stamp} {}: \u{200e}{text}", title.replace(": ", " - ")),
+                Style::Ios => format!("{stamp} {}: \u{200e}{text}", title(self)),
             });
         }
         let author = if m.from_me {
@@ -207,7 +209,7 @@ impl TxtExporter {
                 self.me.clone()
             }
         } else {
-            m.sender.as_deref().map(|s| self.name_of(s)).unwrap_or_else(|| title.clone())
+            m.sender.as_deref().map(|s| self.name_of(s)).unwrap_or_else(|| title(self))
         };
         let head = match self.style {
             Style::Android => format!("{stamp} - {author}: "),

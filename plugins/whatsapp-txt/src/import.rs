@@ -108,17 +108,12 @@ fn contact_id(author: &str) -> String {
     if looks_like_number && (6..=15).contains(&digits.len()) {
         return format!("{digits}@s.whatsapp.net");
     }
-    // Someone known only by name: a number no country code has (0…), as
-    // chatferry gives every placeholder, stable for the name.
-    let h = Sha256::digest(name.as_bytes());
-    let n = u64::from_be_bytes(h[..8].try_into().expect("8 bytes")) % 100_000_000_000_000;
-    format!("0{n:014}@s.whatsapp.net")
+    // Someone known only by name: chatferry's placeholder, stable for the name.
+    chatferry_core::phone::placeholder_jid(name)
 }
 
 fn group_id(title: &str) -> String {
-    let h = Sha256::digest(format!("group:{title}").as_bytes());
-    let n = u64::from_be_bytes(h[..8].try_into().expect("8 bytes")) % 100_000_000_000_000_000;
-    format!("0{n:017}@g.us")
+    chatferry_core::phone::placeholder_group_jid(&format!("group:{title}"))
 }
 
 fn learn(file: ChatFile, forced: Option<header::Order>, me_option: Option<&str>) -> Result<Plan> {
