@@ -5,6 +5,8 @@
 pub mod abi;
 pub mod adapter;
 pub mod archive;
+#[cfg(feature = "backup-plist")]
+pub mod backup_plist;
 pub mod ddl;
 pub mod error;
 mod extras;

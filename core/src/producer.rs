@@ -213,6 +213,10 @@ pub struct StreamedImporter {
     contacts: std::vec::IntoIter<Contact>,
     chats: std::vec::IntoIter<Chat>,
     messages: ReaderMessages,
+    /// What must outlive the conversion: the files the messages' media
+    /// point at (a decrypted backup's private folder). Exporters copy
+    /// media after the reader has finished, so the reader may not own it.
+    _keep: Vec<Box<dyn std::any::Any + std::marker::Send>>,
 }
 
 impl StreamedImporter {
@@ -230,7 +234,14 @@ impl StreamedImporter {
             contacts: contacts.into_iter(),
             chats: chats.into_iter(),
             messages: ReaderMessages::new(name, report, reader),
+            _keep: Vec::new(),
         }
+    }
+
+    /// Keeps `guard` until the importer is dropped.
+    pub fn keeping(mut self, guard: impl std::any::Any + std::marker::Send) -> StreamedImporter {
+        self._keep.push(Box::new(guard));
+        self
     }
 
     /// Runs `step` on every message before `next_messages` returns it.

@@ -224,8 +224,20 @@ pub fn source_adapter<'c>(cat: &'c Catalog, input: &Path, from: Option<&str>) ->
 fn detect(path: &Path, json: bool) -> Result<ExitCode> {
     let cat = catalog();
     let found = probe_all(&cat, path)?;
+    let encrypted = path.join("Manifest.db").is_file() && chatferry_core::backup_plist::is_encrypted(path);
     if json {
         outln!("{}", serde_json::to_string_pretty(&found)?);
+    } else if encrypted {
+        // Which app's chats it holds shows only once its Manifest.db is decrypted.
+        outln!(
+            "{}: an encrypted iPhone backup (needs its password: --opt backup-password-file=FILE, or \
+             CHATFERRY_BACKUP_PASSWORD, or be asked in a terminal)",
+            path.display()
+        );
+        for c in &found {
+            let name = cat.get(&c.adapter).map(|a| a.info.name.clone()).unwrap_or_default();
+            outln!("  it may hold {name} (adapter {}); inspect tells once it is opened", c.adapter);
+        }
     } else if found.is_empty() {
         outln!("no adapter recognises {}", path.display());
     } else {
@@ -280,7 +292,14 @@ fn inspect(
         outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
     }
-    outln!("read:     {} with {} ({})", path.display(), source.info.id, source.info.name);
+    let encrypted = path.join("Manifest.db").is_file() && chatferry_core::backup_plist::is_encrypted(path);
+    outln!(
+        "read:     {} with {} ({}){}",
+        path.display(),
+        source.info.id,
+        source.info.name,
+        if encrypted { ", an encrypted iPhone backup" } else { "" }
+    );
     if summary.source_adapter != source.info.id && !summary.source_adapter.is_empty() {
         outln!("          a history that came from {}", summary.source_adapter);
     }

@@ -66,6 +66,11 @@ pub fn main() -> ExitCode {
     // Then, while this is the only thread: the run's private temporary
     // folder (TMPDIR for everything after), then the signal watcher.
     let _run_dir = cleanup::RunDir::start();
+    if cli.quiet {
+        // Plugins say what takes seconds (a backup password's rounds) only
+        // when this is not set.
+        std::env::set_var("CHATFERRY_QUIET", "1");
+    }
     cleanup::handle_signals();
     tracing_subscriber::fmt()
         .with_env_filter(

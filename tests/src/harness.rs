@@ -376,3 +376,40 @@ pub fn open_to_all(dir: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
 }
+
+/// Reads every file of `domain` of the encrypted backup `backup` with the
+/// two PyPI readers (tests/scripts/read_encrypted_backup.py) into
+/// `out/iphone_backup_decrypt/…` and `out/pyiosbackup/…`; returns how many
+/// files the manifest lists.
+pub fn read_encrypted_backup(backup: &Path, domain: &str, password: &str, out: &Path) -> usize {
+    use std::io::Write;
+    let mut child = Command::new(venv_made().join("bin/python"))
+        .arg(workspace_root().join("tests/scripts/read_encrypted_backup.py"))
+        .args([backup.as_os_str(), domain.as_ref(), out.as_os_str()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run python");
+    child.stdin.take().unwrap().write_all(password.as_bytes()).unwrap();
+    let done = child.wait_with_output().unwrap();
+    assert!(
+        done.status.success(),
+        "the PyPI readers failed on {}: {}",
+        backup.display(),
+        String::from_utf8_lossy(&done.stderr)
+    );
+    String::from_utf8_lossy(&done.stdout).trim().parse().unwrap()
+}
+
+/// The canonical sample converted by chatferry into a WhatsApp iPhone
+/// folder (ChatStorage.sqlite + Message/) at `dir/ios`, owner +4915112345678.
+pub fn ios_sample(dir: &Path) -> PathBuf {
+    let a = dir.join("sample");
+    crate::fixtures::canonical::write_sample_archive(&a).unwrap();
+    let w = dir.join("ios");
+    Env::new()
+        .run(&["convert", path_arg(&a), "--to", "whatsapp-ios", "-o", path_arg(&w), "--opt", "owner=+4915112345678"])
+        .ok();
+    w
+}

@@ -2,19 +2,16 @@
 //! the input is read. Each test here failed on the code before its fix.
 
 use chatferry_tests::fixtures::{canonical, ios_backup};
-use chatferry_tests::harness::{path_arg as s, tree_digest, Env};
+use chatferry_tests::harness::{ios_sample, path_arg as s, tree_digest, Env};
 use std::path::{Path, PathBuf};
 
 const OWNER: &str = "owner=+4915112345678";
 
 /// An iPhone backup holding the sample as WhatsApp's ChatStorage.sqlite.
 fn backup(dir: &Path) -> PathBuf {
-    let a = dir.join("sample");
-    canonical::write_sample_archive(&a).unwrap();
-    let group = dir.join("group");
-    Env::new().run(&["convert", s(&a), "--to", "whatsapp-ios", "-o", s(&group), "--opt", OWNER]).ok();
+    let group = ios_sample(dir);
     let b = dir.join("backup");
-    ios_backup::write(&group, &b, false);
+    ios_backup::write(&group, &b, None);
     b
 }
 

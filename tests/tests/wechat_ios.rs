@@ -77,7 +77,7 @@ fn a_backup_with_requests_deleted_contacts_and_wal_rows_imports_untouched() {
     let fx = wi::write_sample(&dir.path().join("app"), &Spec { extras: true, wal_rows: 3 });
     assert!(fx.account.join("DB/MM.sqlite-wal").is_file());
     let backup = dir.path().join("backup");
-    wi::write_backup(&fx, &backup);
+    wi::write_backup(&fx, &backup, None);
     let before = tree_digest(&backup);
     let env = Env::new();
     assert_eq!(env.run(&["detect", s(&backup), "--json"]).ok().json()[0]["adapter"], "wechat-ios");
@@ -173,7 +173,7 @@ fn bad_input_gets_one_line_errors() {
 
     // An encrypted backup.
     let backup = dir.path().join("backup");
-    wi::write_backup(&fx, &backup);
+    wi::write_backup(&fx, &backup, None);
     let mut info = plist::Dictionary::new();
     info.insert("IsEncrypted".into(), plist::Value::Boolean(true));
     plist::Value::Dictionary(info).to_file_binary(backup.join("Manifest.plist")).unwrap();
@@ -277,7 +277,7 @@ fn the_export_goes_into_a_template_backup_of_the_new_iphone() {
     // history (its MM.sqlite still has a WAL), backed up.
     let fresh = wi::write_sample(&dir.path().join("new"), &Spec { extras: false, wal_rows: 2 });
     let template = dir.path().join("template");
-    wi::write_backup(&fresh, &template);
+    wi::write_backup(&fresh, &template, None);
     let before = tree_digest(&template);
     let env = Env::new();
     let out = dir.path().join("new-backup");
@@ -342,7 +342,7 @@ fn the_export_goes_into_a_template_backup_of_the_new_iphone() {
     assert!(!o2.exists());
     std::fs::rename(&other.account, other.root.join("Documents").join(md5_hex("wxid_someone_else"))).unwrap();
     let foreign = dir.path().join("foreign-backup");
-    wi::write_backup(&other, &foreign);
+    wi::write_backup(&other, &foreign, None);
     let r = env
         .run(&[
             "convert",

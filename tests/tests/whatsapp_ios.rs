@@ -5,21 +5,12 @@ use chatferry_core::Message;
 use chatferry_tests::fixtures::whatsapp_android as wa;
 use chatferry_tests::fixtures::{canonical, ios_backup};
 use chatferry_tests::harness::{
-    archive_messages, interop_venv, path_arg as s, tree, tree_digest, whatsapp_chat_exporter, Env,
+    archive_messages, interop_venv, ios_sample, path_arg as s, tree, tree_digest, whatsapp_chat_exporter, Env,
 };
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 const OWNER: &str = "owner=+4915112345678";
-
-/// The sample written as a WhatsApp iPhone folder (ChatStorage.sqlite + Message/).
-fn ios_sample(dir: &Path) -> PathBuf {
-    let a = dir.join("sample");
-    canonical::write_sample_archive(&a).unwrap();
-    let w = dir.join("ios");
-    Env::new().run(&["convert", s(&a), "--to", "whatsapp-ios", "-o", s(&w), "--opt", OWNER]).ok();
-    w
-}
 
 #[test]
 fn ios_to_archive_to_ios_to_archive_is_identical_and_keeps_every_time() {
@@ -160,7 +151,7 @@ fn an_iphone_backup_is_read_through_its_manifest() {
     let dir = tempfile::tempdir().unwrap();
     let w = ios_sample(dir.path());
     let backup = dir.path().join("backup");
-    ios_backup::write(&w, &backup, false);
+    ios_backup::write(&w, &backup, None);
     let before = tree_digest(&backup);
     let env = Env::new();
     let found = env.run(&["detect", s(&backup), "--json"]).ok().json();
@@ -186,27 +177,29 @@ fn encrypted_backups_backups_without_whatsapp_and_damaged_manifests_are_one_line
     let env = Env::new();
     let out = dir.path().join("out");
     let encrypted = dir.path().join("enc");
-    ios_backup::write(&w, &encrypted, true);
+    ios_backup::write(&w, &encrypted, Some(&ios_backup::Encryption::new("secret")));
     let empty_group = dir.path().join("no-whatsapp");
     std::fs::create_dir(&empty_group).unwrap();
     let without = dir.path().join("without");
-    ios_backup::write(&empty_group, &without, false);
+    ios_backup::write(&empty_group, &without, None);
     let damaged = dir.path().join("damaged");
-    ios_backup::write(&w, &damaged, false);
+    ios_backup::write(&w, &damaged, None);
     std::fs::write(damaged.join("Manifest.db"), vec![0x55u8; 8192]).unwrap();
     let not_whatsapp = dir.path().join("notes.sqlite");
     rusqlite::Connection::open(&not_whatsapp)
         .unwrap()
         .execute_batch("CREATE TABLE ZNOTE (Z_PK INTEGER PRIMARY KEY);")
         .unwrap();
-    for (input, needle) in [
-        (&encrypted, "encrypted iPhone backup"),
-        (&without, "holds no WhatsApp chats"),
-        (&damaged, "Manifest.db cannot be read"),
-        (&not_whatsapp, "not WhatsApp's ChatStorage.sqlite"),
+    for (input, needle, status) in [
+        // Without a password given (and no terminal to ask at): how to give it, a usage error.
+        (&encrypted, "is an encrypted iPhone backup and needs its password: put it alone in a file", 2),
+        (&without, "holds no WhatsApp chats", 1),
+        (&damaged, "Manifest.db cannot be read", 1),
+        (&not_whatsapp, "not WhatsApp's ChatStorage.sqlite", 1),
     ] {
-        let run =
-            env.run(&["convert", s(input), "--from", "whatsapp-ios", "--to", "archive", "-o", s(&out)]).fails_with(1);
+        let run = env
+            .run(&["convert", s(input), "--from", "whatsapp-ios", "--to", "archive", "-o", s(&out)])
+            .fails_with(status);
         let errors = run.error_lines();
         assert_eq!(errors.len(), 1, "{}", run.stderr);
         assert!(errors[0].contains(needle), "{needle}: {}", errors[0]);
@@ -303,7 +296,7 @@ fn android_history_goes_into_the_new_iphones_own_backup() {
     let dir = tempfile::tempdir().unwrap();
     let group = phone_store(dir.path());
     let template = dir.path().join("phone-backup");
-    ios_backup::write(&group, &template, false);
+    ios_backup::write(&group, &template, None);
     let template_before = tree_digest(&template);
     let fx = wa::write_sample(&dir.path().join("WhatsApp"));
     let out = dir.path().join("new-backup");

@@ -42,7 +42,7 @@ impl Adapter for WeChatIos {
             name: "WeChat (iPhone)".into(),
             description: "WeChat's Documents/<account>/ folder (DB/MM.sqlite, message_N.sqlite, WCDB_Contact.sqlite, \
                           session/, Img/, Audio/, Video/, OpenData/), the Documents folder, MM.sqlite alone, or an \
-                          unencrypted iPhone backup; writes the Documents layout or a new backup from a template"
+                          iPhone backup (encrypted too); writes the Documents layout or a new backup from a template"
                 .into(),
             capabilities: Capabilities { import: true, export: true },
             input: PathKind::FileOrFolder,
@@ -57,11 +57,14 @@ impl Adapter for WeChatIos {
                 OptionSpec::new(
                     "template",
                     OptionKind::Path,
-                    "an unencrypted backup of the new iPhone (WeChat installed and logged in): a new backup is \
-                     written with WeChat's files replaced and added",
+                    "a backup of the new iPhone (WeChat installed and logged in): a new backup is written with \
+                     WeChat's files replaced and added (encrypted with its password when the template is)",
                 )
                 .export_only(),
-            ],
+            ]
+            .into_iter()
+            .chain(chatferry_core::ios_backup::password_options())
+            .collect(),
         }
     }
 

@@ -1,11 +1,13 @@
-//! What the person pointed at: an unencrypted iPhone backup (WeChat's files
-//! found through Manifest.db in `AppDomain-com.tencent.xin`), a folder
+//! What the person pointed at: an iPhone backup (WeChat's files found
+//! through Manifest.db in `AppDomain-com.tencent.xin`; an encrypted one is
+//! first decrypted, the chosen account's files only, into a private
+//! folder), a folder
 //! holding `Documents/`, the `Documents` folder, one account folder
 //! `Documents/<md5(wxid)>/`, or its `DB/MM.sqlite`. Several accounts →
 //! `--opt account=`. Databases with a `-wal` beside them are copied into a
 //! private folder and opened there; nothing of the input is written.
 
-use chatferry_core::ios_backup::{self, Manifest};
+use chatferry_core::ios_backup::{self, Decrypted, Manifest, PasswordSource};
 use chatferry_core::sqlite as db;
 use chatferry_core::{Error, Options, Report, Result};
 use chatferry_wechat::media::{find, Found};
@@ -14,6 +16,8 @@ use std::path::{Path, PathBuf};
 
 /// WeChat's app container in iPhone backups.
 pub const DOMAIN: &str = "AppDomain-com.tencent.xin";
+/// WeChat's app in a backup's Manifest.plist `Applications`.
+const BUNDLE_ID: &str = "com.tencent.xin";
 /// Not a user folder (WeChat keeps shared state there).
 const NOT_AN_ACCOUNT: &str = "00000000000000000000000000000000";
 
@@ -80,7 +84,11 @@ pub struct Source {
     pub session_db: Option<PathBuf>,
     /// wxids named by `Documents/MMappedKV/mmsetting.archive.<wxid>` files.
     pub mmkv_wxids: Vec<String>,
+    /// What the report says about decrypting an encrypted backup.
+    pub notes: Vec<String>,
     _temp: Option<tempfile::TempDir>,
+    /// The decrypted view of an encrypted backup (media are read from it).
+    pub decrypted: Option<Decrypted>,
 }
 
 /// The accounts (folder names) of a Documents folder on disk.
@@ -133,7 +141,12 @@ fn choose(accounts: Vec<String>, wanted: Option<&str>, place: &Path) -> Result<S
 pub fn probe(path: &Path) -> u8 {
     if ios_backup::is_backup(path) {
         if ios_backup::is_encrypted(path) {
-            return 0;
+            // Its files are known only once decrypted; its app list is not encrypted.
+            return match ios_backup::has_app(path, BUNDLE_ID) {
+                Some(true) => 85,
+                Some(false) => 0,
+                None => 50,
+            };
         }
         return match Manifest::open(path).and_then(|m| backup_accounts(&m)) {
             Ok(a) if !a.is_empty() => 90,
@@ -206,12 +219,19 @@ impl Temp {
 impl Source {
     pub fn open(input: &Path, options: &Options) -> Result<Source> {
         let wanted = options.get("account");
+        let mut decrypted: Option<Decrypted> = None;
         let (account, files, mmkv_wxids) = if ios_backup::is_backup(input) {
-            if ios_backup::is_encrypted(input) {
-                return Err(ios_backup::encrypted_error(input));
-            }
-            let m = Manifest::open(input)?;
+            let dir = if ios_backup::is_encrypted(input) {
+                decrypted.insert(Decrypted::open(input, &PasswordSource::for_reading(options))?).dir().to_path_buf()
+            } else {
+                input.to_path_buf()
+            };
+            let m = Manifest::open(&dir)?;
             let account = choose(backup_accounts(&m)?, wanted, input)?;
+            if let Some(d) = decrypted.as_mut() {
+                d.decrypt(DOMAIN, &format!("Documents/{account}/%"))?;
+                d.decrypt(DOMAIN, "Documents/MMappedKV/%")?;
+            }
             let wxids = m
                 .list(DOMAIN, "Documents/MMappedKV/mmsetting.archive.%")?
                 .into_iter()
@@ -219,7 +239,7 @@ impl Source {
                 .filter(|w| !w.ends_with(".crc"))
                 .collect();
             let prefix = format!("Documents/{account}/");
-            (account, Files::Backup { dir: input.to_path_buf(), prefix }, wxids)
+            (account, Files::Backup { dir, prefix }, wxids)
         } else {
             let account_dir = if input.is_file() {
                 let db_dir = input.parent().unwrap_or(Path::new("."));
@@ -258,9 +278,10 @@ impl Source {
         };
 
         let mut temp = Temp(None);
-        let mm = files
-            .file("DB/MM.sqlite")
-            .ok_or_else(|| Error::bad_input(format!("{}: WeChat's DB/MM.sqlite is not there", input.display())))?;
+        let mm = files.file("DB/MM.sqlite").ok_or_else(|| {
+            let why = decrypted.as_ref().and_then(|d| d.failure(&format!("Documents/{account}/DB/MM.sqlite")));
+            Error::bad_input(format!("{}: WeChat's DB/MM.sqlite {}", input.display(), why.unwrap_or("is not there")))
+        })?;
         let wal = |rel: &str| files.file(&format!("{rel}-wal"));
         let mut message_dbs = vec![temp.openable(&mm, wal("DB/MM.sqlite"), "MM.sqlite")?];
         // message_1.sqlite, message_2.sqlite, … until one is missing (and a few beyond, for gaps).
@@ -285,7 +306,8 @@ impl Source {
         };
         let contact_db = side("DB/WCDB_Contact.sqlite", "WCDB_Contact.sqlite")?;
         let session_db = side("session/session.db", "session.db")?;
-        Ok(Source { account, files, message_dbs, contact_db, session_db, mmkv_wxids, _temp: temp.0 })
+        let notes = decrypted.as_ref().map(|d| d.notes()).unwrap_or_default();
+        Ok(Source { account, files, message_dbs, contact_db, session_db, mmkv_wxids, notes, _temp: temp.0, decrypted })
     }
 
     /// `mmsetting.archive` of the account, if present.

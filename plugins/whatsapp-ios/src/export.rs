@@ -95,7 +95,7 @@ impl IosExporter {
             }
             Some(t) if t.is_dir() && t.join("Manifest.db").is_file() => {
                 std::fs::create_dir_all(output).map_err(|e| Error::io(output, "create", e))?;
-                let (b, db) = crate::template::BackupTemplate::open(&t, output)?;
+                let (b, db) = crate::template::BackupTemplate::open(&t, output, options)?;
                 let root = b.message_root();
                 (db, root, Some(b), false)
             }
@@ -750,9 +750,11 @@ impl Exporter for IosExporter {
             // Close the store before it moves into the backup.
             let conn = std::mem::replace(&mut self.conn, Connection::open_in_memory().map_err(&e)?);
             conn.close().map_err(|(_, x)| e(x))?;
+            let encrypted = backup.encrypted();
             let added = backup.finish()?;
             self.report.note(format!(
-                "wrote a new iPhone backup: ChatStorage.sqlite replaced, {added} files added to Manifest.db"
+                "wrote a new {}iPhone backup: ChatStorage.sqlite replaced, {added} files added to Manifest.db",
+                if encrypted { "encrypted (with the template's password) " } else { "" }
             ));
         }
         let mut report = std::mem::take(&mut self.report);

@@ -31,7 +31,10 @@ struct Lookups {
 /// Opens the store: chats, members and names now; messages stream from a
 /// reader thread.
 pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImporter> {
-    let source = Arc::new(Source::resolve(input)?);
+    let mut source = Source::resolve(input, options)?;
+    // Outlives the reader: media are copied from it after the last message is read.
+    let decrypted = source.decrypted.take();
+    let source = Arc::new(source);
     let conn = db::open_read_only(&source.chat_storage)?;
     for t in ["ZWAMESSAGE", "ZWACHATSESSION"] {
         if !db::has_table(&conn, t) {
@@ -54,6 +57,9 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
     let owner = chatferry_core::phone::owner_jid(options.get("owner"), options.get("region"))?;
     let e = err_for(&conn);
     let mut report = Report::new();
+    for note in &source.notes {
+        report.note(note.clone());
+    }
     let absent: Vec<&str> = SIDE_TABLES.iter().copied().filter(|t| !db::has_table(&conn, t)).collect();
     if !absent.is_empty() {
         report.note(format!(
@@ -231,7 +237,7 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
         stream(&conn, &lookups, size, report, send)
     });
     let contacts = people.into_values().collect();
-    Ok(StreamedImporter::new("whatsapp-ios reader", header, contacts, chat_list, report, reader))
+    Ok(StreamedImporter::new("whatsapp-ios reader", header, contacts, chat_list, report, reader).keeping(decrypted))
 }
 
 /// Stanza id → Z_PK for every message some reply quotes (two scans, memory

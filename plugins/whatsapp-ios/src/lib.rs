@@ -1,5 +1,5 @@
 //! chatferry plugin for WhatsApp on iPhone: ChatStorage.sqlite (Core Data)
-//! and unencrypted iPhone backups.
+//! and iPhone backups, encrypted or not.
 
 mod codes;
 mod export;
@@ -37,7 +37,7 @@ impl Adapter for WhatsAppIos {
         AdapterInfo {
             id: ADAPTER_ID.into(),
             name: "WhatsApp (iPhone)".into(),
-            description: "ChatStorage.sqlite with its Message/ folder, or an unencrypted iPhone backup folder; \
+            description: "ChatStorage.sqlite with its Message/ folder, or an iPhone backup folder (encrypted too); \
                           writes ChatStorage.sqlite + Message/Media"
                 .into(),
             capabilities: Capabilities { import: true, export: true },
@@ -58,11 +58,14 @@ impl Adapter for WhatsAppIos {
                 OptionSpec::new(
                     "template",
                     OptionKind::Path,
-                    "the new iPhone's ChatStorage.sqlite or unencrypted backup folder: the history is added to a copy of it \
-                     (its data model kept) and, for a backup, a new backup folder is written",
+                    "the new iPhone's ChatStorage.sqlite or backup folder: the history is added to a copy of it (its \
+                     data model kept) and, for a backup, a new backup folder is written (encrypted when the template is)",
                 )
                 .export_only(),
-            ],
+            ]
+            .into_iter()
+            .chain(chatferry_core::ios_backup::password_options())
+            .collect(),
         }
     }
 

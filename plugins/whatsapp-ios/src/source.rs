@@ -1,14 +1,18 @@
 //! What the person pointed at: a ChatStorage.sqlite (media in the
 //! `Message/` folder beside it), the WhatsApp shared folder holding it, or
-//! an unencrypted iPhone backup (files found through Manifest.db).
+//! an iPhone backup (files found through Manifest.db; an encrypted one is
+//! first decrypted, WhatsApp's files only, into a private folder).
 
-use chatferry_core::ios_backup::{self, file_id, Manifest};
+use chatferry_core::ios_backup::{self, file_id, Decrypted, Manifest, PasswordSource};
 use chatferry_core::sqlite as db;
-use chatferry_core::{Error, Result};
+use chatferry_core::{Error, Options, Result};
 use std::path::{Path, PathBuf};
 
 /// The backup domain of WhatsApp's shared app-group container.
 pub const DOMAIN: &str = "AppDomainGroup-group.net.whatsapp.WhatsApp.shared";
+
+/// WhatsApp's app in a backup's Manifest.plist `Applications`.
+const BUNDLE_ID: &str = "net.whatsapp.WhatsApp";
 
 /// Where media files of `ZMEDIALOCALPATH` (relative to `Message/`) are.
 #[derive(Clone)]
@@ -42,7 +46,11 @@ pub struct Source {
     pub chat_storage: PathBuf,
     pub media: MediaRoot,
     pub backup: Option<PathBuf>,
+    /// What the report says about decrypting an encrypted backup.
+    pub notes: Vec<String>,
     _temp: Option<tempfile::TempDir>,
+    /// The decrypted view of an encrypted backup (media are read from it).
+    pub decrypted: Option<Decrypted>,
 }
 
 fn is_chat_storage(path: &Path) -> bool {
@@ -62,7 +70,12 @@ pub fn probe(path: &Path) -> u8 {
     }
     if path.join("Manifest.db").is_file() {
         if ios_backup::is_encrypted(path) {
-            return 60; // ours to explain, even if we cannot read it
+            // Its files are known only once decrypted; its app list is not encrypted.
+            return match ios_backup::has_app(path, BUNDLE_ID) {
+                Some(true) => 85,
+                Some(false) => 0,
+                None => 55,
+            };
         }
         return match backup_file(path, "ChatStorage.sqlite") {
             Ok(Some(_)) => 90,
@@ -79,18 +92,32 @@ pub fn probe(path: &Path) -> u8 {
 }
 
 impl Source {
-    pub fn resolve(input: &Path) -> Result<Source> {
+    pub fn resolve(input: &Path, options: &Options) -> Result<Source> {
+        let mut decrypted = None;
+        let mut notes = Vec::new();
         let (file, media, backup) = if input.is_dir() && input.join("Manifest.db").is_file() {
-            if ios_backup::is_encrypted(input) {
-                return Err(ios_backup::encrypted_error(input));
-            }
-            let file = backup_file(input, "ChatStorage.sqlite")?.ok_or_else(|| {
+            // An encrypted backup is read through its decrypted view.
+            let dir = if ios_backup::is_encrypted(input) {
+                let mut d = Decrypted::open(input, &PasswordSource::for_reading(options))?;
+                d.decrypt(DOMAIN, "%")?;
+                if let Some(why) = d.failure("ChatStorage.sqlite") {
+                    return Err(Error::bad_input(format!(
+                        "the encrypted iPhone backup {}: WhatsApp's ChatStorage.sqlite {why}",
+                        input.display()
+                    )));
+                }
+                notes = d.notes();
+                decrypted.insert(d).dir().to_path_buf()
+            } else {
+                input.to_path_buf()
+            };
+            let file = backup_file(&dir, "ChatStorage.sqlite")?.ok_or_else(|| {
                 Error::bad_input(format!(
                     "the iPhone backup {} holds no WhatsApp chats (no ChatStorage.sqlite in {DOMAIN})",
                     input.display()
                 ))
             })?;
-            (file, MediaRoot::Backup(input.to_path_buf()), Some(input.to_path_buf()))
+            (file, MediaRoot::Backup(dir), Some(input.to_path_buf()))
         } else if input.is_dir() {
             let file = input.join("ChatStorage.sqlite");
             if !file.is_file() {
@@ -123,6 +150,6 @@ impl Source {
             Ok(temp.as_ref().expect("set").path().to_path_buf())
         };
         let chat_storage = db::copy_if_wal(&file, &mut temp_dir, "ChatStorage.sqlite")?;
-        Ok(Source { chat_storage, media, backup, _temp: temp })
+        Ok(Source { chat_storage, media, backup, notes, _temp: temp, decrypted })
     }
 }

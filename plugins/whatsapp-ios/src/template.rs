@@ -6,8 +6,8 @@
 //! digest; shared/formats/whatsapp.md §3.2).
 
 use crate::source::DOMAIN;
-use chatferry_core::ios_backup::Template;
-use chatferry_core::{Error, Result};
+use chatferry_core::ios_backup::{PasswordSource, Template};
+use chatferry_core::{Error, Options, Result};
 use std::path::{Path, PathBuf};
 
 pub struct BackupTemplate(Template);
@@ -15,7 +15,7 @@ pub struct BackupTemplate(Template);
 impl BackupTemplate {
     /// Copies `template` into `out` and returns it with the path of a
     /// private working copy of its ChatStorage.sqlite.
-    pub fn open(template: &Path, out: &Path) -> Result<(BackupTemplate, PathBuf)> {
+    pub fn open(template: &Path, out: &Path, options: &Options) -> Result<(BackupTemplate, PathBuf)> {
         let (t, blob) = Template::open(
             template,
             out,
@@ -23,6 +23,7 @@ impl BackupTemplate {
             "ChatStorage.sqlite",
             "it has no WhatsApp ChatStorage.sqlite: install WhatsApp on the new iPhone, register your number, then \
              make the backup",
+            &PasswordSource::for_template(options),
         )?;
         let chat_storage = t.work().join("ChatStorage.sqlite");
         std::fs::copy(&blob, &chat_storage).map_err(|e| Error::io(&blob, "copy", e))?;
@@ -31,6 +32,10 @@ impl BackupTemplate {
 
     pub fn message_root(&self) -> PathBuf {
         self.0.work().join("Message")
+    }
+
+    pub fn encrypted(&self) -> bool {
+        self.0.encrypted()
     }
 
     /// Moves the merged store and the new media into the backup and updates

@@ -22,13 +22,15 @@
 //! and ≥ 20× less memory than whatsapp-chat-exporter). Exits 1 if a
 //! target is missed.
 
-use chatferry_tests::fixtures::{wechat_android, whatsapp_android};
+use chatferry_tests::fixtures::{ios_backup, wechat_android, whatsapp_android};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 const MIB: f64 = 1024.0 * 1024.0;
+/// The password of the benchmark's encrypted iPhone backup.
+const BACKUP_PASSWORD: &str = "benchmark password";
 
 struct Measured {
     wall: Duration,
@@ -212,6 +214,16 @@ fn whatsapp_floor(msgstore: &Path) -> (Duration, u64) {
     )
 }
 
+fn whatsapp_ios_floor(chat_storage: &Path) -> (Duration, u64) {
+    let conn = Connection::open_with_flags(chat_storage, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    scan(
+        &conn,
+        "SELECT m.Z_PK, m.ZSTANZAID, m.ZISFROMME, m.ZMESSAGEDATE, m.ZMESSAGETYPE, m.ZTEXT, m.ZFROMJID,
+                c.ZCONTACTJID, c.ZPARTNERNAME
+         FROM ZWAMESSAGE m JOIN ZWACHATSESSION c ON c.Z_PK = m.ZCHATSESSION",
+    )
+}
+
 /// EnMicroMsg.db opened with its key, as a copy (WAL files open read-write).
 fn wechat_open(db: &Path, key: &str) -> (tempfile::TempDir, Connection) {
     let dir = tempfile::tempdir().unwrap();
@@ -324,6 +336,7 @@ fn main() -> ExitCode {
 
     let mut rows: Vec<Row> = Vec::new();
     let mut peer_rows: Vec<(usize, Measured)> = Vec::new();
+    let mut derivations: Vec<(usize, Duration)> = Vec::new();
     for &n in &sizes {
         let dir = work.join(n.to_string());
         let _ = std::fs::remove_dir_all(&dir);
@@ -360,6 +373,42 @@ fn main() -> ExitCode {
             floor: wa_floor,
             write_floor: Some(ios_write_floor),
         });
+
+        // The same WhatsApp iPhone store in a backup, unencrypted and
+        // encrypted (iPhone's 10,000,000 password rounds), read to the archive.
+        eprintln!("[{n}] iPhone backups, unencrypted and encrypted");
+        let (plain, sealed) = (dir.join("backup-plain"), dir.join("backup-sealed"));
+        ios_backup::write(&dir.join("ios"), &plain, None);
+        ios_backup::write(&dir.join("ios"), &sealed, Some(&ios_backup::Encryption::as_iphone(BACKUP_PASSWORD)));
+        let (ios_floor, ios_rows) = best_of_3(|| whatsapp_ios_floor(&dir.join("ios/ChatStorage.sqlite")));
+        assert_eq!(ios_rows as usize, n);
+        let owner = "owner=+4915112345678";
+        let m = run(&["convert", &p(&plain), "--to", "archive", "--opt", owner], &dir.join("from-plain"));
+        rows.push(Row { size: n, name: "whatsapp-ios backup → archive", m, floor: ios_floor, write_floor: None });
+        let password_file = dir.join("backup-password");
+        std::fs::write(&password_file, BACKUP_PASSWORD).unwrap();
+        let pw = format!("backup-password-file={}", p(&password_file));
+        let m =
+            run(&["convert", &p(&sealed), "--to", "archive", "--opt", owner, "--opt", &pw], &dir.join("from-sealed"));
+        rows.push(Row {
+            size: n,
+            name: "encrypted whatsapp-ios backup → archive",
+            m,
+            floor: ios_floor,
+            write_floor: None,
+        });
+        // The one-time key derivation alone: a wrong password stops right after it.
+        std::fs::write(&password_file, "not the password").unwrap();
+        let derive = best_run((0..runs).map(|_| {
+            let mut c = Command::new(&chatferry);
+            c.args(["inspect", &p(&sealed), "--opt", &pw, "--quiet"]);
+            c.env("HOME", &home).env("XDG_DATA_HOME", home.join("data")).env_remove("CHATFERRY_PLUGIN_PATH");
+            measure(&mut c, None)
+        }));
+        derivations.push((n, derive.wall));
+        for d in ["backup-plain", "backup-sealed", "from-plain", "from-sealed"] {
+            let _ = std::fs::remove_dir_all(dir.join(d));
+        }
 
         eprintln!("[{n}] wechat-android → whatsapp-android");
         let m = run(
@@ -494,6 +543,18 @@ fn main() -> ExitCode {
             let ratio = r.m.wall.as_secs_f64() / w.as_secs_f64();
             println!("INFO {} at {}: {ratio:.1}× the write floor", r.name, r.size);
         }
+    }
+    // Encrypted backups: decrypting costs at most half again the reading
+    // of the same backup unencrypted, after the one-time key derivation (issue 21).
+    for (n, derive) in &derivations {
+        let wall = |name: &str| rows.iter().find(|r| r.size == *n && r.name == name).unwrap().m.wall.as_secs_f64();
+        let (plain, sealed) = (wall("whatsapp-ios backup → archive"), wall("encrypted whatsapp-ios backup → archive"));
+        let ratio = (sealed - derive.as_secs_f64()) / plain;
+        println!("INFO encrypted backup at {n}: the key derivation takes {:.2} s", derive.as_secs_f64());
+        check(
+            ratio <= 1.5,
+            format!("encrypted backup read at {n}: {ratio:.2}× the unencrypted one, after the key derivation (target ≤ 1.5×)"),
+        );
     }
     let (small, large) = (sizes.iter().min().copied().unwrap(), sizes.iter().max().copied().unwrap());
     for name in rows.iter().map(|r| r.name).collect::<std::collections::BTreeSet<_>>() {

@@ -83,7 +83,7 @@ fn main() -> ExitCode {
                 None => wechat_ios::write_sample(&folder, &wechat_ios::Spec::default()),
             };
             if backup {
-                wechat_ios::write_backup(&fx, &out.join("backup"));
+                wechat_ios::write_backup(&fx, &out.join("backup"), None);
                 println!("wrote {}: an iPhone backup holding WeChat's Documents/", out.join("backup").display());
             } else {
                 println!("wrote {}: WeChat's Documents/ folder", out.display());

@@ -13,7 +13,7 @@ mod media;
 use crate::proto::{self, ChatRoom, Remark, Social};
 use crate::source::{account_hash, is_account_hash, md5_hex, DOMAIN};
 use crate::{account, schema, ADAPTER_ID};
-use chatferry_core::ios_backup::{self, Template};
+use chatferry_core::ios_backup::{self, PasswordSource, Template};
 use chatferry_core::sqlite::{err_at as err, sql_error};
 use chatferry_core::*;
 use chatferry_wechat::codes;
@@ -38,6 +38,7 @@ pub struct IosExporter {
     account_opt: Option<String>,
     template_src: Option<PathBuf>,
     template: Option<Template>,
+    template_password: PasswordSource,
     account_dir: PathBuf,
     mm_path: PathBuf,
     mm: Option<Connection>,
@@ -79,8 +80,8 @@ impl IosExporter {
         if let Some(t) = &template_src {
             if !ios_backup::is_backup(t) {
                 return Err(Error::usage(format!(
-                    "template {} is not an iPhone backup folder (no Manifest.db); give an unencrypted backup of the \
-                     new iPhone made after logging in to WeChat",
+                    "template {} is not an iPhone backup folder (no Manifest.db); give a backup of the new iPhone \
+                     made after logging in to WeChat",
                     t.display()
                 )));
             }
@@ -91,6 +92,7 @@ impl IosExporter {
             account_opt: options.get("account").map(|a| a.trim().to_string()).filter(|a| !a.is_empty()),
             template_src,
             template: None,
+            template_password: PasswordSource::for_template(options),
             account_dir: PathBuf::new(),
             mm_path: PathBuf::new(),
             mm: None,
@@ -205,8 +207,9 @@ impl Exporter for IosExporter {
                          iPhone, log in with this account, then make the backup",
                         owner.id
                     ),
+                    &self.template_password,
                 )?;
-                self.template_messages = count_template_messages(t, &hash);
+                self.template_messages = count_template_messages(&tpl, &hash);
                 let work = tpl.work();
                 self.template = Some(tpl);
                 work
@@ -503,21 +506,18 @@ impl IosExporter {
 
 /// How many messages the template's account already holds (MM.sqlite and
 /// message_<n>.sqlite, with their WALs); 0 when they cannot be read.
-fn count_template_messages(template: &Path, hash: &str) -> u64 {
-    let Ok(m) = ios_backup::Manifest::open(template) else { return 0 };
-    let Ok(dbs) = m.list(DOMAIN, &format!("Documents/{hash}/DB/%.sqlite")) else { return 0 };
+fn count_template_messages(template: &Template, hash: &str) -> u64 {
+    let Ok(dbs) = template.list(&format!("Documents/{hash}/DB/%.sqlite")) else { return 0 };
     let Ok(tmp) = tempfile::tempdir() else { return 0 };
     let mut total = 0u64;
     for rel in dbs.iter().filter(|r| r.ends_with("/MM.sqlite") || r.contains("/message_")) {
-        let Ok(Some(blob)) = m.find(DOMAIN, rel) else { continue };
         let copy = tmp.path().join("db.sqlite");
-        let _ = std::fs::remove_file(tmp.path().join("db.sqlite-wal"));
-        if std::fs::copy(&blob, &copy).is_err() {
+        let wal = tmp.path().join("db.sqlite-wal");
+        let _ = std::fs::remove_file(&wal);
+        if !template.extract(rel, &copy).unwrap_or(false) {
             continue;
         }
-        if let Ok(Some(wal)) = m.find(DOMAIN, &format!("{rel}-wal")) {
-            let _ = std::fs::copy(wal, tmp.path().join("db.sqlite-wal"));
-        }
+        let _ = template.extract(&format!("{rel}-wal"), &wal);
         let Ok(conn) = Connection::open(&copy) else { continue };
         let tables: Vec<String> = conn
             .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'Chat\\_%' ESCAPE '\\'")

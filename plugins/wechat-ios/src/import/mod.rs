@@ -100,8 +100,13 @@ pub fn fuzz_contacts(bytes: &[u8]) {
 }
 
 pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImporter> {
-    let source = Source::open(input, options)?;
+    let mut source = Source::open(input, options)?;
+    // Outlives the reader: media are copied from it after the last message is read.
+    let decrypted = source.decrypted.take();
     let mut report = Report::new();
+    for note in &source.notes {
+        report.note(note.clone());
+    }
 
     // Contacts and groups.
     let mut contacts: Vec<Contact> = Vec::new();
@@ -331,5 +336,5 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
     let ctx = chatferry_wechat::read::Context { owner: owner_id, names };
     let reader: Reader =
         Box::new(move |size, report, send| messages::read_all(&source, &tables, ctx, size, report, send));
-    Ok(StreamedImporter::new("wechat-ios reader", header, contacts, chats, report, reader))
+    Ok(StreamedImporter::new("wechat-ios reader", header, contacts, chats, report, reader).keeping(decrypted))
 }
