@@ -26,7 +26,12 @@ impl BackupTemplate {
             &PasswordSource::for_template(options),
         )?;
         let chat_storage = t.work().join("ChatStorage.sqlite");
-        std::fs::copy(&blob, &chat_storage).map_err(|e| Error::io(&blob, "copy", e))?;
+        if t.encrypted() {
+            // Already a private decrypted copy: moved, not copied again.
+            std::fs::rename(&blob, &chat_storage).map_err(|e| Error::io(&blob, "move", e))?;
+        } else {
+            std::fs::copy(&blob, &chat_storage).map_err(|e| Error::io(&blob, "copy", e))?;
+        }
         Ok((BackupTemplate(t), chat_storage))
     }
 
