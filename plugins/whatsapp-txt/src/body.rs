@@ -106,7 +106,17 @@ fn coordinates(url: &str) -> Option<(f64, f64)> {
 pub fn kind_of_file(name: &str) -> MessageKind {
     let upper = name.to_ascii_uppercase();
     let ext = upper.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
-    let has = |tag: &str| upper.starts_with(&format!("{tag}-")) || upper.contains(&format!("-{tag}-"));
+    // `TAG-` at the start or `-TAG-` inside: a `-`-separated part that is
+    // not the last one (no pattern strings built per call).
+    let has = |tag: &str| {
+        let mut parts = upper.split('-').peekable();
+        while let Some(part) = parts.next() {
+            if part == tag && parts.peek().is_some() {
+                return true;
+            }
+        }
+        false
+    };
     if ext == "VCF" {
         MessageKind::Contact
     } else if has("STK") || has("STICKER") {
@@ -173,5 +183,10 @@ mod tests {
         assert_eq!(kind_of_file("00000004-Peter.vcf"), MessageKind::Contact);
         assert_eq!(kind_of_file("STK-20230630-WA0003.webp"), MessageKind::Sticker);
         assert_eq!(kind_of_file("Report 2024.pdf"), MessageKind::Document);
+        assert_eq!(kind_of_file("IMG-20240101-WA0001.jpg"), MessageKind::Image);
+        assert_eq!(kind_of_file("VID-20240101-WA0001.mp4"), MessageKind::Video);
+        assert_eq!(kind_of_file("00000007-GIF-2022-12-31-11-40-26.mp4"), MessageKind::Gif);
+        assert_eq!(kind_of_file("my-img.mp4"), MessageKind::Video, "a tag only as the last part is no tag");
+        assert_eq!(kind_of_file("PTT.opus"), MessageKind::Voice, "by extension");
     }
 }

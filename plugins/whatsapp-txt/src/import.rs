@@ -4,10 +4,11 @@
 //! line and one message, whatever the file's length.
 
 use crate::body::{self, Body};
+use crate::folder::MediaFolder;
 use crate::header::{self, Decision, Orders};
 use crate::source::ChatFile;
 use crate::zone::{Fit, Zone};
-use chatferry_core::media::{mime_for_extension, resolve_inside, Resolve};
+use chatferry_core::media::{mime_for_extension, Resolve};
 use chatferry_core::{
     Chat, ChatKind, Contact, ContactCard, Error, Header, Importer, Location, Media, Message, MessageKind, Options,
     Participant, Report, Result, Role, Status, SystemEvent,
@@ -120,7 +121,6 @@ fn learn(file: ChatFile, forced: Option<header::Order>, me_option: Option<&str>)
     let mut lines = Lines::open(&file.txt, &file.shown)?;
     let mut orders = Orders::forced(forced);
     let mut authors: BTreeMap<String, u64> = BTreeMap::new();
-    let mut known: HashMap<String, u64> = HashMap::new();
     let (mut headers, mut lines_before, mut any) = (0u64, 0u64, false);
     let mut group_hint = false;
     while let Some(line) = lines.next()? {
@@ -133,15 +133,20 @@ fn learn(file: ChatFile, forced: Option<header::Order>, me_option: Option<&str>)
         };
         headers += 1;
         orders.learn(&h);
-        match split_author(h.rest, &|a| known.contains_key(a)) {
+        match split_author(h.rest, &|a| authors.contains_key(a)) {
             Some((a, b)) => {
                 // iPhone system lines carry the group's (or actor's) name, their text after U+200E.
                 if h.bracketed && is_ios_system(b) {
                     group_hint |= a == file.title;
                     continue;
                 }
-                *known.entry(a.to_string()).or_default() += 1;
-                *authors.entry(a.to_string()).or_default() += 1;
+                // Looked up before inserting: one allocation per author, not per line.
+                match authors.get_mut(a) {
+                    Some(n) => *n += 1,
+                    None => {
+                        authors.insert(a.to_string(), 1);
+                    }
+                }
             }
             None => {
                 group_hint |=
@@ -225,11 +230,12 @@ pub struct TxtImporter {
     contacts: Option<Vec<Contact>>,
     chats: Option<Vec<Chat>>,
     current: usize,
-    lines: Option<Lines>,
+    /// The current file's lines and the folder of its attachments.
+    reading: Option<(Lines, MediaFolder)>,
     pending: Option<Pending>,
     last_ms: Option<i64>,
     /// Ids given in the current minute, for the occurrence count.
-    minute: (i64, HashMap<[u8; 32], u32>),
+    minute: (i64, HashMap<[u8; 32], u32, KeyIsHash>),
     report: Report,
     counts: Counts,
 }
@@ -308,10 +314,10 @@ impl TxtImporter {
             contacts: Some(contacts.into_values().collect()),
             chats: None,
             current: 0,
-            lines: None,
+            reading: None,
             pending: None,
             last_ms: None,
-            minute: (i64::MIN, HashMap::new()),
+            minute: (i64::MIN, HashMap::default()),
             report,
             counts: Counts::default(),
         })
@@ -335,15 +341,17 @@ impl TxtImporter {
         }
         if let Some(t) = msg.text.as_mut() {
             if let Some(stripped) = t.strip_suffix(" <This message was edited>") {
-                *t = stripped.to_string();
+                let kept = stripped.len();
+                t.truncate(kept);
                 msg.edited = true;
             }
         }
         // A stable id: the same export read twice gives the same ids.
         let mut h = Sha256::new();
+        let mut time = [0u8; 20];
         for part in [
             msg.chat.as_str(),
-            &msg.timestamp_ms.to_string(),
+            decimal(msg.timestamp_ms, &mut time),
             author.as_deref().unwrap_or(""),
             msg.text.as_deref().unwrap_or(""),
         ] {
@@ -355,18 +363,25 @@ impl TxtImporter {
         }
         let key: [u8; 32] = h.finalize().into();
         if self.minute.0 != msg.timestamp_ms {
-            self.minute = (msg.timestamp_ms, HashMap::new());
+            self.minute.0 = msg.timestamp_ms;
+            self.minute.1.clear(); // keeps its allocation
         }
         let n = self.minute.1.entry(key).or_default();
         *n += 1;
-        msg.id = format!("{}-{}", hex::encode(&key[..10]), n);
+        let mut id = String::with_capacity(32);
+        for b in &key[..10] {
+            id.push(HEX[usize::from(b >> 4)] as char);
+            id.push(HEX[usize::from(b & 15)] as char);
+        }
+        id.push('-');
+        id.push_str(decimal(i64::from(*n), &mut time));
+        msg.id = id;
         out.push(msg);
     }
 
     /// Reads one line of the current file; `false` at its end.
-    fn step(&mut self, out: &mut Vec<Message>) -> Result<bool> {
+    fn step(&mut self, lines: &mut Lines, folder: &MediaFolder, out: &mut Vec<Message>) -> Result<bool> {
         let plan = &self.plans[self.current];
-        let lines = self.lines.as_mut().expect("opened");
         let Some(line) = lines.next()? else { return Ok(false) };
         let parsed = header::parse(line).and_then(|h| plan.orders.date(&h).map(|d| (h, d)));
         let Some((h, (y, mo, d))) = parsed else {
@@ -392,11 +407,9 @@ impl TxtImporter {
             }
             return Ok(true);
         };
-        let line_owned_rest = h.rest.to_string();
-        let hour = header::hour24(&h);
-        let second = h.second.unwrap_or(0);
-        let bracketed = h.bracketed;
-        let naive = chrono::NaiveDate::from_ymd_opt(y, mo, d).and_then(|x| x.and_hms_opt(hour, h.minute, second));
+        let rest = h.rest;
+        let naive = chrono::NaiveDate::from_ymd_opt(y, mo, d)
+            .and_then(|x| x.and_hms_opt(header::hour24(&h), h.minute, h.second.unwrap_or(0)));
         let Some(naive) = naive else {
             return Ok(true); // 31 February: not a header after all
         };
@@ -407,11 +420,10 @@ impl TxtImporter {
         }
         self.last_ms = Some(ts);
         let plan = &self.plans[self.current];
-        let split = split_author(&line_owned_rest, &|a| plan.authors.contains_key(a));
         let mut msg =
             Message { chat: plan.chat.id.clone(), timestamp_ms: ts, status: Status::Received, ..Default::default() };
-        let (author, body) = match split {
-            Some((a, b)) if !(bracketed && is_ios_system(b)) && !acts(a, b) => (Some(a.to_string()), b.to_string()),
+        let (author, body) = match split_author(rest, &|a| plan.authors.contains_key(a)) {
+            Some((a, b)) if !(h.bracketed && is_ios_system(b)) && !acts(a, b) => (a, b),
             Some((a, b)) => {
                 // An iPhone system line: its author is the group or the actor.
                 let actor = (acts(a, b) || a != plan.file.title).then(|| contact_id(a));
@@ -423,32 +435,28 @@ impl TxtImporter {
             }
             None => {
                 msg.kind = MessageKind::System;
-                let action = if line_owned_rest.starts_with("Messages and calls are end-to-end encrypted")
-                    || line_owned_rest.starts_with("Messages to this group are now secured")
+                let action = if rest.starts_with("Messages and calls are end-to-end encrypted")
+                    || rest.starts_with("Messages to this group are now secured")
                 {
                     "encryption_notice"
-                } else if line_owned_rest.contains("updated the message timer")
-                    || line_owned_rest.contains("turned on disappearing messages")
+                } else if rest.contains("updated the message timer") || rest.contains("turned on disappearing messages")
                 {
                     "disappearing_timer"
                 } else {
                     "other"
                 };
                 msg.system = Some(SystemEvent { action: action.into(), ..Default::default() });
-                msg.text = Some(line_owned_rest);
+                msg.text = Some(rest.to_string());
                 self.pending = Some(Pending { msg, author: None, caption_follows: false });
                 return Ok(true);
             }
         };
-        let author_name = author.clone().unwrap_or_default();
-        let from_me = plan.me.as_deref() == Some(author_name.as_str());
+        let from_me = plan.me.as_deref() == Some(author);
         msg.from_me = from_me;
         msg.status = if from_me { Status::Sent } else { Status::Received };
-        msg.sender = Some(plan.ids.get(&author_name).cloned().unwrap_or_else(|| contact_id(&author_name)));
-        let root = plan.file.media_root.clone();
-        let exists = |name: &str| !name.contains('/') && root.join(name).is_file();
+        msg.sender = Some(plan.ids.get(author).cloned().unwrap_or_else(|| contact_id(author)));
         let mut caption_follows = false;
-        match body::classify(&body, &exists) {
+        match body::classify(body, &|name| folder.exists(name)) {
             Body::Text(t) => {
                 msg.kind = MessageKind::Text;
                 msg.text = Some(t.to_string());
@@ -478,12 +486,12 @@ impl TxtImporter {
                     ..Default::default()
                 };
                 let safe = !file.contains(['/', '\\']) && file != ".." && !file.is_empty();
-                match safe.then(|| resolve_inside(&root, file)) {
+                match safe.then(|| folder.find(file)) {
                     Some(Ok(Resolve::Found(p))) => {
                         if msg.kind == MessageKind::Contact {
                             msg.contact_card = read_vcard(&p);
                         }
-                        media.path = Some(p.to_string_lossy().to_string());
+                        media.path = Some(p.to_string_lossy().into_owned());
                     }
                     Some(Ok(Resolve::Missing(_))) => media.missing = true,
                     Some(Err(_)) | None => {
@@ -492,17 +500,74 @@ impl TxtImporter {
                     }
                 }
                 msg.media = Some(media);
-                caption_follows = !bracketed;
+                caption_follows = !h.bracketed;
             }
         }
-        self.pending = Some(Pending { msg, author, caption_follows });
+        self.pending = Some(Pending { msg, author: Some(author.to_string()), caption_follows });
         Ok(true)
     }
 }
 
-/// A contact card's name and text (a vCard is small; a large one is left as a file).
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// The occurrence map's keys are SHA-256 digests already: their first
+/// bytes are the hash (SipHash over 32 bytes per message cost more than
+/// the rest of the id).
+#[derive(Default, Clone, Copy)]
+struct KeyIsHash;
+
+impl std::hash::BuildHasher for KeyIsHash {
+    type Hasher = FirstBytes;
+    fn build_hasher(&self) -> FirstBytes {
+        FirstBytes(0)
+    }
+}
+
+struct FirstBytes(u64);
+
+impl std::hash::Hasher for FirstBytes {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // `[u8; 32]` hashes as its length then its bytes: keep the first 8 bytes of the digest.
+        for &b in bytes.iter().take(8) {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_usize(&mut self, _length: usize) {}
+}
+
+/// `n` in decimal, written into `buf` (the ids are hashed and built per
+/// message; `to_string` allocated for each).
+fn decimal(n: i64, buf: &mut [u8; 20]) -> &str {
+    let mut at = buf.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    std::str::from_utf8(&buf[at..]).expect("ASCII digits")
+}
+
+/// A contact card's name and text (a vCard is small; a large one is left as
+/// a file). `path` was found as a regular file, so it is opened directly.
 fn read_vcard(path: &Path) -> Option<ContactCard> {
-    let text = chatferry_core::small_file::read_text(path, "the contact card", 1 << 20).ok()?;
+    const LIMIT: u64 = 1 << 20;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path).ok()?.take(LIMIT + 1).read_to_end(&mut bytes).ok()?;
+    if bytes.len() as u64 > LIMIT {
+        return None;
+    }
+    let text = String::from_utf8(bytes).ok()?;
     let name = text.lines().find_map(|l| l.strip_prefix("FN:")).map(|n| n.trim().to_string());
     Some(ContactCard { name, vcard: Some(text) })
 }
@@ -570,14 +635,22 @@ impl Importer for TxtImporter {
     fn next_messages(&mut self, max: usize) -> Result<Vec<Message>> {
         let mut out = Vec::with_capacity(max.min(4096));
         while out.len() < max && self.current < self.plans.len() {
-            if self.lines.is_none() {
-                let p = &self.plans[self.current];
-                self.lines = Some(Lines::open(&p.file.txt, &p.file.shown)?);
-                self.last_ms = None;
+            let (mut lines, folder) = match self.reading.take() {
+                Some(open) => open,
+                None => {
+                    let p = &self.plans[self.current];
+                    self.last_ms = None;
+                    (Lines::open(&p.file.txt, &p.file.shown)?, MediaFolder::open(&p.file.media_root))
+                }
+            };
+            let mut more = true;
+            while more && out.len() < max {
+                more = self.step(&mut lines, &folder, &mut out)?;
             }
-            if !self.step(&mut out)? {
+            if more {
+                self.reading = Some((lines, folder));
+            } else {
                 self.flush(&mut out);
-                self.lines = None;
                 self.current += 1;
             }
         }
@@ -613,5 +686,16 @@ impl Importer for TxtImporter {
             self.report.note(format!("{} lines were left off messages longer than 64 MiB", c.cut));
         }
         Ok(std::mem::take(&mut self.report))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn decimal_is_to_string() {
+        let mut buf = [0u8; 20];
+        for n in [0, 7, -1, 10, 1_700_000_000_123, -86_400_000, i64::MIN, i64::MAX] {
+            assert_eq!(super::decimal(n, &mut buf), n.to_string());
+        }
     }
 }

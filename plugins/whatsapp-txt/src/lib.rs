@@ -6,6 +6,7 @@
 
 mod body;
 mod export;
+mod folder;
 mod header;
 mod import;
 mod source;

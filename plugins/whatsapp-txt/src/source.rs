@@ -132,12 +132,12 @@ pub fn find(input: &Path) -> Result<Vec<ChatFile>> {
 }
 
 fn transcript_in(dir: &Path) -> Option<PathBuf> {
+    // Names first: a folder of exports can hold tens of thousands of media files.
     let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
         .ok()?
         .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter(|e| is_transcript(&e.file_name().to_string_lossy()) && e.file_type().is_ok_and(|t| t.is_file()))
         .map(|e| e.path())
-        .filter(|p| p.file_name().is_some_and(|n| is_transcript(&n.to_string_lossy())))
         .collect();
     names.sort();
     // One transcript per folder: a folder with several is a folder of exports.
