@@ -77,6 +77,10 @@ pub enum OptionKind {
     Path,
     Flag,
     Number,
+    /// One or more paths: `--opt NAME=` may be given more than once (the
+    /// values reach the adapter joined by newlines; read them with
+    /// [`Options::paths`]).
+    Paths,
 }
 
 impl OptionKind {
@@ -86,6 +90,7 @@ impl OptionKind {
             OptionKind::Path => "path",
             OptionKind::Flag => "flag",
             OptionKind::Number => "number",
+            OptionKind::Paths => "path, repeatable",
         }
     }
     pub(crate) fn code(self) -> u8 {
@@ -94,6 +99,7 @@ impl OptionKind {
             OptionKind::Path => 2,
             OptionKind::Flag => 3,
             OptionKind::Number => 4,
+            OptionKind::Paths => 5,
         }
     }
     pub(crate) fn from_code(code: u8) -> OptionKind {
@@ -101,6 +107,7 @@ impl OptionKind {
             2 => OptionKind::Path,
             3 => OptionKind::Flag,
             4 => OptionKind::Number,
+            5 => OptionKind::Paths,
             _ => OptionKind::Text,
         }
     }
@@ -171,6 +178,21 @@ impl Options {
     }
     pub fn path(&self, name: &str) -> Option<PathBuf> {
         self.get(name).map(PathBuf::from)
+    }
+    /// The paths of a repeatable option ([`OptionKind::Paths`]): one per
+    /// `--opt` given. A value that is not itself an existing path may be a
+    /// list in the system's form (`a:b` on Unix, `a;b` on Windows).
+    pub fn paths(&self, name: &str) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for value in self.get(name).into_iter().flat_map(|v| v.split('\n')).filter(|v| !v.is_empty()) {
+            let whole = PathBuf::from(value);
+            if whole.exists() {
+                out.push(whole);
+            } else {
+                out.extend(std::env::split_paths(value).filter(|p| !p.as_os_str().is_empty()));
+            }
+        }
+        out
     }
     /// A flag is on when given without a value or as `true`/`yes`/`1`.
     pub fn flag(&self, name: &str) -> Result<bool> {

@@ -34,12 +34,12 @@ pub fn assign(
         let mut taken = false;
         if let Some(spec) = import.and_then(|a| a.options.iter().find(|o| o.import && &o.name == name)) {
             check_value(name, value, spec.kind)?;
-            for_import.0.insert(name.clone(), value.clone());
+            put(&mut for_import, name, value, spec.kind)?;
             taken = true;
         }
         if let Some(spec) = export.and_then(|a| a.options.iter().find(|o| o.export && &o.name == name)) {
             check_value(name, value, spec.kind)?;
-            for_export.0.insert(name.clone(), value.clone());
+            put(&mut for_export, name, value, spec.kind)?;
             taken = true;
         }
         if !taken {
@@ -47,6 +47,26 @@ pub fn assign(
         }
     }
     Ok((for_import, for_export))
+}
+
+/// Records one `--opt`: a repeatable one adds to what was given before; any
+/// other given twice is an error (the second would silently win).
+fn put(options: &mut Options, name: &str, value: &str, kind: OptionKind) -> Result<()> {
+    match options.0.get_mut(name) {
+        None => {
+            options.0.insert(name.to_string(), value.to_string());
+        }
+        Some(before) if kind == OptionKind::Paths => {
+            if value.contains('\n') {
+                bail!(UsageError(format!("option {name}: a path with a line break in it cannot be given")));
+            }
+            before.push('\n');
+            before.push_str(value);
+        }
+        Some(before) if before == value => {}
+        Some(_) => bail!(UsageError(format!("option {name} was given twice with different values; give it once"))),
+    }
+    Ok(())
 }
 
 /// An option name as an error shows it: as given when it looks like one
@@ -80,7 +100,7 @@ fn check_value(name: &str, value: &str, kind: OptionKind) -> Result<()> {
         OptionKind::Flag if !matches!(value, "" | "true" | "false" | "yes" | "no" | "1" | "0") => {
             bail!(UsageError(format!("option {name} is a flag: give true or false, not {}", shown_value(value))))
         }
-        OptionKind::Path if value.is_empty() => {
+        OptionKind::Path | OptionKind::Paths if value.is_empty() => {
             bail!(UsageError(format!("option {name} needs a path")))
         }
         _ => Ok(()),
@@ -150,5 +170,20 @@ mod tests {
         let err = assign(&parse(&["n=x".into()]).unwrap(), Some(&a), None).unwrap_err();
         assert!(err.to_string().contains("whole number"), "{err}");
         assert!(parse(&["=x".into()]).is_err());
+    }
+
+    #[test]
+    fn a_repeatable_path_gathers_every_value_and_others_refuse_a_second() {
+        let a = adapter(
+            "a",
+            vec![OptionSpec::new("media-dir", OptionKind::Paths, "m"), OptionSpec::new("n", OptionKind::Number, "n")],
+        );
+        let given =
+            parse(&["media-dir=/one".into(), "media-dir=/two words".into(), "n=3".into(), "n=3".into()]).unwrap();
+        let (i, _) = assign(&given, Some(&a), None).unwrap();
+        assert_eq!(i.paths("media-dir"), [std::path::PathBuf::from("/one"), "/two words".into()]);
+        assert_eq!(i.get("n"), Some("3"), "the same value twice is harmless");
+        let err = assign(&parse(&["n=3".into(), "n=4".into()]).unwrap(), Some(&a), None).unwrap_err();
+        assert!(err.to_string().contains("given twice"), "{err}");
     }
 }

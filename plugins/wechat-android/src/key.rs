@@ -111,19 +111,50 @@ pub fn try_open(path: &Path, key: Option<&str>, access: Access) -> Result<Option
 /// The uin recorded in a copied app folder's shared_prefs, in the order
 /// tools trust them.
 pub fn uins_from_prefs(app_root: &Path) -> Vec<String> {
+    uins_from_prefs_with_source(app_root).into_iter().map(|(u, _)| u).collect()
+}
+
+/// Each uin in shared_prefs with the file it came from.
+pub fn uins_from_prefs_with_source(app_root: &Path) -> Vec<(String, &'static str)> {
     let prefs = app_root.join("shared_prefs");
-    let mut out = Vec::new();
-    let mut push = |v: Option<String>| {
-        if let Some(u) = v.and_then(|u| check_uin(&u).ok()) {
-            if !out.contains(&u) {
-                out.push(u);
+    let mut out: Vec<(String, &'static str)> = Vec::new();
+    for (file, name, shown) in [
+        ("auth_info_key_prefs.xml", "_auth_uin", "shared_prefs/auth_info_key_prefs.xml"),
+        ("system_config_prefs.xml", "default_uin", "shared_prefs/system_config_prefs.xml"),
+        ("com.tencent.mm_preferences.xml", "last_login_uin", "shared_prefs/com.tencent.mm_preferences.xml"),
+    ] {
+        if let Some(u) = pref_value(&prefs.join(file), name).and_then(|u| check_uin(&u).ok()) {
+            if !out.iter().any(|(o, _)| *o == u) {
+                out.push((u, shown));
             }
         }
-    };
-    push(pref_value(&prefs.join("auth_info_key_prefs.xml"), "_auth_uin"));
-    push(pref_value(&prefs.join("system_config_prefs.xml"), "default_uin"));
-    push(pref_value(&prefs.join("com.tencent.mm_preferences.xml"), "last_login_uin"));
+    }
     out
+}
+
+/// The device id WeChat keyed the database with, from `MicroMsg/CompatibleInfo.cfg`
+/// (a Java-serialised HashMap, key 258). `Err` names what is wrong with a damaged file.
+pub fn device_id_from_settings(micromsg: &Path) -> std::result::Result<Option<String>, String> {
+    settings_value(&micromsg.join("CompatibleInfo.cfg"), 258)
+        .map(|v| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()))
+}
+
+/// The uin from `MicroMsg/systemInfo.cfg` (a Java-serialised HashMap, key 1).
+pub fn uin_from_settings(micromsg: &Path) -> std::result::Result<Option<String>, String> {
+    match settings_value(&micromsg.join("systemInfo.cfg"), 1)? {
+        Some(u) => check_uin(&u).map(Some).map_err(|_| format!("its uin {u:?} is not a whole number")),
+        None => Ok(None),
+    }
+}
+
+/// One value of a settings file; `Ok(None)` when the file or the key is not there.
+fn settings_value(file: &Path, key: i64) -> std::result::Result<Option<String>, String> {
+    if !file.is_file() {
+        return Ok(None);
+    }
+    let bytes = chatferry_core::small_file::read(file, "the settings file", crate::javaser::MAX_INPUT as u64)
+        .map_err(|e| e.message)?;
+    crate::javaser::map_value(&bytes, key)
 }
 
 /// A value from an Android shared_prefs XML file: `<int name="N" value="V"/>`

@@ -3,6 +3,7 @@
 
 mod export;
 pub mod import;
+pub mod javaser;
 mod key;
 mod source;
 
@@ -28,6 +29,14 @@ impl Adapter for WeChatAndroid {
             input: PathKind::FileOrFolder,
             output: PathKind::Folder,
             options: vec![
+                OptionSpec::new(
+                    "media-dir",
+                    OptionKind::Paths,
+                    "where the phone keeps WeChat's pictures, voice, video and files: a copy of its shared storage \
+                     (adb pull /sdcard), or its Android/data/com.tencent.mm, tencent or MicroMsg folder; give it \
+                     more than once for the new and the old place. Each file is looked for in the app folder first",
+                )
+                .import_only(),
                 OptionSpec::new(
                     "uin",
                     OptionKind::Text,

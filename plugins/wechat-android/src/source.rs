@@ -25,6 +25,8 @@ pub struct Source {
     pub uin: Option<String>,
     /// How the database was opened, for the report.
     pub opened_with: String,
+    /// What was noticed on the way (a damaged settings file), for the report.
+    pub notes: Vec<String>,
     /// The private copy's folder, when one was made (removed on drop).
     _temp: Option<tempfile::TempDir>,
 }
@@ -88,6 +90,7 @@ fn layout(input: &Path, uin_hint: &[String]) -> Result<Layout> {
     if let Some(root) = &app_root {
         uins.extend(key::uins_from_prefs(root));
     }
+    uins.extend(key::uin_from_settings(&micromsg).ok().flatten());
     let chosen = match accounts.len() {
         0 => {
             return Err(Error::bad_input(format!(
@@ -172,18 +175,47 @@ impl Source {
             (l.db.clone(), Access::InPlace, None)
         };
 
-        let mut uins: Vec<String> = opt_uin.clone().into_iter().collect();
+        // Where the key's two halves may come from, in the order the format
+        // doc gives: what the person said, then what the app keeps.
+        let mut notes = Vec::new();
+        let mut uins: Vec<(String, String)> = opt_uin.iter().map(|u| (u.clone(), "--opt uin".to_string())).collect();
+        let add_uin = |uins: &mut Vec<(String, String)>, u: String, from: &str| {
+            if !uins.iter().any(|(o, _)| *o == u) {
+                uins.push((u, from.to_string()));
+            }
+        };
         if let Some(root) = &l.app_root {
-            for u in key::uins_from_prefs(root) {
-                if !uins.contains(&u) {
-                    uins.push(u);
+            for (u, from) in key::uins_from_prefs_with_source(root) {
+                add_uin(&mut uins, u, from);
+            }
+        }
+        let mut devices: Vec<(String, String)> =
+            opt_imei.iter().map(|i| (i.clone(), "--opt imei".to_string())).collect();
+        if let Some(micromsg) = &l.micromsg_dir {
+            match key::uin_from_settings(micromsg) {
+                Ok(Some(u)) => add_uin(&mut uins, u, "MicroMsg/systemInfo.cfg"),
+                Ok(None) => {}
+                Err(why) => {
+                    notes.push(format!("MicroMsg/systemInfo.cfg could not be read ({why}); its uin was not tried"))
                 }
             }
+            match key::device_id_from_settings(micromsg) {
+                Ok(Some(d)) if !devices.iter().any(|(o, _)| *o == d) => {
+                    devices.push((d, "MicroMsg/CompatibleInfo.cfg".to_string()))
+                }
+                Ok(_) => {}
+                Err(why) => notes.push(format!(
+                    "MicroMsg/CompatibleInfo.cfg could not be read ({why}); the device id it keeps was not tried"
+                )),
+            }
+        }
+        if !devices.iter().any(|(i, _)| i == DEFAULT_IMEI) {
+            devices.push((DEFAULT_IMEI.to_string(), "WeChat's default device id".to_string()));
         }
         // A uin whose md5("mm"+uin) names the account folder goes first.
         if let Some(dir) = l.account_dir.as_ref().and_then(|d| d.file_name()).map(|n| n.to_string_lossy().into_owned())
         {
-            uins.sort_by_key(|u| key::account_dir_name(u) != dir);
+            uins.sort_by_key(|(u, _)| key::account_dir_name(u) != dir);
         }
 
         let (conn, uin, opened_with) = if plain {
@@ -202,43 +234,34 @@ impl Source {
         } else {
             if uins.is_empty() {
                 return Err(Error::wrong_key(format!(
-                    "{} is encrypted and no uin was found (no shared_prefs beside it): give --opt uin=<uin from \
-                     shared_prefs/auth_info_key_prefs.xml> and, if WeChat could read your phone's IMEI, --opt imei=, \
-                     or the key itself in a file with --opt key-file=",
+                    "{} is encrypted and no uin was found (no shared_prefs or MicroMsg/systemInfo.cfg beside it): give \
+                     --opt uin=<uin from shared_prefs/auth_info_key_prefs.xml> and, if WeChat could read your phone's \
+                     IMEI, --opt imei=, or the key itself in a file with --opt key-file=",
                     l.db.display()
                 )));
             }
-            let mut imeis: Vec<String> = opt_imei.clone().into_iter().collect();
-            if !imeis.iter().any(|i| i == DEFAULT_IMEI) {
-                imeis.push(DEFAULT_IMEI.to_string());
-            }
             let mut found = None;
             let mut tried = Vec::new();
-            'outer: for u in &uins {
-                for imei in &imeis {
-                    let k = key::derive_key(imei, u);
+            'outer: for (u, uin_from) in &uins {
+                for (device, device_from) in &devices {
+                    let k = key::derive_key(device, u);
                     if let Some(conn) = key::try_open(&db_file, Some(&k), access)? {
-                        found = Some((conn, u.clone(), imei.clone()));
+                        found = Some((conn, u.clone(), uin_from.clone(), device_from.clone()));
                         break 'outer;
                     }
-                    tried.push(format!("IMEI {imei} + uin {u}"));
+                    tried.push(format!("device id {device} ({device_from}) + uin {u} ({uin_from})"));
                 }
             }
-            let Some((conn, uin, imei)) = found else {
+            let Some((conn, uin, uin_from, device_from)) = found else {
                 return Err(Error::wrong_key(format!(
                     "no key opened {}: tried {}. Give your phone's IMEI with --opt imei= (dial *#06#), the uin with \
                      --opt uin=, or the 7-character key in a file with --opt key-file=; if the file was copied while damaged, \
                      copy it again",
                     l.db.display(),
-                    tried.join(", ")
+                    tried.join("; ")
                 )));
             };
-            let how = if imei == DEFAULT_IMEI {
-                format!("the key for uin {uin} and WeChat's default device id")
-            } else {
-                format!("the key for uin {uin} and the given IMEI")
-            };
-            (conn, Some(uin), how)
+            (conn, Some(uin.clone()), format!("the key for uin {uin} (from {uin_from}) and {device_from}"))
         };
 
         for t in ["message", "rcontact"] {
@@ -249,7 +272,15 @@ impl Source {
                 )));
             }
         }
-        Ok(Source { conn, account_dir: l.account_dir, micromsg_dir: l.micromsg_dir, uin, opened_with, _temp: temp })
+        Ok(Source {
+            conn,
+            account_dir: l.account_dir,
+            micromsg_dir: l.micromsg_dir,
+            uin,
+            opened_with,
+            notes,
+            _temp: temp,
+        })
     }
 }
 

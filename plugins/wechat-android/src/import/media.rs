@@ -4,15 +4,145 @@
 //! `h = md5(name)`, video `video/<name>.mp4`, stickers `emoji/[<group>/]<md5>`,
 //! received files under `MicroMsg/Download/` (the row keeps a phone path).
 //! Every path is resolved inside its folder; one that escapes is refused.
+//!
+//! On a phone the files are split: the app folder (`/data/data/com.tencent.mm`,
+//! root only) holds the database, while pictures, voice, video and received
+//! files live on shared storage — `Android/data/com.tencent.mm/MicroMsg/<account>/`
+//! now, `tencent/MicroMsg/<account>/` on older versions, `Download/WeiXin/`
+//! for files WeChat 8 received. `--opt media-dir=` names copies of those
+//! (repeatable); each file is looked for in the app folder first, then in
+//! each of them, and the report says how many files each gave.
 
-use chatferry_core::Report;
+use chatferry_core::{Error, Report, Result};
 use chatferry_wechat::media::{find, Found};
 use md5::{Digest, Md5};
-use std::path::PathBuf;
+use std::cell::Cell;
+use std::path::{Path, PathBuf};
 
+/// A folder files are looked for in, and how many it gave.
+pub struct Root {
+    pub dir: PathBuf,
+    found: Cell<u64>,
+}
+
+impl Root {
+    fn new(dir: PathBuf) -> Root {
+        Root { dir, found: Cell::new(0) }
+    }
+}
+
+/// Where a message's file may be, in the order they are searched.
+#[derive(Default)]
 pub struct MediaRoots {
-    pub account: Option<PathBuf>,
-    pub micromsg: Option<PathBuf>,
+    /// Account folders (`…/MicroMsg/<md5("mm"+uin)>/`): image2/, voice2/, video/, emoji/.
+    pub account: Vec<Root>,
+    /// `MicroMsg` folders: received files in their `Download/`.
+    pub micromsg: Vec<Root>,
+    /// Shared-storage roots (what `adb pull /sdcard` gives): `Download/WeiXin/`.
+    pub storage: Vec<Root>,
+}
+
+impl MediaRoots {
+    /// The app folder's own account and MicroMsg folders, then each
+    /// `media-dir` (a copy of shared storage, its `Android/data/com.tencent.mm`
+    /// or `tencent` folder, or a `MicroMsg` folder).
+    pub fn new(
+        account: Option<&Path>,
+        micromsg: Option<&Path>,
+        account_name: Option<&str>,
+        media_dirs: &[PathBuf],
+    ) -> Result<MediaRoots> {
+        let mut roots = MediaRoots::default();
+        roots.account.extend(account.map(|a| Root::new(a.to_path_buf())));
+        roots.micromsg.extend(micromsg.map(|m| Root::new(m.to_path_buf())));
+        for given in media_dirs {
+            if !given.is_dir() {
+                return Err(Error::usage(format!(
+                    "media-dir {} is not a folder; give a copy of the phone's shared storage (adb pull /sdcard), \
+                     its Android/data/com.tencent.mm or tencent folder, or a MicroMsg folder",
+                    given.display()
+                )));
+            }
+            let mut micromsgs: Vec<PathBuf> = [
+                given.join("Android/data/com.tencent.mm/MicroMsg"),
+                given.join("tencent/MicroMsg"),
+                given.join("MicroMsg"),
+            ]
+            .into_iter()
+            .filter(|d| d.is_dir())
+            .collect();
+            let named_micromsg = given.file_name().is_some_and(|n| n == "MicroMsg");
+            let holds_account = account_name.is_some_and(|a| given.join(a).is_dir());
+            if named_micromsg || holds_account || given.join("Download").is_dir() && micromsgs.is_empty() {
+                micromsgs.push(given.clone());
+            }
+            let storage = given.join("Download/WeiXin").is_dir();
+            if micromsgs.is_empty() && !storage {
+                return Err(Error::usage(format!(
+                    "media-dir {} holds no WeChat media: no Android/data/com.tencent.mm/MicroMsg, tencent/MicroMsg, \
+                     MicroMsg or Download/WeiXin folder in it",
+                    given.display()
+                )));
+            }
+            for m in micromsgs {
+                if let Some(a) = account_name.map(|a| m.join(a)).filter(|a| a.is_dir()) {
+                    roots.account.push(Root::new(a));
+                }
+                roots.micromsg.push(Root::new(m));
+            }
+            if storage {
+                roots.storage.push(Root::new(given.clone()));
+            }
+        }
+        Ok(roots)
+    }
+
+    /// A file under the account folders (`image2/…`).
+    pub fn in_account(&self, relative: &str, message_id: &str, report: &mut Report) -> Found {
+        search(&self.account, relative, message_id, report)
+    }
+
+    /// A file under the MicroMsg folders (`Download/…`).
+    pub fn in_micromsg(&self, relative: &str, message_id: &str, report: &mut Report) -> Found {
+        search(&self.micromsg, relative, message_id, report)
+    }
+
+    /// A file under shared storage (`Download/WeiXin/…`).
+    pub fn in_storage(&self, relative: &str, message_id: &str, report: &mut Report) -> Found {
+        search(&self.storage, relative, message_id, report)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.account.is_empty() && self.micromsg.is_empty() && self.storage.is_empty()
+    }
+
+    /// One line per folder searched, with how many files it gave.
+    pub fn describe(&self) -> Vec<String> {
+        let mut seen: Vec<&Path> = Vec::new();
+        let mut out = Vec::new();
+        for r in self.account.iter().chain(&self.micromsg).chain(&self.storage) {
+            if seen.contains(&r.dir.as_path()) {
+                continue;
+            }
+            seen.push(&r.dir);
+            out.push(format!("media searched in {}: {} files found there", r.dir.display(), r.found.get()));
+        }
+        out
+    }
+}
+
+fn search(roots: &[Root], relative: &str, message_id: &str, report: &mut Report) -> Found {
+    for r in roots {
+        match find(Some(&r.dir), relative, message_id, report) {
+            Found::File(p) => {
+                r.found.set(r.found.get() + 1);
+                return Found::File(p);
+            }
+            Found::Refused => return Found::Refused,
+            Found::Missing => {}
+        }
+    }
+    Found::Missing
 }
 
 /// `<ab>/<cd>/` from the first four characters of a hashed name.
@@ -59,14 +189,10 @@ pub fn download_relative(full: &str) -> Option<&str> {
     })
 }
 
-impl MediaRoots {
-    pub fn in_account(&self, relative: &str, message_id: &str, report: &mut Report) -> Found {
-        find(self.account.as_deref(), relative, message_id, report)
-    }
-
-    pub fn in_micromsg(&self, relative: &str, message_id: &str, report: &mut Report) -> Found {
-        find(self.micromsg.as_deref(), relative, message_id, report)
-    }
+/// WeChat 8 keeps received files in shared storage's `Download/WeiXin/`:
+/// `/storage/emulated/0/Download/WeiXin/x.pdf` → `Download/WeiXin/x.pdf`.
+pub fn storage_relative(full: &str) -> Option<&str> {
+    full.find("/Download/WeiXin/").map(|i| &full[i + 1..])
 }
 
 #[cfg(test)]
@@ -84,5 +210,7 @@ mod tests {
             Some("Download/报告.pdf")
         );
         assert_eq!(download_relative("/etc/passwd"), None);
+        assert_eq!(storage_relative("/storage/emulated/0/Download/WeiXin/报告.pdf"), Some("Download/WeiXin/报告.pdf"));
+        assert_eq!(storage_relative("/storage/emulated/0/Android/data/com.tencent.mm/MicroMsg/Download/a.pdf"), None);
     }
 }

@@ -9,7 +9,6 @@ use chatferry_core::sqlite::{self as db, err_for};
 use chatferry_core::*;
 use chatferry_wechat::media::{attach, Found};
 use chatferry_wechat::read::{self, convert, Row};
-use std::collections::HashMap;
 use std::sync::Mutex;
 
 pub struct Context {
@@ -18,11 +17,8 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new(owner: Option<String>, source: &Source, names: HashMap<String, String>) -> Context {
-        Context {
-            shared: read::Context { owner, names },
-            roots: MediaRoots { account: source.account_dir.clone(), micromsg: source.micromsg_dir.clone() },
-        }
+    pub fn new(shared: read::Context, roots: MediaRoots) -> Context {
+        Context { shared, roots }
     }
 }
 
@@ -125,6 +121,9 @@ pub fn read_all(source: &Source, ctx: Context, batch: usize, shared: &Mutex<Repo
     if unprefixed > 0 {
         out.report.note(format!("{unprefixed} received group messages had no `sender:` line; their sender is unknown"));
     }
+    for line in ctx.roots.describe() {
+        out.report.note(line);
+    }
     out.finish(send)
 }
 
@@ -191,6 +190,9 @@ fn find_media(
         MessageKind::Document => {
             let found = match side.file_path.as_deref().map(|p| (p, media::download_relative(p))) {
                 Some((_, Some(rel))) => roots.in_micromsg(rel, &id, report),
+                Some((p, None)) if media::storage_relative(p).is_some() => {
+                    roots.in_storage(media::storage_relative(p).expect("checked"), &id, report)
+                }
                 Some((p, None)) => {
                     report.note(format!("message {id}: file path {p:?} is outside WeChat's folders"));
                     Found::Missing

@@ -20,13 +20,27 @@ use chatferry_wechat::read::member_list;
 /// reader thread.
 pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImporter> {
     let source = Source::open(input, options)?;
+    let account_name =
+        source.account_dir.as_ref().and_then(|d| d.file_name()).map(|n| n.to_string_lossy().into_owned());
+    let account_name = account_name.or_else(|| source.uin.as_deref().map(crate::key::account_dir_name));
+    let roots = media::MediaRoots::new(
+        source.account_dir.as_deref(),
+        source.micromsg_dir.as_deref(),
+        account_name.as_deref(),
+        &options.paths("media-dir"),
+    )?;
     let conn = &source.conn;
     let e = err_for(conn);
     let mut report = Report::new();
     report.note(format!("EnMicroMsg.db opened with {}", source.opened_with));
-    if source.account_dir.is_none() {
-        report
-            .note("no account folder (image2/, voice2/, video/) beside EnMicroMsg.db: media files are marked missing");
+    for n in &source.notes {
+        report.note(n.clone());
+    }
+    if roots.is_empty() {
+        report.note(
+            "no account folder (image2/, voice2/, video/) beside EnMicroMsg.db and no --opt media-dir: media files \
+             are marked missing",
+        );
     }
 
     // The owner: userinfo id 2 = own username, 4 = nickname.
@@ -189,7 +203,7 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
     drop(e);
     let names =
         contacts.iter().filter_map(|c| c.name.clone().or(c.nickname.clone()).map(|n| (c.id.clone(), n))).collect();
-    let ctx = messages::Context::new(owner_id, &source, names);
+    let ctx = messages::Context::new(chatferry_wechat::read::Context { owner: owner_id, names }, roots);
     let reader: Reader = Box::new(move |size, report, send| messages::read_all(&source, ctx, size, report, send));
     Ok(StreamedImporter::new("wechat-android reader", header, contacts, chats, report, reader))
 }
