@@ -34,13 +34,58 @@ pub fn member_list(list: &str) -> Vec<String> {
 }
 
 /// What the whole store knows that a row needs.
+#[derive(Default)]
 pub struct Context {
     pub owner: Option<String>,
     /// Display names (remark, else nickname) for `${username}` in templates.
     pub names: HashMap<String, String>,
+    /// Each group's members and their names in that group, to tell who
+    /// recalled a message from the name in the notice.
+    pub members: HashMap<String, Vec<(String, Option<String>)>>,
 }
 
 impl Context {
+    /// Remembers the members of the groups among `chats`.
+    pub fn add_members(&mut self, chats: &[Chat]) {
+        for c in chats.iter().filter(|c| c.kind == ChatKind::Group) {
+            let list = c.participants.iter().map(|p| (p.contact.clone(), p.display_name.clone())).collect();
+            self.members.insert(c.id.clone(), list);
+        }
+    }
+
+    /// The member of `room` called `name` (their name in the group, their
+    /// remark or nickname, or their username), if exactly one is.
+    fn member_named(&self, room: &str, name: &str) -> Option<String> {
+        let members = self.members.get(room)?;
+        let matches: Vec<&String> = members
+            .iter()
+            .filter(|(id, in_group)| {
+                in_group.as_deref() == Some(name) || self.names.get(id).map(String::as_str) == Some(name) || id == name
+            })
+            .map(|(id, _)| id)
+            .collect();
+        (matches.len() == 1).then(|| matches[0].clone())
+    }
+
+    /// Who recalled the message a notice stands for: you (`你撤回了一条消息`),
+    /// the peer of a one-to-one chat, or the group member the notice names
+    /// (`"Alice" 撤回了一条消息`). `None` when the name matches no single member.
+    fn revoker(&self, m: &Message, group: bool) -> Option<(String, bool)> {
+        let text = m.text.as_deref().unwrap_or("").trim();
+        if text.starts_with("你撤回了") || text.starts_with("You recalled") {
+            return self.owner.clone().map(|o| (o, true));
+        }
+        if !group {
+            return Some((m.chat.clone(), false));
+        }
+        let head = text
+            .split(" 撤回了")
+            .next()
+            .filter(|h| h.len() < text.len())
+            .or_else(|| text.split(" recalled a message").next().filter(|h| h.len() < text.len()))?;
+        let name = head.trim().trim_matches(['"', '“', '”', '「', '」']);
+        self.member_named(&m.chat, name).map(|id| (id, false))
+    }
     /// `"${wxid_a}" 拍了拍 "${wxid_b}"` → `"Alice" 拍了拍 "Bob"`.
     fn fill_template(&self, template: &str) -> String {
         let mut out = String::new();
@@ -303,6 +348,19 @@ pub fn convert(row: Row, ctx: &Context, report: &mut Report, lookup: &mut dyn Fn
             report.note(format!("message {id}: WeChat type {} is kept as text", row.code));
         }
     }
+    if m.kind == MessageKind::Deleted && m.sender.is_none() {
+        // A notice has no sender of its own; the writers need who recalled it.
+        match ctx.revoker(&m, group) {
+            Some((who, mine)) => {
+                m.sender = Some(who);
+                m.from_me |= mine;
+            }
+            None => report.note(format!(
+                "message {id}: who recalled it is not known (the name in {:?} is no single member of the group)",
+                m.text.as_deref().unwrap_or("")
+            )),
+        }
+    }
     Read { message: m, had_prefix, doc }
 }
 
@@ -452,7 +510,11 @@ fn money(fee: &str) -> (Option<String>, Option<String>) {
 #[doc(hidden)]
 pub fn fuzz_content(bytes: &[u8]) {
     let text = String::from_utf8_lossy(bytes);
-    let ctx = Context { owner: Some("wxid_me".into()), names: HashMap::from([("wxid_a".into(), "A".into())]) };
+    let ctx = Context {
+        owner: Some("wxid_me".into()),
+        names: HashMap::from([("wxid_a".into(), "A".into())]),
+        members: HashMap::from([("1@chatroom".into(), vec![("wxid_a".into(), Some("A".into()))])]),
+    };
     let mut report = Report::new();
     let codes = [
         codes::TEXT,
@@ -505,6 +567,57 @@ mod tests {
         assert_eq!(split_prefix("wxid_a:2040:0\n"), None, "a voice header is not a prefix");
         assert_eq!(media_header("wxid_a:2040:0\n"), Some(("wxid_a", 2040)));
         assert_eq!(money("￥88.00"), (Some("88.00".into()), Some("CNY".into())));
+    }
+
+    #[test]
+    fn a_revoke_notice_names_who_recalled_it() {
+        let mut ctx = Context {
+            owner: Some("wxid_me".into()),
+            names: HashMap::from([("wxid_a".into(), "Alice".into()), ("wxid_b".into(), "Bob".into())]),
+            ..Default::default()
+        };
+        let room = Chat {
+            id: "1@chatroom".into(),
+            kind: ChatKind::Group,
+            participants: vec![
+                Participant { contact: "wxid_a".into(), ..Default::default() },
+                Participant { contact: "wxid_b".into(), display_name: Some("老王".into()), ..Default::default() },
+                Participant { contact: "wxid_c".into(), ..Default::default() },
+            ],
+            ..Default::default()
+        };
+        ctx.add_members(&[room]);
+        let read = |talker: &str, code: i64, text: &str| {
+            let row = Row {
+                id: "7".into(),
+                svr_id: None,
+                code,
+                status: None,
+                is_send: false,
+                time_ms: 0,
+                talker: talker.into(),
+                content: Some(text.into()),
+                raw: None,
+                quoted_id: None,
+            };
+            let mut report = Report::new();
+            let m = convert(row, &ctx, &mut report, &mut |_| None).message;
+            (m.kind, m.sender, m.from_me, report.notes.len())
+        };
+        let deleted = MessageKind::Deleted;
+        let peer = Some("wxid_a".to_string());
+        assert_eq!(read("wxid_a", codes::SYSTEM, "\"Alice\" 撤回了一条消息"), (deleted, peer.clone(), false, 0));
+        assert_eq!(read("wxid_a", codes::REVOKE_NOTICE, "\"Alice\" 撤回了一条消息"), (deleted, peer.clone(), false, 0));
+        assert_eq!(read("wxid_a", codes::SYSTEM, "你撤回了一条消息"), (deleted, Some("wxid_me".into()), true, 0));
+        assert_eq!(read("1@chatroom", codes::SYSTEM, "\"Alice\" 撤回了一条消息"), (deleted, peer, false, 0));
+        assert_eq!(
+            read("1@chatroom", codes::SYSTEM, "\"老王\" 撤回了一条消息"),
+            (deleted, Some("wxid_b".into()), false, 0),
+            "by the name in the group"
+        );
+        assert_eq!(read("1@chatroom", codes::SYSTEM, "\"Zed\" 撤回了一条消息"), (deleted, None, false, 1), "noted");
+        let xml = "<sysmsg type=\"revokemsg\"><revokemsg><replacemsg><![CDATA[\"Bob\" 撤回了一条消息]]></replacemsg></revokemsg></sysmsg>";
+        assert_eq!(read("1@chatroom", codes::SYSTEM_XML, xml).1, Some("wxid_b".into()));
     }
 
     #[test]

@@ -203,7 +203,9 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
     drop(e);
     let names =
         contacts.iter().filter_map(|c| c.name.clone().or(c.nickname.clone()).map(|n| (c.id.clone(), n))).collect();
-    let ctx = messages::Context::new(chatferry_wechat::read::Context { owner: owner_id, names }, roots);
+    let mut shared = chatferry_wechat::read::Context { owner: owner_id, names, ..Default::default() };
+    shared.add_members(&chats);
+    let ctx = messages::Context::new(shared, roots);
     let reader: Reader = Box::new(move |size, report, send| messages::read_all(&source, ctx, size, report, send));
     Ok(StreamedImporter::new("wechat-android reader", header, contacts, chats, report, reader))
 }

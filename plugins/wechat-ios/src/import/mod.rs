@@ -333,7 +333,8 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
         .chain(owner.iter())
         .filter_map(|c| c.name.clone().or(c.nickname.clone()).map(|n| (c.id.clone(), n)))
         .collect();
-    let ctx = chatferry_wechat::read::Context { owner: owner_id, names };
+    let mut ctx = chatferry_wechat::read::Context { owner: owner_id, names, ..Default::default() };
+    ctx.add_members(&chats);
     let reader: Reader =
         Box::new(move |size, report, send| messages::read_all(&source, &tables, ctx, size, report, send));
     Ok(StreamedImporter::new("wechat-ios reader", header, contacts, chats, report, reader).keeping(decrypted))
