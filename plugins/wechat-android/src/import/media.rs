@@ -86,12 +86,12 @@ impl MediaRoots {
             }
             for m in micromsgs {
                 if let Some(a) = account_name.map(|a| m.join(a)).filter(|a| a.is_dir()) {
-                    roots.account.push(Root::new(a));
+                    push_new(&mut roots.account, a);
                 }
-                roots.micromsg.push(Root::new(m));
+                push_new(&mut roots.micromsg, m);
             }
             if storage {
-                roots.storage.push(Root::new(given.clone()));
+                push_new(&mut roots.storage, given.clone());
             }
         }
         Ok(roots)
@@ -118,16 +118,25 @@ impl MediaRoots {
 
     /// One line per folder searched, with how many files it gave.
     pub fn describe(&self) -> Vec<String> {
-        let mut seen: Vec<&Path> = Vec::new();
         let mut out = Vec::new();
         for r in self.account.iter().chain(&self.micromsg).chain(&self.storage) {
-            if seen.contains(&r.dir.as_path()) {
-                continue;
-            }
-            seen.push(&r.dir);
-            out.push(format!("media searched in {}: {} files found there", r.dir.display(), r.found.get()));
+            let n = r.found.get();
+            out.push(format!(
+                "media searched in {}: {n} {} found there",
+                r.dir.display(),
+                if n == 1 { "file" } else { "files" }
+            ));
         }
         out
+    }
+}
+
+/// Adds `dir` unless it is there already (the same folder given twice, or
+/// reached from two of the given ones).
+fn push_new(roots: &mut Vec<Root>, dir: PathBuf) {
+    let real = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+    if !roots.iter().any(|r| r.dir.canonicalize().unwrap_or_else(|_| r.dir.clone()) == real) {
+        roots.push(Root::new(dir));
     }
 }
 

@@ -56,8 +56,14 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
             owner = Some(Contact { id, nickname: value(4), alias: value(42), ..Default::default() });
         }
     }
-    if owner.is_none() {
-        report.note("userinfo does not name the account's owner: messages you sent have no sender id");
+    match (&owner, &source.uin) {
+        (None, _) => report.note("userinfo does not name the account's owner: messages you sent have no sender id"),
+        (Some(o), uin) => report.note(format!(
+            "account {}{}{}",
+            o.id,
+            uin.as_ref().map(|u| format!(", uin {u}")).unwrap_or_default(),
+            account_name.as_ref().map(|a| format!(", folder MicroMsg/{a}")).unwrap_or_default()
+        )),
     }
 
     // People and group titles from rcontact.
