@@ -206,3 +206,45 @@ fn inspect_shows_the_account_key_source_chats_and_media_per_root() {
     assert!(out.contains(&per_root), "media per root: {out}");
     assert!(out.contains("sdcard: 1 file found there"), "the document in Download/WeiXin: {out}");
 }
+
+#[test]
+fn written_as_the_phone_keeps_it_two_trees_that_read_back_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = Env::new();
+    let fx = wc::write_sample(&dir.path().join("com.tencent.mm"), &Spec::default());
+    let reference = dir.path().join("reference");
+    env.run(&["convert", s(&fx.root), "--to", "archive", "-o", s(&reference)]).ok();
+
+    let out = dir.path().join("phone");
+    let run =
+        env.run(&["convert", s(&fx.root), "--to", "wechat-android", "-o", s(&out), "--opt", "shared-storage=sdcard"]);
+    let run = run.ok();
+    assert!(run.stdout.contains("written as two trees"), "{}", run.stdout);
+    let account = fx.account.file_name().unwrap();
+    let app = out.join("data/com.tencent.mm");
+    let media = out.join("sdcard/Android/data/com.tencent.mm/MicroMsg");
+    assert!(app.join("MicroMsg").join(account).join("EnMicroMsg.db").is_file());
+    assert!(app.join("shared_prefs/auth_info_key_prefs.xml").is_file());
+    assert!(!app.join("MicroMsg").join(account).join("image2").exists(), "no media in the app tree");
+    for sub in ["image2", "voice2", "video", "emoji"] {
+        assert!(media.join(account).join(sub).is_dir(), "{sub} on shared storage");
+    }
+    assert!(std::fs::read_dir(media.join("Download")).unwrap().count() >= 1, "the document in MicroMsg/Download");
+
+    // Read back from the two trees: the same messages and files as the source.
+    let back = dir.path().join("back");
+    let sd = format!("media-dir={}", s(&out.join("sdcard")));
+    env.run(&["convert", s(&app), "--to", "archive", "-o", s(&back), "--opt", &sd]).ok();
+    assert_eq!(media_hashes(&back), media_hashes(&reference));
+    assert_eq!(archive_messages(&back).len(), archive_messages(&reference).len());
+
+    // Only a folder name inside the output is taken.
+    for bad in ["../elsewhere", "/tmp/x", "data"] {
+        let o = dir.path().join("refused");
+        let opt = format!("shared-storage={bad}");
+        let run =
+            env.run(&["convert", s(&fx.root), "--to", "wechat-android", "-o", s(&o), "--opt", &opt]).fails_with(2);
+        assert!(run.error_lines()[0].contains("inside the output"), "{bad}: {:?}", run.error_lines());
+        assert!(!o.exists() && !dir.path().join("elsewhere").exists(), "{bad}");
+    }
+}

@@ -37,6 +37,16 @@ impl Adapter for WeChatAndroid {
                      more than once for the new and the old place. Each file is looked for in the app folder first",
                 )
                 .import_only(),
+                // Not `media-dir` when writing: in a WeChat → WeChat conversion
+                // that one already says where the source's media are.
+                OptionSpec::new(
+                    "shared-storage",
+                    OptionKind::Text,
+                    "write the phone's two trees: data/com.tencent.mm/ (the app folder) and NAME/Android/data/\
+                     com.tencent.mm/ (the media, for the phone's shared storage), both inside the output \
+                     (e.g. shared-storage=sdcard)",
+                )
+                .export_only(),
                 OptionSpec::new(
                     "uin",
                     OptionKind::Text,

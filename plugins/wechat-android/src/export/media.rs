@@ -23,7 +23,7 @@ pub struct Placed {
 
 impl WcExporter {
     fn put(&mut self, src: &Path, relative_to_account: &str) -> Result<()> {
-        let dest = self.account.join(relative_to_account);
+        let dest = self.media_account.join(relative_to_account);
         self.copies.place(src, &dest)?;
         self.report.media.carried += 1;
         Ok(())
@@ -64,7 +64,7 @@ pub fn place(ex: &mut WcExporter, m: &Message, n: &mut Native, msg_id: i64, svr_
                     } else {
                         let big = format!("{name}.jpg");
                         let rel = image_path(&big).expect("md5 names are long");
-                        let dest = ex.account.join(&rel);
+                        let dest = ex.media_account.join(&rel);
                         ex.copies.place(p, &dest)?;
                         Some(big)
                     }
@@ -173,7 +173,7 @@ pub fn place(ex: &mut WcExporter, m: &Message, n: &mut Native, msg_id: i64, svr_
         (codes::FILE, _) => {
             let ext = chatferry_core::media::extension_for(media.mime.as_deref(), media.file_name.as_deref());
             let wanted = safe_file_name(media.file_name.as_deref(), &format!("file-{msg_id}.{ext}"));
-            let download = ex.output.join("MicroMsg").join("Download");
+            let download = ex.download.clone();
             let (name, size) = match &src {
                 Some(p) => {
                     let size = std::fs::metadata(p).map(|md| md.len()).unwrap_or(0);

@@ -3,7 +3,10 @@
 //! with the real DDL, encrypted with the key of the target phone
 //! (md5(IMEI + uin)[:7], SQLCipher version 1 settings, WAL like the app),
 //! and media where the rows point (image2/, voice2/, video/, emoji/,
-//! MicroMsg/Download/).
+//! MicroMsg/Download/). With `--opt shared-storage=NAME` the output holds the
+//! two trees a phone has: `data/com.tencent.mm/` (the app folder, pushed to
+//! /data/data/com.tencent.mm with root) and `NAME/Android/data/com.tencent.mm/`
+//! (the media, pushed to the phone's shared storage, /sdcard).
 
 mod media;
 
@@ -26,6 +29,23 @@ struct Options2 {
     uin: Option<String>,
     imei: Option<String>,
     key: Option<String>,
+    /// The shared-storage tree's folder inside the output (`sdcard`).
+    shared: Option<PathBuf>,
+}
+
+/// `--opt shared-storage=NAME`: a folder name inside the output
+/// (the output appears whole or not at all, so nothing is written elsewhere).
+fn shared_tree(value: Option<&str>) -> Result<Option<PathBuf>> {
+    let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else { return Ok(None) };
+    let p = PathBuf::from(v);
+    let plain = p.components().all(|c| matches!(c, std::path::Component::Normal(_)));
+    if !plain || p.components().next().is_some_and(|c| c.as_os_str() == "data") {
+        return Err(Error::usage(format!(
+            "shared-storage {v:?}: give a folder name inside the output for the phone's shared storage \
+             (e.g. shared-storage=sdcard); the output is written whole, so nothing goes outside it"
+        )));
+    }
+    Ok(Some(p))
 }
 
 pub struct WcExporter {
@@ -33,7 +53,12 @@ pub struct WcExporter {
     opts: Options2,
     conn: Option<Connection>,
     db_path: PathBuf,
+    /// The account folder holding EnMicroMsg.db.
     account: PathBuf,
+    /// The account folder the media go to (the same, or on shared storage).
+    media_account: PathBuf,
+    /// Where received files go (`MicroMsg/Download/`).
+    download: PathBuf,
     owner: Option<String>,
     /// Display names for worded notices and quotes.
     names: HashMap<String, String>,
@@ -59,6 +84,7 @@ impl WcExporter {
             uin: options.get("uin").map(key::check_uin).transpose()?,
             imei: options.get("imei").map(|i| i.trim().to_string()).filter(|i| !i.is_empty()),
             key: key::given_key(options)?,
+            shared: shared_tree(options.get("shared-storage"))?,
         };
         std::fs::create_dir_all(output).map_err(|e| Error::io(output, "create", e))?;
         Ok(WcExporter {
@@ -67,6 +93,8 @@ impl WcExporter {
             conn: None,
             db_path: PathBuf::new(),
             account: PathBuf::new(),
+            media_account: PathBuf::new(),
+            download: PathBuf::new(),
             owner: None,
             names: HashMap::new(),
             talker_ids: HashMap::new(),
@@ -141,14 +169,32 @@ impl Exporter for WcExporter {
         self.owner = header.owner.as_ref().map(|o| o.id.clone());
         self.keep_ids = header.source_adapter == SOURCE;
 
-        let prefs = self.output.join("shared_prefs");
+        let app_root = match &self.opts.shared {
+            Some(_) => self.output.join("data").join("com.tencent.mm"),
+            None => self.output.clone(),
+        };
+        let prefs = app_root.join("shared_prefs");
         std::fs::create_dir_all(&prefs).map_err(|e| Error::io(&prefs, "create", e))?;
         for (name, text) in key::prefs_files(&uin, self.owner.as_deref()) {
             let p = prefs.join(name);
             std::fs::write(&p, text).map_err(|e| Error::io(&p, "write", e))?;
         }
-        self.account = self.output.join("MicroMsg").join(key::account_dir_name(&uin));
+        let account_name = key::account_dir_name(&uin);
+        self.account = app_root.join("MicroMsg").join(&account_name);
         std::fs::create_dir_all(&self.account).map_err(|e| Error::io(&self.account, "create", e))?;
+        let media_micromsg = match &self.opts.shared {
+            Some(tree) => self.output.join(tree).join("Android/data/com.tencent.mm/MicroMsg"),
+            None => app_root.join("MicroMsg"),
+        };
+        self.media_account = media_micromsg.join(&account_name);
+        self.download = media_micromsg.join("Download");
+        if let Some(tree) = &self.opts.shared {
+            self.report.note(format!(
+                "written as two trees: data/com.tencent.mm/ (the app folder: /data/data/com.tencent.mm on the phone, \
+                 root needed) and {}/ (shared storage: /sdcard)",
+                tree.display()
+            ));
+        }
         self.db_path = self.account.join(crate::source::DB_NAME);
         let conn = Connection::open(&self.db_path).map_err(err(&self.db_path))?;
         key::apply_key(&conn, &key).map_err(err(&self.db_path))?;
