@@ -1,7 +1,9 @@
 //! chatferry plugin `html`: history as pages a person can read in any
 //! browser, offline. Export only (it proves the host enforces capabilities).
 
+mod navigation;
 mod render;
+mod search;
 mod spill;
 
 use chatferry_core::abi::guest::Plugin;

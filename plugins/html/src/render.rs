@@ -2,6 +2,8 @@
 //! are copied into `media/` (named by content) and shown inline where a
 //! browser can play them, linked otherwise.
 
+use crate::navigation::{chat_index_content, Days, Gallery, PageSpan};
+use crate::search::Postings;
 use crate::spill::{ChatStats, Spill};
 use chatferry_core::media::{extension_for, ContentStore};
 use chatferry_core::*;
@@ -105,9 +107,9 @@ fn utc(ms: i64) -> String {
 }
 
 /// A `<time>` element, written straight into the page being built.
-struct TimeTag(i64);
+pub(crate) struct TimeTag(i64);
 
-fn time_tag(ms: i64) -> TimeTag {
+pub(crate) fn time_tag(ms: i64) -> TimeTag {
     TimeTag(ms)
 }
 
@@ -150,14 +152,20 @@ fn media_html(out: &mut String, m: &Message, media: &Media, prefix: &str) {
     out.push_str(r#"<figure class="media">"#);
     match m.kind {
         MessageKind::Image | MessageKind::Sticker if viewable_image => {
-            let _ = write!(out, r#"<a href="{src}"><img src="{src}" alt="{}" loading="lazy"></a>"#, attr(&name));
+            let alt = media.caption.clone().filter(|c| !c.is_empty()).unwrap_or_else(|| name.clone());
+            let _ = write!(out, r#"<a href="{src}"><img src="{src}" alt="{}" loading="lazy"></a>"#, attr(&alt));
         }
         MessageKind::Video | MessageKind::Gif if playable_video => {
             let looped = if m.kind == MessageKind::Gif { " loop muted autoplay" } else { "" };
-            let _ = write!(out, r#"<video src="{src}" controls preload="metadata"{looped}></video>"#);
+            let _ = write!(
+                out,
+                r#"<video src="{src}" controls preload="metadata"{looped} aria-label="{}"></video>"#,
+                attr(&name)
+            );
         }
         MessageKind::Voice | MessageKind::Audio if playable_audio => {
-            let _ = write!(out, r#"<audio src="{src}" controls preload="metadata"></audio>"#);
+            let _ =
+                write!(out, r#"<audio src="{src}" controls preload="metadata" aria-label="{}"></audio>"#, attr(&name));
         }
         _ => {
             let note = match m.kind {
@@ -209,40 +217,54 @@ fn system_text(exp: &HtmlExporter, m: &Message) -> String {
 impl HtmlExporter {
     /// Appends one message's HTML to `h` (the page being built: no string
     /// of its own per message).
+    /// `position` is the message's place in its chat (from 1): its anchor
+    /// `#m<position>`, which the search index and the calendar link to.
     fn message_html(
         &self,
         h: &mut String,
         m: &Message,
         group: bool,
-        quoted: &HashMap<String, (String, usize)>,
+        quoted: &HashMap<String, (String, usize, u64)>,
         page: usize,
+        position: u64,
     ) {
         let id = attr(&m.id);
+        let ms = m.timestamp_ms;
         if m.kind == MessageKind::System {
             let _ = write!(
                 h,
-                r#"<div class="msg system" id="m-{id}" data-kind="system"><span dir="auto">{}</span> · {}</div>"#,
+                r#"<div class="msg system" id="m{position}" data-id="{id}" data-ms="{ms}" data-kind="system"><span dir="auto">{}</span> · {}</div>"#,
                 text(&system_text(self, m)),
                 time_tag(m.timestamp_ms)
             );
             return;
         }
         let side = if m.from_me { "out" } else { "in" };
-        let _ = write!(h, r#"<div class="msg {side}" id="m-{id}" data-kind="{}">"#, m.kind.as_str());
+        let _ = write!(
+            h,
+            r#"<div class="msg {side}" id="m{position}" data-id="{id}" data-ms="{ms}" data-kind="{}">"#,
+            m.kind.as_str()
+        );
         if group && !m.from_me {
-            let _ = write!(h, r#"<div class="sender" dir="auto">{}</div>"#, text(self.sender_name(m)));
+            // A stable colour per sender, as chat apps give (lightness set by the stylesheet).
+            let hue = m
+                .sender
+                .as_deref()
+                .map_or(0, |s| s.bytes().fold(0x811c9dc5u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x01000193)) % 360);
+            let _ =
+                write!(h, r#"<div class="sender" dir="auto" style="--hue:{hue}">{}</div>"#, text(self.sender_name(m)));
         }
         if m.reply_to.is_some() || m.quoted_text.is_some() {
             let found = m.reply_to.as_ref().and_then(|r| quoted.get(r));
             let snippet = m
                 .quoted_text
                 .clone()
-                .or_else(|| found.map(|(t, _)| t.clone()))
+                .or_else(|| found.map(|(t, _, _)| t.clone()))
                 .unwrap_or_else(|| "(earlier message)".into());
-            let link = match (m.reply_to.as_ref(), found) {
-                (Some(r), Some((_, p))) if *p == page => format!("#m-{r}"),
-                (Some(r), Some((_, p))) => format!("page-{p}.html#m-{r}"),
-                _ => String::new(),
+            let link = match found {
+                Some((_, p, n)) if *p == page => format!("#m{n}"),
+                Some((_, p, n)) => format!("page-{p}.html#m{n}"),
+                None => String::new(),
             };
             let inner = format!("↩ {}", text(&snippet.chars().take(200).collect::<String>()));
             if link.is_empty() {
@@ -352,45 +374,97 @@ impl HtmlExporter {
         h.push_str("</div>");
     }
 
-    fn page(title: &str, head_extra: &str, prefix: &str, nav: &str, content: &str) -> String {
-        format!(
-            r#"<!DOCTYPE html>
-<html lang="und">
+    /// A page. `body_data` are `data-…` attributes for app.js (which chat,
+    /// which page); `sub` a line under the title (a page's dates).
+    fn page(
+        title: &str,
+        head_extra: &str,
+        prefix: &str,
+        nav: &str,
+        content: &str,
+        body_data: &str,
+        sub: &str,
+    ) -> String {
+        let (head, foot) = Self::page_parts(title, head_extra, prefix, nav, body_data, sub);
+        format!("{head}{content}{foot}")
+    }
+
+    /// A page's start and end, for pages written in a stream.
+    fn page_parts(
+        title: &str,
+        head_extra: &str,
+        prefix: &str,
+        nav: &str,
+        body_data: &str,
+        sub: &str,
+    ) -> (String, String) {
+        let search = format!(
+            r#"<form class="search" role="search" action="{prefix}index.html"><input type="search" name="q" placeholder="Search" aria-label="Search the messages" accesskey="s">{}<button type="submit">Search</button></form>"#,
+            if body_data.contains("data-chat=") {
+                r#"<label><input type="checkbox" name="here" value="1" checked> this chat only</label>"#
+            } else {
+                ""
+            }
+        );
+        let head = format!(
+            r##"<!DOCTYPE html>
+<html lang="und" dir="ltr">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
 <title>{title}</title>
 <link rel="stylesheet" href="{prefix}style.css">
 <script src="{prefix}app.js"></script>{head_extra}
 </head>
-<body>
-<header><h1 dir="auto">{title}</h1><nav>{nav}</nav></header>
-<main>
-{content}
+<body data-prefix="{prefix}"{body_data}>
+<a class="skip" href="#main">Skip to the messages</a>
+<header><h1 dir="auto">{title}</h1>{sub}<nav aria-label="pages">{nav}</nav>{search}</header>
+<main id="main" tabindex="-1">
+"##
+        );
+        let foot = format!(
+            r#"
 <div class="clear"></div>
 </main>
-<footer><nav>{nav}</nav></footer>
+<footer><nav aria-label="pages">{nav}</nav></footer>
 </body>
 </html>
 "#
-        )
+        );
+        (head, foot)
     }
 
     /// Renders one chat into `chats/<n>/page-<k>.html`, remembering the
-    /// text and page of the messages its replies quote as it meets them.
-    fn render_chat(&self, chat: &Chat, stats: &ChatStats) -> Result<usize> {
-        let dir = self.root.join("chats").join(stats.index.to_string());
+    /// text, page and place of the messages its replies quote as it meets
+    /// them; writes the chat's index page, its days and its gallery, and
+    /// hands its words to the search index. Returns each page's dates.
+    fn render_chat(&self, chat: &Chat, stats: &ChatStats, postings: &Postings) -> Result<Vec<PageSpan>> {
+        let n = stats.index;
+        let dir = self.root.join("chats").join(n.to_string());
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-        let wanted = self.spill.quoted_ids(stats.index)?;
+        let wanted = self.spill.quoted_ids(n)?;
         let pages = (stats.count as usize).div_ceil(self.page_size).max(1);
         let group = chat.kind == ChatKind::Group;
         let title = text(&self.chat_title(chat)).into_owned();
-        let mut quoted: HashMap<String, (String, usize)> = HashMap::new();
+        let mut quoted: HashMap<String, (String, usize, u64)> = HashMap::new();
         let mut content = String::new();
         let mut page = 1;
         let mut on_page = 0;
-        let flush = |page: usize, content: &mut String| -> Result<()> {
-            let mut nav = String::from(r#"<a href="../../index.html">All chats</a>"#);
+        let mut spans: Vec<PageSpan> = Vec::with_capacity(pages);
+        let mut span: Option<PageSpan> = None;
+        let mut days = Days::new();
+        let mut gallery = Gallery::create(&dir, self.spill.dir(), n)?;
+        let mut words = postings.for_chat(n);
+        let body_data = |k: usize| format!(r#" data-chat="{n}" data-page="{k}" data-page-size="{}""#, self.page_size);
+        let flush = |page: usize,
+                     content: &mut String,
+                     span: Option<PageSpan>,
+                     spans: &mut Vec<PageSpan>|
+         -> Result<()> {
+            let mut nav = String::from(
+                r#"<a href="../../index.html">All chats</a> · <a href="index.html">days and pages</a> · <a href="media.html">media</a>"#,
+            );
             if page > 1 {
                 let _ = write!(
                     nav,
@@ -406,35 +480,68 @@ impl HtmlExporter {
                     page + 1
                 );
             }
-            let html = Self::page(&title, "", "../../", &nav, content);
+            let sub = match &span {
+                Some(s) => format!(r#"<p class="range">{} – {}</p>"#, time_tag(s.first_ms), time_tag(s.last_ms)),
+                None => String::new(),
+            };
+            let html = Self::page(&title, "", "../../", &nav, content, &body_data(page), &sub);
             let path = dir.join(format!("page-{page}.html"));
             std::fs::write(&path, html).map_err(io(&path))?;
             content.clear();
+            spans.push(span.unwrap_or(PageSpan { first_ms: 0, last_ms: 0 }));
             Ok(())
         };
-        for m in self.spill.read(stats.index)? {
+        let mut position = 0u64;
+        for m in self.spill.read(n)? {
             let m = m?;
+            position += 1;
             if wanted.contains(&m.id) {
                 let snippet = m
                     .text
                     .clone()
                     .or_else(|| m.media.as_ref().and_then(|x| x.caption.clone()))
                     .unwrap_or_else(|| format!("[{}]", m.kind));
-                quoted.insert(m.id.clone(), (snippet, page));
+                quoted.insert(m.id.clone(), (snippet, page, position));
             }
-            self.message_html(&mut content, &m, group, &quoted, page);
+            self.message_html(&mut content, &m, group, &quoted, page, position);
             content.push('\n');
+            let ms = m.timestamp_ms;
+            let s = span.get_or_insert(PageSpan { first_ms: ms, last_ms: ms });
+            s.first_ms = s.first_ms.min(ms);
+            s.last_ms = s.last_ms.max(ms);
+            days.add(position, ms);
+            if let Some(media) = &m.media {
+                gallery.add(&m, media, &format!("page-{page}.html#m{position}"))?;
+            }
+            words.add(position, &m)?;
             on_page += 1;
             if on_page == self.page_size {
-                flush(page, &mut content)?;
+                flush(page, &mut content, span.take(), &mut spans)?;
                 page += 1;
                 on_page = 0;
             }
         }
         if on_page > 0 || stats.count == 0 {
-            flush(page, &mut content)?;
+            flush(page, &mut content, span.take(), &mut spans)?;
         }
-        Ok(pages)
+        words.finish()?;
+        days.write(&dir, n)?;
+        let nav = r#"<a href="../../index.html">All chats</a> · <a href="index.html">days and pages</a>"#;
+        let (head, foot) =
+            Self::page_parts(&format!("{title} · media"), "", "../../", nav, &format!(r#" data-chat="{n}""#), "");
+        gallery.finish(&head, &foot)?;
+        let index = Self::page(
+            &title,
+            r#"<script src="days.js"></script>"#,
+            "../../",
+            r#"<a href="../../index.html">All chats</a> · <a href="page-1.html">first page</a>"#,
+            &chat_index_content(&spans, stats.count, true),
+            &format!(r#" data-chat="{n}" data-page-size="{}""#, self.page_size),
+            "",
+        );
+        let path = dir.join("index.html");
+        std::fs::write(&path, index).map_err(io(&path))?;
+        Ok(spans)
     }
 
     /// Renders every chat, on as many threads as there are cores (at most
@@ -442,7 +549,7 @@ impl HtmlExporter {
     /// are independent (each has its own folder and spill file). The
     /// longest chats go first so no thread is left with a long one at the
     /// end. The page count of each chat, in `self.chats` order.
-    fn render_chats(&self) -> Result<Vec<usize>> {
+    fn render_chats(&self, postings: &Postings) -> Result<Vec<Vec<PageSpan>>> {
         let stats: Vec<ChatStats> =
             self.chats.iter().map(|c| self.spill.stats.get(&c.id).cloned().unwrap_or_default()).collect();
         let mut order: Vec<usize> = (0..self.chats.len()).collect();
@@ -450,11 +557,11 @@ impl HtmlExporter {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4).min(order.len().max(1));
         let next = AtomicUsize::new(0);
         let failed = AtomicBool::new(false);
-        let pages: Mutex<Vec<usize>> = Mutex::new(vec![0; self.chats.len()]);
+        let pages: Mutex<Vec<Vec<PageSpan>>> = Mutex::new((0..self.chats.len()).map(|_| Vec::new()).collect());
         let work = || -> Result<()> {
             while !failed.load(Ordering::Relaxed) {
                 let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) else { break };
-                match self.render_chat(&self.chats[i], &stats[i]) {
+                match self.render_chat(&self.chats[i], &stats[i], postings) {
                     Ok(n) => pages.lock().map_err(|_| Error::internal("page count lock poisoned"))?[i] = n,
                     Err(e) => {
                         failed.store(true, Ordering::Relaxed); // the others stop at their next chat
@@ -528,16 +635,35 @@ impl Exporter for HtmlExporter {
         extra.sort_by(|a, b| a.id.cmp(&b.id));
         self.chats.extend(extra);
 
-        let pages = self.render_chats()?;
+        let shards = self.spill.dir().join("search");
+        std::fs::create_dir_all(&shards).map_err(io(&shards))?;
+        let postings = Postings::new(&shards)?;
+        let spans = self.render_chats(&postings)?;
+        let index_bytes = postings.finish(&self.root.join("search"))?;
+        // What search results show of each chat: its title and each page's dates.
+        let mut meta = String::from("chatferry.chats({");
         let mut rows: Vec<(i64, String)> = Vec::new();
-        for (chat, pages) in self.chats.iter().zip(pages) {
+        for (k, (chat, spans)) in self.chats.iter().zip(&spans).enumerate() {
             let stats = self.spill.stats.get(&chat.id).cloned().unwrap_or_default();
+            let pages = spans.len().max(1);
+            if k > 0 {
+                meta.push(',');
+            }
+            let page_dates: Vec<String> = spans.iter().map(|s| format!("[{},{}]", s.first_ms, s.last_ms)).collect();
+            let _ = write!(
+                meta,
+                r#""{}":{{"title":{},"size":{},"pages":[{}]}}"#,
+                stats.index,
+                serde_json::to_string(&self.chat_title(chat)).expect("a string"),
+                self.page_size,
+                page_dates.join(",")
+            );
             let range = match (stats.first_ms, stats.last_ms) {
                 (Some(a), Some(b)) => format!("{} – {}", time_tag(a), time_tag(b)),
                 _ => String::new(),
             };
             let row = format!(
-                r#"<tr><td class="title" dir="auto"><a href="chats/{i}/page-{pages}.html">{title}</a></td><td>{kind}</td><td>{count}</td><td>{range}</td><td><a href="chats/{i}/page-1.html">from the start</a></td></tr>"#,
+                r#"<tr><td class="title" dir="auto"><a href="chats/{i}/page-{pages}.html">{title}</a></td><td>{kind}</td><td>{count}</td><td>{range}</td><td><a href="chats/{i}/index.html">days and pages</a> · <a href="chats/{i}/media.html">media</a></td></tr>"#,
                 i = stats.index,
                 title = text(&self.chat_title(chat)),
                 kind = text(chat.kind.as_str()),
@@ -552,19 +678,48 @@ impl Exporter for HtmlExporter {
             Some(o) => format!("Chat history of {}", text(&o)),
             None => "Chat history".into(),
         };
+        meta.push_str("});\n");
+        let meta_path = self.root.join("search").join("chats.js");
+        std::fs::write(&meta_path, meta).map_err(io(&meta_path))?;
         let table: String = rows.into_iter().map(|(_, r)| r).collect::<Vec<_>>().join("\n");
         let content = format!(
-            r#"<table class="chats"><thead><tr><th>Chat</th><th>Kind</th><th>Messages</th><th>From – to</th><th></th></tr></thead><tbody>
+            r#"<section id="results" class="results" aria-live="polite" hidden></section>
+<table class="chats"><thead><tr><th>Chat</th><th>Kind</th><th>Messages</th><th>From – to</th><th></th></tr></thead><tbody>
 {table}
 </tbody></table>"#
         );
-        let index = Self::page(&title, "", "", "", &content);
+        let index = Self::page(&title, r#"<script src="search/chats.js"></script>"#, "", "", &content, "", "");
+        let pages_bytes: u64 = walk_size(&self.root.join("chats"), "html");
+        self.report.note(format!(
+            "search index: {:.1} MB in search/ ({:.0}% of the pages' {:.1} MB)",
+            index_bytes as f64 / 1e6,
+            100.0 * index_bytes as f64 / pages_bytes.max(1) as f64,
+            pages_bytes as f64 / 1e6
+        ));
         let path = self.root.join("index.html");
         std::fs::write(&path, index).map_err(io(&path))?;
         let mut report = std::mem::take(&mut self.report);
         report.target_adapter = crate::ADAPTER_ID.into();
         Ok(report)
     }
+}
+
+/// The total size of the files ending in `.ext` below `dir`.
+fn walk_size(dir: &Path, ext: &str) -> u64 {
+    let mut total = 0;
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            match e.file_type() {
+                Ok(t) if t.is_dir() => todo.push(e.path()),
+                Ok(t) if t.is_file() && e.path().extension().is_some_and(|x| x == ext) => {
+                    total += e.metadata().map(|m| m.len()).unwrap_or(0)
+                }
+                _ => {}
+            }
+        }
+    }
+    total
 }
 
 #[cfg(test)]

@@ -30,6 +30,12 @@ impl Spill {
         Ok(Spill { dir, stats: HashMap::new() })
     }
 
+    /// The private folder the spill files are in (the search index's
+    /// temporary shards go there too).
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
     fn path(&self, index: usize) -> PathBuf {
         self.dir.path().join(format!("{index}.jsonl"))
     }

@@ -1,0 +1,289 @@
+//! The offline search index: every message's words as tokens, written into
+//! `search/<shard>.js` files a page loads with `<script>` (browsers refuse
+//! `fetch` on `file://`), so a search loads only the shards of its words.
+//!
+//! Tokens (the same rules are in `app.js`, `tokens()`): runs of letters and
+//! digits, lower-cased; CJK text (which has no spaces) as each character and
+//! each pair of neighbours, so any word of two or more characters is found by
+//! its pairs; each emoji on its own. A posting is a chat and the message's
+//! position in it (`#m<position>` on its page): positions are small and
+//! ascending, so they are written as base-36 differences.
+//!
+//! Memory stays flat: while pages are written, (token, chat, position)
+//! lines go to one temporary file per shard; at the end each shard alone is
+//! read, grouped and written.
+
+use chatferry_core::{Error, Message, Result};
+use std::collections::{BTreeMap, HashSet};
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// How many shard files: a search for one word loads one of them.
+pub const SHARDS: u32 = 64;
+/// A chat's buffered lines for one shard are handed over past this size.
+const FLUSH_AT: usize = 64 << 10;
+
+/// CJK scripts: no spaces between words.
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x1100..=0x11FF | 0x3040..=0x30FF | 0x3130..=0x318F | 0x3400..=0x4DBF | 0x4E00..=0x9FFF
+        | 0xAC00..=0xD7AF | 0xF900..=0xFAFF | 0x20000..=0x2FA1F)
+}
+
+/// Emoji and pictographs, each a token of its own.
+fn is_emoji(c: char) -> bool {
+    matches!(c as u32,
+        0x1F000..=0x1FAFF | 0x2600..=0x27BF | 0x2B00..=0x2BFF | 0x2300..=0x23FF | 0x2190..=0x21FF
+        | 0x25A0..=0x25FF | 0x2934..=0x2935 | 0x3030 | 0x303D | 0x3297 | 0x3299 | 0x00A9 | 0x00AE | 0x203C
+        | 0x2049 | 0x2122 | 0x2139)
+        && !(0x1F3FB..=0x1F3FF).contains(&(c as u32)) // skin tones modify the emoji before them
+}
+
+fn is_word(c: char) -> bool {
+    c.is_alphanumeric() && !is_cjk(c)
+}
+
+/// The tokens of `text`, each once.
+pub fn tokens(text: &str, out: &mut Vec<String>) {
+    let mut word = String::new();
+    let mut cjk: Vec<char> = Vec::new();
+    let flush_cjk = |cjk: &mut Vec<char>, out: &mut Vec<String>| {
+        for (i, c) in cjk.iter().enumerate() {
+            out.push(c.to_string());
+            if let Some(next) = cjk.get(i + 1) {
+                out.push([*c, *next].iter().collect());
+            }
+        }
+        cjk.clear();
+    };
+    for c in text.chars() {
+        if is_word(c) {
+            flush_cjk(&mut cjk, out);
+            word.extend(c.to_lowercase());
+            continue;
+        }
+        if !word.is_empty() {
+            out.push(std::mem::take(&mut word));
+        }
+        if is_cjk(c) {
+            cjk.push(c);
+            continue;
+        }
+        flush_cjk(&mut cjk, out);
+        if is_emoji(c) {
+            out.push(c.to_string());
+        }
+    }
+    if !word.is_empty() {
+        out.push(word);
+    }
+    flush_cjk(&mut cjk, out);
+    let mut seen = HashSet::new();
+    out.retain(|t| t.len() <= 64 && seen.insert(t.clone()));
+}
+
+/// FNV-1a over the token's UTF-8 bytes (`app.js` computes the same).
+pub fn shard_of(token: &str) -> u32 {
+    let mut h: u32 = 0x811c9dc5;
+    for b in token.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x01000193);
+    }
+    h % SHARDS
+}
+
+/// What a message is found by: its text and what else a person reads in it.
+pub fn searchable(m: &Message, out: &mut String) {
+    out.clear();
+    let mut add = |s: &str| {
+        out.push_str(s);
+        out.push('\n');
+    };
+    if let Some(t) = &m.text {
+        add(t);
+    }
+    if let Some(md) = &m.media {
+        md.caption.as_deref().into_iter().chain(md.file_name.as_deref()).for_each(&mut add);
+    }
+    if let Some(l) = &m.link {
+        l.title.as_deref().into_iter().chain(l.description.as_deref()).for_each(&mut add);
+    }
+    if let Some(l) = &m.location {
+        l.name.as_deref().into_iter().chain(l.address.as_deref()).for_each(&mut add);
+    }
+    if let Some(c) = &m.contact_card {
+        c.name.as_deref().into_iter().for_each(&mut add);
+    }
+    if let Some(p) = &m.poll {
+        add(&p.question);
+        p.options.iter().for_each(|o| add(&o.text));
+    }
+}
+
+/// The shards' temporary files, shared by the page-writing threads.
+pub struct Postings {
+    dir: PathBuf,
+    files: Mutex<Vec<BufWriter<File>>>,
+}
+
+impl Postings {
+    pub fn new(dir: &Path) -> Result<Postings> {
+        let mut files = Vec::new();
+        for s in 0..SHARDS {
+            let p = dir.join(format!("shard-{s}.tsv"));
+            files.push(BufWriter::new(File::create(&p).map_err(|e| Error::io(&p, "create", e))?));
+        }
+        Ok(Postings { dir: dir.to_path_buf(), files: Mutex::new(files) })
+    }
+
+    /// A chat's postings, gathered per shard while its pages are written.
+    pub fn for_chat(&self, chat: usize) -> ChatPostings<'_> {
+        ChatPostings {
+            to: self,
+            chat,
+            buffers: (0..SHARDS).map(|_| Vec::new()).collect(),
+            tokens: Vec::new(),
+            text: String::new(),
+        }
+    }
+
+    fn hand_over(&self, shard: usize, bytes: &mut Vec<u8>) -> Result<()> {
+        let mut files = self.files.lock().map_err(|_| Error::internal("search index lock poisoned"))?;
+        files[shard].write_all(bytes).map_err(|e| Error::io(&self.dir, "write", e))?;
+        bytes.clear();
+        Ok(())
+    }
+
+    /// Writes `search/<shard>.js` for every shard into `out`; returns their total size.
+    pub fn finish(self, out: &Path) -> Result<u64> {
+        std::fs::create_dir_all(out).map_err(|e| Error::io(out, "create", e))?;
+        let files = self.files.into_inner().map_err(|_| Error::internal("search index lock poisoned"))?;
+        for f in files {
+            f.into_inner().map_err(|e| Error::io(&self.dir, "write", e.into_error()))?;
+        }
+        let mut total = 0;
+        for s in 0..SHARDS {
+            let src = self.dir.join(format!("shard-{s}.tsv"));
+            // token → chat → positions (ascending as written: pages go in order).
+            let mut index: BTreeMap<String, BTreeMap<usize, Vec<u64>>> = BTreeMap::new();
+            let reader = BufReader::new(File::open(&src).map_err(|e| Error::io(&src, "read", e))?);
+            for line in reader.lines() {
+                let line = line.map_err(|e| Error::io(&src, "read", e))?;
+                let mut parts = line.rsplitn(3, '\t');
+                let (Some(pos), Some(chat), Some(token)) = (parts.next(), parts.next(), parts.next()) else { continue };
+                let (Ok(pos), Ok(chat)) = (pos.parse::<u64>(), chat.parse::<usize>()) else { continue };
+                index.entry(token.to_string()).or_default().entry(chat).or_default().push(pos);
+            }
+            std::fs::remove_file(&src).map_err(|e| Error::io(&src, "remove", e))?;
+            let mut js = format!("chatferry.shard({s},{{");
+            for (i, (token, chats)) in index.iter().enumerate() {
+                if i > 0 {
+                    js.push(',');
+                }
+                js.push_str(&serde_json::to_string(token).expect("a string"));
+                js.push_str(":\"");
+                for (j, (chat, positions)) in chats.iter().enumerate() {
+                    if j > 0 {
+                        js.push(' ');
+                    }
+                    js.push_str(&base36(*chat as u64));
+                    js.push(':');
+                    let mut last = 0;
+                    for (k, p) in positions.iter().enumerate() {
+                        if k > 0 {
+                            js.push(',');
+                        }
+                        js.push_str(&base36(p - last));
+                        last = *p;
+                    }
+                }
+                js.push('"');
+            }
+            js.push_str("});\n");
+            let path = out.join(format!("{s}.js"));
+            std::fs::write(&path, &js).map_err(|e| Error::io(&path, "write", e))?;
+            total += js.len() as u64;
+        }
+        Ok(total)
+    }
+}
+
+/// One chat's postings on their way to the shards.
+pub struct ChatPostings<'a> {
+    to: &'a Postings,
+    chat: usize,
+    buffers: Vec<Vec<u8>>,
+    tokens: Vec<String>,
+    text: String,
+}
+
+impl ChatPostings<'_> {
+    /// Indexes message number `position` of the chat.
+    pub fn add(&mut self, position: u64, m: &Message) -> Result<()> {
+        searchable(m, &mut self.text);
+        self.tokens.clear();
+        tokens(&self.text, &mut self.tokens);
+        for t in &self.tokens {
+            if t.contains(['\t', '\n']) {
+                continue;
+            }
+            let s = shard_of(t) as usize;
+            let b = &mut self.buffers[s];
+            let _ = writeln!(b, "{t}\t{}\t{position}", self.chat);
+            if b.len() >= FLUSH_AT {
+                self.to.hand_over(s, b)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> Result<()> {
+        for s in 0..self.buffers.len() {
+            if !self.buffers[s].is_empty() {
+                let mut b = std::mem::take(&mut self.buffers[s]);
+                self.to.hand_over(s, &mut b)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+pub fn base36(mut n: u64) -> String {
+    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut out = Vec::new();
+    loop {
+        out.push(DIGITS[(n % 36) as usize]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    String::from_utf8(out).expect("ASCII")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toks(s: &str) -> Vec<String> {
+        let mut v = Vec::new();
+        tokens(s, &mut v);
+        v
+    }
+
+    #[test]
+    fn words_cjk_pairs_and_emoji() {
+        assert_eq!(toks("Hello, WORLD! hello"), ["hello", "world"]);
+        assert_eq!(toks("今天晚上"), ["今", "今天", "天", "天晚", "晚", "晚上", "上"]);
+        assert_eq!(toks("مرحبا بالجميع"), ["مرحبا", "بالجميع"]);
+        assert_eq!(toks("ok🍜👍🏽"), ["ok", "🍜", "👍"]);
+        assert_eq!(toks("Straße 2024"), ["straße", "2024"]);
+        assert_eq!(toks("吃饭吗？🍜"), ["吃", "吃饭", "饭", "饭吗", "吗", "🍜"]);
+        assert_eq!(shard_of("hello"), shard_of("hello"));
+        assert_eq!(base36(0), "0");
+        assert_eq!(base36(36 * 36 + 35), "10z");
+    }
+}
