@@ -320,8 +320,14 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 /// Runs headless Chromium on a local page with the network-quiet flags
 /// this machine needs, plus `extra` (e.g. `--dump-dom`, `--screenshot=…`).
 pub fn chromium_run(page: &Path, extra: &[&str]) -> String {
+    chromium_run_env(page, extra, &[])
+}
+
+/// `chromium_run` with environment variables set (`TZ`: the viewer's zone).
+pub fn chromium_run_env(page: &Path, extra: &[&str], env: &[(&str, &str)]) -> String {
     let profile = tempfile::tempdir().unwrap();
     let out = Command::new(CHROMIUM)
+        .envs(env.iter().copied())
         .args([
             "--headless",
             "--no-sandbox",
