@@ -143,6 +143,13 @@ var chatferry = (function () {
       block.appendChild(h);
       var grid = document.createElement("div");
       grid.className = "days";
+      // Weekday names, Monday first, in the viewer's language.
+      for (var w = 0; w < 7; w++) {
+        var head = document.createElement("b");
+        head.textContent = new Date(2024, 0, 1 + w).toLocaleDateString(undefined, { weekday: "narrow" });
+        head.setAttribute("aria-hidden", "true");
+        grid.appendChild(head);
+      }
       var count = new Date(y, mo + 1, 0).getDate();
       for (var day = 1; day <= count; day++) {
         var key = y + "-" + pad(mo + 1) + "-" + pad(day), hit = byDay[key], cell;

@@ -172,8 +172,9 @@ pub fn chat_index_content(spans: &[PageSpan], count: u64, media: bool) -> String
     let mut h = String::new();
     let _ = write!(
         h,
-        r#"<p>{count} messages on {} pages · <a href="media.html">pictures, videos and files</a>{}</p>"#,
+        r#"<p>{count} messages on {} {} · <a href="media.html">pictures, videos and files</a>{}</p>"#,
         spans.len(),
+        if spans.len() == 1 { "page" } else { "pages" },
         if media { "" } else { " (none)" }
     );
     h.push_str(
