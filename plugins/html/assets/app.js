@@ -56,16 +56,19 @@ var chatferry = (function () {
 
   // ---- times and days ----
   function localize() {
+    // One formatter for the page: building one per time costs more than the rest.
+    var format = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
     document.querySelectorAll("time[data-ms]").forEach(function (t) {
       var d = new Date(Number(t.getAttribute("data-ms")));
       if (!isNaN(d.getTime())) {
-        t.textContent = d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+        t.textContent = format.format(d);
         t.setAttribute("data-local", "1");
       }
     });
   }
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   function dayKey(d) { return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()); }
+  var longDay = null;
   function daySeparators() {
     var last = null;
     document.querySelectorAll(".msg[data-ms]").forEach(function (m) {
@@ -79,7 +82,8 @@ var chatferry = (function () {
       sep.setAttribute("data-day", key);
       sep.setAttribute("role", "separator");
       var label = document.createElement("span");
-      label.textContent = d.toLocaleDateString(undefined, { weekday: "long", year: "numeric", month: "long", day: "numeric" });
+      longDay = longDay || new Intl.DateTimeFormat(undefined, { weekday: "long", year: "numeric", month: "long", day: "numeric" });
+      label.textContent = longDay.format(d);
       sep.appendChild(label);
       m.parentNode.insertBefore(sep, m);
     });
@@ -104,6 +108,7 @@ var chatferry = (function () {
   function calendar() {
     var box = document.getElementById("calendar");
     if (!box) return;
+    var started = performance.now();
     var chat = document.body.getAttribute("data-chat"), size = Number(document.body.getAttribute("data-page-size"));
     var days = firstOfEachDay(chat);
     box.textContent = "";
@@ -167,6 +172,8 @@ var chatferry = (function () {
       block.appendChild(grid);
       box.appendChild(block);
     });
+    box.setAttribute("data-days", String(days.length));
+    box.setAttribute("data-calendar-ms", String(Math.round(performance.now() - started)));
   }
 
   // ---- search ----
@@ -177,15 +184,25 @@ var chatferry = (function () {
     s.onerror = done;
     document.head.appendChild(s);
   }
+  // A token's postings: chat → ascending positions.
   function postings(token) {
     var shard = shards[shardOf(token)], out = {};
     var raw = shard && Object.prototype.hasOwnProperty.call(shard, token) ? shard[token] : "";
     raw.split(" ").forEach(function (part) {
       if (!part) return;
-      var colon = part.indexOf(":"), chat = parseInt(part.slice(0, colon), 36), pos = 0, set = {};
-      part.slice(colon + 1).split(",").forEach(function (d) { pos += parseInt(d, 36); set[pos] = 1; });
-      out[chat] = set;
+      var colon = part.indexOf(":"), chat = parseInt(part.slice(0, colon), 36), pos = 0, list = [];
+      var deltas = part.slice(colon + 1).split(",");
+      for (var i = 0; i < deltas.length; i++) { pos += parseInt(deltas[i], 36); list.push(pos); }
+      out[chat] = list;
     });
+    return out;
+  }
+  // Both ascending lists' common positions, in one pass.
+  function both(a, b) {
+    var out = [], i = 0, j = 0;
+    while (i < a.length && j < b.length) {
+      if (a[i] === b[j]) { out.push(a[i]); i++; j++; } else if (a[i] < b[j]) i++; else j++;
+    }
     return out;
   }
   function search(query, onlyChat) {
@@ -201,21 +218,23 @@ var chatferry = (function () {
       var next = {};
       Object.keys(hits).forEach(function (chat) {
         if (!p[chat]) return;
-        var both = {};
-        Object.keys(hits[chat]).forEach(function (pos) { if (p[chat][pos]) both[pos] = 1; });
-        if (Object.keys(both).length) next[chat] = both;
+        var common = both(hits[chat], p[chat]);
+        if (common.length) next[chat] = common;
       });
       hits = next;
     });
     var out = [];
-    Object.keys(hits || {}).forEach(function (chat) {
+    Object.keys(hits || {}).map(Number).sort(function (a, b) { return a - b; }).forEach(function (chat) {
       if (onlyChat !== null && String(chat) !== String(onlyChat)) return;
-      Object.keys(hits[chat]).forEach(function (pos) { out.push({ chat: Number(chat), position: Number(pos) }); });
+      hits[chat].forEach(function (pos) { out.push({ chat: chat, position: pos }); });
     });
-    out.sort(function (a, b) { return a.chat - b.chat || a.position - b.position; });
     return out;
   }
-  function fmtDay(ms) { return new Date(ms).toLocaleDateString(undefined, { dateStyle: "medium" }); }
+  var dayFormat = null;
+  function fmtDay(ms) {
+    dayFormat = dayFormat || new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
+    return dayFormat.format(new Date(ms));
+  }
   function showResults(query, onlyChat) {
     var box = document.getElementById("results");
     if (!box) return;
@@ -232,7 +251,8 @@ var chatferry = (function () {
         (onlyChat !== null && chatsMeta && chatsMeta[onlyChat] ? " in " + chatsMeta[onlyChat].title : "");
       box.appendChild(h);
       var ol = document.createElement("ol");
-      hits.slice(0, 1000).forEach(function (hit) {
+      var list = document.createDocumentFragment();
+      hits.slice(0, 500).forEach(function (hit) {
         var meta = chatsMeta ? chatsMeta[hit.chat] : null, size = meta ? meta.size : 500;
         var page = pageOf(hit.position, size), li = document.createElement("li"), a = document.createElement("a");
         a.href = "chats/" + hit.chat + "/page-" + page + ".html#m" + hit.position;
@@ -247,12 +267,13 @@ var chatferry = (function () {
           when.textContent = " · " + fmtDay(span[0]) + (fmtDay(span[0]) === fmtDay(span[1]) ? "" : " – " + fmtDay(span[1]));
           li.appendChild(when);
         }
-        ol.appendChild(li);
+        list.appendChild(li);
       });
+      ol.appendChild(list);
       box.appendChild(ol);
-      if (hits.length > 1000) {
+      if (hits.length > 500) {
         var more = document.createElement("p");
-        more.textContent = "The first 1000 are listed; add a word to narrow the search.";
+        more.textContent = "The first 500 are listed; add a word to narrow the search.";
         box.appendChild(more);
       }
       box.setAttribute("data-results", String(hits.length));

@@ -278,6 +278,105 @@ fn txt_floor(dir: &Path) -> (Duration, u64) {
     (start.elapsed(), lines)
 }
 
+/// What finding things in an html export costs: the search index's size
+/// against the pages', searches and the calendar timed in headless Chromium.
+struct HtmlFinds {
+    size: usize,
+    index_bytes: u64,
+    page_bytes: u64,
+    /// (word, results, milliseconds the page's script took, the whole run).
+    searches: Vec<(&'static str, u64, u64, Duration)>,
+    /// (days, milliseconds, whole run) for the longest chat's calendar.
+    calendar: Option<(u64, u64, Duration)>,
+}
+
+fn size_below(dir: &Path, ext: &str) -> u64 {
+    let mut total = 0;
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                todo.push(path);
+            } else if path.extension().is_some_and(|x| x == ext) {
+                total += e.metadata().map(|m| m.len()).unwrap_or(0);
+            }
+        }
+    }
+    total
+}
+
+/// A page in headless Chromium, its DOM once loaded (real time: the page's
+/// own clock measures the work), and how long the run took.
+fn chromium_dom(url: &str) -> Option<(String, Duration)> {
+    const CHROMIUM: &str = "/usr/bin/chromium";
+    if !Path::new(CHROMIUM).is_file() {
+        return None;
+    }
+    let profile = tempfile::tempdir().unwrap();
+    let start = Instant::now();
+    let out = Command::new(CHROMIUM)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(url)
+        .output()
+        .ok()?;
+    Some((String::from_utf8_lossy(&out.stdout).into_owned(), start.elapsed()))
+}
+
+fn attribute(dom: &str, name: &str) -> Option<u64> {
+    let at = dom.find(&format!("{name}=\""))? + name.len() + 2;
+    dom[at..].split('"').next()?.parse().ok()
+}
+
+fn finding_in_pages(n: usize, html: &Path) -> HtmlFinds {
+    let mut f = HtmlFinds {
+        size: n,
+        index_bytes: size_below(&html.join("search"), "js"),
+        page_bytes: size_below(&html.join("chats"), "html"),
+        searches: Vec::new(),
+        calendar: None,
+    };
+    let index = html.join("index.html");
+    for word in ["晚上", "بالجميع", "🍜", "Herbst"] {
+        eprintln!("[{n}] html search for {word} in Chromium");
+        let q: String = word.bytes().map(|b| format!("%{b:02X}")).collect();
+        let Some((dom, wall)) = chromium_dom(&format!("file://{}?q={q}", index.display())) else {
+            eprintln!("skipped: headless Chromium is not installed (apt-get install chromium)");
+            return f;
+        };
+        let (results, ms) = (attribute(&dom, "data-results"), attribute(&dom, "data-search-ms"));
+        f.searches.push((word, results.unwrap_or(0), ms.unwrap_or(u64::MAX), wall));
+    }
+    // The longest chat's calendar (the largest days.js).
+    let longest = std::fs::read_dir(html.join("chats"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .max_by_key(|e| e.path().join("days.js").metadata().map(|m| m.len()).unwrap_or(0));
+    if let Some(chat) = longest {
+        eprintln!("[{n}] html calendar in Chromium");
+        if let Some((dom, wall)) = chromium_dom(&format!("file://{}", chat.path().join("index.html").display())) {
+            f.calendar = Some((
+                attribute(&dom, "data-days").unwrap_or(0),
+                attribute(&dom, "data-calendar-ms").unwrap_or(u64::MAX),
+                wall,
+            ));
+        }
+    }
+    f
+}
+
 struct Row {
     size: usize,
     name: &'static str,
@@ -335,6 +434,7 @@ fn main() -> ExitCode {
     let p = |p: &Path| p.to_str().unwrap().to_string();
 
     let mut rows: Vec<Row> = Vec::new();
+    let mut html_finds: Vec<HtmlFinds> = Vec::new();
     let mut peer_rows: Vec<(usize, Measured)> = Vec::new();
     let mut derivations: Vec<(usize, Duration)> = Vec::new();
     for &n in &sizes {
@@ -460,6 +560,7 @@ fn main() -> ExitCode {
         eprintln!("[{n}] archive → html");
         let m = run(&["convert", &p(&archive), "--to", "html"], &dir.join("html"));
         rows.push(Row { size: n, name: "archive → html", m, floor: ar_floor, write_floor: None });
+        html_finds.push(finding_in_pages(n, &dir.join("html")));
 
         if peer {
             eprintln!("[{n}] whatsapp-chat-exporter (PyPI) → JSON");
@@ -540,6 +641,40 @@ fn main() -> ExitCode {
         println!("{} {what}", if pass { "PASS" } else { "FAIL" });
         ok &= pass;
     };
+    // Finding things in the html pages (issue 25).
+    for f in &html_finds {
+        let share = f.index_bytes as f64 / f.page_bytes.max(1) as f64;
+        check(
+            share <= 0.5,
+            format!(
+                "html search index at {}: {:.1} MB, {:.0}% of the pages' {:.1} MB (target ≤ 50%)",
+                f.size,
+                f.index_bytes as f64 / 1e6,
+                share * 100.0,
+                f.page_bytes as f64 / 1e6
+            ),
+        );
+        for (word, results, ms, wall) in &f.searches {
+            check(
+                *ms < 1000,
+                format!(
+                    "html search for {word:?} at {}: {results} results in {ms} ms in Chromium ({:.1} s with its start) (target < 1 s)",
+                    f.size,
+                    wall.as_secs_f64()
+                ),
+            );
+        }
+        if let Some((days, ms, wall)) = f.calendar {
+            check(
+                ms < 1000,
+                format!(
+                    "html calendar of the longest chat at {}: {days} days drawn in {ms} ms ({:.1} s with Chromium's start) (target < 1 s)",
+                    f.size,
+                    wall.as_secs_f64()
+                ),
+            );
+        }
+    }
     for r in &rows {
         let ratio = r.m.wall.as_secs_f64() / r.floor.as_secs_f64();
         // Export text is read against a plain line split: ≤ 3× (issue 22).
