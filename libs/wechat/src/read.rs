@@ -86,6 +86,7 @@ impl Context {
         let name = head.trim().trim_matches(['"', '“', '”', '「', '」']);
         self.member_named(&m.chat, name).map(|id| (id, false))
     }
+
     /// `"${wxid_a}" 拍了拍 "${wxid_b}"` → `"Alice" 拍了拍 "Bob"`.
     fn fill_template(&self, template: &str) -> String {
         let mut out = String::new();
@@ -356,7 +357,7 @@ pub fn convert(row: Row, ctx: &Context, report: &mut Report, lookup: &mut dyn Fn
                 m.from_me |= mine;
             }
             None => report.note(format!(
-                "message {id}: who recalled it is not known (the name in {:?} is no single member of the group)",
+                "message {id}: who recalled it is not known (the notice {:?} names no single member of the chat)",
                 m.text.as_deref().unwrap_or("")
             )),
         }

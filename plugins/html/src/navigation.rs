@@ -1,8 +1,8 @@
 //! Finding one's way in a long chat: its own index page (`chats/<n>/index.html`:
 //! every page with its dates, a calendar to jump to a day), the data the
-//! calendar and the day separators are drawn from (`days.js`), and the media
-//! gallery (`media.html`), each written as the chat's pages are, so memory
-//! stays flat.
+//! calendar is drawn from (`days.js`), and the media gallery (`media.html`,
+//! `media-2.html`, …), each written as the chat's pages are, so memory stays
+//! flat.
 //!
 //! Days are the viewer's own: the pages hold UTC times and `app.js` draws
 //! the calendar in the browser's time zone. For that it needs the first
@@ -13,9 +13,7 @@
 use chatferry_core::{Error, Media, Message, MessageKind, Result};
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 use std::fmt::Write as _;
-use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const QUARTER_HOUR_MS: i64 = 15 * 60 * 1000;
 
@@ -63,101 +61,119 @@ impl Days {
     }
 }
 
-/// `chats/<n>/media.html`: pictures and videos as a grid of the files
-/// themselves (lazy-loaded), then documents and voice notes as a list, each
-/// linking to its message.
+/// Media items per gallery page: a page of a long chat's media opens at once.
+pub const GALLERY_PAGE: usize = 500;
+
+/// Writes gallery page `k` with its content; `has_next` says whether a page follows.
+pub type WritePage<'a> = dyn Fn(usize, &str, bool) -> Result<()> + 'a;
+
+/// `chats/<n>/media.html` (then `media-2.html`, …): pictures and videos as a
+/// grid of the files themselves (lazy-loaded), documents and voice notes as
+/// a list, each linking to its message. Written a page at a time; a full
+/// page waits until the next item shows whether another page follows.
 pub struct Gallery {
-    path: PathBuf,
-    visual: BufWriter<File>,
-    /// Documents and audio wait in a second file, appended at the end.
-    other_path: PathBuf,
-    other: BufWriter<File>,
-    counts: (u64, u64),
+    grid: String,
+    list: String,
+    on_page: usize,
+    page: usize,
+    waiting: Option<(usize, String)>,
 }
 
 impl Gallery {
-    pub fn create(dir: &Path, spill: &Path, chat: usize) -> Result<Gallery> {
-        let path = dir.join("media.html");
-        let other_path = spill.join(format!("{chat}.gallery-other"));
-        let open = |p: &Path| File::create(p).map(BufWriter::new).map_err(|e| Error::io(p, "create", e));
-        Ok(Gallery { visual: open(&path)?, other: open(&other_path)?, path, other_path, counts: (0, 0) })
+    pub fn new() -> Gallery {
+        Gallery { grid: String::new(), list: String::new(), on_page: 0, page: 1, waiting: None }
     }
 
-    pub fn add(&mut self, m: &Message, media: &Media, href: &str) -> Result<()> {
+    /// `chats/<n>/` file name of gallery page `k`.
+    pub fn file_name(page: usize) -> String {
+        if page == 1 {
+            "media.html".into()
+        } else {
+            format!("media-{page}.html")
+        }
+    }
+
+    /// Adds a message's file; `href` is its message.
+    pub fn add(&mut self, m: &Message, media: &Media, href: &str, write: &WritePage) -> Result<()> {
         let Some(file) = &media.file else { return Ok(()) };
+        if self.on_page == 0 {
+            if let Some((k, body)) = self.waiting.take() {
+                write(k, &body, true)?;
+            }
+        }
         let src = attr(&format!("../../{file}")).into_owned();
         let name = media.file_name.clone().unwrap_or_else(|| file.rsplit('/').next().unwrap_or(file).to_string());
         let alt = media.caption.clone().filter(|c| !c.is_empty()).unwrap_or_else(|| name.clone());
         let mime = media.mime.as_deref().unwrap_or("");
         let image = mime.starts_with("image/") && !mime.contains("wxgf");
-        let io = |e| Error::io(&self.path, "write", e);
         match m.kind {
             MessageKind::Image | MessageKind::Sticker | MessageKind::Gif if image => {
-                self.counts.0 += 1;
-                write!(
-                    self.visual,
+                let _ = write!(
+                    self.grid,
                     r#"<a class="tile" href="{}"><img src="{src}" alt="{}" loading="lazy"></a>"#,
                     attr(href),
                     attr(&alt)
-                )
-                .map_err(io)?;
+                );
             }
             MessageKind::Video | MessageKind::Gif => {
-                self.counts.0 += 1;
-                write!(
-                    self.visual,
+                let _ = write!(
+                    self.grid,
                     r#"<a class="tile video" href="{}"><video src="{src}" preload="none" muted aria-label="{}"></video><span>▶ {}</span></a>"#,
                     attr(href),
                     attr(&alt),
                     text(&name)
-                )
-                .map_err(io)?;
+                );
             }
             _ => {
-                self.counts.1 += 1;
                 let icon = match m.kind {
                     MessageKind::Voice | MessageKind::Audio => "🎤",
                     _ => "📎",
                 };
-                write!(
-                    self.other,
+                let _ = write!(
+                    self.list,
                     r#"<li>{icon} <a href="{}">{}</a> · <a href="{src}" download>file</a> · {}</li>"#,
                     attr(href),
                     text(&name),
                     crate::render::time_tag(m.timestamp_ms)
-                )
-                .map_err(|e| Error::io(&self.other_path, "write", e))?;
+                );
             }
+        }
+        self.on_page += 1;
+        if self.on_page == GALLERY_PAGE {
+            self.close_page();
         }
         Ok(())
     }
 
-    /// Closes the page: the grid, then the list of documents and voice notes.
-    pub fn finish(self, head: &str, foot: &str) -> Result<()> {
-        let Gallery { path, visual, other_path, other, counts } = self;
-        let io = |e| Error::io(&path, "write", e);
-        let grid = visual.into_inner().map_err(|e| io(e.into_error()))?;
-        drop(grid);
-        other.into_inner().map_err(|e| Error::io(&other_path, "write", e.into_error()))?;
-        // Head, grid (already on disk), list, foot: rewritten once, in a stream.
-        let tmp = path.with_extension("html.part");
-        {
-            let mut out = BufWriter::new(File::create(&tmp).map_err(|e| Error::io(&tmp, "create", e))?);
-            let tmp_io = |e| Error::io(&tmp, "write", e);
-            out.write_all(head.as_bytes()).map_err(tmp_io)?;
-            write!(out, r#"<h2>Pictures and videos ({})</h2><div class="gallery">"#, counts.0).map_err(tmp_io)?;
-            std::io::copy(&mut File::open(&path).map_err(|e| Error::io(&path, "read", e))?, &mut out)
-                .map_err(tmp_io)?;
-            write!(out, r#"</div><h2>Documents and voice notes ({})</h2><ul class="files">"#, counts.1)
-                .map_err(tmp_io)?;
-            std::io::copy(&mut File::open(&other_path).map_err(|e| Error::io(&other_path, "read", e))?, &mut out)
-                .map_err(tmp_io)?;
-            out.write_all(b"</ul>").map_err(tmp_io)?;
-            out.write_all(foot.as_bytes()).map_err(tmp_io)?;
-            out.flush().map_err(tmp_io)?;
+    /// The current page's content, set aside until it is known whether another follows.
+    fn close_page(&mut self) {
+        let mut body = String::new();
+        if !self.grid.is_empty() {
+            let _ = write!(body, r#"<h2>Pictures and videos</h2><div class="gallery">{}</div>"#, self.grid);
         }
-        let _ = std::fs::remove_file(&other_path);
-        std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, "write", e))
+        if !self.list.is_empty() {
+            let _ = write!(body, r#"<h2>Documents and voice notes</h2><ul class="files">{}</ul>"#, self.list);
+        }
+        if body.is_empty() {
+            body.push_str(r#"<p class="missing">No pictures, videos or files in this chat.</p>"#);
+        }
+        self.waiting = Some((self.page, body));
+        self.grid.clear();
+        self.list.clear();
+        self.on_page = 0;
+        self.page += 1;
+    }
+
+    /// Writes the last page (an empty chat gets one saying so).
+    pub fn finish(mut self, write: &WritePage) -> Result<()> {
+        if self.on_page > 0 || self.waiting.is_none() {
+            if let Some((k, body)) = self.waiting.take() {
+                write(k, &body, true)?;
+            }
+            self.close_page();
+        }
+        let (k, body) = self.waiting.take().expect("a page was closed");
+        write(k, &body, false)
     }
 }
 
@@ -192,4 +208,44 @@ pub fn chat_index_content(spans: &[PageSpan], count: u64, media: bool) -> String
     }
     h.push_str("</ol>");
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    fn pages_for(items: usize) -> Vec<(usize, usize, bool)> {
+        let written = RefCell::new(Vec::new());
+        let write = |k: usize, body: &str, next: bool| -> Result<()> {
+            written.borrow_mut().push((k, body.matches("class=\"tile\"").count(), next));
+            Ok(())
+        };
+        let mut g = Gallery::new();
+        let media =
+            Media { file: Some("media/ab/x.jpg".into()), mime: Some("image/jpeg".into()), ..Default::default() };
+        let m = Message { kind: MessageKind::Image, ..Default::default() };
+        for i in 0..items {
+            g.add(&m, &media, &format!("page-1.html#m{i}"), &write).unwrap();
+        }
+        g.finish(&write).unwrap();
+        written.into_inner()
+    }
+
+    #[test]
+    fn the_gallery_is_paged_and_only_a_page_with_a_successor_links_to_it() {
+        assert_eq!(pages_for(0), [(1, 0, false)], "an empty chat still has its page");
+        assert_eq!(pages_for(3), [(1, 3, false)]);
+        assert_eq!(pages_for(GALLERY_PAGE), [(1, GALLERY_PAGE, false)], "a full last page has no next");
+        assert_eq!(pages_for(2 * GALLERY_PAGE + 1), [(1, GALLERY_PAGE, true), (2, GALLERY_PAGE, true), (3, 1, false)]);
+    }
+
+    #[test]
+    fn days_keep_the_first_message_of_each_quarter_hour() {
+        let mut d = Days::new();
+        for (pos, ms) in [(1, 0), (2, 60_000), (3, 15 * 60_000), (4, -1_000)] {
+            d.add(pos, ms);
+        }
+        assert_eq!(d.out, "1.0,2.p0,1.-p1", "position and second deltas, base 36, signed");
+    }
 }

@@ -247,10 +247,7 @@ impl HtmlExporter {
         );
         if group && !m.from_me {
             // A stable colour per sender, as chat apps give (lightness set by the stylesheet).
-            let hue = m
-                .sender
-                .as_deref()
-                .map_or(0, |s| s.bytes().fold(0x811c9dc5u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x01000193)) % 360);
+            let hue = m.sender.as_deref().map_or(0, |s| crate::search::fnv1a(s) % 360);
             let _ =
                 write!(h, r#"<div class="sender" dir="auto" style="--hue:{hue}">{}</div>"#, text(self.sender_name(m)));
         }
@@ -454,7 +451,22 @@ impl HtmlExporter {
         let mut spans: Vec<PageSpan> = Vec::with_capacity(pages);
         let mut span: Option<PageSpan> = None;
         let mut days = Days::new();
-        let mut gallery = Gallery::create(&dir, self.spill.dir(), n)?;
+        let mut gallery = Gallery::new();
+        let gallery_page = |k: usize, body: &str, has_next: bool| -> Result<()> {
+            let mut nav =
+                String::from(r#"<a href="../../index.html">All chats</a> · <a href="index.html">days and pages</a>"#);
+            if k > 1 {
+                let _ = write!(nav, r#" · <a href="{}" rel="prev">previous</a>"#, Gallery::file_name(k - 1));
+            }
+            let _ = write!(nav, " · media page {k}");
+            if has_next {
+                let _ = write!(nav, r#" · <a href="{}" rel="next">next</a>"#, Gallery::file_name(k + 1));
+            }
+            let html =
+                Self::page(&format!("{title} · media"), "", "../../", &nav, body, &format!(r#" data-chat="{n}""#), "");
+            let path = dir.join(Gallery::file_name(k));
+            std::fs::write(&path, html).map_err(io(&path))
+        };
         let mut words = postings.for_chat(n);
         let body_data = |k: usize| format!(r#" data-chat="{n}" data-page="{k}" data-page-size="{}""#, self.page_size);
         let flush = |page: usize,
@@ -511,7 +523,7 @@ impl HtmlExporter {
             s.last_ms = s.last_ms.max(ms);
             days.add(position, ms);
             if let Some(media) = &m.media {
-                gallery.add(&m, media, &format!("page-{page}.html#m{position}"))?;
+                gallery.add(&m, media, &format!("page-{page}.html#m{position}"), &gallery_page)?;
             }
             words.add(position, &m)?;
             on_page += 1;
@@ -526,10 +538,7 @@ impl HtmlExporter {
         }
         words.finish()?;
         days.write(&dir, n)?;
-        let nav = r#"<a href="../../index.html">All chats</a> · <a href="index.html">days and pages</a>"#;
-        let (head, foot) =
-            Self::page_parts(&format!("{title} · media"), "", "../../", nav, &format!(r#" data-chat="{n}""#), "");
-        gallery.finish(&head, &foot)?;
+        gallery.finish(&gallery_page)?;
         let index = Self::page(
             &title,
             r#"<script src="days.js"></script>"#,

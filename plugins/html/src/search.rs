@@ -84,14 +84,14 @@ pub fn tokens(text: &str, out: &mut Vec<String>) {
     out.retain(|t| t.len() <= 64 && seen.insert(t.clone()));
 }
 
-/// FNV-1a over the token's UTF-8 bytes (`app.js` computes the same).
+/// FNV-1a (32 bits) over UTF-8 bytes.
+pub fn fnv1a(s: &str) -> u32 {
+    s.bytes().fold(0x811c9dc5u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x01000193))
+}
+
+/// The shard a token's postings are in (`app.js` computes the same).
 pub fn shard_of(token: &str) -> u32 {
-    let mut h: u32 = 0x811c9dc5;
-    for b in token.bytes() {
-        h ^= u32::from(b);
-        h = h.wrapping_mul(0x01000193);
-    }
-    h % SHARDS
+    fnv1a(token) % SHARDS
 }
 
 /// What a message is found by: its text and what else a person reads in it.

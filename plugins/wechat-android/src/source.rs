@@ -178,22 +178,23 @@ impl Source {
         // Where the key's two halves may come from, in the order the format
         // doc gives: what the person said, then what the app keeps.
         let mut notes = Vec::new();
-        let mut uins: Vec<(String, String)> = opt_uin.iter().map(|u| (u.clone(), "--opt uin".to_string())).collect();
+        let mut uins: Vec<(String, String)> =
+            opt_uin.iter().map(|u| (u.clone(), "given with --opt uin".to_string())).collect();
         let add_uin = |uins: &mut Vec<(String, String)>, u: String, from: &str| {
             if !uins.iter().any(|(o, _)| *o == u) {
                 uins.push((u, from.to_string()));
             }
         };
         if let Some(root) = &l.app_root {
-            for (u, from) in key::uins_from_prefs_with_source(root) {
-                add_uin(&mut uins, u, from);
+            for (u, file) in key::uins_from_prefs_with_source(root) {
+                add_uin(&mut uins, u, &format!("from {file}"));
             }
         }
         let mut devices: Vec<(String, String)> =
-            opt_imei.iter().map(|i| (i.clone(), "--opt imei".to_string())).collect();
+            opt_imei.iter().map(|i| (i.clone(), "the device id given with --opt imei".to_string())).collect();
         if let Some(micromsg) = &l.micromsg_dir {
             match key::uin_from_settings(micromsg) {
-                Ok(Some(u)) => add_uin(&mut uins, u, "MicroMsg/systemInfo.cfg"),
+                Ok(Some(u)) => add_uin(&mut uins, u, "from MicroMsg/systemInfo.cfg"),
                 Ok(None) => {}
                 Err(why) => {
                     notes.push(format!("MicroMsg/systemInfo.cfg could not be read ({why}); its uin was not tried"))
@@ -201,7 +202,7 @@ impl Source {
             }
             match key::device_id_from_settings(micromsg) {
                 Ok(Some(d)) if !devices.iter().any(|(o, _)| *o == d) => {
-                    devices.push((d, "MicroMsg/CompatibleInfo.cfg".to_string()))
+                    devices.push((d, "the device id from MicroMsg/CompatibleInfo.cfg".to_string()))
                 }
                 Ok(_) => {}
                 Err(why) => notes.push(format!(
@@ -249,7 +250,7 @@ impl Source {
                         found = Some((conn, u.clone(), uin_from.clone(), device_from.clone()));
                         break 'outer;
                     }
-                    tried.push(format!("device id {device} ({device_from}) + uin {u} ({uin_from})"));
+                    tried.push(format!("{device_from} ({device}) with uin {u} ({uin_from})"));
                 }
             }
             let Some((conn, uin, uin_from, device_from)) = found else {
@@ -261,7 +262,7 @@ impl Source {
                     tried.join("; ")
                 )));
             };
-            (conn, Some(uin.clone()), format!("the key for uin {uin} (from {uin_from}) and {device_from}"))
+            (conn, Some(uin.clone()), format!("the key for uin {uin} ({uin_from}) and {device_from}"))
         };
 
         for t in ["message", "rcontact"] {

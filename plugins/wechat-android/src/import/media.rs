@@ -73,7 +73,9 @@ impl MediaRoots {
             .collect();
             let named_micromsg = given.file_name().is_some_and(|n| n == "MicroMsg");
             let holds_account = account_name.is_some_and(|a| given.join(a).is_dir());
-            if named_micromsg || holds_account || given.join("Download").is_dir() && micromsgs.is_empty() {
+            // Not a folder merely holding `Download/`: shared storage has one of
+            // its own, whose files are not WeChat's.
+            if named_micromsg || holds_account {
                 micromsgs.push(given.clone());
             }
             let storage = given.join("Download/WeiXin").is_dir();
