@@ -100,7 +100,13 @@ impl Env {
 
     pub fn command(&self) -> Command {
         let mut cmd = Command::new(chatferry_bin());
-        cmd.env("HOME", self.home.path())
+        // A temporary folder of this environment's own: what other runs on
+        // the machine leave in /tmp (and chatferry then reports removing)
+        // is not this test's business.
+        let tmp = self.home.path().join("tmp");
+        let _ = std::fs::create_dir_all(&tmp);
+        cmd.env("TMPDIR", &tmp)
+            .env("HOME", self.home.path())
             .env("XDG_DATA_HOME", self.home.path().join("data"))
             .env_remove("CHATFERRY_LOG")
             .env_remove("CHATFERRY_PANIC_TRACE")
@@ -143,8 +149,11 @@ impl Env {
         }
         // nobody gets a home of its own, outside the root-only temp folder.
         let home = tempfile::tempdir().unwrap();
+        let tmp = home.path().join("tmp");
+        std::fs::create_dir_all(&tmp).unwrap();
+        open_to_all(&tmp);
         open_to_all(home.path());
-        cmd.env("HOME", home.path()).env("XDG_DATA_HOME", home.path().join("data"));
+        cmd.env("HOME", home.path()).env("XDG_DATA_HOME", home.path().join("data")).env("TMPDIR", &tmp);
         Some(Run::from(cmd.output().expect("run chatferry through setpriv")))
     }
 }
