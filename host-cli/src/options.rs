@@ -57,9 +57,6 @@ fn put(options: &mut Options, name: &str, value: &str, kind: OptionKind) -> Resu
             options.0.insert(name.to_string(), value.to_string());
         }
         Some(before) if kind == OptionKind::Paths => {
-            if value.contains('\n') {
-                bail!(UsageError(format!("option {name}: a path with a line break in it cannot be given")));
-            }
             before.push('\n');
             before.push_str(value);
         }
@@ -102,6 +99,10 @@ fn check_value(name: &str, value: &str, kind: OptionKind) -> Result<()> {
         }
         OptionKind::Path | OptionKind::Paths if value.is_empty() => {
             bail!(UsageError(format!("option {name} needs a path")))
+        }
+        // Repeated values travel joined by line breaks.
+        OptionKind::Paths if value.contains('\n') => {
+            bail!(UsageError(format!("option {name}: a path with a line break in it cannot be given")))
         }
         _ => Ok(()),
     }

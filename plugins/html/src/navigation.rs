@@ -103,7 +103,12 @@ impl Gallery {
         }
         let src = attr(&format!("../../{file}")).into_owned();
         let name = media.file_name.clone().unwrap_or_else(|| file.rsplit('/').next().unwrap_or(file).to_string());
-        let alt = media.caption.clone().filter(|c| !c.is_empty()).unwrap_or_else(|| name.clone());
+        let alt = media
+            .caption
+            .clone()
+            .filter(|c| !c.is_empty())
+            .or(media.file_name.clone())
+            .unwrap_or_else(|| m.kind.as_str().into());
         let mime = media.mime.as_deref().unwrap_or("");
         let image = mime.starts_with("image/") && !mime.contains("wxgf");
         match m.kind {

@@ -135,6 +135,13 @@ fn media_html(out: &mut String, m: &Message, media: &Media, prefix: &str) {
     let mime = media.mime.clone().unwrap_or_default();
     let base = mime.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     let name = media.file_name.clone().unwrap_or_else(|| file.rsplit('/').next().unwrap_or(file).to_string());
+    // What a screen reader says: the caption, the file's own name, else what it is (not a content hash).
+    let label = media
+        .caption
+        .clone()
+        .filter(|c| !c.is_empty())
+        .or(media.file_name.clone())
+        .unwrap_or_else(|| m.kind.as_str().to_string());
     let viewable_image =
         matches!(base.as_str(), "image/jpeg" | "image/png" | "image/gif" | "image/webp" | "image/avif" | "image/bmp");
     let playable_audio = matches!(
@@ -152,20 +159,19 @@ fn media_html(out: &mut String, m: &Message, media: &Media, prefix: &str) {
     out.push_str(r#"<figure class="media">"#);
     match m.kind {
         MessageKind::Image | MessageKind::Sticker if viewable_image => {
-            let alt = media.caption.clone().filter(|c| !c.is_empty()).unwrap_or_else(|| name.clone());
-            let _ = write!(out, r#"<a href="{src}"><img src="{src}" alt="{}" loading="lazy"></a>"#, attr(&alt));
+            let _ = write!(out, r#"<a href="{src}"><img src="{src}" alt="{}" loading="lazy"></a>"#, attr(&label));
         }
         MessageKind::Video | MessageKind::Gif if playable_video => {
             let looped = if m.kind == MessageKind::Gif { " loop muted autoplay" } else { "" };
             let _ = write!(
                 out,
                 r#"<video src="{src}" controls preload="metadata"{looped} aria-label="{}"></video>"#,
-                attr(&name)
+                attr(&label)
             );
         }
         MessageKind::Voice | MessageKind::Audio if playable_audio => {
             let _ =
-                write!(out, r#"<audio src="{src}" controls preload="metadata" aria-label="{}"></audio>"#, attr(&name));
+                write!(out, r#"<audio src="{src}" controls preload="metadata" aria-label="{}"></audio>"#, attr(&label));
         }
         _ => {
             let note = match m.kind {
