@@ -14,7 +14,7 @@
 //! read, grouped and written.
 
 use chatferry_core::{Error, Message, Result};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -45,43 +45,64 @@ fn is_word(c: char) -> bool {
     c.is_alphanumeric() && !is_cjk(c)
 }
 
-/// The tokens of `text`, each once.
+/// The tokens of `text`, each once, in the order they first appear.
+#[cfg(test)]
 pub fn tokens(text: &str, out: &mut Vec<String>) {
-    let mut word = String::new();
-    let mut cjk: Vec<char> = Vec::new();
-    let flush_cjk = |cjk: &mut Vec<char>, out: &mut Vec<String>| {
-        for (i, c) in cjk.iter().enumerate() {
-            out.push(c.to_string());
-            if let Some(next) = cjk.get(i + 1) {
-                out.push([*c, *next].iter().collect());
-            }
+    let (mut buf, mut spans) = (String::new(), Vec::new());
+    token_spans(text, &mut buf, &mut spans);
+    let mut seen = std::collections::HashSet::new();
+    for (a, b) in spans {
+        let t = &buf[a..b];
+        if seen.insert(t) {
+            out.push(t.to_string());
         }
-        cjk.clear();
+    }
+}
+
+/// The tokens of `text` written one after another into `buf`, each as a
+/// `(start, end)` span of it, duplicates included: no allocation per token
+/// once the buffers have grown (the index tokenizes every message).
+fn token_spans(text: &str, buf: &mut String, spans: &mut Vec<(usize, usize)>) {
+    buf.clear();
+    spans.clear();
+    let mut word_start: Option<usize> = None;
+    // The CJK run so far: its previous character.
+    let mut prev_cjk: Option<char> = None;
+    let push = |buf: &mut String, spans: &mut Vec<(usize, usize)>, s: &[char]| {
+        let start = buf.len();
+        s.iter().for_each(|c| buf.push(*c));
+        spans.push((start, buf.len()));
+    };
+    let end_word = |buf: &mut String, spans: &mut Vec<(usize, usize)>, word_start: &mut Option<usize>| {
+        if let Some(start) = word_start.take() {
+            spans.push((start, buf.len()));
+        }
     };
     for c in text.chars() {
         if is_word(c) {
-            flush_cjk(&mut cjk, out);
-            word.extend(c.to_lowercase());
+            prev_cjk = None;
+            if word_start.is_none() {
+                word_start = Some(buf.len());
+            }
+            buf.extend(c.to_lowercase());
             continue;
         }
-        if !word.is_empty() {
-            out.push(std::mem::take(&mut word));
-        }
+        end_word(buf, spans, &mut word_start);
         if is_cjk(c) {
-            cjk.push(c);
+            push(buf, spans, &[c]);
+            if let Some(p) = prev_cjk {
+                push(buf, spans, &[p, c]);
+            }
+            prev_cjk = Some(c);
             continue;
         }
-        flush_cjk(&mut cjk, out);
+        prev_cjk = None;
         if is_emoji(c) {
-            out.push(c.to_string());
+            push(buf, spans, &[c]);
         }
     }
-    if !word.is_empty() {
-        out.push(word);
-    }
-    flush_cjk(&mut cjk, out);
-    let mut seen = HashSet::new();
-    out.retain(|t| t.len() <= 64 && seen.insert(t.clone()));
+    end_word(buf, spans, &mut word_start);
+    spans.retain(|(a, b)| b - a <= 64);
 }
 
 /// FNV-1a (32 bits) over UTF-8 bytes.
@@ -144,7 +165,8 @@ impl Postings {
             to: self,
             chat,
             buffers: (0..SHARDS).map(|_| Vec::new()).collect(),
-            tokens: Vec::new(),
+            token_buf: String::new(),
+            spans: Vec::new(),
             text: String::new(),
         }
     }
@@ -166,38 +188,50 @@ impl Postings {
         let mut total = 0;
         for s in 0..SHARDS {
             let src = self.dir.join(format!("shard-{s}.tsv"));
-            // token → chat → positions (ascending as written: pages go in order).
-            let mut index: BTreeMap<String, BTreeMap<usize, Vec<u64>>> = BTreeMap::new();
+            // token → (chat, position), looked up before inserting: one
+            // allocation per token, not per posting.
+            let mut index: HashMap<String, Vec<(u32, u64)>> = HashMap::new();
             let reader = BufReader::new(File::open(&src).map_err(|e| Error::io(&src, "read", e))?);
             for line in reader.lines() {
                 let line = line.map_err(|e| Error::io(&src, "read", e))?;
                 let mut parts = line.rsplitn(3, '\t');
                 let (Some(pos), Some(chat), Some(token)) = (parts.next(), parts.next(), parts.next()) else { continue };
-                let (Ok(pos), Ok(chat)) = (pos.parse::<u64>(), chat.parse::<usize>()) else { continue };
-                index.entry(token.to_string()).or_default().entry(chat).or_default().push(pos);
+                let (Ok(pos), Ok(chat)) = (pos.parse::<u64>(), chat.parse::<u32>()) else { continue };
+                match index.get_mut(token) {
+                    Some(list) => list.push((chat, pos)),
+                    None => {
+                        index.insert(token.to_string(), vec![(chat, pos)]);
+                    }
+                }
             }
             std::fs::remove_file(&src).map_err(|e| Error::io(&src, "remove", e))?;
+            let mut tokens: Vec<(String, Vec<(u32, u64)>)> = index.into_iter().collect();
+            tokens.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             let mut js = format!("chatferry.shard({s},{{");
-            for (i, (token, chats)) in index.iter().enumerate() {
+            for (i, (token, mut postings)) in tokens.into_iter().enumerate() {
+                postings.sort_unstable();
                 if i > 0 {
                     js.push(',');
                 }
-                js.push_str(&serde_json::to_string(token).expect("a string"));
+                js.push_str(&serde_json::to_string(&token).expect("a string"));
                 js.push_str(":\"");
-                for (j, (chat, positions)) in chats.iter().enumerate() {
-                    if j > 0 {
-                        js.push(' ');
-                    }
-                    js.push_str(&base36(*chat as u64));
-                    js.push(':');
-                    let mut last = 0;
-                    for (k, p) in positions.iter().enumerate() {
-                        if k > 0 {
+                let mut last: Option<(u32, u64)> = None;
+                for (chat, pos) in postings {
+                    match last {
+                        Some((c, p)) if c == chat => {
                             js.push(',');
+                            push_base36(&mut js, pos - p);
                         }
-                        js.push_str(&base36(p - last));
-                        last = *p;
+                        _ => {
+                            if last.is_some() {
+                                js.push(' ');
+                            }
+                            push_base36(&mut js, u64::from(chat));
+                            js.push(':');
+                            push_base36(&mut js, pos);
+                        }
                     }
+                    last = Some((chat, pos));
                 }
                 js.push('"');
             }
@@ -215,7 +249,8 @@ pub struct ChatPostings<'a> {
     to: &'a Postings,
     chat: usize,
     buffers: Vec<Vec<u8>>,
-    tokens: Vec<String>,
+    token_buf: String,
+    spans: Vec<(usize, usize)>,
     text: String,
 }
 
@@ -223,17 +258,28 @@ impl ChatPostings<'_> {
     /// Indexes message number `position` of the chat.
     pub fn add(&mut self, position: u64, m: &Message) -> Result<()> {
         searchable(m, &mut self.text);
-        self.tokens.clear();
-        tokens(&self.text, &mut self.tokens);
-        for t in &self.tokens {
+        token_spans(&self.text, &mut self.token_buf, &mut self.spans);
+        let buf = &self.token_buf;
+        self.spans.sort_unstable_by(|a, b| buf[a.0..a.1].cmp(&buf[b.0..b.1]));
+        self.spans.dedup_by(|a, b| buf[a.0..a.1] == buf[b.0..b.1]);
+        let (mut chat, mut pos) = ([0u8; 20], [0u8; 20]);
+        let chat = decimal(self.chat as u64, &mut chat).to_string();
+        let pos = decimal(position, &mut pos);
+        for &(a, b) in &self.spans {
+            let t = &buf[a..b];
             if t.contains(['\t', '\n']) {
                 continue;
             }
             let s = shard_of(t) as usize;
-            let b = &mut self.buffers[s];
-            let _ = writeln!(b, "{t}\t{}\t{position}", self.chat);
-            if b.len() >= FLUSH_AT {
-                self.to.hand_over(s, b)?;
+            let line = &mut self.buffers[s];
+            line.extend_from_slice(t.as_bytes());
+            line.push(b'\t');
+            line.extend_from_slice(chat.as_bytes());
+            line.push(b'\t');
+            line.extend_from_slice(pos.as_bytes());
+            line.push(b'\n');
+            if line.len() >= FLUSH_AT {
+                self.to.hand_over(s, line)?;
             }
         }
         Ok(())
@@ -250,18 +296,40 @@ impl ChatPostings<'_> {
     }
 }
 
-pub fn base36(mut n: u64) -> String {
+pub fn base36(n: u64) -> String {
+    let mut out = String::new();
+    push_base36(&mut out, n);
+    out
+}
+
+/// `n` in base 36 (lower case) appended to `out`.
+pub fn push_base36(out: &mut String, mut n: u64) {
     const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
-    let mut out = Vec::new();
+    let mut digits = [0u8; 13];
+    let mut at = digits.len();
     loop {
-        out.push(DIGITS[(n % 36) as usize]);
+        at -= 1;
+        digits[at] = DIGITS[(n % 36) as usize];
         n /= 36;
         if n == 0 {
             break;
         }
     }
-    out.reverse();
-    String::from_utf8(out).expect("ASCII")
+    out.push_str(std::str::from_utf8(&digits[at..]).expect("ASCII"));
+}
+
+/// `n` in decimal, in `buf`.
+fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &str {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[at..]).expect("ASCII digits")
 }
 
 #[cfg(test)]
@@ -277,13 +345,17 @@ mod tests {
     #[test]
     fn words_cjk_pairs_and_emoji() {
         assert_eq!(toks("Hello, WORLD! hello"), ["hello", "world"]);
-        assert_eq!(toks("今天晚上"), ["今", "今天", "天", "天晚", "晚", "晚上", "上"]);
+        assert_eq!(toks("今天晚上"), ["今", "天", "今天", "晚", "天晚", "上", "晚上"]);
         assert_eq!(toks("مرحبا بالجميع"), ["مرحبا", "بالجميع"]);
         assert_eq!(toks("ok🍜👍🏽"), ["ok", "🍜", "👍"]);
         assert_eq!(toks("Straße 2024"), ["straße", "2024"]);
-        assert_eq!(toks("吃饭吗？🍜"), ["吃", "吃饭", "饭", "饭吗", "吗", "🍜"]);
+        assert_eq!(toks("吃饭吗？🍜"), ["吃", "饭", "吃饭", "吗", "饭吗", "🍜"]);
+        assert_eq!(toks("a今b"), ["a", "今", "b"], "a word ends a CJK run and back");
         assert_eq!(shard_of("hello"), shard_of("hello"));
         assert_eq!(base36(0), "0");
         assert_eq!(base36(36 * 36 + 35), "10z");
+        assert_eq!(base36(u64::MAX), "3w5e11264sgsf");
+        let mut buf = [0u8; 20];
+        assert_eq!(decimal(u64::MAX, &mut buf), u64::MAX.to_string());
     }
 }
