@@ -324,7 +324,20 @@ pub fn have_chromium(test: &str) -> bool {
     there
 }
 
-const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Headless Chromium without the background connections this machine's
+/// closed network refuses.
+pub const CHROMIUM_QUIET: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+];
 
 /// Runs headless Chromium on a local page with the network-quiet flags
 /// this machine needs, plus `extra` (e.g. `--dump-dom`, `--screenshot=…`).
@@ -337,18 +350,8 @@ pub fn chromium_run_env(page: &Path, extra: &[&str], env: &[(&str, &str)]) -> St
     let profile = tempfile::tempdir().unwrap();
     let out = Command::new(CHROMIUM)
         .envs(env.iter().copied())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            "--virtual-time-budget=5000",
-        ])
+        .args(CHROMIUM_QUIET)
+        .args(["--hide-scrollbars", "--virtual-time-budget=5000"])
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .args(extra)
         .arg(format!("file://{}", page.display()))

@@ -309,24 +309,16 @@ fn size_below(dir: &Path, ext: &str) -> u64 {
 /// A page in headless Chromium, its DOM once loaded (real time: the page's
 /// own clock measures the work), and how long the run took.
 fn chromium_dom(url: &str) -> Option<(String, Duration)> {
-    const CHROMIUM: &str = "/usr/bin/chromium";
+    use chatferry_tests::harness::{CHROMIUM, CHROMIUM_QUIET};
     if !Path::new(CHROMIUM).is_file() {
         return None;
     }
     let profile = tempfile::tempdir().unwrap();
     let start = Instant::now();
+    // Real time, not --virtual-time-budget: the page's own clock measures the work.
     let out = Command::new(CHROMIUM)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--dump-dom",
-        ])
+        .args(CHROMIUM_QUIET)
+        .arg("--dump-dom")
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg(url)
         .output()
