@@ -189,14 +189,13 @@ pub struct PageSpan {
 }
 
 /// `chats/<n>/index.html`: the pages with their dates, and the calendar.
-pub fn chat_index_content(spans: &[PageSpan], count: u64, media: bool) -> String {
+pub fn chat_index_content(spans: &[PageSpan], count: u64) -> String {
     let mut h = String::new();
     let _ = write!(
         h,
-        r#"<p>{count} messages on {} {} · <a href="media.html">pictures, videos and files</a>{}</p>"#,
+        r#"<p>{count} messages on {} {} · <a href="media.html">pictures, videos and files</a></p>"#,
         spans.len(),
         if spans.len() == 1 { "page" } else { "pages" },
-        if media { "" } else { " (none)" }
     );
     h.push_str(
         r#"<h2>Jump to a day</h2><div id="calendar" class="calendar" data-calendar="1"><p class="missing">The calendar needs JavaScript.</p></div>"#,

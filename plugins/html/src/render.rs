@@ -550,7 +550,7 @@ impl HtmlExporter {
             r#"<script src="days.js"></script>"#,
             "../../",
             r#"<a href="../../index.html">All chats</a> · <a href="page-1.html">first page</a>"#,
-            &chat_index_content(&spans, stats.count, true),
+            &chat_index_content(&spans, stats.count),
             &format!(r#" data-chat="{n}" data-page-size="{}""#, self.page_size),
             "",
         );
