@@ -8,6 +8,7 @@ pub mod archive;
 #[cfg(feature = "backup-plist")]
 pub mod backup_plist;
 pub mod ddl;
+pub mod digits;
 pub mod error;
 mod extras;
 #[doc(hidden)]

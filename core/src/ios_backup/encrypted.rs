@@ -78,6 +78,18 @@ impl Unlocked {
     /// Decrypts `Manifest.db` to `to`. Writers disagree on its padding:
     /// SQLite files are whole pages (≥ 512 bytes), so a length that is a
     /// multiple of 512 is unpadded and one 16 bytes over is PKCS#7.
+    /// A private folder (mode 0700, under the host's run folder: TMPDIR)
+    /// holding the decrypted `Manifest.db`, for the reader and the template
+    /// writer alike.
+    pub fn decrypt_manifest_privately(&self, prefix: &str) -> Result<tempfile::TempDir> {
+        let temp = tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir()
+            .map_err(|e| Error::io(Path::new("a temporary folder"), "create", e))?;
+        self.decrypt_manifest(&temp.path().join("Manifest.db"))?;
+        Ok(temp)
+    }
+
     pub fn decrypt_manifest(&self, to: &Path) -> Result<()> {
         let from = self.backup.join("Manifest.db");
         let len = std::fs::metadata(&from).map_err(|e| Error::io(&from, "read", e))?.len();
@@ -195,12 +207,7 @@ pub struct Decrypted {
 impl Decrypted {
     pub fn open(backup: &Path, password: &PasswordSource) -> Result<Decrypted> {
         let unlocked = Unlocked::open(backup, password)?;
-        // Mode 0700, under the host's private run folder (TMPDIR).
-        let temp = tempfile::Builder::new()
-            .prefix("chatferry-decrypted-")
-            .tempdir()
-            .map_err(|e| Error::io(Path::new("a temporary folder"), "create", e))?;
-        unlocked.decrypt_manifest(&temp.path().join("Manifest.db"))?;
+        let temp = unlocked.decrypt_manifest_privately("chatferry-decrypted-")?;
         Ok(Decrypted { unlocked, temp, failed: Vec::new(), files: 0, bytes: 0 })
     }
 

@@ -76,11 +76,7 @@ impl Template {
         // the run before anything is copied.
         let (keys, private) = if is_encrypted(template) {
             let keys = Unlocked::open(template, password)?;
-            let private = tempfile::Builder::new()
-                .prefix("chatferry-template-")
-                .tempdir()
-                .map_err(|e| Error::io(Path::new("a temporary folder"), "create", e))?;
-            keys.decrypt_manifest(&private.path().join("Manifest.db"))?;
+            let private = keys.decrypt_manifest_privately("chatferry-template-")?;
             (Some(keys), Some(private))
         } else {
             (None, None)

@@ -43,13 +43,12 @@ impl Days {
         }
         let dp = position - self.last_position;
         let ds = seconds - self.last_seconds;
-        let _ = write!(
-            self.out,
-            "{}.{}{}",
-            crate::search::base36(dp),
-            if ds < 0 { "-" } else { "" },
-            crate::search::base36(ds.unsigned_abs())
-        );
+        crate::search::push_base36(&mut self.out, dp);
+        self.out.push('.');
+        if ds < 0 {
+            self.out.push('-');
+        }
+        crate::search::push_base36(&mut self.out, ds.unsigned_abs());
         self.last_position = position;
         self.last_seconds = seconds;
     }
@@ -103,12 +102,7 @@ impl Gallery {
         }
         let src = attr(&format!("../../{file}")).into_owned();
         let name = media.file_name.clone().unwrap_or_else(|| file.rsplit('/').next().unwrap_or(file).to_string());
-        let alt = media
-            .caption
-            .clone()
-            .filter(|c| !c.is_empty())
-            .or(media.file_name.clone())
-            .unwrap_or_else(|| m.kind.as_str().into());
+        let alt = crate::render::media_label(m, media);
         let mime = media.mime.as_deref().unwrap_or("");
         let image = mime.starts_with("image/") && !mime.contains("wxgf");
         match m.kind {
@@ -201,6 +195,11 @@ pub fn chat_index_content(spans: &[PageSpan], count: u64) -> String {
         r#"<h2>Jump to a day</h2><div id="calendar" class="calendar" data-calendar="1"><p class="missing">The calendar needs JavaScript.</p></div>"#,
     );
     h.push_str(r#"<h2>Pages</h2><ol class="pages">"#);
+    if count == 0 {
+        // A chat without messages still has its (empty) page, with no dates.
+        h.push_str(r#"<li><a href="page-1.html">page 1</a></li></ol>"#);
+        return h;
+    }
     for (i, s) in spans.iter().enumerate() {
         let _ = write!(
             h,

@@ -123,6 +123,17 @@ impl std::fmt::Display for TimeTag {
     }
 }
 
+/// What a screen reader says for a file: its caption, its own name, else
+/// what it is (never the content hash it is stored under).
+pub(crate) fn media_label(m: &Message, media: &Media) -> String {
+    media
+        .caption
+        .clone()
+        .filter(|c| !c.is_empty())
+        .or(media.file_name.clone())
+        .unwrap_or_else(|| m.kind.as_str().to_string())
+}
+
 /// How a file is shown: inline where every browser plays it, else a link.
 /// Appended to `out`, the page being built.
 fn media_html(out: &mut String, m: &Message, media: &Media, prefix: &str) {
@@ -135,13 +146,7 @@ fn media_html(out: &mut String, m: &Message, media: &Media, prefix: &str) {
     let mime = media.mime.clone().unwrap_or_default();
     let base = mime.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     let name = media.file_name.clone().unwrap_or_else(|| file.rsplit('/').next().unwrap_or(file).to_string());
-    // What a screen reader says: the caption, the file's own name, else what it is (not a content hash).
-    let label = media
-        .caption
-        .clone()
-        .filter(|c| !c.is_empty())
-        .or(media.file_name.clone())
-        .unwrap_or_else(|| m.kind.as_str().to_string());
+    let label = media_label(m, media);
     let viewable_image =
         matches!(base.as_str(), "image/jpeg" | "image/png" | "image/gif" | "image/webp" | "image/avif" | "image/bmp");
     let playable_audio = matches!(

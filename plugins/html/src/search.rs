@@ -13,6 +13,7 @@
 //! lines go to one temporary file per shard; at the end each shard alone is
 //! read, grouped and written.
 
+use chatferry_core::digits::decimal;
 use chatferry_core::{Error, Message, Result};
 use std::collections::HashMap;
 use std::fs::File;
@@ -263,8 +264,8 @@ impl ChatPostings<'_> {
         self.spans.sort_unstable_by(|a, b| buf[a.0..a.1].cmp(&buf[b.0..b.1]));
         self.spans.dedup_by(|a, b| buf[a.0..a.1] == buf[b.0..b.1]);
         let (mut chat, mut pos) = ([0u8; 20], [0u8; 20]);
-        let chat = decimal(self.chat as u64, &mut chat).to_string();
-        let pos = decimal(position, &mut pos);
+        let chat = decimal(self.chat as i64, &mut chat).to_string();
+        let pos = decimal(position as i64, &mut pos);
         for &(a, b) in &self.spans {
             let t = &buf[a..b];
             if t.contains(['\t', '\n']) {
@@ -296,6 +297,7 @@ impl ChatPostings<'_> {
     }
 }
 
+#[cfg(test)]
 pub fn base36(n: u64) -> String {
     let mut out = String::new();
     push_base36(&mut out, n);
@@ -316,20 +318,6 @@ pub fn push_base36(out: &mut String, mut n: u64) {
         }
     }
     out.push_str(std::str::from_utf8(&digits[at..]).expect("ASCII"));
-}
-
-/// `n` in decimal, in `buf`.
-fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &str {
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    std::str::from_utf8(&buf[at..]).expect("ASCII digits")
 }
 
 #[cfg(test)]
@@ -355,7 +343,5 @@ mod tests {
         assert_eq!(base36(0), "0");
         assert_eq!(base36(36 * 36 + 35), "10z");
         assert_eq!(base36(u64::MAX), "3w5e11264sgsf");
-        let mut buf = [0u8; 20];
-        assert_eq!(decimal(u64::MAX, &mut buf), u64::MAX.to_string());
     }
 }

@@ -8,6 +8,7 @@ use crate::folder::MediaFolder;
 use crate::header::{self, Decision, Orders};
 use crate::source::ChatFile;
 use crate::zone::{Fit, Zone};
+use chatferry_core::digits::decimal;
 use chatferry_core::media::{mime_for_extension, Resolve};
 use chatferry_core::{
     Chat, ChatKind, Contact, ContactCard, Error, Header, Importer, Location, Media, Message, MessageKind, Options,
@@ -538,26 +539,6 @@ impl std::hash::Hasher for FirstBytes {
     fn write_usize(&mut self, _length: usize) {}
 }
 
-/// `n` in decimal, written into `buf` (the ids are hashed and built per
-/// message; `to_string` allocated for each).
-fn decimal(n: i64, buf: &mut [u8; 20]) -> &str {
-    let mut at = buf.len();
-    let mut rest = n.unsigned_abs();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    if n < 0 {
-        at -= 1;
-        buf[at] = b'-';
-    }
-    std::str::from_utf8(&buf[at..]).expect("ASCII digits")
-}
-
 /// A contact card's name and text (a vCard is small; a large one is left as
 /// a file). `path` was found as a regular file, so it is opened directly.
 fn read_vcard(path: &Path) -> Option<ContactCard> {
@@ -686,16 +667,5 @@ impl Importer for TxtImporter {
             self.report.note(format!("{} lines were left off messages longer than 64 MiB", c.cut));
         }
         Ok(std::mem::take(&mut self.report))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn decimal_is_to_string() {
-        let mut buf = [0u8; 20];
-        for n in [0, 7, -1, 10, 1_700_000_000_123, -86_400_000, i64::MIN, i64::MAX] {
-            assert_eq!(super::decimal(n, &mut buf), n.to_string());
-        }
     }
 }
