@@ -48,8 +48,10 @@ pub fn classify<'a>(body: &'a str, exists: &dyn Fn(&str) -> bool) -> Body<'a> {
     ) {
         return Body::Deleted;
     }
-    // iPhone: `caption <attached: NAME>`, or the old `NAME <attached>`.
-    if let Some(open) = plain.rfind("<attached: ") {
+    // iPhone: `caption <attached: NAME>`, or the old `NAME <attached>`. (The
+    // last character is looked at first: most bodies are texts, and a
+    // substring search per body was a tenth of the import.)
+    if let Some(open) = plain.ends_with('>').then(|| plain.rfind("<attached: ")).flatten() {
         if let Some(name) = plain[open + 11..].strip_suffix('>') {
             let caption = strip_marks(plain[..open].trim_end_matches(['\u{200e}', ' ']));
             return Body::Attached { file: name.trim(), caption: (!caption.is_empty()).then_some(caption) };
@@ -59,7 +61,7 @@ pub fn classify<'a>(body: &'a str, exists: &dyn Fn(&str) -> bool) -> Body<'a> {
         return Body::Attached { file: name.trim(), caption: None };
     }
     // Android: `NAME (file attached)`, localized in the parentheses.
-    if let Some(inner_start) = plain.rfind(" (") {
+    if let Some(inner_start) = plain.ends_with(')').then(|| plain.rfind(" (")).flatten() {
         if let Some(phrase) = plain[inner_start + 2..].strip_suffix(')') {
             let name = plain[..inner_start].trim();
             let has_extension = name.rsplit_once('.').is_some_and(|(stem, ext)| {

@@ -7,32 +7,49 @@
 //! list) still goes through [`resolve_inside`], so nothing is found here that
 //! the careful path would refuse.
 
+use ahash::AHashSet;
 use chatferry_core::media::{resolve_inside, Resolve};
 use chatferry_core::Result;
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Folders with more entries than this are not listed (memory stays bounded);
 /// their files are looked up one by one.
 const MAX_LISTED: usize = 2_000_000;
 
+/// A folder's regular files by name, and its canonical path.
+pub struct Listing {
+    real_root: PathBuf,
+    names: AHashSet<Box<str>>,
+}
+
+impl Listing {
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.names.iter().map(|n| &**n)
+    }
+}
+
 pub struct MediaFolder {
     root: PathBuf,
-    /// The canonical root and the regular files in it, or `None` when the
-    /// folder could not be listed whole.
-    listed: Option<(PathBuf, HashSet<Box<str>>)>,
+    /// `None` when the folder could not be listed whole.
+    listed: Option<Arc<Listing>>,
 }
 
 impl MediaFolder {
     pub fn open(root: &Path) -> MediaFolder {
-        MediaFolder { root: root.to_path_buf(), listed: list(root) }
+        MediaFolder { root: root.to_path_buf(), listed: list(root).map(Arc::new) }
+    }
+
+    /// With the listing made when the transcript was looked for.
+    pub fn listed(root: &Path, listing: Arc<Listing>) -> MediaFolder {
+        MediaFolder { root: root.to_path_buf(), listed: Some(listing) }
     }
 
     /// Where the attachment `name` (a plain file name, already checked) is.
     pub fn find(&self, name: &str) -> Result<Resolve> {
-        if let Some((real_root, names)) = &self.listed {
-            if names.contains(name) {
-                return Ok(Resolve::Found(real_root.join(name)));
+        if let Some(l) = &self.listed {
+            if l.names.contains(name) {
+                return Ok(Resolve::Found(l.real_root.join(name)));
             }
         }
         resolve_inside(&self.root, name)
@@ -44,9 +61,11 @@ impl MediaFolder {
     }
 }
 
-fn list(root: &Path) -> Option<(PathBuf, HashSet<Box<str>>)> {
+/// The regular files of `root` (not links, not folders, not names that are
+/// not UTF-8), or `None` when it cannot be listed whole.
+pub fn list(root: &Path) -> Option<Listing> {
     let real_root = root.canonicalize().ok()?;
-    let mut names = HashSet::new();
+    let mut names = AHashSet::new();
     for entry in std::fs::read_dir(root).ok()? {
         let entry = entry.ok()?;
         // The entry's type comes with the listing (no `stat`); links are
@@ -60,7 +79,7 @@ fn list(root: &Path) -> Option<(PathBuf, HashSet<Box<str>>)> {
             return None;
         }
     }
-    Some((real_root, names))
+    Some(Listing { real_root, names })
 }
 
 #[cfg(test)]

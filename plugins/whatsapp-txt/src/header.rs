@@ -10,8 +10,6 @@
 //! fields are kept as read, and [`Orders`] decides per file (and per shape
 //! of date, for the real file that mixes two).
 
-use std::collections::HashMap;
-
 /// A line's header, the date's fields as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header<'a> {
@@ -53,7 +51,11 @@ struct Scan<'a> {
 
 impl<'a> Scan<'a> {
     fn peek(&self) -> Option<char> {
-        self.s[self.i..].chars().next()
+        match self.s.as_bytes().get(self.i) {
+            Some(&b) if b < 0x80 => Some(b as char),
+            Some(_) => self.s[self.i..].chars().next(),
+            None => None,
+        }
     }
     fn eat(&mut self, c: char) -> bool {
         if self.peek() == Some(c) {
@@ -71,13 +73,20 @@ impl<'a> Scan<'a> {
         }
         n
     }
-    /// 1 to `max` ASCII digits.
+    /// 1 to `max` ASCII digits (`max` ≤ 4: the value cannot overflow).
     fn number(&mut self, max: usize) -> Option<(u32, u8)> {
-        let digits = self.s[self.i..].bytes().take_while(u8::is_ascii_digit).count();
+        let mut n = 0u32;
+        let mut digits = 0;
+        for &b in self.s.as_bytes()[self.i..].iter().take(max + 1) {
+            if !b.is_ascii_digit() {
+                break;
+            }
+            n = n * 10 + u32::from(b - b'0');
+            digits += 1;
+        }
         if digits == 0 || digits > max {
             return None;
         }
-        let n = self.s[self.i..self.i + digits].parse().ok()?;
         self.i += digits;
         Some((n, digits as u8))
     }
@@ -106,9 +115,9 @@ pub fn parse(line: &str) -> Option<Header<'_>> {
         return None;
     }
     // A word between date and time (`klo`, `um`, `à`): letters only, short.
-    let word: String = p.s[p.i..].chars().take_while(|c| c.is_alphabetic()).take(6).collect();
-    if !word.is_empty() {
-        p.i += word.len();
+    let word: usize = p.s[p.i..].chars().take_while(|c| c.is_alphabetic()).take(6).map(char::len_utf8).sum();
+    if word > 0 {
+        p.i += word;
         if p.spaces() == 0 {
             return None;
         }
@@ -227,9 +236,11 @@ struct Tally {
 }
 
 /// The date order of each shape of one file, learnt from all its dates.
+/// The tallies per shape of date: a list, as a file has one or two shapes
+/// (48 at most) and it is looked up on every line.
 #[derive(Debug, Default, Clone)]
 pub struct Orders {
-    tallies: HashMap<Shape, Tally>,
+    tallies: Vec<(Shape, Tally)>,
     forced: Option<Order>,
 }
 
@@ -249,8 +260,19 @@ impl Orders {
         Orders { forced: order, ..Default::default() }
     }
 
+    fn tally(&self, shape: &Shape) -> Option<&Tally> {
+        self.tallies.iter().find(|(s, _)| s == shape).map(|(_, t)| t)
+    }
+
     pub fn learn(&mut self, h: &Header) {
-        let t = self.tallies.entry(h.shape).or_default();
+        let i = match self.tallies.iter().position(|(s, _)| *s == h.shape) {
+            Some(i) => i,
+            None => {
+                self.tallies.push((h.shape, Tally::default()));
+                self.tallies.len() - 1
+            }
+        };
+        let t = &mut self.tallies[i].1;
         let [a, b, _] = h.fields;
         t.first_over_12 |= a > 12;
         t.second_over_12 |= b > 12;
@@ -278,7 +300,7 @@ impl Orders {
         let order = match self.forced {
             Some(o) => o,
             None if h.shape.year_first => Order::Ymd,
-            None => match self.tallies.get(&h.shape).map(decide) {
+            None => match self.tally(&h.shape).map(decide) {
                 Some(Decision::Certain(o) | Decision::Guessed(o)) => o,
                 Some(Decision::PerLine) | None => {
                     if a > 12 {

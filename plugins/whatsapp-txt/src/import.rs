@@ -1,89 +1,49 @@
 //! Reading exports. Each transcript is read twice, line by line: the first
 //! pass learns the date order of each shape of date, the authors and
-//! whether it is a group; the second streams the messages. Memory holds one
-//! line and one message, whatever the file's length.
+//! whether it is a group (the transcripts in parallel, and each media
+//! folder listed beside them); the second streams the messages from a
+//! reader thread while the host takes the batches before (see
+//! `chatferry_core::producer`). Memory holds a block of lines and a few
+//! batches, whatever the file's length.
 
 use crate::body::{self, Body};
 use crate::folder::MediaFolder;
 use crate::header::{self, Decision, Orders};
+use crate::lines::Lines;
 use crate::source::ChatFile;
 use crate::zone::{Fit, Zone};
+use ahash::AHashMap;
 use chatferry_core::digits::decimal;
 use chatferry_core::media::{mime_for_extension, Resolve};
+use chatferry_core::producer::{Finishing, Reader, Send as SendBatch, StreamedImporter};
 use chatferry_core::{
     Chat, ChatKind, Contact, ContactCard, Error, Header, Importer, Location, Media, Message, MessageKind, Options,
     Participant, Report, Result, Role, Status, SystemEvent,
 };
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, Read};
+use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 
 pub const SOURCE: &str = "whatsapp-txt";
-/// A physical line longer than this is not an export's.
-const MAX_LINE: usize = 16 << 20;
 /// A message (all its lines) longer than this is cut, and noted.
 const MAX_MESSAGE: usize = 64 << 20;
 
-/// Lines of one file, with its name for errors.
-struct Lines {
-    reader: std::io::BufReader<std::fs::File>,
-    shown: String,
-    number: u64,
-    buf: Vec<u8>,
-}
-
-impl Lines {
-    fn open(path: &Path, shown: &str) -> Result<Lines> {
-        let f = std::fs::File::open(path).map_err(|e| Error::io(path, "open", e))?;
-        Ok(Lines { reader: std::io::BufReader::with_capacity(1 << 16, f), shown: shown.into(), number: 0, buf: vec![] })
-    }
-
-    /// The next line without its line end, or `None` at the end.
-    fn next(&mut self) -> Result<Option<&str>> {
-        self.buf.clear();
-        let n = (&mut self.reader)
-            .take(MAX_LINE as u64 + 1)
-            .read_until(b'\n', &mut self.buf)
-            .map_err(|e| Error::bad_input(format!("{}: cannot be read ({e})", self.shown)))?;
-        if n == 0 {
-            return Ok(None);
-        }
-        self.number += 1;
-        if self.buf.len() > MAX_LINE {
-            return Err(Error::bad_input(format!(
-                "{}: line {} is longer than 16 MiB; this is not a WhatsApp export",
-                self.shown, self.number
-            )));
-        }
-        while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
-            self.buf.pop();
-        }
-        if self.buf.contains(&0) {
-            return Err(Error::bad_input(format!(
-                "{}: line {} holds binary data; this is not a WhatsApp export text",
-                self.shown, self.number
-            )));
-        }
-        let text = std::str::from_utf8(&self.buf).map_err(|_| {
-            Error::bad_input(format!(
-                "{}: line {} is not UTF-8 text; WhatsApp writes exports in UTF-8 (was the file converted?)",
-                self.shown, self.number
-            ))
-        })?;
-        Ok(Some(if self.number == 1 { text.trim_start_matches('\u{feff}') } else { text }))
-    }
-}
-
 /// `Author: body`, or `None` for a line without an author.
 fn split_author<'a>(rest: &'a str, known: &dyn Fn(&str) -> bool) -> Option<(&'a str, &'a str)> {
-    if let Some((a, b)) = rest.split_once(": ") {
-        if !a.is_empty() && a.chars().count() <= 100 {
-            return Some((a, b));
+    // Colons found with memchr: a `str` pattern search is set up anew per
+    // call, which cost more than the rest of the split.
+    let bytes = rest.as_bytes();
+    let first = memchr::memchr(b':', bytes)?;
+    if let Some(i) = memchr::memchr_iter(b':', bytes).find(|&i| bytes.get(i + 1) == Some(&b' ')) {
+        let a = &rest[..i];
+        if !a.is_empty() && (a.len() <= 100 || a.chars().count() <= 100) {
+            return Some((a, &rest[i + 2..]));
         }
     }
     // `John Doe:.`: a colon without a space, from an author seen elsewhere.
-    let (a, b) = rest.split_once(':')?;
+    let (a, b) = (&rest[..first], &rest[first + 1..]);
     known(a).then_some((a, b))
 }
 
@@ -95,7 +55,7 @@ struct Plan {
     authors: BTreeMap<String, u64>,
     chat: Chat,
     /// Each author's contact id, made once (a hash) rather than per message.
-    ids: HashMap<String, String>,
+    ids: AHashMap<String, String>,
     me: Option<String>,
     me_how: &'static str,
     headers: u64,
@@ -121,11 +81,14 @@ fn group_id(title: &str) -> String {
 fn learn(file: ChatFile, forced: Option<header::Order>, me_option: Option<&str>) -> Result<Plan> {
     let mut lines = Lines::open(&file.txt, &file.shown)?;
     let mut orders = Orders::forced(forced);
-    let mut authors: BTreeMap<String, u64> = BTreeMap::new();
+    // Counted in a hash map (a line each), sorted once at the end.
+    let mut authors: AHashMap<String, u64> = AHashMap::new();
     let (mut headers, mut lines_before, mut any) = (0u64, 0u64, false);
     let mut group_hint = false;
     while let Some(line) = lines.next()? {
-        any |= !line.trim().is_empty();
+        if !any {
+            any = !line.trim().is_empty();
+        }
         let Some(h) = header::parse(line) else {
             if headers == 0 && !line.trim().is_empty() {
                 lines_before += 1;
@@ -165,6 +128,7 @@ fn learn(file: ChatFile, forced: Option<header::Order>, me_option: Option<&str>)
             file.shown
         )));
     }
+    let authors: BTreeMap<String, u64> = authors.into_iter().collect();
     let group = group_hint || authors.len() > 2;
     let (me, me_how) = match me_option {
         Some(m) => (Some(m.to_string()), "given with --opt me"),
@@ -224,21 +188,152 @@ fn is_ios_system(body: &str) -> bool {
     body.starts_with('\u{200e}') && matches!(body::classify(body, &|_| false), Body::Text(_))
 }
 
+/// Opens `input`: finds its transcripts, reads each once to plan it (see
+/// `learn`), and returns an importer whose messages a reader thread streams.
+pub fn open(input: &Path, options: &Options) -> Result<TxtImporter> {
+    let forced = match options.get("date-order") {
+        None => None,
+        Some(o) => Some(
+            header::Order::parse(o)
+                .ok_or_else(|| Error::usage(format!("date-order {o:?}: give dmy, mdy, ymd or ydm")))?,
+        ),
+    };
+    let zone = Zone::from_option(options.get("timezone"))?;
+    let me = options.get("me").map(str::trim).filter(|m| !m.is_empty());
+    let found = crate::source::find(input)?;
+    let mut report = Report::new();
+    let mut plans = Vec::new();
+    let mut folders = Vec::new();
+    for (plan, folder) in learn_all(&found.chats, forced, me)? {
+        report.note(describe(&plan));
+        plans.push(plan);
+        folders.push(folder);
+    }
+    report.note(format!("times read as {} (the export holds none; give --opt timezone=Area/City)", zone.describe()));
+    // Contacts: every author once, across chats.
+    let mut contacts: BTreeMap<String, Contact> = BTreeMap::new();
+    let mut owner = None;
+    for p in &plans {
+        for a in p.authors.keys() {
+            let id = &p.ids[a];
+            let c = Contact {
+                id: id.clone(),
+                name: Some(a.trim_start_matches(['~', ' ', '\u{202f}']).to_string()),
+                phone: id.strip_suffix("@s.whatsapp.net").filter(|d| !d.starts_with('0')).map(|d| format!("+{d}")),
+                ..Default::default()
+            };
+            if p.me.as_deref() == Some(a.as_str()) {
+                owner = Some(c);
+            } else {
+                contacts.insert(id.clone(), c);
+            }
+        }
+    }
+    // A one-to-one chat whose person wrote nothing still names them.
+    for p in &plans {
+        if p.chat.kind == ChatKind::Direct && !contacts.contains_key(&p.chat.id) {
+            let is_owner = owner.as_ref().is_some_and(|o: &Contact| o.id == p.chat.id);
+            if !is_owner {
+                let c = Contact { id: p.chat.id.clone(), name: Some(p.file.title.clone()), ..Default::default() };
+                contacts.insert(p.chat.id.clone(), c);
+            }
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    let chats: Vec<Chat> = plans.iter().map(|p| p.chat.clone()).filter(|c| seen.insert(c.id.clone())).collect();
+    let header = Header {
+        source_adapter: SOURCE.into(),
+        model_version: chatferry_core::model::MODEL_VERSION.into(),
+        owner: owner.clone(),
+        estimated_messages: Some(plans.iter().map(|p| p.headers).sum()),
+        extras: Default::default(),
+    };
+    let (returned, returns) = std::sync::mpsc::channel();
+    let reader: Reader = Box::new(move |size, shared, send| {
+        let mut reading = Reading::new(zone, size);
+        reading.returned = Some(returns);
+        for (plan, folder) in plans.iter().zip(&folders) {
+            if !reading.read_file(plan, folder, send)? {
+                return Ok(());
+            }
+        }
+        reading.counts.note(&mut *shared.lock().map_err(|_| Error::internal("report lock poisoned"))?);
+        reading.finish(send);
+        Ok(())
+    });
+    // Contact cards are read in the finishing step, on whichever thread has
+    // time (a file open per card was a tenth of the reader's time).
+    let cards: Finishing = Arc::new(|m: &mut Message, _: &mut Report| {
+        if m.kind == MessageKind::Contact && m.contact_card.is_none() {
+            if let Some(path) = m.media.as_ref().filter(|m| !m.missing).and_then(|m| m.path.as_deref()) {
+                m.contact_card = read_vcard(Path::new(path));
+            }
+        }
+    });
+    let contacts = contacts.into_values().collect();
+    let inner = StreamedImporter::new("whatsapp-txt reader", header, contacts, chats, report, reader)
+        .keeping(found.unpacked)
+        .finishing_each(cards);
+    Ok(TxtImporter { inner, returned })
+}
+
+/// The streamed importer; batches the host has finished with go back to
+/// the reader, whose next messages are built in their buffers.
 pub struct TxtImporter {
-    plans: Vec<Plan>,
-    zone: Zone,
-    owner: Option<Contact>,
-    contacts: Option<Vec<Contact>>,
-    chats: Option<Vec<Chat>>,
-    current: usize,
-    /// The current file's lines and the folder of its attachments.
-    reading: Option<(Lines, MediaFolder)>,
-    pending: Option<Pending>,
-    last_ms: Option<i64>,
-    /// Ids given in the current minute, for the occurrence count.
-    minute: (i64, HashMap<[u8; 32], u32, KeyIsHash>),
-    report: Report,
-    counts: Counts,
+    inner: StreamedImporter,
+    returned: std::sync::mpsc::Sender<Vec<Message>>,
+}
+
+impl Importer for TxtImporter {
+    fn header(&mut self) -> Result<Header> {
+        self.inner.header()
+    }
+    fn next_contacts(&mut self, max: usize) -> Result<Vec<Contact>> {
+        self.inner.next_contacts(max)
+    }
+    fn next_chats(&mut self, max: usize) -> Result<Vec<Chat>> {
+        self.inner.next_chats(max)
+    }
+    fn next_messages(&mut self, max: usize) -> Result<Vec<Message>> {
+        self.inner.next_messages(max)
+    }
+    fn recycle(&mut self, batch: Vec<Message>) {
+        // After the reader has ended the batch is simply freed here.
+        let _ = self.returned.send(batch);
+    }
+    fn wants_batches_back(&self) -> bool {
+        true
+    }
+    fn finish(&mut self) -> Result<Report> {
+        self.inner.finish()
+    }
+}
+
+/// Plans every transcript and lists every media folder not listed yet, two
+/// files at a time. The plans come back in file order; the first file's
+/// error wins.
+fn learn_all(files: &[ChatFile], forced: Option<header::Order>, me: Option<&str>) -> Result<Vec<(Plan, MediaFolder)>> {
+    #[allow(clippy::large_enum_variant)] // two per file, made once
+    enum Done {
+        Plan(Result<Plan>),
+        Folder(MediaFolder),
+    }
+    // Job 2i plans file i, job 2i+1 finds its folder's files.
+    let jobs: Vec<usize> = (0..files.len() * 2).collect();
+    let done = crate::parallel::map(&jobs, |&job| {
+        let file = &files[job / 2];
+        match (job % 2, &file.listing) {
+            (0, _) => Done::Plan(learn(file.clone(), forced, me)),
+            (_, Some(listing)) => Done::Folder(MediaFolder::listed(&file.media_root, Arc::clone(listing))),
+            (_, None) => Done::Folder(MediaFolder::open(&file.media_root)),
+        }
+    });
+    let mut out = Vec::with_capacity(files.len());
+    let mut done = done.into_iter();
+    while let (Some(Done::Plan(plan)), Some(Done::Folder(folder))) = (done.next(), done.next()) {
+        out.push((plan?, folder));
+    }
+    Ok(out)
 }
 
 #[derive(Default)]
@@ -251,82 +346,212 @@ struct Counts {
     refused: u64,
 }
 
-/// The message being read, until the next header ends it.
-struct Pending {
-    msg: Message,
-    author: Option<String>,
+impl Counts {
+    fn note(&self, report: &mut Report) {
+        if self.nulls > 0 {
+            report.note(format!(
+                "{} messages are `null` in the export (WhatsApp wrote no text for them: a poll, view-once media or \
+                 similar); kept as 'other'",
+                self.nulls
+            ));
+        }
+        if self.omitted > 0 {
+            report.note(format!(
+                "{} media were left out of the export (\"without media\"); their files are missing",
+                self.omitted
+            ));
+        }
+        if self.repeated > 0 {
+            report.note(format!(
+                "{} times fell in an hour the clocks skipped or repeated (DST); read in file order",
+                self.repeated
+            ));
+        }
+        if self.refused > 0 {
+            report.media.refused += self.refused;
+            report.note(format!("{} attachment names were not plain file names and were not read", self.refused));
+        }
+        if self.cut > 0 {
+            report.note(format!("{} lines were left off messages longer than 64 MiB", self.cut));
+        }
+    }
+}
+
+/// What is known of the message being read (the batch's last), until the
+/// next header ends it.
+struct Open {
+    /// Its author as the export writes it is in `Reading::author`.
+    has_author: bool,
     /// Android: the lines after `(file attached)` are its caption.
     caption_follows: bool,
 }
 
-impl TxtImporter {
-    pub fn open(input: &Path, options: &Options) -> Result<TxtImporter> {
-        let forced = match options.get("date-order") {
-            None => None,
-            Some(o) => Some(
-                header::Order::parse(o)
-                    .ok_or_else(|| Error::usage(format!("date-order {o:?}: give dmy, mdy, ymd or ydm")))?,
-            ),
-        };
-        let zone = Zone::from_option(options.get("timezone"))?;
-        let me = options.get("me").map(str::trim).filter(|m| !m.is_empty());
-        let mut report = Report::new();
-        let mut plans = Vec::new();
-        for file in crate::source::find(input)? {
-            let plan = learn(file, forced, me)?;
-            report.note(describe(&plan));
-            plans.push(plan);
+/// Strings of messages the host has handed back, kept to be filled again:
+/// the reader then allocates next to nothing for a message in the steady
+/// state (allocating and freeing a message's strings was a sixth of its time).
+#[derive(Default)]
+struct Pool {
+    strings: Vec<String>,
+}
+
+impl Pool {
+    /// Keeps a string from a returned message (not a large one: memory stays flat).
+    fn keep(&mut self, s: String) {
+        if s.capacity() > 0 && s.capacity() <= 4096 && self.strings.len() < 16_384 {
+            self.strings.push(s);
         }
-        report
-            .note(format!("times read as {} (the export holds none; give --opt timezone=Area/City)", zone.describe()));
-        // Contacts: every author once, across chats.
-        let mut contacts: BTreeMap<String, Contact> = BTreeMap::new();
-        let mut owner = None;
-        for p in &plans {
-            for a in p.authors.keys() {
-                let id = contact_id(a);
-                let c = Contact {
-                    id: id.clone(),
-                    name: Some(a.trim_start_matches(['~', ' ', '\u{202f}']).to_string()),
-                    phone: id.strip_suffix("@s.whatsapp.net").filter(|d| !d.starts_with('0')).map(|d| format!("+{d}")),
-                    ..Default::default()
-                };
-                if p.me.as_deref() == Some(a.as_str()) {
-                    owner = Some(c.clone());
-                } else {
-                    contacts.insert(id, c);
-                }
-            }
-        }
-        // A one-to-one chat whose person wrote nothing still names them.
-        for p in &plans {
-            if p.chat.kind == ChatKind::Direct && !contacts.contains_key(&p.chat.id) {
-                let is_owner = owner.as_ref().is_some_and(|o| o.id == p.chat.id);
-                if !is_owner {
-                    let c = Contact { id: p.chat.id.clone(), name: Some(p.file.title.clone()), ..Default::default() };
-                    contacts.insert(p.chat.id.clone(), c);
-                }
-            }
-        }
-        Ok(TxtImporter {
-            plans,
-            zone,
-            owner,
-            contacts: Some(contacts.into_values().collect()),
-            chats: None,
-            current: 0,
-            reading: None,
-            pending: None,
-            last_ms: None,
-            minute: (i64::MIN, HashMap::default()),
-            report,
-            counts: Counts::default(),
-        })
     }
 
-    /// Finishes the pending message into `out`.
-    fn flush(&mut self, out: &mut Vec<Message>) {
-        let Some(Pending { mut msg, author, .. }) = self.pending.take() else { return };
+    fn string(&mut self, from: &str) -> String {
+        match self.strings.pop() {
+            Some(mut s) => {
+                s.clear();
+                s.push_str(from);
+                s
+            }
+            None => from.to_string(),
+        }
+    }
+
+    /// Empties a returned message in place, as `Message::default()` but with
+    /// its id and chat buffers kept and its other strings pooled. Every field
+    /// is named (no `..`): a field added to the model must be reset here.
+    fn reset(&mut self, m: &mut Message) {
+        let Message {
+            id,
+            chat,
+            sender,
+            from_me,
+            timestamp_ms,
+            kind,
+            status,
+            text,
+            media,
+            location,
+            contact_card,
+            link,
+            call,
+            system,
+            payment,
+            poll,
+            reply_to,
+            quoted_text,
+            reactions,
+            forwarded,
+            starred,
+            edited,
+            edited_ms,
+            view_once,
+            extras,
+        } = m;
+        id.clear();
+        chat.clear();
+        for s in [sender.take(), text.take(), reply_to.take(), quoted_text.take()].into_iter().flatten() {
+            self.keep(s);
+        }
+        if let Some(media) = media.take() {
+            for s in [media.file_name, media.mime, media.caption, media.path].into_iter().flatten() {
+                self.keep(s);
+            }
+        }
+        *from_me = false;
+        *timestamp_ms = 0;
+        *kind = Default::default();
+        *status = Default::default();
+        *location = None;
+        *contact_card = None;
+        *link = None;
+        *call = None;
+        *system = None;
+        *payment = None;
+        *poll = None;
+        reactions.clear();
+        *forwarded = false;
+        *starred = false;
+        *edited = false;
+        *edited_ms = None;
+        *view_once = false;
+        *extras = Default::default();
+    }
+}
+
+/// The second pass: the state carried from line to line. /// Messages are built
+/// in place in the batch (a `Message` is near a kilobyte: moving each one
+/// through a pending slot and into the batch was a tenth of the reader).
+struct Reading {
+    zone: Zone,
+    size: usize,
+    /// `batch[..filled]` are this batch's messages; the rest are returned
+    /// ones waiting to be filled again.
+    batch: Vec<Message>,
+    filled: usize,
+    /// Set while the batch's last message is still being read.
+    open: Option<Open>,
+    /// The open message's author (one buffer, not a string per message).
+    author: String,
+    /// What a message's id is hashed from (one buffer).
+    key_bytes: Vec<u8>,
+    last_ms: Option<i64>,
+    /// Ids given in the current minute, for the occurrence count.
+    minute: (i64, HashMap<[u8; 32], u32, KeyIsHash>),
+    counts: Counts,
+    pool: Pool,
+    /// Batches the host has finished with.
+    returned: Option<std::sync::mpsc::Receiver<Vec<Message>>>,
+}
+
+impl Reading {
+    fn new(zone: Zone, size: usize) -> Reading {
+        Reading {
+            zone,
+            size: size.max(1),
+            batch: Vec::with_capacity(size.max(1)),
+            filled: 0,
+            open: None,
+            author: String::new(),
+            key_bytes: Vec::new(),
+            last_ms: None,
+            minute: (i64::MIN, HashMap::default()),
+            counts: Counts::default(),
+            pool: Pool::default(),
+            returned: None,
+        }
+    }
+
+    /// Sends the batch's messages; the next are built in a returned batch
+    /// when there is one. `false` when the importer is gone.
+    fn send_batch(&mut self, send: &mut SendBatch) -> bool {
+        self.batch.truncate(self.filled);
+        let next = self.returned.as_ref().and_then(|r| r.try_recv().ok());
+        let full = std::mem::replace(&mut self.batch, next.unwrap_or_else(|| Vec::with_capacity(self.size)));
+        self.filled = 0;
+        full.is_empty() || send(full)
+    }
+
+    /// Streams one transcript's messages; `false` when the importer is gone.
+    fn read_file(&mut self, plan: &Plan, folder: &MediaFolder, send: &mut SendBatch) -> Result<bool> {
+        let mut lines = Lines::open(&plan.file.txt, &plan.file.shown)?;
+        self.last_ms = None;
+        while let Some(line) = lines.next()? {
+            if !self.step(plan, folder, line, send) {
+                return Ok(false);
+            }
+        }
+        self.flush();
+        Ok(true)
+    }
+
+    /// Sends what is left of the last batch.
+    fn finish(mut self, send: &mut SendBatch) {
+        self.flush();
+        self.send_batch(send);
+    }
+
+    /// Finishes the open message.
+    fn flush(&mut self) {
+        let Some(Open { has_author, .. }) = self.open.take() else { return };
+        let Some(i) = self.filled.checked_sub(1) else { return };
+        let msg = &mut self.batch[i];
         // Blank lines before the next header belong to no message.
         for t in [msg.text.as_mut(), msg.media.as_mut().and_then(|m| m.caption.as_mut())].into_iter().flatten() {
             let kept = t.trim_end_matches('\n').len();
@@ -347,92 +572,117 @@ impl TxtImporter {
                 msg.edited = true;
             }
         }
-        // A stable id: the same export read twice gives the same ids.
-        let mut h = Sha256::new();
+        // A stable id: the same export read twice gives the same ids. The
+        // parts are hashed in one piece (from a reused buffer): the bytes are
+        // those of the ids before, part, NUL, part, NUL…, the file name last.
         let mut time = [0u8; 20];
+        let key_bytes = &mut self.key_bytes;
+        key_bytes.clear();
         for part in [
             msg.chat.as_str(),
             decimal(msg.timestamp_ms, &mut time),
-            author.as_deref().unwrap_or(""),
+            if has_author { self.author.as_str() } else { "" },
             msg.text.as_deref().unwrap_or(""),
         ] {
-            h.update(part.as_bytes());
-            h.update([0]);
+            key_bytes.extend_from_slice(part.as_bytes());
+            key_bytes.push(0);
         }
         if let Some(m) = &msg.media {
-            h.update(m.file_name.as_deref().unwrap_or("").as_bytes());
+            key_bytes.extend_from_slice(m.file_name.as_deref().unwrap_or("").as_bytes());
         }
-        let key: [u8; 32] = h.finalize().into();
+        let key: [u8; 32] = Sha256::digest(&key_bytes[..]).into();
+        if key_bytes.capacity() > 1 << 20 {
+            *key_bytes = Vec::new(); // after a huge message, not kept for the rest
+        }
         if self.minute.0 != msg.timestamp_ms {
             self.minute.0 = msg.timestamp_ms;
             self.minute.1.clear(); // keeps its allocation
         }
         let n = self.minute.1.entry(key).or_default();
         *n += 1;
-        let mut id = String::with_capacity(32);
+        // Written into the message's own buffer (a returned message's, cleared).
+        let id = &mut msg.id;
+        id.clear();
         for b in &key[..10] {
             id.push(HEX[usize::from(b >> 4)] as char);
             id.push(HEX[usize::from(b & 15)] as char);
         }
         id.push('-');
         id.push_str(decimal(i64::from(*n), &mut time));
-        msg.id = id;
-        out.push(msg);
     }
 
-    /// Reads one line of the current file; `false` at its end.
-    fn step(&mut self, lines: &mut Lines, folder: &MediaFolder, out: &mut Vec<Message>) -> Result<bool> {
-        let plan = &self.plans[self.current];
-        let Some(line) = lines.next()? else { return Ok(false) };
+    /// Reads one line; `false` when the importer is gone.
+    fn step(&mut self, plan: &Plan, folder: &MediaFolder, line: &str, send: &mut SendBatch) -> bool {
         let parsed = header::parse(line).and_then(|h| plan.orders.date(&h).map(|d| (h, d)));
         let Some((h, (y, mo, d))) = parsed else {
-            // A line of the message before (blank lines too).
-            match self.pending.as_mut() {
-                Some(p) => {
-                    let slot = if p.caption_follows {
-                        p.msg.media.as_mut().map(|m| &mut m.caption)
-                    } else {
-                        Some(&mut p.msg.text)
-                    };
-                    match slot {
-                        Some(Some(t)) if t.len() + line.len() >= MAX_MESSAGE => self.counts.cut += 1,
-                        Some(Some(t)) => {
-                            t.push('\n');
-                            t.push_str(line);
-                        }
-                        Some(empty) => *empty = Some(line.to_string()),
-                        None => {}
-                    }
-                }
-                None => self.counts.skipped += u64::from(!line.trim().is_empty()),
-            }
-            return Ok(true);
+            self.continue_message(line);
+            return true;
         };
-        let rest = h.rest;
         let naive = chrono::NaiveDate::from_ymd_opt(y, mo, d)
             .and_then(|x| x.and_hms_opt(header::hour24(&h), h.minute, h.second.unwrap_or(0)));
         let Some(naive) = naive else {
-            return Ok(true); // 31 February: not a header after all
+            // 31 February: not a header after all.
+            self.continue_message(line);
+            return true;
         };
-        self.flush(out);
+        self.flush();
+        if self.filled >= self.size && !self.send_batch(send) {
+            return false;
+        }
+        self.start_message(plan, folder, &h, naive);
+        true
+    }
+
+    /// A line of the message before (blank lines too).
+    fn continue_message(&mut self, line: &str) {
+        let (Some(open), Some(i)) = (self.open.as_ref(), self.filled.checked_sub(1)) else {
+            self.counts.skipped += u64::from(!line.trim().is_empty());
+            return;
+        };
+        let msg = &mut self.batch[i];
+        let slot = if open.caption_follows { msg.media.as_mut().map(|m| &mut m.caption) } else { Some(&mut msg.text) };
+        match slot {
+            Some(Some(t)) if t.len() + line.len() >= MAX_MESSAGE => self.counts.cut += 1,
+            Some(Some(t)) => {
+                t.push('\n');
+                t.push_str(line);
+            }
+            Some(empty) => *empty = Some(self.pool.string(line)),
+            None => {}
+        }
+    }
+
+    /// Starts the message whose header `h` is.
+    fn start_message(&mut self, plan: &Plan, folder: &MediaFolder, h: &header::Header, naive: chrono::NaiveDateTime) {
+        let rest = h.rest;
         let (ts, fit) = self.zone.to_utc(naive, self.last_ms);
         if fit != Fit::Exact {
             self.counts.repeated += 1;
         }
         self.last_ms = Some(ts);
-        let plan = &self.plans[self.current];
-        let mut msg =
-            Message { chat: plan.chat.id.clone(), timestamp_ms: ts, status: Status::Received, ..Default::default() };
+        if self.filled < self.batch.len() {
+            self.pool.reset(&mut self.batch[self.filled]);
+        } else {
+            self.batch.push(Message::default());
+        }
+        self.filled += 1;
+        let pool = &mut self.pool;
+        let msg = &mut self.batch[self.filled - 1];
+        msg.chat.push_str(&plan.chat.id);
+        msg.timestamp_ms = ts;
+        msg.status = Status::Received;
+        self.author.clear();
         let (author, body) = match split_author(rest, &|a| plan.authors.contains_key(a)) {
             Some((a, b)) if !(h.bracketed && is_ios_system(b)) && !acts(a, b) => (a, b),
             Some((a, b)) => {
                 // An iPhone system line: its author is the group or the actor.
                 let actor = (acts(a, b) || a != plan.file.title).then(|| contact_id(a));
                 msg.kind = MessageKind::System;
-                msg.text = Some(b.trim_start_matches('\u{200e}').to_string());
+                msg.text = Some(pool.string(b.trim_start_matches('\u{200e}')));
                 msg.system = Some(SystemEvent { action: "other".into(), actor, ..Default::default() });
-                self.pending = Some(Pending { msg, author: Some(a.to_string()), caption_follows: false });
-                return Ok(true);
+                self.author.push_str(a);
+                self.open = Some(Open { has_author: true, caption_follows: false });
+                return;
             }
             None => {
                 msg.kind = MessageKind::System;
@@ -447,20 +697,23 @@ impl TxtImporter {
                     "other"
                 };
                 msg.system = Some(SystemEvent { action: action.into(), ..Default::default() });
-                msg.text = Some(rest.to_string());
-                self.pending = Some(Pending { msg, author: None, caption_follows: false });
-                return Ok(true);
+                msg.text = Some(pool.string(rest));
+                self.open = Some(Open { has_author: false, caption_follows: false });
+                return;
             }
         };
         let from_me = plan.me.as_deref() == Some(author);
         msg.from_me = from_me;
         msg.status = if from_me { Status::Sent } else { Status::Received };
-        msg.sender = Some(plan.ids.get(author).cloned().unwrap_or_else(|| contact_id(author)));
+        msg.sender = Some(match plan.ids.get(author) {
+            Some(id) => pool.string(id),
+            None => contact_id(author),
+        });
         let mut caption_follows = false;
         match body::classify(body, &|name| folder.exists(name)) {
             Body::Text(t) => {
                 msg.kind = MessageKind::Text;
-                msg.text = Some(t.to_string());
+                msg.text = Some(pool.string(t));
             }
             Body::Null => {
                 self.counts.nulls += 1;
@@ -481,18 +734,16 @@ impl TxtImporter {
                 msg.kind = body::kind_of_file(file);
                 let ext = file.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
                 let mut media = Media {
-                    file_name: Some(file.to_string()),
-                    mime: ext.as_deref().and_then(mime_for_extension).map(String::from),
-                    caption: caption.map(String::from),
+                    file_name: Some(pool.string(file)),
+                    mime: ext.as_deref().and_then(mime_for_extension).map(|m| pool.string(m)),
+                    caption: caption.map(|c| pool.string(c)),
                     ..Default::default()
                 };
                 let safe = !file.contains(['/', '\\']) && file != ".." && !file.is_empty();
                 match safe.then(|| folder.find(file)) {
                     Some(Ok(Resolve::Found(p))) => {
-                        if msg.kind == MessageKind::Contact {
-                            msg.contact_card = read_vcard(&p);
-                        }
-                        media.path = Some(p.to_string_lossy().into_owned());
+                        media.path =
+                            Some(p.into_os_string().into_string().unwrap_or_else(|p| p.to_string_lossy().into()))
                     }
                     Some(Ok(Resolve::Missing(_))) => media.missing = true,
                     Some(Err(_)) | None => {
@@ -504,8 +755,8 @@ impl TxtImporter {
                 caption_follows = !h.bracketed;
             }
         }
-        self.pending = Some(Pending { msg, author: Some(author.to_string()), caption_follows });
-        Ok(true)
+        self.author.push_str(author);
+        self.open = Some(Open { has_author: true, caption_follows });
     }
 }
 
@@ -587,85 +838,86 @@ fn describe(p: &Plan) -> String {
     )
 }
 
-impl Importer for TxtImporter {
-    fn header(&mut self) -> Result<Header> {
-        Ok(Header {
-            source_adapter: SOURCE.into(),
-            model_version: chatferry_core::model::MODEL_VERSION.into(),
-            owner: self.owner.clone(),
-            estimated_messages: Some(self.plans.iter().map(|p| p.headers).sum()),
-            extras: Default::default(),
-        })
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    fn next_contacts(&mut self, _max: usize) -> Result<Vec<Contact>> {
-        Ok(self.contacts.take().unwrap_or_default())
-    }
+    /// Every kind of body, one after another, so that each message is built
+    /// in the buffers of a different kind's when batches come back.
+    const TRANSCRIPT: &str = "\
+12/31/23, 23:59 - Messages and calls are end-to-end encrypted. No one outside of this chat can read them.
+12/31/23, 23:59 - Anna: Happy new year 🎆
+1/1/24, 00:01 - Ben: IMG-20240101-WA0001.jpg (file attached)
+the fireworks
+over the river
+1/1/24, 00:02 - Anna: <Media omitted>
+1/1/24, 00:03 - Ben: location: https://maps.google.com/?q=52.52,13.405
+1/1/24, 00:03 - Ben: Brandenburger Tor
+1/1/24, 00:04 - Anna: This message was deleted
+1/1/24, 00:05 - Ben: null
+1/1/24, 00:06 - Anna: Ben.vcf (file attached)
+2/31/24, 00:07 - not a date, so a line of the card's message
+1/1/24, 00:08 - Ben: 多行
+第二行 <This message was edited>
+1/1/24, 00:09 - Anna: Happy new year 🎆
+1/1/24, 00:09 - Anna: Happy new year 🎆
+";
 
-    fn next_chats(&mut self, _max: usize) -> Result<Vec<Chat>> {
-        if self.chats.is_none() {
-            let mut seen = std::collections::HashSet::new();
-            let list: Vec<Chat> =
-                self.plans.iter().map(|p| p.chat.clone()).filter(|c| seen.insert(c.id.clone())).collect();
-            self.chats = Some(vec![]);
-            return Ok(list);
-        }
-        Ok(vec![])
-    }
-
-    fn next_messages(&mut self, max: usize) -> Result<Vec<Message>> {
-        let mut out = Vec::with_capacity(max.min(4096));
-        while out.len() < max && self.current < self.plans.len() {
-            let (mut lines, folder) = match self.reading.take() {
-                Some(open) => open,
-                None => {
-                    let p = &self.plans[self.current];
-                    self.last_ms = None;
-                    (Lines::open(&p.file.txt, &p.file.shown)?, MediaFolder::open(&p.file.media_root))
-                }
-            };
-            let mut more = true;
-            while more && out.len() < max {
-                more = self.step(&mut lines, &folder, &mut out)?;
+    fn read_all(dir: &Path, max: usize, give_back: bool) -> Vec<Message> {
+        let options = Options::new().with("timezone", "UTC");
+        let mut importer = open(&dir.join("WhatsApp Chat with Ben.txt"), &options).unwrap();
+        importer.header().unwrap();
+        importer.next_contacts(1000).unwrap();
+        importer.next_chats(1000).unwrap();
+        let mut all = Vec::new();
+        loop {
+            let batch = importer.next_messages(max).unwrap();
+            if batch.is_empty() {
+                break;
             }
-            if more {
-                self.reading = Some((lines, folder));
-            } else {
-                self.flush(&mut out);
-                self.current += 1;
+            all.extend(batch.iter().cloned());
+            if give_back {
+                importer.recycle(batch);
             }
         }
-        Ok(out)
+        importer.finish().unwrap();
+        all
     }
 
-    fn finish(&mut self) -> Result<Report> {
-        let c = &self.counts;
-        if c.nulls > 0 {
-            self.report.note(format!(
-                "{} messages are `null` in the export (WhatsApp wrote no text for them: a poll, view-once media or \
-                 similar); kept as 'other'",
-                c.nulls
-            ));
+    #[test]
+    fn messages_built_in_returned_batches_are_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("WhatsApp Chat with Ben.txt"), TRANSCRIPT).unwrap();
+        std::fs::write(dir.path().join("IMG-20240101-WA0001.jpg"), b"jpeg").unwrap();
+        std::fs::write(dir.path().join("Ben.vcf"), "BEGIN:VCARD\nFN:Ben B\nEND:VCARD\n").unwrap();
+        let reference = read_all(dir.path(), 1000, false);
+        assert_eq!(reference.len(), 12);
+        for max in [1, 2, 3, 5, 1000] {
+            assert_eq!(read_all(dir.path(), max, true), reference, "batches of {max}, given back");
         }
-        if c.omitted > 0 {
-            self.report.note(format!(
-                "{} media were left out of the export (\"without media\"); their files are missing",
-                c.omitted
-            ));
-        }
-        if c.repeated > 0 {
-            self.report.note(format!(
-                "{} times fell in an hour the clocks skipped or repeated (DST); read in file order",
-                c.repeated
-            ));
-        }
-        if c.refused > 0 {
-            self.report.media.refused += c.refused;
-            self.report.note(format!("{} attachment names were not plain file names and were not read", c.refused));
-        }
-        if c.cut > 0 {
-            self.report.note(format!("{} lines were left off messages longer than 64 MiB", c.cut));
-        }
-        Ok(std::mem::take(&mut self.report))
+        let text = |i: usize| reference[i].text.as_deref();
+        assert_eq!(
+            reference[2].media.as_ref().and_then(|m| m.caption.as_deref()),
+            Some("the fireworks\nover the river")
+        );
+        assert_eq!(reference[2].text, None);
+        assert!(reference[3].media.as_ref().is_some_and(|m| m.missing));
+        assert_eq!(reference[4].location.as_ref().map(|l| l.latitude), Some(52.52));
+        assert_eq!(reference[6].kind, MessageKind::Deleted);
+        assert_eq!(reference[7].kind, MessageKind::Other);
+        // The card is read by the finishing step; 31 February is no header,
+        // so its line is kept (as the card's caption, Android style), not dropped.
+        let card = &reference[8];
+        assert_eq!(card.contact_card.as_ref().and_then(|c| c.name.as_deref()), Some("Ben B"));
+        assert_eq!(
+            card.media.as_ref().and_then(|m| m.caption.as_deref()),
+            Some("2/31/24, 00:07 - not a date, so a line of the card's message")
+        );
+        assert_eq!((text(9), reference[9].edited), (Some("多行\n第二行"), true));
+        // The same message twice in a minute: two ids, counted in order.
+        assert!(reference[10].id.ends_with("-1") && reference[11].id.ends_with("-2"), "{:?}", reference[10..].to_vec());
+        assert_eq!(reference[10].id[..20], reference[11].id[..20]);
+        assert_eq!(reference[0].kind, MessageKind::System);
+        assert_eq!(reference[0].sender, None);
     }
 }

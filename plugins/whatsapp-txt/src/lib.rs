@@ -9,6 +9,8 @@ mod export;
 mod folder;
 mod header;
 mod import;
+mod lines;
+mod parallel;
 mod source;
 mod zone;
 
@@ -67,7 +69,7 @@ impl Adapter for WhatsAppTxt {
     }
 
     fn open_importer(&self, input: &Path, options: &Options) -> Result<Box<dyn Importer>> {
-        Ok(Box::new(import::TxtImporter::open(input, options)?))
+        Ok(Box::new(import::open(input, options)?))
     }
 
     fn open_exporter(&self, output: &Path, options: &Options) -> Result<Box<dyn Exporter>> {

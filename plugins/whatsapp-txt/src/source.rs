@@ -4,19 +4,29 @@
 //! unpacked into a private temporary folder, member by member, refusing
 //! members that climb out of it, links, and sizes or ratios no export has.
 
+use crate::folder::Listing;
 use chatferry_core::{Error, Result};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// One chat's transcript and the folder its files are in.
+#[derive(Clone)]
 pub struct ChatFile {
     pub txt: PathBuf,
     pub media_root: PathBuf,
     pub title: String,
     /// How the person knows the file (the zip or txt they gave).
     pub shown: String,
-    /// Keeps an unpacked zip until the import ends.
-    pub _unpacked: Option<tempfile::TempDir>,
+    /// The files of `media_root`, when it was listed to find the transcript.
+    pub listing: Option<Arc<Listing>>,
+}
+
+/// The exports found, and the private folders zips were unpacked into: they
+/// must outlive the import (exporters copy media after the reader ends).
+pub struct Found {
+    pub chats: Vec<ChatFile>,
+    pub unpacked: Vec<tempfile::TempDir>,
 }
 
 /// No real export comes near these; a zip beyond them is refused.
@@ -94,14 +104,15 @@ fn zip_transcript(path: &Path) -> Option<String> {
 }
 
 /// Every chat in `input`, in name order.
-pub fn find(input: &Path) -> Result<Vec<ChatFile>> {
+pub fn find(input: &Path) -> Result<Found> {
+    let mut found = Found { chats: Vec::new(), unpacked: Vec::new() };
     let meta = std::fs::metadata(input).map_err(|e| Error::io(input, "read", e))?;
     if meta.is_file() {
-        return Ok(vec![one(input)?]);
+        found.add(one(input)?);
+        return Ok(found);
     }
-    let mut found = Vec::new();
-    if let Some(t) = transcript_in(input) {
-        found.push(txt_chat(&t, input));
+    if let Some((t, listing)) = listed_transcript_in(input) {
+        found.chats.push(ChatFile { listing, ..txt_chat(&t, input) });
         return Ok(found);
     }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(input)
@@ -109,26 +120,55 @@ pub fn find(input: &Path) -> Result<Vec<ChatFile>> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     entries.sort();
-    for p in entries {
+    // Each entry's type is asked once (links are neither files nor folders here).
+    let typed: Vec<(PathBuf, Option<std::fs::FileType>)> = entries
+        .into_iter()
+        .map(|p| (std::fs::symlink_metadata(&p).map(|m| m.file_type()).ok(), p))
+        .map(|(t, p)| (p, t))
+        .collect();
+    // Folders are listed two at a time (a folder of exports may hold tens of
+    // thousands of files each); zips are unpacked in order below.
+    let folders: Vec<&PathBuf> = typed.iter().filter(|(_, t)| t.is_some_and(|t| t.is_dir())).map(|(p, _)| p).collect();
+    let mut listed = crate::parallel::map(&folders, |p| listed_transcript_in(p)).into_iter();
+    for (p, t) in &typed {
         let name = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-        let ft = std::fs::symlink_metadata(&p).map(|m| m.file_type());
-        match ft {
-            Ok(t) if t.is_file() && name.ends_with(".zip") && zip_transcript(&p).is_some() => found.push(unzip(&p)?),
-            Ok(t) if t.is_dir() => {
-                if let Some(txt) = transcript_in(&p) {
-                    found.push(txt_chat(&txt, &p));
+        match t {
+            Some(t) if t.is_file() && name.ends_with(".zip") && zip_transcript(p).is_some() => found.add(unzip(p)?),
+            Some(t) if t.is_dir() => {
+                if let Some((txt, listing)) = listed.next().flatten() {
+                    found.chats.push(ChatFile { listing, ..txt_chat(&txt, p) });
                 }
             }
             _ => {}
         }
     }
-    if found.is_empty() {
+    if found.chats.is_empty() {
         return Err(Error::bad_input(format!(
             "{} holds no WhatsApp export (a `WhatsApp Chat with NAME.txt`, `_chat.txt` or `WhatsApp Chat - NAME.zip`)",
             input.display()
         )));
     }
     Ok(found)
+}
+
+impl Found {
+    fn add(&mut self, (chat, unpacked): (ChatFile, Option<tempfile::TempDir>)) {
+        self.chats.push(chat);
+        self.unpacked.extend(unpacked);
+    }
+}
+
+/// The transcript in `dir`, with the folder's listing kept for its
+/// attachments (a folder of exports is listed once, not twice).
+fn listed_transcript_in(dir: &Path) -> Option<(PathBuf, Option<Arc<Listing>>)> {
+    let Some(listing) = crate::folder::list(dir) else {
+        return transcript_in(dir).map(|t| (t, None));
+    };
+    let mut names: Vec<&str> = listing.names().filter(|n| is_transcript(n)).collect();
+    names.sort_unstable();
+    // One transcript per folder: a folder with several is a folder of exports.
+    let [name] = names[..] else { return None };
+    Some((dir.join(name), Some(Arc::new(listing))))
 }
 
 fn transcript_in(dir: &Path) -> Option<PathBuf> {
@@ -144,13 +184,13 @@ fn transcript_in(dir: &Path) -> Option<PathBuf> {
     (names.len() == 1).then(|| names.remove(0))
 }
 
-fn one(path: &Path) -> Result<ChatFile> {
+fn one(path: &Path) -> Result<(ChatFile, Option<tempfile::TempDir>)> {
     let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     if name.ends_with(".zip") {
         return unzip(path);
     }
     let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    Ok(txt_chat(path, parent))
+    Ok((txt_chat(path, parent), None))
 }
 
 fn txt_chat(txt: &Path, folder: &Path) -> ChatFile {
@@ -165,12 +205,12 @@ fn txt_chat(txt: &Path, folder: &Path) -> ChatFile {
         media_root: folder.to_path_buf(),
         title,
         shown: txt.display().to_string(),
-        _unpacked: None,
+        listing: None,
     }
 }
 
 /// Unpacks an iPhone export into a private temporary folder.
-fn unzip(path: &Path) -> Result<ChatFile> {
+fn unzip(path: &Path) -> Result<(ChatFile, Option<tempfile::TempDir>)> {
     let bad = |why: String| Error::bad_input(format!("{}: {why}; nothing was read from it", path.display()));
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, "open", e))?;
     let mut zip = zip::ZipArchive::new(file).map_err(|e| bad(format!("not a readable zip ({e})")))?;
@@ -223,13 +263,14 @@ fn unzip(path: &Path) -> Result<ChatFile> {
         return Err(bad("it holds no _chat.txt".into()));
     };
     let zip_name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-    Ok(ChatFile {
+    let chat = ChatFile {
         txt,
         media_root: dir.path().to_path_buf(),
         title: title_of(&zip_name),
         shown: path.display().to_string(),
-        _unpacked: Some(dir),
-    })
+        listing: None,
+    };
+    Ok((chat, Some(dir)))
 }
 
 #[cfg(test)]
