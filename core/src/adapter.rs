@@ -4,7 +4,7 @@
 //! adapter and every plugin look alike to the conversion pipeline.
 
 use crate::error::{Error, Result};
-use crate::model::{Chat, Contact, Header, Message};
+use crate::model::{Chat, Contact, Header, Message, MessageKind};
 use crate::report::Report;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -257,10 +257,49 @@ pub trait Importer: Send {
     fn wants_batches_back(&self) -> bool {
         false
     }
+    /// Shows the next batch (at most `max`) to `glance`, a message at a time,
+    /// for a caller that only counts (`inspect`); the number shown, 0 at the
+    /// end. An importer in a plugin shows its lent batch where it is, so no
+    /// message is copied across (that copy and its freeing were a third of
+    /// `inspect`'s time on a fast reader).
+    fn glance_messages(&mut self, max: usize, glance: &mut dyn FnMut(&Glance<'_>)) -> Result<usize> {
+        let batch = self.next_messages(max)?;
+        for m in &batch {
+            glance(&Glance::of(m));
+        }
+        let n = batch.len();
+        self.recycle(batch);
+        Ok(n)
+    }
     /// What the importer wants the person to know (missing or refused media,
     /// undecodable rows…). Counts of messages read are kept by the host.
     fn finish(&mut self) -> Result<Report> {
         Ok(Report::new())
+    }
+}
+
+/// What `inspect` counts of a message, borrowed from it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Glance<'a> {
+    pub chat: &'a str,
+    pub kind: MessageKind,
+    pub timestamp_ms: i64,
+    /// `Some(missing)` for a message with media.
+    pub media_missing: Option<bool>,
+    pub reply: bool,
+    pub reactions: usize,
+}
+
+impl<'a> Glance<'a> {
+    pub fn of(m: &'a Message) -> Glance<'a> {
+        Glance {
+            chat: &m.chat,
+            kind: m.kind,
+            timestamp_ms: m.timestamp_ms,
+            media_missing: m.media.as_ref().map(|x| x.missing),
+            reply: m.reply_to.is_some(),
+            reactions: m.reactions.len(),
+        }
     }
 }
 

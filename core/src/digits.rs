@@ -4,20 +4,10 @@
 
 /// `n` in decimal, written into `buf`; the digits are the returned slice.
 pub fn decimal(n: i64, buf: &mut [u8; 20]) -> &str {
-    let mut at = buf.len();
-    let mut rest = n.unsigned_abs();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    if n < 0 {
-        at -= 1;
-        buf[at] = b'-';
-    }
+    let mut digits = itoa::Buffer::new();
+    let text = digits.format(n).as_bytes();
+    let at = buf.len() - text.len(); // i64::MIN is 20 characters
+    buf[at..].copy_from_slice(text);
     std::str::from_utf8(&buf[at..]).expect("ASCII digits")
 }
 

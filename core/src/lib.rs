@@ -30,8 +30,8 @@ pub mod text_form;
 pub mod time;
 
 pub use adapter::{
-    Adapter, AdapterInfo, Capabilities, Exporter, Importer, OptionKind, OptionSpec, Options, PathKind, PluginInfo,
-    BATCH_SIZE,
+    Adapter, AdapterInfo, Capabilities, Exporter, Glance, Importer, OptionKind, OptionSpec, Options, PathKind,
+    PluginInfo, BATCH_SIZE,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use model::*;

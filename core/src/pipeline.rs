@@ -1,7 +1,7 @@
 //! The conversion pipeline: pulls batches from an importer and pushes them
 //! into an exporter, counting what passes, with memory bounded by one batch.
 
-use crate::adapter::{Exporter, Importer, BATCH_SIZE};
+use crate::adapter::{Exporter, Glance, Importer, BATCH_SIZE};
 use crate::error::Result;
 use crate::model::{Header, MessageKind};
 use crate::report::Report;
@@ -209,37 +209,37 @@ pub fn inspect(importer: &mut dyn Importer, progress: &mut dyn Progress) -> Resu
         }
     }
     loop {
-        let batch = importer.next_messages(BATCH_SIZE)?;
-        if batch.is_empty() {
-            break;
-        }
-        for m in batch {
+        let mut count = |m: &Glance<'_>| {
             out.messages += 1;
             *out.messages_by_kind.entry(m.kind).or_default() += 1;
             out.first_message_ms = Some(out.first_message_ms.map_or(m.timestamp_ms, |t| t.min(m.timestamp_ms)));
             out.last_message_ms = Some(out.last_message_ms.map_or(m.timestamp_ms, |t| t.max(m.timestamp_ms)));
             // Looked up by reference: a new key is made only for a chat the
             // chat list did not name.
-            if !chats.contains_key(&m.chat) {
-                let unknown = ChatSummary { id: m.chat.clone(), kind: "unknown".into(), ..Default::default() };
-                chats.insert(m.chat.clone(), unknown);
+            if !chats.contains_key(m.chat) {
+                let unknown = ChatSummary { id: m.chat.to_string(), kind: "unknown".into(), ..Default::default() };
+                chats.insert(m.chat.to_string(), unknown);
             }
-            let chat = chats.get_mut(&m.chat).expect("inserted above");
+            let chat = chats.get_mut(m.chat).expect("inserted above");
             chat.messages += 1;
             chat.first_message_ms = Some(chat.first_message_ms.map_or(m.timestamp_ms, |t| t.min(m.timestamp_ms)));
             chat.last_message_ms = Some(chat.last_message_ms.map_or(m.timestamp_ms, |t| t.max(m.timestamp_ms)));
-            if let Some(media) = &m.media {
+            if let Some(missing) = m.media_missing {
                 out.media += 1;
                 chat.media += 1;
-                if media.missing {
+                if missing {
                     out.media_missing += 1;
                     chat.media_missing += 1;
                 }
             }
-            if m.reply_to.is_some() {
+            if m.reply {
                 out.replies += 1;
             }
-            out.reactions += m.reactions.len() as u64;
+            out.reactions += m.reactions as u64;
+        };
+        // Glanced at, not copied: inspect only counts.
+        if importer.glance_messages(BATCH_SIZE, &mut count)? == 0 {
+            break;
         }
         progress.messages(out.messages);
     }

@@ -6,7 +6,8 @@
 use super::records::*;
 use super::*;
 use crate::adapter::{
-    Adapter, AdapterInfo, Capabilities, Exporter, Importer, OptionKind, OptionSpec, Options, PathKind, PluginInfo,
+    Adapter, AdapterInfo, Capabilities, Exporter, Glance, Importer, OptionKind, OptionSpec, Options, PathKind,
+    PluginInfo,
 };
 use crate::error::{Error, Result};
 use crate::model::{Chat, Contact, Header, Message};
@@ -228,6 +229,22 @@ impl Importer for ForeignImporter {
     fn next_messages(&mut self, max: usize) -> Result<Vec<Message>> {
         let r = self.inner.lend_messages(max as u32).into_result();
         r.map(|v| v.iter().map(Message::from).collect()).map_err(|e| wrap(&self.plugin, &self.adapter, e))
+    }
+    /// Glances at the lent batch where it is: nothing is copied.
+    fn glance_messages(&mut self, max: usize, glance: &mut dyn FnMut(&Glance<'_>)) -> Result<usize> {
+        let r = self.inner.lend_messages(max as u32).into_result();
+        let batch = r.map_err(|e| wrap(&self.plugin, &self.adapter, e))?;
+        for m in batch.iter() {
+            glance(&Glance {
+                chat: m.chat.as_str(),
+                kind: kind_from_code(m.kind),
+                timestamp_ms: m.timestamp_ms,
+                media_missing: m.media.as_ref().into_option().map(|x| x.missing),
+                reply: m.reply_to.is_some(),
+                reactions: m.reactions.len(),
+            });
+        }
+        Ok(batch.len())
     }
     fn finish(&mut self) -> Result<Report> {
         let r = self.inner.finish().into_result().map_err(|e| wrap(&self.plugin, &self.adapter, e))?;

@@ -20,6 +20,9 @@ const MAX_LISTED: usize = 2_000_000;
 /// A folder's regular files by name, and its canonical path.
 pub struct Listing {
     real_root: PathBuf,
+    /// `real_root` and a separator, when it is UTF-8: a listed file's path is
+    /// this and its name (no path joined and checked per attachment).
+    root_text: Option<String>,
     names: AHashSet<Box<str>>,
 }
 
@@ -55,6 +58,17 @@ impl MediaFolder {
         resolve_inside(&self.root, name)
     }
 
+    /// Puts the path of the listed file `name` (a plain file name, already
+    /// checked) into `out`; `false` when it is not listed (ask `find`).
+    pub fn listed_path(&self, name: &str, out: &mut String) -> bool {
+        let Some(l) = &self.listed else { return false };
+        let Some(root) = l.root_text.as_deref().filter(|_| l.names.contains(name)) else { return false };
+        out.clear();
+        out.push_str(root);
+        out.push_str(name);
+        true
+    }
+
     /// Whether a regular file `name` is beside the transcript.
     pub fn exists(&self, name: &str) -> bool {
         !name.contains(['/', '\\']) && matches!(self.find(name), Ok(Resolve::Found(_)))
@@ -79,7 +93,8 @@ pub fn list(root: &Path) -> Option<Listing> {
             return None;
         }
     }
-    Some(Listing { real_root, names })
+    let root_text = real_root.to_str().map(|r| format!("{r}{}", std::path::MAIN_SEPARATOR));
+    Some(Listing { real_root, root_text, names })
 }
 
 #[cfg(test)]
@@ -103,6 +118,10 @@ mod tests {
         #[cfg(unix)]
         assert!(folder.find("link.jpg").is_err(), "a link out of the folder is refused, not listed");
         assert!(folder.exists("IMG-1.jpg"));
+        let mut text = String::from("old");
+        assert!(folder.listed_path("IMG-1.jpg", &mut text));
+        assert_eq!(Path::new(&text), real.join("IMG-1.jpg"));
+        assert!(!folder.listed_path("sub.jpg", &mut text) && !folder.listed_path("link.jpg", &mut text));
         assert!(!folder.exists("sub.jpg") && !folder.exists("../IMG-1.jpg"));
     }
 }

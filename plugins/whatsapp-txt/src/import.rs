@@ -395,9 +395,10 @@ struct Pool {
 }
 
 impl Pool {
-    /// Keeps a string from a returned message (not a large one: memory stays flat).
+    /// Keeps a string from a returned message: not a large one, and not
+    /// more than a few batches' worth (at most 8 MiB), so memory stays flat.
     fn keep(&mut self, s: String) {
-        if s.capacity() > 0 && s.capacity() <= 4096 && self.strings.len() < 16_384 {
+        if s.capacity() > 0 && s.capacity() <= 1024 && self.strings.len() < 8192 {
             self.strings.push(s);
         }
     }
@@ -740,15 +741,21 @@ impl Reading {
                     ..Default::default()
                 };
                 let safe = !file.contains(['/', '\\']) && file != ".." && !file.is_empty();
-                match safe.then(|| folder.find(file)) {
-                    Some(Ok(Resolve::Found(p))) => {
-                        media.path =
-                            Some(p.into_os_string().into_string().unwrap_or_else(|p| p.to_string_lossy().into()))
-                    }
-                    Some(Ok(Resolve::Missing(_))) => media.missing = true,
-                    Some(Err(_)) | None => {
-                        self.counts.refused += 1;
-                        media.missing = true;
+                let mut path = pool.string("");
+                if safe && folder.listed_path(file, &mut path) {
+                    media.path = Some(path);
+                } else {
+                    pool.keep(path);
+                    match safe.then(|| folder.find(file)) {
+                        Some(Ok(Resolve::Found(p))) => {
+                            media.path =
+                                Some(p.into_os_string().into_string().unwrap_or_else(|p| p.to_string_lossy().into()))
+                        }
+                        Some(Ok(Resolve::Missing(_))) => media.missing = true,
+                        Some(Err(_)) | None => {
+                            self.counts.refused += 1;
+                            media.missing = true;
+                        }
                     }
                 }
                 msg.media = Some(media);
