@@ -24,11 +24,17 @@ pub struct Listing {
     /// this and its name (no path joined and checked per attachment).
     root_text: Option<String>,
     names: AHashSet<Box<str>>,
+    /// Whether some file's name is not UTF-8 (such files are not listed).
+    other_names: bool,
 }
 
 impl Listing {
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.names.iter().map(|n| &**n)
+    }
+
+    pub fn has_other_names(&self) -> bool {
+        self.other_names
     }
 }
 
@@ -80,13 +86,17 @@ impl MediaFolder {
 pub fn list(root: &Path) -> Option<Listing> {
     let real_root = root.canonicalize().ok()?;
     let mut names = AHashSet::new();
+    let mut other_names = false;
     for entry in std::fs::read_dir(root).ok()? {
         let entry = entry.ok()?;
         // The entry's type comes with the listing (no `stat`); links are
         // left to `resolve_inside`.
         if entry.file_type().ok()?.is_file() {
-            if let Ok(name) = entry.file_name().into_string() {
-                names.insert(name.into_boxed_str());
+            match entry.file_name().into_string() {
+                Ok(name) => {
+                    names.insert(name.into_boxed_str());
+                }
+                Err(_) => other_names = true,
             }
         }
         if names.len() > MAX_LISTED {
@@ -94,7 +104,7 @@ pub fn list(root: &Path) -> Option<Listing> {
         }
     }
     let root_text = real_root.to_str().map(|r| format!("{r}{}", std::path::MAIN_SEPARATOR));
-    Some(Listing { real_root, root_text, names })
+    Some(Listing { real_root, root_text, names, other_names })
 }
 
 #[cfg(test)]

@@ -235,9 +235,9 @@ struct Tally {
     last: Option<(u32, u32)>,
 }
 
-/// The date order of each shape of one file, learnt from all its dates.
-/// The tallies per shape of date: a list, as a file has one or two shapes
-/// (48 at most) and it is looked up on every line.
+/// The date order of each shape of one file, learnt from all its dates. The
+/// tallies are a list: a file has one or two shapes (48 at most), and one is
+/// looked up on every line.
 #[derive(Debug, Default, Clone)]
 pub struct Orders {
     tallies: Vec<(Shape, Tally)>,

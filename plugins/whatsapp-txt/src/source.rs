@@ -123,8 +123,10 @@ pub fn find(input: &Path) -> Result<Found> {
     // Each entry's type is asked once (links are neither files nor folders here).
     let typed: Vec<(PathBuf, Option<std::fs::FileType>)> = entries
         .into_iter()
-        .map(|p| (std::fs::symlink_metadata(&p).map(|m| m.file_type()).ok(), p))
-        .map(|(t, p)| (p, t))
+        .map(|p| {
+            let t = std::fs::symlink_metadata(&p).map(|m| m.file_type()).ok();
+            (p, t)
+        })
         .collect();
     // Folders are listed two at a time (a folder of exports may hold tens of
     // thousands of files each); zips are unpacked in order below.
@@ -164,6 +166,10 @@ fn listed_transcript_in(dir: &Path) -> Option<(PathBuf, Option<Arc<Listing>>)> {
     let Some(listing) = crate::folder::list(dir) else {
         return transcript_in(dir).map(|t| (t, None));
     };
+    if listing.has_other_names() {
+        // A name that is not UTF-8 may be the transcript's: looked for as before.
+        return transcript_in(dir).map(|t| (t, Some(Arc::new(listing))));
+    }
     let mut names: Vec<&str> = listing.names().filter(|n| is_transcript(n)).collect();
     names.sort_unstable();
     // One transcript per folder: a folder with several is a folder of exports.
@@ -276,6 +282,24 @@ fn unzip(path: &Path) -> Result<(ChatFile, Option<tempfile::TempDir>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_transcript_whose_name_is_not_utf8_is_found() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let chat = dir.path().join("chat");
+        std::fs::create_dir(&chat).unwrap();
+        let name = std::ffi::OsStr::from_bytes(b"WhatsApp Chat with J\xfcrgen.txt");
+        std::fs::write(chat.join(name), "1/2/24, 10:00 - J: hi\n").unwrap();
+        std::fs::write(chat.join("IMG-1.jpg"), b"x").unwrap();
+        for input in [dir.path(), chat.as_path()] {
+            let found = find(input).unwrap();
+            assert_eq!(found.chats.len(), 1);
+            assert_eq!(found.chats[0].txt, chat.join(name));
+            assert!(found.chats[0].listing.as_ref().is_some_and(|l| l.names().any(|n| n == "IMG-1.jpg")));
+        }
+    }
 
     #[test]
     fn titles_come_from_file_names() {
