@@ -232,9 +232,9 @@ pub fn extension_for_mime(mime: &str) -> Option<&'static str> {
 
 /// `jpg` → `image/jpeg`, for stores that keep no MIME type.
 pub fn mime_for_extension(ext: &str) -> Option<&'static str> {
-    let ext = ext.to_ascii_lowercase();
-    let ext = if ext == "jpeg" { "jpg".to_string() } else { ext };
-    MIME_EXTENSIONS.iter().find(|(_, e)| *e == ext).map(|(m, _)| *m)
+    // Compared ignoring case: no lower-cased copy per file.
+    let ext = if ext.eq_ignore_ascii_case("jpeg") { "jpg" } else { ext };
+    MIME_EXTENSIONS.iter().find(|(_, e)| e.eq_ignore_ascii_case(ext)).map(|(m, _)| *m)
 }
 
 /// The MIME type a file's first bytes show, for stores that keep none or

@@ -171,8 +171,10 @@ pub fn inspect(importer: &mut dyn Importer, progress: &mut dyn Progress) -> Resu
         owner: owner.map(|o| o.name.or(o.nickname).or(o.phone).unwrap_or(o.id)),
         ..Default::default()
     };
-    // One entry per chat (as few as the chats), whatever the history's length.
-    let mut chats: std::collections::HashMap<String, ChatSummary> = std::collections::HashMap::new();
+    // One entry per chat (as few as the chats), whatever the history's length,
+    // found by id through `at`.
+    let mut chats: Vec<ChatSummary> = Vec::new();
+    let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     // People's names, for the titles of one-to-one chats (as many as the contacts).
     let mut names: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     loop {
@@ -205,9 +207,14 @@ pub fn inspect(importer: &mut dyn Importer, progress: &mut dyn Progress) -> Resu
                 kind: c.kind.as_str().to_string(),
                 ..Default::default()
             };
-            chats.entry(c.id).or_insert(summary);
+            if !at.contains_key(&c.id) {
+                at.insert(c.id, chats.len());
+                chats.push(summary);
+            }
         }
     }
+    // Messages come in runs of one chat: the last chat is tried before the map.
+    let mut last: Option<usize> = None;
     loop {
         let mut count = |m: &Glance<'_>| {
             out.messages += 1;
@@ -216,11 +223,17 @@ pub fn inspect(importer: &mut dyn Importer, progress: &mut dyn Progress) -> Resu
             out.last_message_ms = Some(out.last_message_ms.map_or(m.timestamp_ms, |t| t.max(m.timestamp_ms)));
             // Looked up by reference: a new key is made only for a chat the
             // chat list did not name.
-            if !chats.contains_key(m.chat) {
-                let unknown = ChatSummary { id: m.chat.to_string(), kind: "unknown".into(), ..Default::default() };
-                chats.insert(m.chat.to_string(), unknown);
-            }
-            let chat = chats.get_mut(m.chat).expect("inserted above");
+            let i = match last.filter(|&i| chats[i].id == m.chat).or_else(|| at.get(m.chat).copied()) {
+                Some(i) => i,
+                None => {
+                    let unknown = ChatSummary { id: m.chat.to_string(), kind: "unknown".into(), ..Default::default() };
+                    at.insert(m.chat.to_string(), chats.len());
+                    chats.push(unknown);
+                    chats.len() - 1
+                }
+            };
+            last = Some(i);
+            let chat = &mut chats[i];
             chat.messages += 1;
             chat.first_message_ms = Some(chat.first_message_ms.map_or(m.timestamp_ms, |t| t.min(m.timestamp_ms)));
             chat.last_message_ms = Some(chat.last_message_ms.map_or(m.timestamp_ms, |t| t.max(m.timestamp_ms)));
@@ -249,7 +262,7 @@ pub fn inspect(importer: &mut dyn Importer, progress: &mut dyn Progress) -> Resu
     out.skipped_by_selection = report.skipped_by_selection;
     out.first_message_utc = out.first_message_ms.map(crate::time::format_utc);
     out.last_message_utc = out.last_message_ms.map(crate::time::format_utc);
-    let mut list: Vec<ChatSummary> = chats.into_values().collect();
+    let mut list = chats;
     for c in &mut list {
         c.first_message_utc = c.first_message_ms.map(crate::time::format_utc);
         c.last_message_utc = c.last_message_ms.map(crate::time::format_utc);

@@ -106,24 +106,25 @@ fn coordinates(url: &str) -> Option<(f64, f64)> {
 
 /// What kind of file WhatsApp named `name` (`IMG-…`, `00000042-PHOTO-…`).
 pub fn kind_of_file(name: &str) -> MessageKind {
-    let upper = name.to_ascii_uppercase();
-    let ext = upper.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    // Compared ignoring case, without an upper-cased copy (one per attachment).
+    let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    let ext_is = |options: &[&str]| options.iter().any(|o| ext.eq_ignore_ascii_case(o));
     // `TAG-` at the start or `-TAG-` inside: a `-`-separated part that is
     // not the last one (no pattern strings built per call).
     let has = |tag: &str| {
-        let mut parts = upper.split('-').peekable();
+        let mut parts = name.split('-').peekable();
         while let Some(part) = parts.next() {
-            if part == tag && parts.peek().is_some() {
+            if part.eq_ignore_ascii_case(tag) && parts.peek().is_some() {
                 return true;
             }
         }
         false
     };
-    if ext == "VCF" {
+    if ext_is(&["VCF"]) {
         MessageKind::Contact
     } else if has("STK") || has("STICKER") {
         MessageKind::Sticker
-    } else if has("PTT") || (has("AUDIO") && matches!(ext, "OPUS" | "OGG")) {
+    } else if has("PTT") || (has("AUDIO") && ext_is(&["OPUS", "OGG"])) {
         MessageKind::Voice
     } else if has("AUD") || has("AUDIO") {
         MessageKind::Audio
@@ -133,15 +134,18 @@ pub fn kind_of_file(name: &str) -> MessageKind {
         MessageKind::Video
     } else if has("IMG") || has("PHOTO") {
         MessageKind::Image
+    } else if ext_is(&["JPG", "JPEG", "PNG", "HEIC"]) {
+        MessageKind::Image
+    } else if ext_is(&["MP4", "MOV", "3GP"]) {
+        MessageKind::Video
+    } else if ext_is(&["OPUS"]) {
+        MessageKind::Voice
+    } else if ext_is(&["MP3", "M4A", "AAC", "OGG"]) {
+        MessageKind::Audio
+    } else if ext_is(&["WEBP"]) {
+        MessageKind::Sticker
     } else {
-        match ext {
-            "JPG" | "JPEG" | "PNG" | "HEIC" => MessageKind::Image,
-            "MP4" | "MOV" | "3GP" => MessageKind::Video,
-            "OPUS" => MessageKind::Voice,
-            "MP3" | "M4A" | "AAC" | "OGG" => MessageKind::Audio,
-            "WEBP" => MessageKind::Sticker,
-            _ => MessageKind::Document,
-        }
+        MessageKind::Document
     }
 }
 
@@ -190,5 +194,10 @@ mod tests {
         assert_eq!(kind_of_file("00000007-GIF-2022-12-31-11-40-26.mp4"), MessageKind::Gif);
         assert_eq!(kind_of_file("my-img.mp4"), MessageKind::Video, "a tag only as the last part is no tag");
         assert_eq!(kind_of_file("PTT.opus"), MessageKind::Voice, "by extension");
+        assert_eq!(kind_of_file("ptt-20240101-wa0001.OPUS"), MessageKind::Voice, "in any case");
+        assert_eq!(kind_of_file("Photo.JpEg"), MessageKind::Image);
+        assert_eq!(kind_of_file("00000009-sticker-x.webp"), MessageKind::Sticker);
+        assert_eq!(kind_of_file("song.M4a"), MessageKind::Audio);
+        assert_eq!(kind_of_file("no extension"), MessageKind::Document);
     }
 }

@@ -7,9 +7,11 @@
 //! list) still goes through [`resolve_inside`], so nothing is found here that
 //! the careful path would refuse.
 
-use ahash::AHashSet;
+use ahash::RandomState;
 use chatferry_core::media::{resolve_inside, Resolve};
 use chatferry_core::Result;
+use std::collections::HashSet;
+use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -23,18 +25,63 @@ pub struct Listing {
     /// `real_root` and a separator, when it is UTF-8: a listed file's path is
     /// this and its name (no path joined and checked per attachment).
     root_text: Option<String>,
-    names: AHashSet<Box<str>>,
+    /// Each name as a 128-bit hash under this run's random keys, not as
+    /// text: a lookup is one probe of a compact table, where a set of names
+    /// cost two cache misses (the table, then the name) and a name's
+    /// allocation per file. Two different names meet with chance 2^-128
+    /// per pair, and nobody who writes a folder knows the keys.
+    keys: HashSet<u128, KeyIsHash>,
+    hashers: (RandomState, RandomState),
+    /// The names ending in `.txt` (the transcript is among them).
+    texts: Vec<String>,
     /// Whether some file's name is not UTF-8 (such files are not listed).
     other_names: bool,
 }
 
 impl Listing {
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.names.iter().map(|n| &**n)
+    /// The listed names ending in `.txt`.
+    pub fn texts(&self) -> impl Iterator<Item = &str> {
+        self.texts.iter().map(String::as_str)
     }
 
     pub fn has_other_names(&self) -> bool {
         self.other_names
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.keys.contains(&key(&self.hashers, name))
+    }
+}
+
+fn key((a, b): &(RandomState, RandomState), name: &str) -> u128 {
+    (u128::from(a.hash_one(name)) << 64) | u128::from(b.hash_one(name))
+}
+
+/// The keys are random already: their low bits are the table's hash.
+#[derive(Default, Clone, Copy)]
+struct KeyIsHash;
+
+impl BuildHasher for KeyIsHash {
+    type Hasher = LowBits;
+    fn build_hasher(&self) -> LowBits {
+        LowBits(0)
+    }
+}
+
+struct LowBits(u64);
+
+impl Hasher for LowBits {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u128` is used; this keeps any other use correct.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u128(&mut self, key: u128) {
+        self.0 = key as u64;
     }
 }
 
@@ -57,7 +104,7 @@ impl MediaFolder {
     /// Where the attachment `name` (a plain file name, already checked) is.
     pub fn find(&self, name: &str) -> Result<Resolve> {
         if let Some(l) = &self.listed {
-            if l.names.contains(name) {
+            if l.contains(name) {
                 return Ok(Resolve::Found(l.real_root.join(name)));
             }
         }
@@ -68,7 +115,7 @@ impl MediaFolder {
     /// checked) into `out`; `false` when it is not listed (ask `find`).
     pub fn listed_path(&self, name: &str, out: &mut String) -> bool {
         let Some(l) = &self.listed else { return false };
-        let Some(root) = l.root_text.as_deref().filter(|_| l.names.contains(name)) else { return false };
+        let Some(root) = l.root_text.as_deref().filter(|_| l.contains(name)) else { return false };
         out.clear();
         out.push_str(root);
         out.push_str(name);
@@ -85,26 +132,31 @@ impl MediaFolder {
 /// not UTF-8), or `None` when it cannot be listed whole.
 pub fn list(root: &Path) -> Option<Listing> {
     let real_root = root.canonicalize().ok()?;
-    let mut names = AHashSet::new();
-    let mut other_names = false;
+    let hashers = (RandomState::new(), RandomState::new());
+    let mut keys = HashSet::with_hasher(KeyIsHash);
+    let (mut texts, mut other_names) = (Vec::new(), false);
     for entry in std::fs::read_dir(root).ok()? {
         let entry = entry.ok()?;
         // The entry's type comes with the listing (no `stat`); links are
         // left to `resolve_inside`.
         if entry.file_type().ok()?.is_file() {
-            match entry.file_name().into_string() {
-                Ok(name) => {
-                    names.insert(name.into_boxed_str());
+            let name = entry.file_name();
+            match name.to_str() {
+                Some(name) => {
+                    keys.insert(key(&hashers, name));
+                    if name.ends_with(".txt") {
+                        texts.push(name.to_string());
+                    }
                 }
-                Err(_) => other_names = true,
+                None => other_names = true,
             }
         }
-        if names.len() > MAX_LISTED {
+        if keys.len() > MAX_LISTED {
             return None;
         }
     }
     let root_text = real_root.to_str().map(|r| format!("{r}{}", std::path::MAIN_SEPARATOR));
-    Some(Listing { real_root, root_text, names, other_names })
+    Some(Listing { real_root, root_text, keys, hashers, texts, other_names })
 }
 
 #[cfg(test)]

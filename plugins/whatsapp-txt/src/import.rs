@@ -1,16 +1,18 @@
 //! Reading exports. Each transcript is read twice, line by line: the first
 //! pass learns the date order of each shape of date, the authors and
 //! whether it is a group (the transcripts in parallel, and each media
-//! folder listed beside them); the second streams the messages from a
+//! folder listed beside them); the second streams the messages, read in
+//! pieces on two threads (see `stream`) and handed on in order from a
 //! reader thread while the host takes the batches before (see
-//! `chatferry_core::producer`). Memory holds a block of lines and a few
-//! batches, whatever the file's length.
+//! `chatferry_core::producer`). Memory holds a block of lines per thread
+//! and a few batches, whatever the file's length.
 
 use crate::body::{self, Body};
 use crate::folder::MediaFolder;
 use crate::header::{self, Decision, Orders};
 use crate::lines::Lines;
 use crate::source::ChatFile;
+use crate::stream::{self, Piece};
 use crate::zone::{Fit, Zone};
 use ahash::AHashMap;
 use chatferry_core::digits::decimal;
@@ -24,7 +26,8 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Mutex};
 
 pub const SOURCE: &str = "whatsapp-txt";
 /// A message (all its lines) longer than this is cut, and noted.
@@ -48,8 +51,8 @@ fn split_author<'a>(rest: &'a str, known: &dyn Fn(&str) -> bool) -> Option<(&'a 
 }
 
 /// What the first pass learnt about one transcript.
-struct Plan {
-    file: ChatFile,
+pub struct Plan {
+    pub file: ChatFile,
     orders: Orders,
     /// Each author and how many messages they wrote.
     authors: BTreeMap<String, u64>,
@@ -191,6 +194,11 @@ fn is_ios_system(body: &str) -> bool {
 /// Opens `input`: finds its transcripts, reads each once to plan it (see
 /// `learn`), and returns an importer whose messages a reader thread streams.
 pub fn open(input: &Path, options: &Options) -> Result<TxtImporter> {
+    open_in_pieces(input, options, stream::PIECE)
+}
+
+/// `open`, the transcripts read in pieces of about `piece` bytes.
+fn open_in_pieces(input: &Path, options: &Options, piece: u64) -> Result<TxtImporter> {
     let forced = match options.get("date-order") {
         None => None,
         Some(o) => Some(
@@ -250,15 +258,22 @@ pub fn open(input: &Path, options: &Options) -> Result<TxtImporter> {
     };
     let (returned, returns) = std::sync::mpsc::channel();
     let reader: Reader = Box::new(move |size, shared, send| {
-        let mut reading = Reading::new(zone, size);
-        reading.returned = Some(returns);
-        for (plan, folder) in plans.iter().zip(&folders) {
-            if !reading.read_file(plan, folder, send)? {
-                return Ok(());
+        let pieces = stream::pieces(&plans, |plan, line| header_time(plan, line).map(|(_, t)| t), zone, piece);
+        let returns = Mutex::new(returns);
+        let readings = stream::read(
+            &pieces,
+            || Reading::new(zone, size, &returns),
+            |reading, piece, send| reading.read_piece(&plans[piece.file], &folders[piece.file], piece, send),
+            send,
+        )?;
+        // `None`: the importer was dropped, nobody reads the report.
+        if let Some(readings) = readings {
+            let mut counts = Counts::default();
+            for r in readings {
+                counts.add(&r.counts);
             }
+            counts.note(&mut *shared.lock().map_err(|_| Error::internal("report lock poisoned"))?);
         }
-        reading.counts.note(&mut *shared.lock().map_err(|_| Error::internal("report lock poisoned"))?);
-        reading.finish(send);
         Ok(())
     });
     // Contact cards are read in the finishing step, on whichever thread has
@@ -347,6 +362,16 @@ struct Counts {
 }
 
 impl Counts {
+    fn add(&mut self, other: &Counts) {
+        let Counts { nulls, omitted, repeated, skipped, cut, refused } = other;
+        self.nulls += nulls;
+        self.omitted += omitted;
+        self.repeated += repeated;
+        self.skipped += skipped;
+        self.cut += cut;
+        self.refused += refused;
+    }
+
     fn note(&self, report: &mut Report) {
         if self.nulls > 0 {
             report.note(format!(
@@ -476,10 +501,11 @@ impl Pool {
     }
 }
 
-/// The second pass: the state carried from line to line. /// Messages are built
+/// The second pass on one thread, over the pieces it is given (see
+/// `stream`): the state carried from line to line. Messages are built
 /// in place in the batch (a `Message` is near a kilobyte: moving each one
 /// through a pending slot and into the batch was a tenth of the reader).
-struct Reading {
+struct Reading<'r> {
     zone: Zone,
     size: usize,
     /// `batch[..filled]` are this batch's messages; the rest are returned
@@ -493,16 +519,22 @@ struct Reading {
     /// What a message's id is hashed from (one buffer).
     key_bytes: Vec<u8>,
     last_ms: Option<i64>,
+    /// A local hour with one offset throughout, and that offset in ms.
+    hour_offset: Option<((chrono::NaiveDate, u32), i64)>,
     /// Ids given in the current minute, for the occurrence count.
     minute: (i64, HashMap<[u8; 32], u32, KeyIsHash>),
     counts: Counts,
     pool: Pool,
-    /// Batches the host has finished with.
-    returned: Option<std::sync::mpsc::Receiver<Vec<Message>>>,
+    /// Returned messages not needed by the batch they came in.
+    spare: Vec<Message>,
+    /// The lines' buffer, kept from piece to piece.
+    lines_buf: Vec<u8>,
+    /// Batches the host has finished with (shared by the threads reading).
+    returned: &'r Mutex<Receiver<Vec<Message>>>,
 }
 
-impl Reading {
-    fn new(zone: Zone, size: usize) -> Reading {
+impl<'r> Reading<'r> {
+    fn new(zone: Zone, size: usize, returned: &'r Mutex<Receiver<Vec<Message>>>) -> Reading<'r> {
         Reading {
             zone,
             size: size.max(1),
@@ -512,40 +544,79 @@ impl Reading {
             author: String::new(),
             key_bytes: Vec::new(),
             last_ms: None,
+            hour_offset: None,
             minute: (i64::MIN, HashMap::default()),
             counts: Counts::default(),
             pool: Pool::default(),
-            returned: None,
+            lines_buf: Vec::new(),
+            spare: Vec::new(),
+            returned,
         }
+    }
+
+    /// The moment of a wall-clock time. The zone's rules are asked about
+    /// each local hour, not each message (they were a tenth of the reader):
+    /// when an hour's first and last second are both unambiguous with one
+    /// offset, every time in it has that offset (clocks change at most once
+    /// in an hour, and a change that kept the offset changes nothing).
+    fn to_utc(&mut self, t: chrono::NaiveDateTime) -> (i64, Fit) {
+        use chrono::Timelike;
+        let hour = (t.date(), t.hour());
+        if let Some((h, offset)) = self.hour_offset {
+            if h == hour {
+                return (t.and_utc().timestamp_millis() - offset, Fit::Exact);
+            }
+        }
+        let found = self.zone.to_utc(t, self.last_ms);
+        let first = t.date().and_hms_opt(t.hour(), 0, 0);
+        let last = t.date().and_hms_opt(t.hour(), 59, 59);
+        self.hour_offset = None;
+        if let (Some(first), Some(last)) = (first, last) {
+            if let ((a, Fit::Exact), (b, Fit::Exact)) = (self.zone.to_utc(first, None), self.zone.to_utc(last, None)) {
+                let offset = first.and_utc().timestamp_millis() - a;
+                if last.and_utc().timestamp_millis() - b == offset {
+                    self.hour_offset = Some((hour, offset));
+                }
+            }
+        }
+        found
     }
 
     /// Sends the batch's messages; the next are built in a returned batch
     /// when there is one. `false` when the importer is gone.
     fn send_batch(&mut self, send: &mut SendBatch) -> bool {
-        self.batch.truncate(self.filled);
-        let next = self.returned.as_ref().and_then(|r| r.try_recv().ok());
+        if self.filled == 0 {
+            return true;
+        }
+        // A returned batch's messages that were not filled again (a piece
+        // ended) wait for the next batch: freeing them and making new ones
+        // for the next batch cost more.
+        let room = self.size.saturating_sub(self.spare.len());
+        self.spare.extend(self.batch.drain(self.filled..).take(room));
+        let next = self.returned.lock().ok().and_then(|r| r.try_recv().ok());
         let full = std::mem::replace(&mut self.batch, next.unwrap_or_else(|| Vec::with_capacity(self.size)));
         self.filled = 0;
-        full.is_empty() || send(full)
+        send(full)
     }
 
-    /// Streams one transcript's messages; `false` when the importer is gone.
-    fn read_file(&mut self, plan: &Plan, folder: &MediaFolder, send: &mut SendBatch) -> Result<bool> {
-        let mut lines = Lines::open(&plan.file.txt, &plan.file.shown)?;
+    /// Streams the messages of a piece of a transcript, the last batch too;
+    /// `false` when the importer is gone. A piece starts at a message whose
+    /// moment is not in doubt and differs from the one before (see `stream`),
+    /// so the moment before and the minute's ids are not carried into it.
+    fn read_piece(&mut self, plan: &Plan, folder: &MediaFolder, piece: &Piece, send: &mut SendBatch) -> Result<bool> {
+        let buf = std::mem::take(&mut self.lines_buf);
+        let mut lines = Lines::range(&plan.file.txt, &plan.file.shown, piece.from, piece.to, buf)?;
         self.last_ms = None;
+        self.minute.0 = i64::MIN;
+        self.minute.1.clear();
         while let Some(line) = lines.next()? {
             if !self.step(plan, folder, line, send) {
                 return Ok(false);
             }
         }
+        self.lines_buf = lines.into_buffer();
         self.flush();
-        Ok(true)
-    }
-
-    /// Sends what is left of the last batch.
-    fn finish(mut self, send: &mut SendBatch) {
-        self.flush();
-        self.send_batch(send);
+        Ok(self.send_batch(send))
     }
 
     /// Finishes the open message.
@@ -614,15 +685,7 @@ impl Reading {
 
     /// Reads one line; `false` when the importer is gone.
     fn step(&mut self, plan: &Plan, folder: &MediaFolder, line: &str, send: &mut SendBatch) -> bool {
-        let parsed = header::parse(line).and_then(|h| plan.orders.date(&h).map(|d| (h, d)));
-        let Some((h, (y, mo, d))) = parsed else {
-            self.continue_message(line);
-            return true;
-        };
-        let naive = chrono::NaiveDate::from_ymd_opt(y, mo, d)
-            .and_then(|x| x.and_hms_opt(header::hour24(&h), h.minute, h.second.unwrap_or(0)));
-        let Some(naive) = naive else {
-            // 31 February: not a header after all.
+        let Some((h, naive)) = header_time(plan, line) else {
             self.continue_message(line);
             return true;
         };
@@ -656,12 +719,15 @@ impl Reading {
     /// Starts the message whose header `h` is.
     fn start_message(&mut self, plan: &Plan, folder: &MediaFolder, h: &header::Header, naive: chrono::NaiveDateTime) {
         let rest = h.rest;
-        let (ts, fit) = self.zone.to_utc(naive, self.last_ms);
+        let (ts, fit) = self.to_utc(naive);
         if fit != Fit::Exact {
             self.counts.repeated += 1;
         }
         self.last_ms = Some(ts);
         if self.filled < self.batch.len() {
+            self.pool.reset(&mut self.batch[self.filled]);
+        } else if let Some(old) = self.spare.pop() {
+            self.batch.push(old);
             self.pool.reset(&mut self.batch[self.filled]);
         } else {
             self.batch.push(Message::default());
@@ -733,10 +799,10 @@ impl Reading {
             }
             Body::Attached { file, caption } => {
                 msg.kind = body::kind_of_file(file);
-                let ext = file.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+                let ext = file.rsplit_once('.').map(|(_, e)| e);
                 let mut media = Media {
                     file_name: Some(pool.string(file)),
-                    mime: ext.as_deref().and_then(mime_for_extension).map(|m| pool.string(m)),
+                    mime: ext.and_then(mime_for_extension).map(|m| pool.string(m)),
                     caption: caption.map(|c| pool.string(c)),
                     ..Default::default()
                 };
@@ -765,6 +831,17 @@ impl Reading {
         self.author.push_str(author);
         self.open = Some(Open { has_author: true, caption_follows });
     }
+}
+
+/// The header of a line that starts a message, with its wall-clock time;
+/// `None` for a line that continues one (a header-like line with a date
+/// like 31 February too).
+fn header_time<'l>(plan: &Plan, line: &'l str) -> Option<(header::Header<'l>, chrono::NaiveDateTime)> {
+    let h = header::parse(line)?;
+    let (y, mo, d) = plan.orders.date(&h)?;
+    let naive =
+        chrono::NaiveDate::from_ymd_opt(y, mo, d)?.and_hms_opt(header::hour24(&h), h.minute, h.second.unwrap_or(0))?;
+    Some((h, naive))
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -801,8 +878,14 @@ impl std::hash::Hasher for FirstBytes {
 /// a file). `path` was found as a regular file, so it is opened directly.
 fn read_vcard(path: &Path) -> Option<ContactCard> {
     const LIMIT: u64 = 1 << 20;
-    let mut bytes = Vec::new();
-    std::fs::File::open(path).ok()?.take(LIMIT + 1).read_to_end(&mut bytes).ok()?;
+    let file = std::fs::File::open(path).ok()?;
+    // Read into a buffer of the file's size: one allocation, no probing reads.
+    let size = file.metadata().ok()?.len();
+    if size > LIMIT {
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(size as usize + 1);
+    file.take(LIMIT + 1).read_to_end(&mut bytes).ok()?;
     if bytes.len() as u64 > LIMIT {
         return None;
     }
@@ -871,8 +954,20 @@ over the river
 ";
 
     fn read_all(dir: &Path, max: usize, give_back: bool) -> Vec<Message> {
-        let options = Options::new().with("timezone", "UTC");
-        let mut importer = open(&dir.join("WhatsApp Chat with Ben.txt"), &options).unwrap();
+        read_in_pieces(&dir.join("WhatsApp Chat with Ben.txt"), "UTC", max, give_back, stream::PIECE).0
+    }
+
+    /// Every message of `input` and the report's notes, read in pieces of
+    /// about `piece` bytes.
+    fn read_in_pieces(
+        input: &Path,
+        zone: &str,
+        max: usize,
+        give_back: bool,
+        piece: u64,
+    ) -> (Vec<Message>, Vec<String>) {
+        let options = Options::new().with("timezone", zone);
+        let mut importer = open_in_pieces(input, &options, piece).unwrap();
         importer.header().unwrap();
         importer.next_contacts(1000).unwrap();
         importer.next_chats(1000).unwrap();
@@ -887,8 +982,83 @@ over the river
                 importer.recycle(batch);
             }
         }
-        importer.finish().unwrap();
-        all
+        let notes = importer.finish().unwrap().notes;
+        (all, notes)
+    }
+
+    /// A transcript where every kind of state crosses lines: identical
+    /// messages in one minute (their ids count them), the hour Berlin's
+    /// clocks repeat and the hour they skip, multi-line messages, a line
+    /// before the first message, a 31 February line, a byte order mark.
+    fn tricky_transcript() -> String {
+        let mut t = String::from("\u{feff}Chat exported by hand\n");
+        for day in 25..=28 {
+            // On the 27th Berlin's clocks go from 02:59 back to 02:00: the times
+            // after 02:59 are the repeated hour's second pass.
+            let second_pass = if day == 27 { [(2, 10), (2, 30)] } else { [(2, 40), (2, 45)] };
+            for (h, m) in
+                [(0, 5), (1, 59), (2, 0), (2, 30), (2, 59)].into_iter().chain(second_pass).chain([(3, 0), (23, 59)])
+            {
+                t.push_str(&format!("{day}/10/2024, {h:02}:{m:02} - Anna: same text\n"));
+                t.push_str(&format!("{day}/10/2024, {h:02}:{m:02} - Anna: same text\n"));
+                t.push_str(&format!("{day}/10/2024, {h:02}:{m:02} - Ben: two\nlines\n\n"));
+                t.push_str("31/02/2024, 10:00 - not a date: a line of Ben's message\n");
+            }
+        }
+        for (h, m) in [(1, 59), (2, 15), (2, 15), (3, 0)] {
+            t.push_str(&format!("31/03/2024, {h:02}:{m:02} - Ben: spring\n"));
+        }
+        t
+    }
+
+    #[test]
+    fn a_transcript_read_in_pieces_gives_what_one_reader_gives() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("WhatsApp Chat with Ben.txt");
+        std::fs::write(&path, tricky_transcript()).unwrap();
+        for zone in ["Europe/Berlin", "UTC", "Australia/Lord_Howe"] {
+            let (whole, whole_notes) = read_in_pieces(&path, zone, 1000, true, u64::MAX);
+            assert_eq!(whole.len(), 4 * 9 * 3 + 4);
+            if zone == "Europe/Berlin" {
+                // Elsewhere the 27th's second pass repeats moments of the first.
+                let ids: std::collections::HashSet<&str> = whole.iter().map(|m| m.id.as_str()).collect();
+                assert_eq!(ids.len(), whole.len(), "every id differs");
+                assert!(whole_notes.iter().any(|n| n.contains("clocks skipped or repeated")), "{whole_notes:?}");
+            }
+            for piece in [1, 2, 7, 40, 333, 4096] {
+                for (max, give_back) in [(1000, true), (3, true), (7, false)] {
+                    let (parts, notes) = read_in_pieces(&path, zone, max, give_back, piece);
+                    assert_eq!(parts, whole, "{zone}, pieces of {piece} bytes, batches of {max}");
+                    assert_eq!(notes, whole_notes, "{zone}, pieces of {piece} bytes");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn times_found_by_the_hour_are_the_zones() {
+        let (_keep, returns) = std::sync::mpsc::channel();
+        let returns = Mutex::new(returns);
+        for name in ["Europe/Berlin", "Australia/Lord_Howe", "America/St_Johns", "Asia/Kathmandu", "UTC"] {
+            let zone = Zone::from_option(Some(name)).unwrap();
+            let mut reading = Reading::new(zone, 10, &returns);
+            let mut last = None;
+            // Every minute of the days around both of 2024's changes (and
+            // Lord Howe's half-hour ones), in file order.
+            for (y, m, d) in [(2024, 3, 30), (2024, 3, 31), (2024, 4, 6), (2024, 4, 7), (2024, 10, 5), (2024, 10, 6)]
+                .into_iter()
+                .chain([(2024, 10, 26), (2024, 10, 27), (2024, 11, 2), (2024, 11, 3)])
+            {
+                for minute in 0..24 * 60 {
+                    let t = chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(minute / 60, minute % 60, 30);
+                    let t = t.unwrap();
+                    let want = zone.to_utc(t, last);
+                    reading.last_ms = last;
+                    assert_eq!(reading.to_utc(t), want, "{name} {t}");
+                    last = Some(want.0);
+                }
+            }
+        }
     }
 
     #[test]

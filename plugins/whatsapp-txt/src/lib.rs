@@ -12,6 +12,7 @@ mod import;
 mod lines;
 mod parallel;
 mod source;
+mod stream;
 mod zone;
 
 use chatferry_core::abi::guest::Plugin;

@@ -5,18 +5,20 @@
 //! the limit, NUL bytes (a binary file named `.txt`), text that is not UTF-8.
 
 use chatferry_core::{Error, Result};
-use std::io::Read;
-use std::path::Path;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
 
 /// A physical line longer than this is not an export's.
 pub const MAX_LINE: usize = 16 << 20;
 /// Bytes read at a time; a longer line grows the buffer up to `MAX_LINE`.
-const BLOCK: usize = 1 << 20;
+pub const BLOCK: usize = 1 << 20;
 
-/// Lines of one file, with its name for errors.
+/// Lines of one file (or of a byte range of it), with its name for errors.
 pub struct Lines {
     file: std::fs::File,
+    path: PathBuf,
     shown: String,
+    /// Lines handed out, counted from the range's start.
     number: u64,
     buf: Vec<u8>,
     /// `buf[start..end]` is read and not yet handed out.
@@ -25,25 +27,88 @@ pub struct Lines {
     /// `buf[start..scanned]` holds no line end (a long line is not searched twice).
     scanned: usize,
     eof: bool,
+    /// Where the range starts in the file (0: the whole file).
+    from: u64,
+    /// Bytes of the range not read yet.
+    left: u64,
+    /// Bytes read from the range so far.
+    read: u64,
 }
 
 impl Lines {
     pub fn open(path: &Path, shown: &str) -> Result<Lines> {
-        let file = std::fs::File::open(path).map_err(|e| Error::io(path, "open", e))?;
+        Lines::range(path, shown, 0, u64::MAX, vec![0; BLOCK])
+    }
+
+    /// The lines of `path` from byte `from` (a line's start) to byte `to`
+    /// (a line's start, or past the end), read into `buf` (its length is
+    /// how much is read at a time; a buffer used before saves clearing a new one).
+    pub fn range(path: &Path, shown: &str, from: u64, to: u64, mut buf: Vec<u8>) -> Result<Lines> {
+        if buf.is_empty() {
+            buf.resize(BLOCK, 0);
+        }
+        let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, "open", e))?;
+        if from > 0 {
+            file.seek(SeekFrom::Start(from)).map_err(|e| Error::io(path, "read", e))?;
+        }
         Ok(Lines {
             file,
+            path: path.to_path_buf(),
             shown: shown.into(),
             number: 0,
-            buf: vec![0; BLOCK],
+            buf,
             start: 0,
             end: 0,
             scanned: 0,
             eof: false,
+            from,
+            left: to.saturating_sub(from),
+            read: 0,
         })
+    }
+
+    /// The buffer, to read other lines into.
+    pub fn into_buffer(self) -> Vec<u8> {
+        self.buf
+    }
+
+    /// Where in the file the line that `next` returns starts.
+    pub fn position(&self) -> u64 {
+        self.from + self.read - (self.end - self.start) as u64
+    }
+
+    /// Passes over what is left of the line (no checks: the range may have
+    /// started inside a line, even inside a character); `false` at the end.
+    pub fn skip_line(&mut self) -> Result<bool> {
+        Ok(self.next_bytes()?.is_some())
     }
 
     /// The next line without its line end, or `None` at the end.
     pub fn next(&mut self) -> Result<Option<&str>> {
+        let Some((from, to)) = self.next_bytes()? else { return Ok(None) };
+        let mut line = &self.buf[from..to];
+        while let [rest @ .., b'\n' | b'\r'] = line {
+            line = rest;
+        }
+        if memchr::memchr(0, line).is_some() {
+            return Err(Error::bad_input(format!(
+                "{}: line {} holds binary data; this is not a WhatsApp export text",
+                self.shown,
+                self.line_in_file(self.number)
+            )));
+        }
+        let Ok(text) = simdutf8::basic::from_utf8(line) else {
+            return Err(Error::bad_input(format!(
+                "{}: line {} is not UTF-8 text; WhatsApp writes exports in UTF-8 (was the file converted?)",
+                self.shown,
+                self.line_in_file(self.number)
+            )));
+        };
+        Ok(Some(if self.number == 1 && self.from == 0 { text.trim_start_matches('\u{feff}') } else { text }))
+    }
+
+    /// Where in `buf` the next line is, with its line end.
+    fn next_bytes(&mut self) -> Result<Option<(usize, usize)>> {
         let (from, to) = loop {
             let from = self.start.max(self.scanned);
             if let Some(i) = memchr::memchr(b'\n', &self.buf[from..self.end]) {
@@ -69,23 +134,7 @@ impl Lines {
         if to - from > MAX_LINE {
             return Err(self.too_long());
         }
-        let mut line = &self.buf[from..to];
-        while let [rest @ .., b'\n' | b'\r'] = line {
-            line = rest;
-        }
-        if memchr::memchr(0, line).is_some() {
-            return Err(Error::bad_input(format!(
-                "{}: line {} holds binary data; this is not a WhatsApp export text",
-                self.shown, self.number
-            )));
-        }
-        let text = simdutf8::basic::from_utf8(line).map_err(|_| {
-            Error::bad_input(format!(
-                "{}: line {} is not UTF-8 text; WhatsApp writes exports in UTF-8 (was the file converted?)",
-                self.shown, self.number
-            ))
-        })?;
-        Ok(Some(if self.number == 1 { text.trim_start_matches('\u{feff}') } else { text }))
+        Ok(Some((from, to)))
     }
 
     /// Reads more after the unread bytes, moving them to the front first.
@@ -97,17 +146,21 @@ impl Lines {
             self.start = 0;
         }
         if self.end == self.buf.len() {
-            // A line longer than a block: room for one more block, bounded by the check above.
-            self.buf.resize(self.buf.len() + BLOCK, 0);
+            // A line longer than the buffer: twice the room, at most a block
+            // more at a time, bounded by the check above.
+            self.buf.resize(self.buf.len() + self.buf.len().min(BLOCK), 0);
         }
+        let room = (self.buf.len() - self.end).min(usize::try_from(self.left).unwrap_or(usize::MAX));
         loop {
-            match self.file.read(&mut self.buf[self.end..]) {
+            match self.file.read(&mut self.buf[self.end..self.end + room]) {
                 Ok(0) => {
                     self.eof = true;
                     return Ok(());
                 }
                 Ok(n) => {
                     self.end += n;
+                    self.left -= n as u64;
+                    self.read += n as u64;
                     return Ok(());
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -120,8 +173,29 @@ impl Lines {
         Error::bad_input(format!(
             "{}: line {} is longer than 16 MiB; this is not a WhatsApp export",
             self.shown,
-            self.number + 1
+            self.line_in_file(self.number + 1)
         ))
+    }
+
+    /// The file's line number of the range's line `n`: the lines before the
+    /// range are counted only here, for an error.
+    fn line_in_file(&self, n: u64) -> u64 {
+        if self.from == 0 {
+            return n;
+        }
+        let before = std::fs::File::open(&self.path).and_then(|f| {
+            let mut reader = f.take(self.from);
+            let (mut count, mut block) = (0u64, vec![0u8; BLOCK]);
+            loop {
+                match reader.read(&mut block) {
+                    Ok(0) => return Ok(count),
+                    Ok(k) => count += memchr::memchr_iter(b'\n', &block[..k]).count() as u64,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        });
+        before.map_or(n, |b| b + n)
     }
 }
 

@@ -170,7 +170,7 @@ fn listed_transcript_in(dir: &Path) -> Option<(PathBuf, Option<Arc<Listing>>)> {
         // A name that is not UTF-8 may be the transcript's: looked for as before.
         return transcript_in(dir).map(|t| (t, Some(Arc::new(listing))));
     }
-    let mut names: Vec<&str> = listing.names().filter(|n| is_transcript(n)).collect();
+    let mut names: Vec<&str> = listing.texts().filter(|n| is_transcript(n)).collect();
     names.sort_unstable();
     // One transcript per folder: a folder with several is a folder of exports.
     let [name] = names[..] else { return None };
@@ -297,7 +297,7 @@ mod tests {
             let found = find(input).unwrap();
             assert_eq!(found.chats.len(), 1);
             assert_eq!(found.chats[0].txt, chat.join(name));
-            assert!(found.chats[0].listing.as_ref().is_some_and(|l| l.names().any(|n| n == "IMG-1.jpg")));
+            assert!(found.chats[0].listing.as_ref().is_some_and(|l| l.contains("IMG-1.jpg")));
         }
     }
 
