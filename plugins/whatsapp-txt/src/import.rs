@@ -260,10 +260,12 @@ fn open_in_pieces(input: &Path, options: &Options, piece: u64) -> Result<TxtImpo
     let reader: Reader = Box::new(move |size, shared, send| {
         let pieces = stream::pieces(&plans, |plan, line| header_time(plan, line).map(|(_, t)| t), zone, piece);
         let returns = Mutex::new(returns);
+        let mut numbering = Numbering::default();
         let readings = stream::read(
             &pieces,
             || Reading::new(zone, size, &returns),
             |reading, piece, send| reading.read_piece(&plans[piece.file], &folders[piece.file], piece, send),
+            |piece, batch| numbering.number(piece.file, batch),
             send,
         )?;
         // `None`: the importer was dropped, nobody reads the report.
@@ -521,8 +523,6 @@ struct Reading<'r> {
     last_ms: Option<i64>,
     /// A local hour with one offset throughout, and that offset in ms.
     hour_offset: Option<((chrono::NaiveDate, u32), i64)>,
-    /// Ids given in the current minute, for the occurrence count.
-    minute: (i64, HashMap<[u8; 32], u32, KeyIsHash>),
     counts: Counts,
     pool: Pool,
     /// Returned messages not needed by the batch they came in.
@@ -545,7 +545,6 @@ impl<'r> Reading<'r> {
             key_bytes: Vec::new(),
             last_ms: None,
             hour_offset: None,
-            minute: (i64::MIN, HashMap::default()),
             counts: Counts::default(),
             pool: Pool::default(),
             lines_buf: Vec::new(),
@@ -601,14 +600,12 @@ impl<'r> Reading<'r> {
 
     /// Streams the messages of a piece of a transcript, the last batch too;
     /// `false` when the importer is gone. A piece starts at a message whose
-    /// moment is not in doubt and differs from the one before (see `stream`),
-    /// so the moment before and the minute's ids are not carried into it.
+    /// moment is not in doubt (see `stream`), so the moment before is not
+    /// carried into it. The ids are numbered later, in file order (`Numbering`).
     fn read_piece(&mut self, plan: &Plan, folder: &MediaFolder, piece: &Piece, send: &mut SendBatch) -> Result<bool> {
         let buf = std::mem::take(&mut self.lines_buf);
         let mut lines = Lines::range(&plan.file.txt, &plan.file.shown, piece.from, piece.to, buf)?;
         self.last_ms = None;
-        self.minute.0 = i64::MIN;
-        self.minute.1.clear();
         while let Some(line) = lines.next()? {
             if !self.step(plan, folder, line, send) {
                 return Ok(false);
@@ -645,8 +642,8 @@ impl<'r> Reading<'r> {
             }
         }
         // A stable id: the same export read twice gives the same ids. The
-        // parts are hashed in one piece (from a reused buffer): the bytes are
-        // those of the ids before, part, NUL, part, NUL…, the file name last.
+        // parts are hashed in one piece (from a reused buffer): part, NUL,
+        // part, NUL…, the file name last. Its number is added by `Numbering`.
         let mut time = [0u8; 20];
         let key_bytes = &mut self.key_bytes;
         key_bytes.clear();
@@ -666,21 +663,13 @@ impl<'r> Reading<'r> {
         if key_bytes.capacity() > 1 << 20 {
             *key_bytes = Vec::new(); // after a huge message, not kept for the rest
         }
-        if self.minute.0 != msg.timestamp_ms {
-            self.minute.0 = msg.timestamp_ms;
-            self.minute.1.clear(); // keeps its allocation
-        }
-        let n = self.minute.1.entry(key).or_default();
-        *n += 1;
         // Written into the message's own buffer (a returned message's, cleared).
         let id = &mut msg.id;
         id.clear();
-        for b in &key[..10] {
+        for b in &key[..HASHED / 2] {
             id.push(HEX[usize::from(b >> 4)] as char);
             id.push(HEX[usize::from(b & 15)] as char);
         }
-        id.push('-');
-        id.push_str(decimal(i64::from(*n), &mut time));
     }
 
     /// Reads one line; `false` when the importer is gone.
@@ -845,33 +834,55 @@ fn header_time<'l>(plan: &Plan, line: &'l str) -> Option<(header::Header<'l>, ch
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
+/// An id starts with this many hex digits of its parts' SHA-256.
+const HASHED: usize = 20;
 
-/// The occurrence map's keys are SHA-256 digests already: their first
-/// bytes are the hash (SipHash over 32 bytes per message cost more than
-/// the rest of the id).
-#[derive(Default, Clone, Copy)]
-struct KeyIsHash;
-
-impl std::hash::BuildHasher for KeyIsHash {
-    type Hasher = FirstBytes;
-    fn build_hasher(&self) -> FirstBytes {
-        FirstBytes(0)
-    }
+/// The numbers that make ids unique, given in file order on the thread
+/// that hands the batches on (the pieces are read apart; a number depends
+/// on what came before). A message no earlier than every message before it
+/// in its file is `HASH-n`: the n-th with those parts at that moment (so
+/// the same message twice in a minute gets two ids, in order). One that is
+/// earlier (sent late, or the phone's clock went back) is `HASH-n-LATEST`:
+/// the n-th with those parts since the latest moment so far, LATEST in ms.
+/// Either way no two messages of a file share an id, and reading the same
+/// export again gives the same ids.
+#[derive(Default)]
+struct Numbering {
+    file: Option<usize>,
+    latest: Option<i64>,
+    /// Messages at the latest moment, and earlier ones since it came.
+    on_time: HashMap<[u8; HASHED], u32, ahash::RandomState>,
+    late: HashMap<[u8; HASHED], u32, ahash::RandomState>,
 }
 
-struct FirstBytes(u64);
-
-impl std::hash::Hasher for FirstBytes {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        // `[u8; 32]` hashes as its length then its bytes: keep the first 8 bytes of the digest.
-        for &b in bytes.iter().take(8) {
-            self.0 = (self.0 << 8) | u64::from(b);
+impl Numbering {
+    fn number(&mut self, file: usize, batch: &mut [Message]) {
+        if self.file != Some(file) {
+            *self = Numbering { file: Some(file), ..Default::default() };
+        }
+        let mut digits = [0u8; 20];
+        for m in batch {
+            let ts = m.timestamp_ms;
+            if self.latest.is_none_or(|l| ts > l) {
+                self.latest = Some(ts);
+                self.on_time.clear();
+                self.late.clear();
+            }
+            let mut key = [0u8; HASHED];
+            let hashed = m.id.as_bytes();
+            key[..hashed.len().min(HASHED)].copy_from_slice(&hashed[..hashed.len().min(HASHED)]);
+            let latest = self.latest.unwrap_or(ts);
+            let counts = if ts == latest { &mut self.on_time } else { &mut self.late };
+            let n = counts.entry(key).or_default();
+            *n += 1;
+            m.id.push('-');
+            m.id.push_str(decimal(i64::from(*n), &mut digits));
+            if ts != latest {
+                m.id.push('-');
+                m.id.push_str(decimal(latest, &mut digits));
+            }
         }
     }
-    fn write_usize(&mut self, _length: usize) {}
 }
 
 /// A contact card's name and text (a vCard is small; a large one is left as
@@ -1019,10 +1030,10 @@ over the river
         for zone in ["Europe/Berlin", "UTC", "Australia/Lord_Howe"] {
             let (whole, whole_notes) = read_in_pieces(&path, zone, 1000, true, u64::MAX);
             assert_eq!(whole.len(), 4 * 9 * 3 + 4);
+            // Outside Berlin the 27th's second pass repeats moments of the first.
+            let ids: std::collections::HashSet<&str> = whole.iter().map(|m| m.id.as_str()).collect();
+            assert_eq!(ids.len(), whole.len(), "every id differs ({zone})");
             if zone == "Europe/Berlin" {
-                // Elsewhere the 27th's second pass repeats moments of the first.
-                let ids: std::collections::HashSet<&str> = whole.iter().map(|m| m.id.as_str()).collect();
-                assert_eq!(ids.len(), whole.len(), "every id differs");
                 assert!(whole_notes.iter().any(|n| n.contains("clocks skipped or repeated")), "{whole_notes:?}");
             }
             for piece in [1, 2, 7, 40, 333, 4096] {
@@ -1032,6 +1043,39 @@ over the river
                     assert_eq!(notes, whole_notes, "{zone}, pieces of {piece} bytes");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn identical_messages_out_of_order_get_ids_of_their_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("WhatsApp Chat with Ben.txt");
+        let lines = [
+            "1/2/24, 10:05 - Anna: ok",
+            "1/2/24, 10:05 - Anna: ok",
+            "1/2/24, 10:07 - Ben: hi",
+            "1/2/24, 10:05 - Anna: ok", // late: between later messages
+            "1/2/24, 10:06 - Ben: hi",
+            "1/2/24, 10:05 - Anna: ok",
+            "1/2/24, 10:07 - Ben: hi", // the latest moment again: on time
+            "1/2/24, 10:08 - Anna: ok",
+        ];
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        let (messages, _) = read_in_pieces(&path, "UTC", 1000, true, u64::MAX);
+        let ids: Vec<&str> = messages.iter().map(|m| m.id.as_str()).collect();
+        let ms_1007 = "1706782020000"; // 1 February 2024 (day first: no day above 12), 10:07 UTC
+        let ok = &ids[0][..20];
+        assert_eq!(ids[0], format!("{ok}-1"));
+        assert_eq!(ids[1], format!("{ok}-2"));
+        assert_eq!(ids[3], format!("{ok}-1-{ms_1007}"), "{ids:?}");
+        assert_eq!(ids[5], format!("{ok}-2-{ms_1007}"), "{ids:?}");
+        assert_eq!(ids[6], format!("{}-2", &ids[2][..20]), "{ids:?}");
+        assert!(ids[7].ends_with("-1") && ids[7][..20] != *ok);
+        let unique: std::collections::HashSet<&&str> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len(), "{ids:?}");
+        // The same in pieces of every size.
+        for piece in [1, 5, 30] {
+            assert_eq!(read_in_pieces(&path, "UTC", 2, true, piece).0, messages, "pieces of {piece}");
         }
     }
 

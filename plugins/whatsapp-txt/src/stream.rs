@@ -1,14 +1,13 @@
 //! The second pass on two threads. Each transcript is cut into pieces of
 //! about `PIECE` bytes; a piece starts at a message whose wall-clock time
-//! alone fixes its moment (no hour the clocks skipped or repeated) and
-//! whose moment differs from the message's before it. So nothing read
-//! before a cut changes what is read after it: the open message ends there,
-//! a repeated hour needs no earlier moment, and the count of identical
-//! messages in the same moment (part of the ids) starts anew anyway. The
+//! alone fixes its moment (no hour the clocks skipped or repeated). So
+//! nothing read before a cut changes what is read after it: the open
+//! message ends there, and a repeated hour needs no earlier moment. The
 //! reading threads take every other piece, and the thread that sends
-//! batches to the host hands theirs on in piece order: the messages, their
-//! ids and the counts are those one reader would make, only sooner (one
-//! thread building messages was most of the import's time).
+//! batches to the host hands theirs on in piece order, first giving each
+//! batch what depends on all before it (the ids' numbers): the messages,
+//! their ids and the counts are those one reader would make, only sooner
+//! (one thread building messages was most of the import's time).
 
 use crate::import::Plan;
 use crate::lines::Lines;
@@ -64,7 +63,7 @@ pub fn pieces(
 }
 
 /// Where the first message at or after byte `after` starts whose moment
-/// is certain from its own line and differs from the message's before.
+/// is certain from its own line.
 fn cut_after(
     plan: &Plan,
     time: &impl Fn(&Plan, &str) -> Option<chrono::NaiveDateTime>,
@@ -76,21 +75,12 @@ fn cut_after(
     if !lines.skip_line().ok()? {
         return None;
     }
-    let mut before: Option<i64> = None;
     loop {
         let at = lines.position();
         let line = lines.next().ok()??;
-        let Some(t) = time(plan, line) else { continue };
-        let exact = match zone.to_utc(t, None) {
-            (ms, Fit::Exact) => Some(ms),
-            _ => None,
-        };
-        if let (Some(b), Some(ms)) = (before, exact) {
-            if b != ms {
-                return Some(at);
-            }
+        if time(plan, line).is_some_and(|t| zone.to_utc(t, None).1 == Fit::Exact) {
+            return Some(at);
         }
-        before = exact;
     }
 }
 
@@ -104,12 +94,14 @@ enum Out {
 
 /// Reads `pieces` on up to two threads, each with a reader made by `make`;
 /// `read` reads one piece into it, sending batches, and says `false` when
-/// the importer is gone. Batches reach `send` in piece order. The readers
-/// at the end, or `None` when the importer went away first.
+/// the importer is gone. Batches go through `hand` and reach `send` in
+/// piece order, on this thread. The readers at the end, or `None` when the
+/// importer went away first.
 pub fn read<W: std::marker::Send>(
     pieces: &[Piece],
     make: impl Fn() -> W + Sync,
     read: impl Fn(&mut W, &Piece, &mut SendBatch) -> Result<bool> + Sync,
+    hand: impl FnMut(&Piece, &mut Vec<Message>),
     send: &mut SendBatch,
 ) -> Result<Option<Vec<W>>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 2).min(pieces.len().max(1));
@@ -140,7 +132,7 @@ pub fn read<W: std::marker::Send>(
                 .map_err(|e| Error::internal(format!("cannot start a reading thread ({e})")))?;
             handles.push(handle);
         }
-        let handed = hand_on(&queues, pieces.len(), send);
+        let handed = hand_on(&queues, pieces, hand, send);
         // The readers stop at their next batch once nobody listens.
         drop(queues);
         let mut readers = Vec::with_capacity(handles.len());
@@ -152,11 +144,17 @@ pub fn read<W: std::marker::Send>(
 }
 
 /// Passes the batches of piece 0, 1, 2… on; `false` when the importer is gone.
-fn hand_on(queues: &[Receiver<Out>], pieces: usize, send: &mut SendBatch) -> Result<bool> {
-    for piece in 0..pieces {
+fn hand_on(
+    queues: &[Receiver<Out>],
+    pieces: &[Piece],
+    mut hand: impl FnMut(&Piece, &mut Vec<Message>),
+    send: &mut SendBatch,
+) -> Result<bool> {
+    for (i, piece) in pieces.iter().enumerate() {
         loop {
-            match queues[piece % queues.len()].recv() {
-                Ok(Out::Batch(batch)) => {
+            match queues[i % queues.len()].recv() {
+                Ok(Out::Batch(mut batch)) => {
+                    hand(piece, &mut batch);
                     if !send(batch) {
                         return Ok(false);
                     }
