@@ -240,6 +240,31 @@ mod tests {
     }
 
     #[test]
+    fn a_range_reads_its_lines_and_names_bad_ones_by_their_line_in_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.txt");
+        let mut bytes = b"\xef\xbb\xbfone\ntwo\r\nthree\n".to_vec();
+        let four = bytes.len() as u64;
+        bytes.extend_from_slice(b"\xef\xbb\xbffour\nfi\0ve\nsix\n");
+        std::fs::write(&path, &bytes).unwrap();
+        let mut lines = Lines::range(&path, "t.txt", 7, four, vec![0; 3]).unwrap();
+        assert_eq!(lines.position(), 7);
+        assert_eq!(lines.next().unwrap(), Some("two"));
+        assert_eq!(lines.position(), 12);
+        assert_eq!(lines.next().unwrap(), Some("three"));
+        assert_eq!(lines.next().unwrap(), None, "the range ends before line 4");
+        // A byte order mark is dropped only at the file's start.
+        let mut lines = Lines::range(&path, "t.txt", four, u64::MAX, Vec::new()).unwrap();
+        assert_eq!(lines.next().unwrap(), Some("\u{feff}four"));
+        let e = lines.next().unwrap_err().to_string();
+        assert!(e.contains("line 5 holds binary data"), "{e}");
+        // Started inside a line (inside a character even): skipped whole.
+        let mut lines = Lines::range(&path, "t.txt", 1, u64::MAX, vec![0; 4]).unwrap();
+        assert!(lines.skip_line().unwrap());
+        assert_eq!(lines.next().unwrap(), Some("two"));
+    }
+
+    #[test]
     fn refuses_binary_non_utf8_and_endless_lines() {
         let e = all(b"ok\nbad\0line\n").unwrap_err().to_string();
         assert!(e.contains("line 2 holds binary data"), "{e}");
