@@ -207,8 +207,8 @@ pub fn inspect(importer: &mut dyn Importer, progress: &mut dyn Progress) -> Resu
                 kind: c.kind.as_str().to_string(),
                 ..Default::default()
             };
-            if !at.contains_key(&c.id) {
-                at.insert(c.id, chats.len());
+            if let std::collections::hash_map::Entry::Vacant(slot) = at.entry(c.id) {
+                slot.insert(chats.len());
                 chats.push(summary);
             }
         }

@@ -132,9 +132,7 @@ pub fn kind_of_file(name: &str) -> MessageKind {
         MessageKind::Gif
     } else if has("VID") || has("VIDEO") {
         MessageKind::Video
-    } else if has("IMG") || has("PHOTO") {
-        MessageKind::Image
-    } else if ext_is(&["JPG", "JPEG", "PNG", "HEIC"]) {
+    } else if has("IMG") || has("PHOTO") || ext_is(&["JPG", "JPEG", "PNG", "HEIC"]) {
         MessageKind::Image
     } else if ext_is(&["MP4", "MOV", "3GP"]) {
         MessageKind::Video

@@ -558,7 +558,7 @@ impl<'r> Reading<'r> {
     /// when an hour's first and last second are both unambiguous with one
     /// offset, every time in it has that offset (clocks change at most once
     /// in an hour, and a change that kept the offset changes nothing).
-    fn to_utc(&mut self, t: chrono::NaiveDateTime) -> (i64, Fit) {
+    fn moment_of(&mut self, t: chrono::NaiveDateTime) -> (i64, Fit) {
         use chrono::Timelike;
         let hour = (t.date(), t.hour());
         if let Some((h, offset)) = self.hour_offset {
@@ -708,7 +708,7 @@ impl<'r> Reading<'r> {
     /// Starts the message whose header `h` is.
     fn start_message(&mut self, plan: &Plan, folder: &MediaFolder, h: &header::Header, naive: chrono::NaiveDateTime) {
         let rest = h.rest;
-        let (ts, fit) = self.to_utc(naive);
+        let (ts, fit) = self.moment_of(naive);
         if fit != Fit::Exact {
             self.counts.repeated += 1;
         }
@@ -1098,7 +1098,7 @@ over the river
                     let t = t.unwrap();
                     let want = zone.to_utc(t, last);
                     reading.last_ms = last;
-                    assert_eq!(reading.to_utc(t), want, "{name} {t}");
+                    assert_eq!(reading.moment_of(t), want, "{name} {t}");
                     last = Some(want.0);
                 }
             }
