@@ -521,8 +521,9 @@ struct Reading<'r> {
     /// What a message's id is hashed from (one buffer).
     key_bytes: Vec<u8>,
     last_ms: Option<i64>,
-    /// A local hour with one offset throughout, and that offset in ms.
-    hour_offset: Option<((chrono::NaiveDate, u32), i64)>,
+    /// The last local hour asked about, and its offset in ms when it has
+    /// one throughout.
+    hour_offset: Option<((chrono::NaiveDate, u32), Option<i64>)>,
     counts: Counts,
     pool: Pool,
     /// Returned messages not needed by the batch they came in.
@@ -561,24 +562,23 @@ impl<'r> Reading<'r> {
     fn moment_of(&mut self, t: chrono::NaiveDateTime) -> (i64, Fit) {
         use chrono::Timelike;
         let hour = (t.date(), t.hour());
-        if let Some((h, offset)) = self.hour_offset {
-            if h == hour {
-                return (t.and_utc().timestamp_millis() - offset, Fit::Exact);
-            }
+        match self.hour_offset {
+            Some((h, Some(offset))) if h == hour => return (t.and_utc().timestamp_millis() - offset, Fit::Exact),
+            // An hour the clocks change in: each time asked on its own.
+            Some((h, None)) if h == hour => return self.zone.to_utc(t, self.last_ms),
+            _ => {}
         }
-        let found = self.zone.to_utc(t, self.last_ms);
         let first = t.date().and_hms_opt(t.hour(), 0, 0);
         let last = t.date().and_hms_opt(t.hour(), 59, 59);
-        self.hour_offset = None;
+        let mut offset = None;
         if let (Some(first), Some(last)) = (first, last) {
             if let ((a, Fit::Exact), (b, Fit::Exact)) = (self.zone.to_utc(first, None), self.zone.to_utc(last, None)) {
-                let offset = first.and_utc().timestamp_millis() - a;
-                if last.and_utc().timestamp_millis() - b == offset {
-                    self.hour_offset = Some((hour, offset));
-                }
+                let at_first = first.and_utc().timestamp_millis() - a;
+                offset = (last.and_utc().timestamp_millis() - b == at_first).then_some(at_first);
             }
         }
-        found
+        self.hour_offset = Some((hour, offset));
+        self.zone.to_utc(t, self.last_ms)
     }
 
     /// Sends the batch's messages; the next are built in a returned batch
@@ -863,15 +863,17 @@ impl Numbering {
         let mut digits = [0u8; 20];
         for m in batch {
             let ts = m.timestamp_ms;
-            if self.latest.is_none_or(|l| ts > l) {
-                self.latest = Some(ts);
-                self.on_time.clear();
-                self.late.clear();
-            }
+            let latest = match self.latest {
+                Some(l) if ts <= l => l,
+                _ => {
+                    self.on_time.clear();
+                    self.late.clear();
+                    *self.latest.insert(ts)
+                }
+            };
             let mut key = [0u8; HASHED];
-            let hashed = m.id.as_bytes();
-            key[..hashed.len().min(HASHED)].copy_from_slice(&hashed[..hashed.len().min(HASHED)]);
-            let latest = self.latest.unwrap_or(ts);
+            let hashed = &m.id.as_bytes()[..m.id.len().min(HASHED)];
+            key[..hashed.len()].copy_from_slice(hashed);
             let counts = if ts == latest { &mut self.on_time } else { &mut self.late };
             let n = counts.entry(key).or_default();
             *n += 1;
@@ -1083,15 +1085,21 @@ over the river
     fn times_found_by_the_hour_are_the_zones() {
         let (_keep, returns) = std::sync::mpsc::channel();
         let returns = Mutex::new(returns);
-        for name in ["Europe/Berlin", "Australia/Lord_Howe", "America/St_Johns", "Asia/Kathmandu", "UTC"] {
+        for name in
+            ["Europe/Berlin", "Australia/Lord_Howe", "America/St_Johns", "Asia/Kathmandu", "Europe/Athens", "UTC"]
+        {
             let zone = Zone::from_option(Some(name)).unwrap();
             let mut reading = Reading::new(zone, 10, &returns);
             let mut last = None;
             // Every minute of the days around both of 2024's changes (and
-            // Lord Howe's half-hour ones), in file order.
+            // Lord Howe's half-hour ones), in file order; and the night
+            // Athens left its mean time, 25 min 8 s ahead one minute after
+            // midnight: that hour's first and last second are both
+            // unambiguous, with different offsets.
             for (y, m, d) in [(2024, 3, 30), (2024, 3, 31), (2024, 4, 6), (2024, 4, 7), (2024, 10, 5), (2024, 10, 6)]
                 .into_iter()
                 .chain([(2024, 10, 26), (2024, 10, 27), (2024, 11, 2), (2024, 11, 3)])
+                .chain([(1916, 7, 27), (1916, 7, 28)])
             {
                 for minute in 0..24 * 60 {
                     let t = chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(minute / 60, minute % 60, 30);

@@ -1,8 +1,10 @@
-//! A transcript's lines, read in large blocks and handed out as slices of
-//! the block: no copy and no allocation per line (`read_until` into a line
+//! A transcript's lines (or those of a byte range of it, a piece read by
+//! one thread), read in large blocks and handed out as slices of the
+//! block: no copy and no allocation per line (`read_until` into a line
 //! buffer was a tenth of the import). Line ends are found with `memchr`.
-//! UTF-8 is checked with SIMD (`simdutf8`). What is refused is the same as for any line reader of ours: a line over
-//! the limit, NUL bytes (a binary file named `.txt`), text that is not UTF-8.
+//! UTF-8 is checked with SIMD (`simdutf8`). What is refused is the same as
+//! for any line reader of ours: a line over the limit, NUL bytes (a binary
+//! file named `.txt`), text that is not UTF-8.
 
 use chatferry_core::{Error, Result};
 use std::io::{Read, Seek, SeekFrom};
@@ -11,7 +13,7 @@ use std::path::{Path, PathBuf};
 /// A physical line longer than this is not an export's.
 pub const MAX_LINE: usize = 16 << 20;
 /// Bytes read at a time; a longer line grows the buffer up to `MAX_LINE`.
-pub const BLOCK: usize = 1 << 20;
+const BLOCK: usize = 1 << 20;
 
 /// Lines of one file (or of a byte range of it), with its name for errors.
 pub struct Lines {
@@ -92,14 +94,14 @@ impl Lines {
         }
         if memchr::memchr(0, line).is_some() {
             return Err(Error::bad_input(format!(
-                "{}: line {} holds binary data; this is not a WhatsApp export text",
+                "{}: {} holds binary data; this is not a WhatsApp export text",
                 self.shown,
                 self.line_in_file(self.number)
             )));
         }
         let Ok(text) = simdutf8::basic::from_utf8(line) else {
             return Err(Error::bad_input(format!(
-                "{}: line {} is not UTF-8 text; WhatsApp writes exports in UTF-8 (was the file converted?)",
+                "{}: {} is not UTF-8 text; WhatsApp writes exports in UTF-8 (was the file converted?)",
                 self.shown,
                 self.line_in_file(self.number)
             )));
@@ -171,17 +173,18 @@ impl Lines {
 
     fn too_long(&self) -> Error {
         Error::bad_input(format!(
-            "{}: line {} is longer than 16 MiB; this is not a WhatsApp export",
+            "{}: {} is longer than 16 MiB; this is not a WhatsApp export",
             self.shown,
             self.line_in_file(self.number + 1)
         ))
     }
 
-    /// The file's line number of the range's line `n`: the lines before the
-    /// range are counted only here, for an error.
-    fn line_in_file(&self, n: u64) -> u64 {
+    /// `line N` of the file for the range's line `n`: the lines before the
+    /// range are counted only here, for an error (where they cannot be
+    /// read, the line is named by the byte its range starts at).
+    fn line_in_file(&self, n: u64) -> String {
         if self.from == 0 {
-            return n;
+            return format!("line {n}");
         }
         let before = std::fs::File::open(&self.path).and_then(|f| {
             let mut reader = f.take(self.from);
@@ -195,7 +198,10 @@ impl Lines {
                 }
             }
         });
-        before.map_or(n, |b| b + n)
+        match before {
+            Ok(b) => format!("line {}", b + n),
+            Err(_) => format!("line {n} after byte {}", self.from),
+        }
     }
 }
 

@@ -5,10 +5,15 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-/// `f` of each item, in the items' order, on up to two threads (more would
-/// only compete with the reader and the host for a small machine's cores).
+/// How many threads `jobs` jobs get: up to two (more would only compete
+/// with the reader and the host for a small machine's cores), at least one.
+pub fn threads(jobs: usize) -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).min(2).min(jobs).max(1)
+}
+
+/// `f` of each item, in the items' order, on up to two threads.
 pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(2).min(items.len());
+    let threads = threads(items.len());
     if threads <= 1 {
         return items.iter().map(f).collect();
     }

@@ -104,7 +104,7 @@ pub fn read<W: std::marker::Send>(
     hand: impl FnMut(&Piece, &mut Vec<Message>),
     send: &mut SendBatch,
 ) -> Result<Option<Vec<W>>> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 2).min(pieces.len().max(1));
+    let threads = crate::parallel::threads(pieces.len());
     std::thread::scope(|scope| {
         let mut queues: Vec<Receiver<Out>> = Vec::new();
         let mut handles = Vec::new();
