@@ -104,22 +104,24 @@ fn coordinates(url: &str) -> Option<(f64, f64)> {
     ((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)).then_some((lat, lon))
 }
 
+/// The tags WhatsApp puts in file names (`kind_of_file`), at most 16.
+const TAGS: [&str; 10] = ["STK", "STICKER", "PTT", "AUDIO", "AUD", "GIF", "VID", "VIDEO", "IMG", "PHOTO"];
+
 /// What kind of file WhatsApp named `name` (`IMG-…`, `00000042-PHOTO-…`).
 pub fn kind_of_file(name: &str) -> MessageKind {
     // Compared ignoring case, without an upper-cased copy (one per attachment).
     let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
     let ext_is = |options: &[&str]| options.iter().any(|o| ext.eq_ignore_ascii_case(o));
-    // `TAG-` at the start or `-TAG-` inside: a `-`-separated part that is
-    // not the last one (no pattern strings built per call).
-    let has = |tag: &str| {
-        let mut parts = name.split('-').peekable();
-        while let Some(part) = parts.next() {
-            if part.eq_ignore_ascii_case(tag) && parts.peek().is_some() {
-                return true;
-            }
+    // The tags: a `-`-separated part that is not the last one (`TAG-` at
+    // the start or `-TAG-` inside), found in one pass over the name.
+    let mut tags = 0u16;
+    let mut parts = name.as_bytes().split(|b| *b == b'-').peekable();
+    while let Some(part) = parts.next() {
+        if parts.peek().is_some() && (3..=7).contains(&part.len()) {
+            tags |= TAGS.iter().position(|t| part.eq_ignore_ascii_case(t.as_bytes())).map_or(0, |i| 1 << i);
         }
-        false
-    };
+    }
+    let has = |tag: &str| TAGS.iter().position(|t| *t == tag).is_some_and(|i| tags & (1 << i) != 0);
     if ext_is(&["VCF"]) {
         MessageKind::Contact
     } else if has("STK") || has("STICKER") {

@@ -503,6 +503,15 @@ impl Pool {
     }
 }
 
+/// How many local hours `Reading::moment_of` keeps, by hour number modulo this.
+const HOURS_KEPT: usize = 512;
+/// (hour number, its offset in ms or `MIXED`) for each kept hour.
+type HourOffsets = [(i64, i64); HOURS_KEPT];
+/// No hour kept in this slot yet (no date's hour has this number).
+const NO_HOUR: i64 = i64::MIN;
+/// The hour has no one offset throughout (the clocks change in it).
+const MIXED: i64 = i64::MIN;
+
 /// The second pass on one thread, over the pieces it is given (see
 /// `stream`): the state carried from line to line. Messages are built
 /// in place in the batch (a `Message` is near a kilobyte: moving each one
@@ -521,9 +530,8 @@ struct Reading<'r> {
     /// What a message's id is hashed from (one buffer).
     key_bytes: Vec<u8>,
     last_ms: Option<i64>,
-    /// The last local hour asked about, and its offset in ms when it has
-    /// one throughout.
-    hour_offset: Option<((chrono::NaiveDate, u32), Option<i64>)>,
+    /// Local hours asked about (see `moment_of`).
+    hours: Box<HourOffsets>,
     counts: Counts,
     pool: Pool,
     /// Returned messages not needed by the batch they came in.
@@ -545,7 +553,7 @@ impl<'r> Reading<'r> {
             author: String::new(),
             key_bytes: Vec::new(),
             last_ms: None,
-            hour_offset: None,
+            hours: Box::new([(NO_HOUR, MIXED); HOURS_KEPT]),
             counts: Counts::default(),
             pool: Pool::default(),
             lines_buf: Vec::new(),
@@ -558,27 +566,34 @@ impl<'r> Reading<'r> {
     /// each local hour, not each message (they were a tenth of the reader):
     /// when an hour's first and last second are both unambiguous with one
     /// offset, every time in it has that offset (clocks change at most once
-    /// in an hour, and a change that kept the offset changes nothing).
+    /// in an hour, and a change that kept the offset changes nothing). The
+    /// last `HOURS_KEPT` hours are kept by their number, so a file whose
+    /// times go back and forth (late messages) asks about each hour once.
     fn moment_of(&mut self, t: chrono::NaiveDateTime) -> (i64, Fit) {
-        use chrono::Timelike;
-        let hour = (t.date(), t.hour());
-        match self.hour_offset {
-            Some((h, Some(offset))) if h == hour => return (t.and_utc().timestamp_millis() - offset, Fit::Exact),
-            // An hour the clocks change in: each time asked on its own.
-            Some((h, None)) if h == hour => return self.zone.to_utc(t, self.last_ms),
-            _ => {}
-        }
-        let first = t.date().and_hms_opt(t.hour(), 0, 0);
-        let last = t.date().and_hms_opt(t.hour(), 59, 59);
-        let mut offset = None;
-        if let (Some(first), Some(last)) = (first, last) {
-            if let ((a, Fit::Exact), (b, Fit::Exact)) = (self.zone.to_utc(first, None), self.zone.to_utc(last, None)) {
-                let at_first = first.and_utc().timestamp_millis() - a;
-                offset = (last.and_utc().timestamp_millis() - b == at_first).then_some(at_first);
+        use chrono::{Datelike, Timelike};
+        let hour = i64::from(t.date().num_days_from_ce()) * 24 + i64::from(t.hour());
+        let slot = &mut self.hours[hour.rem_euclid(HOURS_KEPT as i64) as usize];
+        if slot.0 != hour {
+            let first = t.date().and_hms_opt(t.hour(), 0, 0);
+            let last = t.date().and_hms_opt(t.hour(), 59, 59);
+            let mut offset = MIXED;
+            if let (Some(first), Some(last)) = (first, last) {
+                if let ((a, Fit::Exact), (b, Fit::Exact)) =
+                    (self.zone.to_utc(first, None), self.zone.to_utc(last, None))
+                {
+                    let at_first = first.and_utc().timestamp_millis() - a;
+                    if last.and_utc().timestamp_millis() - b == at_first {
+                        offset = at_first;
+                    }
+                }
             }
+            *slot = (hour, offset);
         }
-        self.hour_offset = Some((hour, offset));
-        self.zone.to_utc(t, self.last_ms)
+        match slot.1 {
+            // An hour the clocks change in: each time asked on its own.
+            MIXED => self.zone.to_utc(t, self.last_ms),
+            offset => (t.and_utc().timestamp_millis() - offset, Fit::Exact),
+        }
     }
 
     /// Sends the batch's messages; the next are built in a returned batch
@@ -890,17 +905,19 @@ impl Numbering {
 /// A contact card's name and text (a vCard is small; a large one is left as
 /// a file). `path` was found as a regular file, so it is opened directly.
 fn read_vcard(path: &Path) -> Option<ContactCard> {
-    const LIMIT: u64 = 1 << 20;
-    let file = std::fs::File::open(path).ok()?;
-    // Read into a buffer of the file's size: one allocation, no probing reads.
-    let size = file.metadata().ok()?.len();
-    if size > LIMIT {
-        return None;
-    }
-    let mut bytes = Vec::with_capacity(size as usize + 1);
-    file.take(LIMIT + 1).read_to_end(&mut bytes).ok()?;
-    if bytes.len() as u64 > LIMIT {
-        return None;
+    const LIMIT: usize = 1 << 20;
+    let mut file = std::fs::File::open(path).ok()?;
+    // Read through a block on the stack: a card fits in one read, and its
+    // size is not asked first (a call less for each of many small files).
+    let (mut bytes, mut block) = (Vec::new(), [0u8; 4096]);
+    loop {
+        match file.read(&mut block) {
+            Ok(0) => break,
+            Ok(n) if bytes.len() + n > LIMIT => return None,
+            Ok(n) => bytes.extend_from_slice(&block[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
     }
     let text = String::from_utf8(bytes).ok()?;
     let name = text.lines().find_map(|l| l.strip_prefix("FN:")).map(|n| n.trim().to_string());
@@ -1096,6 +1113,7 @@ over the river
             // Athens left its mean time, 25 min 8 s ahead one minute after
             // midnight: that hour's first and last second are both
             // unambiguous, with different offsets.
+            let mut times = Vec::new();
             for (y, m, d) in [(2024, 3, 30), (2024, 3, 31), (2024, 4, 6), (2024, 4, 7), (2024, 10, 5), (2024, 10, 6)]
                 .into_iter()
                 .chain([(2024, 10, 26), (2024, 10, 27), (2024, 11, 2), (2024, 11, 3)])
@@ -1103,14 +1121,45 @@ over the river
             {
                 for minute in 0..24 * 60 {
                     let t = chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(minute / 60, minute % 60, 30);
-                    let t = t.unwrap();
-                    let want = zone.to_utc(t, last);
-                    reading.last_ms = last;
-                    assert_eq!(reading.moment_of(t), want, "{name} {t}");
-                    last = Some(want.0);
+                    times.push(t.unwrap());
                 }
             }
+            // In order, then jumping back and forth (late messages): hours
+            // kept earlier, and hours whose numbers share a slot, winter
+            // and summer ones among them.
+            let n = times.len();
+            let jumping = (0..n).map(|i| times[i * 7919 % n]);
+            for t in times.clone().into_iter().chain(jumping) {
+                let want = zone.to_utc(t, last);
+                reading.last_ms = last;
+                assert_eq!(reading.moment_of(t), want, "{name} {t}");
+                last = Some(want.0);
+            }
         }
+    }
+
+    #[test]
+    fn contact_cards_are_read_whole_up_to_a_mebibyte() {
+        let dir = tempfile::tempdir().unwrap();
+        let card = |name: &str, bytes: &[u8]| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, bytes).unwrap();
+            read_vcard(&p)
+        };
+        let small = card("Ben.vcf", "BEGIN:VCARD\nVERSION:3.0\nFN: Ben 本 \nEND:VCARD\n".as_bytes()).unwrap();
+        assert_eq!(small.name.as_deref(), Some("Ben 本"));
+        assert_eq!(small.vcard.as_deref(), Some("BEGIN:VCARD\nVERSION:3.0\nFN: Ben 本 \nEND:VCARD\n"));
+        // Larger than a read at a time: all of it, up to 1 MiB exactly.
+        let mut big = b"BEGIN:VCARD\nFN:Big\nNOTE:".to_vec();
+        big.resize((1 << 20) - 10, b'x');
+        big.extend_from_slice(b"\nEND:VCARD");
+        assert_eq!(big.len(), 1 << 20);
+        let read = card("big.vcf", &big).unwrap();
+        assert_eq!(read.vcard.unwrap().len(), 1 << 20);
+        big.push(b'\n');
+        assert!(card("bigger.vcf", &big).is_none(), "over 1 MiB: left as a file");
+        assert!(card("latin1.vcf", b"FN:Jos\xe9\n").is_none());
+        assert!(read_vcard(&dir.path().join("gone.vcf")).is_none());
     }
 
     #[test]

@@ -28,6 +28,12 @@ pub struct Lines {
     end: usize,
     /// `buf[start..scanned]` holds no line end (a long line is not searched twice).
     scanned: usize,
+    /// `buf[..checked]` is known to be UTF-8 without NUL bytes (checked in
+    /// one go up to a line end; a short line checked alone costs more).
+    checked: usize,
+    /// A check in one go failed below this: its lines are checked one by
+    /// one, so the bad one is named (and nothing is checked twice over).
+    one_by_one: usize,
     eof: bool,
     /// Where the range starts in the file (0: the whole file).
     from: u64,
@@ -62,6 +68,8 @@ impl Lines {
             start: 0,
             end: 0,
             scanned: 0,
+            checked: 0,
+            one_by_one: 0,
             eof: false,
             from,
             left: to.saturating_sub(from),
@@ -88,10 +96,37 @@ impl Lines {
     /// The next line without its line end, or `None` at the end.
     pub fn next(&mut self) -> Result<Option<&str>> {
         let Some((from, to)) = self.next_bytes()? else { return Ok(None) };
+        if to >= self.checked && from >= self.one_by_one {
+            self.check_ahead(from);
+        }
         let mut line = &self.buf[from..to];
         while let [rest @ .., b'\n' | b'\r'] = line {
             line = rest;
         }
+        let text = if to < self.checked {
+            // SAFETY: checked as UTF-8 in one go, and a line ends at a `\n`, a character boundary.
+            unsafe { std::str::from_utf8_unchecked(line) }
+        } else {
+            self.check(line)?
+        };
+        Ok(Some(if self.number == 1 && self.from == 0 { text.trim_start_matches('\u{feff}') } else { text }))
+    }
+
+    /// Checks `buf` from the line at `from` to the last line end read, in
+    /// one go; where that fails, the lines up to there are checked alone.
+    fn check_ahead(&mut self, from: usize) {
+        let Some(last) = memchr::memrchr(b'\n', &self.buf[from..self.end]) else { return };
+        let upto = from + last + 1;
+        let chunk = &self.buf[from..upto];
+        if memchr::memchr(0, chunk).is_none() && simdutf8::basic::from_utf8(chunk).is_ok() {
+            self.checked = upto;
+        } else {
+            self.one_by_one = upto;
+        }
+    }
+
+    /// A line as text, or the error that names it.
+    fn check<'l>(&self, line: &'l [u8]) -> Result<&'l str> {
         if memchr::memchr(0, line).is_some() {
             return Err(Error::bad_input(format!(
                 "{}: {} holds binary data; this is not a WhatsApp export text",
@@ -99,14 +134,13 @@ impl Lines {
                 self.line_in_file(self.number)
             )));
         }
-        let Ok(text) = simdutf8::basic::from_utf8(line) else {
-            return Err(Error::bad_input(format!(
+        simdutf8::basic::from_utf8(line).map_err(|_| {
+            Error::bad_input(format!(
                 "{}: {} is not UTF-8 text; WhatsApp writes exports in UTF-8 (was the file converted?)",
                 self.shown,
                 self.line_in_file(self.number)
-            )));
-        };
-        Ok(Some(if self.number == 1 && self.from == 0 { text.trim_start_matches('\u{feff}') } else { text }))
+            ))
+        })
     }
 
     /// Where in `buf` the next line is, with its line end.
@@ -145,6 +179,8 @@ impl Lines {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.scanned -= self.start;
+            self.checked = self.checked.saturating_sub(self.start);
+            self.one_by_one = self.one_by_one.saturating_sub(self.start);
             self.start = 0;
         }
         if self.end == self.buf.len() {
@@ -268,6 +304,48 @@ mod tests {
         let mut lines = Lines::range(&path, "t.txt", 1, u64::MAX, vec![0; 4]).unwrap();
         assert!(lines.skip_line().unwrap());
         assert_eq!(lines.next().unwrap(), Some("two"));
+    }
+
+    /// Lines are checked in one go up to the last line end read; a bad
+    /// line among good ones is still found and named, whatever the reads.
+    #[test]
+    fn a_bad_line_among_good_ones_is_named_wherever_the_reads_fall() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.txt");
+        let good: Vec<String> = (0..60).map(|i| format!("{i} 你好 é 🎉 مرحبا")).collect();
+        for (bad, message) in
+            [(b"\xff".as_slice(), "is not UTF-8"), (b"\0", "holds binary data"), (b"\xe4\xbd", "is not UTF-8")]
+        {
+            for at in [0, 1, 30, 59] {
+                let mut bytes = Vec::new();
+                for (i, g) in good.iter().enumerate() {
+                    bytes.extend_from_slice(g.as_bytes());
+                    if i == at {
+                        bytes.extend_from_slice(bad);
+                    }
+                    bytes.push(b'\n');
+                }
+                std::fs::write(&path, &bytes).unwrap();
+                for block in [1, 3, 7, 64, 1000, 1 << 20] {
+                    let mut lines = Lines::range(&path, "t.txt", 0, u64::MAX, vec![0; block]).unwrap();
+                    for g in &good[..at] {
+                        assert_eq!(lines.next().unwrap(), Some(g.as_str()), "block {block}");
+                    }
+                    let e = lines.next().unwrap_err().to_string();
+                    assert!(e.contains(&format!("line {} {message}", at + 1)), "block {block}: {e}");
+                }
+            }
+        }
+        // All good: every line comes out whole, the last one without a line end too.
+        let text = good.join("\n");
+        std::fs::write(&path, &text).unwrap();
+        for block in [1, 2, 5, 64, 1 << 20] {
+            let mut lines = Lines::range(&path, "t.txt", 0, u64::MAX, vec![0; block]).unwrap();
+            for g in &good {
+                assert_eq!(lines.next().unwrap(), Some(g.as_str()), "block {block}");
+            }
+            assert_eq!(lines.next().unwrap(), None);
+        }
     }
 
     #[test]
