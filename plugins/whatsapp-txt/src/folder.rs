@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 /// Folders with more entries than this are not listed (memory stays bounded);
 /// their files are looked up one by one.
-const MAX_LISTED: usize = 2_000_000;
+pub const MAX_LISTED: usize = 2_000_000;
 
 /// A folder's regular files by name, and its canonical path.
 pub struct Listing {

@@ -226,19 +226,22 @@ impl Order {
 }
 
 /// What one pass over a file's headers says about each shape's order.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 struct Tally {
     first_over_12: bool,
     second_over_12: bool,
     first_changes: u64,
     second_changes: u64,
+    /// The first and last date's fields: where a later piece of the file
+    /// joins on, a change is counted as if read in one go.
+    first: Option<(u32, u32)>,
     last: Option<(u32, u32)>,
 }
 
 /// The date order of each shape of one file, learnt from all its dates. The
 /// tallies are a list: a file has one or two shapes (48 at most), and one is
 /// looked up on every line.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Orders {
     tallies: Vec<(Shape, Tally)>,
     forced: Option<Order>,
@@ -280,7 +283,28 @@ impl Orders {
             t.first_changes += u64::from(pa != a);
             t.second_changes += u64::from(pb != b);
         }
+        t.first.get_or_insert((a, b));
         t.last = Some((a, b));
+    }
+
+    /// Adds what the next piece of the same file taught: the same tallies
+    /// as one pass over both (shapes in the order first seen).
+    pub fn append(&mut self, later: &Orders) {
+        for (shape, t) in &later.tallies {
+            let Some((_, mine)) = self.tallies.iter_mut().find(|(s, _)| s == shape) else {
+                self.tallies.push((*shape, t.clone()));
+                continue;
+            };
+            mine.first_over_12 |= t.first_over_12;
+            mine.second_over_12 |= t.second_over_12;
+            mine.first_changes += t.first_changes;
+            mine.second_changes += t.second_changes;
+            if let (Some((pa, pb)), Some((a, b))) = (mine.last, t.first) {
+                mine.first_changes += u64::from(pa != a);
+                mine.second_changes += u64::from(pb != b);
+            }
+            mine.last = t.last.or(mine.last);
+        }
     }
 
     /// How each shape's order is decided (year-first shapes need none).

@@ -1,7 +1,7 @@
 //! Reading exports. Each transcript is read twice, line by line: the first
 //! pass learns the date order of each shape of date, the authors and
-//! whether it is a group (the transcripts in parallel, and each media
-//! folder listed beside them); the second streams the messages, read in
+//! whether it is a group (each transcript in pieces of a few MiB on two
+//! threads, put together in order: `Learnt`); the second streams the messages, read in
 //! pieces on two threads (see `stream`) and handed on in order from a
 //! reader thread while the host takes the batches before (see
 //! `chatferry_core::producer`). Memory holds a block of lines per thread
@@ -35,6 +35,22 @@ const MAX_MESSAGE: usize = 64 << 20;
 
 /// `Author: body`, or `None` for a line without an author.
 fn split_author<'a>(rest: &'a str, known: &dyn Fn(&str) -> bool) -> Option<(&'a str, &'a str)> {
+    match split_maybe(rest)? {
+        (a, b, Sure::Yes) => Some((a, b)),
+        (a, b, Sure::IfKnown) => known(a).then_some((a, b)),
+    }
+}
+
+/// Whether a split is an author and their text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sure {
+    Yes,
+    /// `John Doe:.`, a colon without a space: only from an author seen elsewhere.
+    IfKnown,
+}
+
+/// `Author: body`, and how sure that is; `None` for a line without a colon.
+fn split_maybe(rest: &str) -> Option<(&str, &str, Sure)> {
     // Colons found with memchr: a `str` pattern search is set up anew per
     // call, which cost more than the rest of the split.
     let bytes = rest.as_bytes();
@@ -42,12 +58,10 @@ fn split_author<'a>(rest: &'a str, known: &dyn Fn(&str) -> bool) -> Option<(&'a 
     if let Some(i) = memchr::memchr_iter(b':', bytes).find(|&i| bytes.get(i + 1) == Some(&b' ')) {
         let a = &rest[..i];
         if !a.is_empty() && (a.len() <= 100 || a.chars().count() <= 100) {
-            return Some((a, &rest[i + 2..]));
+            return Some((a, &rest[i + 2..], Sure::Yes));
         }
     }
-    // `John Doe:.`: a colon without a space, from an author seen elsewhere.
-    let (a, b) = (&rest[..first], &rest[first + 1..]);
-    known(a).then_some((a, b))
+    Some((&rest[..first], &rest[first + 1..], Sure::IfKnown))
 }
 
 /// What the first pass learnt about one transcript.
@@ -81,46 +95,127 @@ fn group_id(title: &str) -> String {
     chatferry_core::phone::placeholder_group_jid(&format!("group:{title}"))
 }
 
-fn learn(file: ChatFile, forced: Option<header::Order>, me_option: Option<&str>) -> Result<Plan> {
-    let mut lines = Lines::open(&file.txt, &file.shown)?;
-    let mut orders = Orders::forced(forced);
-    // Counted in a hash map (a line each), sorted once at the end.
-    let mut authors: AHashMap<String, u64> = AHashMap::new();
-    let (mut headers, mut lines_before, mut any) = (0u64, 0u64, false);
-    let mut group_hint = false;
+/// What the first pass saw in one piece of a transcript; the pieces' put
+/// together in order (`Learnt::then`) are what one pass over it sees.
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Learnt {
+    /// A line that is not blank.
+    any: bool,
+    headers: u64,
+    /// Lines that are not blank before the piece's first header.
+    before: u64,
+    orders: Orders,
+    authors: AHashMap<String, u64>,
+    /// `John Doe:.` lines whose name the piece had not seen as an author
+    /// before them: authors if an earlier piece saw the name.
+    if_known: AHashMap<String, IfKnown>,
+    group_hint: bool,
+}
+
+/// The `John Doe:.` lines of one name (see `Learnt`).
+#[derive(Debug, Default, Clone, PartialEq)]
+struct IfKnown {
+    /// Lines that count as the author's, if the name is known.
+    authored: u64,
+    /// An iPhone system line under the chat's title (a group's), if known.
+    title_system: bool,
+    /// A line that says a group was made or changed, if not known.
+    group_words: bool,
+}
+
+/// Whether a line without an author says the chat is a group.
+fn group_words(rest: &str) -> bool {
+    rest.contains(" created group ") || rest.contains(" added ") || rest.contains(" left")
+}
+
+/// The first pass over bytes `from..to` of a transcript (both line
+/// starts, `to` may be past the end): date shapes, authors, counts.
+fn learn_piece(file: &ChatFile, forced: Option<header::Order>, from: u64, to: u64) -> Result<Learnt> {
+    let mut lines = Lines::range(&file.txt, &file.shown, from, to, Vec::new())?;
+    let mut l = Learnt { orders: Orders::forced(forced), ..Default::default() };
     while let Some(line) = lines.next()? {
-        if !any {
-            any = !line.trim().is_empty();
+        if !l.any {
+            l.any = !line.trim().is_empty();
         }
         let Some(h) = header::parse(line) else {
-            if headers == 0 && !line.trim().is_empty() {
-                lines_before += 1;
+            if l.headers == 0 && !line.trim().is_empty() {
+                l.before += 1;
             }
             continue;
         };
-        headers += 1;
-        orders.learn(&h);
-        match split_author(h.rest, &|a| authors.contains_key(a)) {
-            Some((a, b)) => {
-                // iPhone system lines carry the group's (or actor's) name, their text after U+200E.
-                if h.bracketed && is_ios_system(b) {
-                    group_hint |= a == file.title;
-                    continue;
-                }
-                // Looked up before inserting: one allocation per author, not per line.
-                match authors.get_mut(a) {
-                    Some(n) => *n += 1,
-                    None => {
-                        authors.insert(a.to_string(), 1);
-                    }
-                }
+        l.headers += 1;
+        l.orders.learn(&h);
+        let (a, b) = match split_maybe(h.rest) {
+            Some((a, b, Sure::Yes)) => (a, b),
+            Some((a, b, Sure::IfKnown)) if l.authors.contains_key(a) => (a, b),
+            Some((a, b, Sure::IfKnown)) => {
+                // Settled when the pieces are put together.
+                let system = h.bracketed && is_ios_system(b);
+                let entry = match l.if_known.get_mut(a) {
+                    Some(e) => e,
+                    None => l.if_known.entry(a.to_string()).or_default(),
+                };
+                entry.authored += u64::from(!system);
+                entry.title_system |= system && a == file.title;
+                entry.group_words |= group_words(h.rest);
+                continue;
             }
             None => {
-                group_hint |=
-                    h.rest.contains(" created group ") || h.rest.contains(" added ") || h.rest.contains(" left")
+                l.group_hint |= group_words(h.rest);
+                continue;
+            }
+        };
+        // iPhone system lines carry the group's (or actor's) name, their text after U+200E.
+        if h.bracketed && is_ios_system(b) {
+            l.group_hint |= a == file.title;
+            continue;
+        }
+        // Looked up before inserting: one allocation per author, not per line.
+        match l.authors.get_mut(a) {
+            Some(n) => *n += 1,
+            None => {
+                l.authors.insert(a.to_string(), 1);
             }
         }
     }
+    Ok(l)
+}
+
+impl Learnt {
+    /// Before the first piece: no name known yet.
+    fn nothing(forced: Option<header::Order>) -> Learnt {
+        Learnt { orders: Orders::forced(forced), ..Default::default() }
+    }
+
+    /// What one pass over this piece and then `later` would have seen.
+    fn then(&mut self, later: Learnt) {
+        self.any |= later.any;
+        if self.headers == 0 {
+            self.before += later.before;
+        }
+        self.headers += later.headers;
+        self.orders.append(&later.orders);
+        // Names are known from the pieces before `later`, not from itself
+        // (its own were settled as it was read).
+        for (name, lines) in later.if_known {
+            match self.authors.get_mut(&name) {
+                Some(n) => {
+                    *n += lines.authored;
+                    self.group_hint |= lines.title_system;
+                }
+                None => self.group_hint |= lines.group_words,
+            }
+        }
+        for (name, n) in later.authors {
+            *self.authors.entry(name).or_default() += n;
+        }
+        self.group_hint |= later.group_hint;
+    }
+}
+
+/// The plan of a transcript from what its first pass saw.
+fn plan(file: ChatFile, learnt: Learnt, me_option: Option<&str>) -> Result<Plan> {
+    let Learnt { any, headers, before: lines_before, orders, authors, group_hint, .. } = learnt;
     if !any {
         return Err(Error::bad_input(format!("{} is empty", file.shown)));
     }
@@ -194,11 +289,15 @@ fn is_ios_system(body: &str) -> bool {
 /// Opens `input`: finds its transcripts, reads each once to plan it (see
 /// `learn`), and returns an importer whose messages a reader thread streams.
 pub fn open(input: &Path, options: &Options) -> Result<TxtImporter> {
-    open_in_pieces(input, options, stream::PIECE)
+    open_in_pieces(input, options, LEARN_PIECE, stream::PIECE)
 }
 
-/// `open`, the transcripts read in pieces of about `piece` bytes.
-fn open_in_pieces(input: &Path, options: &Options, piece: u64) -> Result<TxtImporter> {
+/// The first pass reads a transcript in pieces of about this many bytes.
+const LEARN_PIECE: u64 = 4 << 20;
+
+/// `open`, the transcripts learnt in pieces of about `learn_piece` bytes
+/// and read in pieces of about `piece`.
+fn open_in_pieces(input: &Path, options: &Options, learn_piece: u64, piece: u64) -> Result<TxtImporter> {
     let forced = match options.get("date-order") {
         None => None,
         Some(o) => Some(
@@ -212,7 +311,7 @@ fn open_in_pieces(input: &Path, options: &Options, piece: u64) -> Result<TxtImpo
     let mut report = Report::new();
     let mut plans = Vec::new();
     let mut folders = Vec::new();
-    for (plan, folder) in learn_all(&found.chats, forced, me)? {
+    for (plan, folder) in learn_all(&found.chats, forced, me, learn_piece)? {
         report.note(describe(&plan));
         plans.push(plan);
         folders.push(folder);
@@ -326,29 +425,50 @@ impl Importer for TxtImporter {
     }
 }
 
-/// Plans every transcript and lists every media folder not listed yet, two
-/// files at a time. The plans come back in file order; the first file's
-/// error wins.
-fn learn_all(files: &[ChatFile], forced: Option<header::Order>, me: Option<&str>) -> Result<Vec<(Plan, MediaFolder)>> {
-    #[allow(clippy::large_enum_variant)] // two per file, made once
+/// Plans every transcript and lists every media folder not listed yet, on
+/// two threads: each transcript's first pass in pieces of about `piece`
+/// bytes (one large export is most people's). The plans come back in file
+/// order; the first file's error wins.
+fn learn_all(
+    files: &[ChatFile],
+    forced: Option<header::Order>,
+    me: Option<&str>,
+    piece: u64,
+) -> Result<Vec<(Plan, MediaFolder)>> {
+    enum Job {
+        Learn { file: usize, from: u64, to: u64 },
+        Folder(usize),
+    }
+    #[allow(clippy::large_enum_variant)] // one per piece and file, made once
     enum Done {
-        Plan(Result<Plan>),
+        Learnt(Result<Learnt>),
         Folder(MediaFolder),
     }
-    // Job 2i plans file i, job 2i+1 finds its folder's files.
-    let jobs: Vec<usize> = (0..files.len() * 2).collect();
-    let done = crate::parallel::map(&jobs, |&job| {
-        let file = &files[job / 2];
-        match (job % 2, &file.listing) {
-            (0, _) => Done::Plan(learn(file.clone(), forced, me)),
-            (_, Some(listing)) => Done::Folder(MediaFolder::listed(&file.media_root, Arc::clone(listing))),
-            (_, None) => Done::Folder(MediaFolder::open(&file.media_root)),
+    let mut jobs = Vec::new();
+    for (i, file) in files.iter().enumerate() {
+        jobs.push(Job::Folder(i));
+        for (from, to) in stream::cuts(&file.txt, &file.shown, piece, |_| true) {
+            jobs.push(Job::Learn { file: i, from, to });
         }
+    }
+    let done = crate::parallel::map(&jobs, |job| match *job {
+        Job::Learn { file, from, to } => Done::Learnt(learn_piece(&files[file], forced, from, to)),
+        Job::Folder(i) => Done::Folder(match &files[i].listing {
+            Some(listing) => MediaFolder::listed(&files[i].media_root, Arc::clone(listing)),
+            None => MediaFolder::open(&files[i].media_root),
+        }),
     });
+    // Each file's folder, then its pieces in order.
     let mut out = Vec::with_capacity(files.len());
-    let mut done = done.into_iter();
-    while let (Some(Done::Plan(plan)), Some(Done::Folder(folder))) = (done.next(), done.next()) {
-        out.push((plan?, folder));
+    let mut done = done.into_iter().peekable();
+    for file in files {
+        let Some(Done::Folder(folder)) = done.next() else { unreachable!("a folder job starts each file's") };
+        let mut learnt = Learnt::nothing(forced);
+        while let Some(Done::Learnt(_)) = done.peek() {
+            let Some(Done::Learnt(piece)) = done.next() else { unreachable!() };
+            learnt.then(piece?);
+        }
+        out.push((plan(file.clone(), learnt, me)?, folder));
     }
     Ok(out)
 }
@@ -997,7 +1117,8 @@ over the river
         piece: u64,
     ) -> (Vec<Message>, Vec<String>) {
         let options = Options::new().with("timezone", zone);
-        let mut importer = open_in_pieces(input, &options, piece).unwrap();
+        // The first pass in pieces of that size too.
+        let mut importer = open_in_pieces(input, &options, piece, piece).unwrap();
         importer.header().unwrap();
         importer.next_contacts(1000).unwrap();
         importer.next_chats(1000).unwrap();
@@ -1135,6 +1256,45 @@ over the river
                 assert_eq!(reading.moment_of(t), want, "{name} {t}");
                 last = Some(want.0);
             }
+        }
+    }
+
+    /// The first pass in pieces, put together, learns what one pass does:
+    /// `John Doe:.` lines count for a name only once it was seen before
+    /// (in an earlier piece or earlier in theirs), date changes across cuts
+    /// count, the lines before the first message are counted once.
+    #[test]
+    fn the_first_pass_in_pieces_learns_what_one_pass_learns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("WhatsApp Chat with Fam.txt");
+        let mut t = String::from("\u{feff}Exported by hand\n\n");
+        t.push_str("1/2/24, 10:00 - Ann:.\n"); // Ann not seen yet: no author
+        t.push_str("1/2/24, 10:00 - Zed:. Zed created group Fam\n"); // never an author: says group
+        t.push_str("1/2/24, 10:01 - Ann: hi\nsecond line\n");
+        t.push_str("2/2/24, 10:02 - Ann:.\n"); // now Ann's
+        t.push_str("[13/02/2024, 10:00:00] Fam:\u{200e}Ben left\n"); // Fam unseen: no author, nothing
+        t.push_str("[14/02/2024, 10:00:00] Ben: ok\n");
+        t.push_str("3/2/24, 10:03 - Ben:!\n");
+        t.push_str("3/2/24, 10:04 - Cy:?\n");
+        t.push_str("4/2/24, 10:04 - Cy: later\n");
+        std::fs::write(&path, &t).unwrap();
+        let file = crate::source::find(&path).unwrap().chats.remove(0);
+        assert_eq!(file.title, "Fam");
+        let mut whole = Learnt::nothing(None);
+        whole.then(learn_piece(&file, None, 0, u64::MAX).unwrap());
+        let authors: BTreeMap<&str, u64> = whole.authors.iter().map(|(a, n)| (a.as_str(), *n)).collect();
+        assert_eq!(authors, BTreeMap::from([("Ann", 2), ("Ben", 2), ("Cy", 1)]));
+        assert!(whole.group_hint);
+        assert_eq!((whole.headers, whole.before), (9, 1));
+        for size in [1, 2, 3, 5, 8, 13, 21, 40, 64, 100, 200, 1000] {
+            let pieces = stream::cuts(&file.txt, &file.shown, size, |_| true);
+            assert!(size > 100 || pieces.len() > 2, "pieces of {size}");
+            let mut learnt = Learnt::nothing(None);
+            for (from, to) in pieces {
+                learnt.then(learn_piece(&file, None, from, to).unwrap());
+            }
+            assert_eq!(learnt.orders.decisions(), whole.orders.decisions(), "pieces of {size}");
+            assert_eq!(learnt, whole, "pieces of {size}");
         }
     }
 

@@ -44,6 +44,7 @@ pub struct Lines {
 }
 
 impl Lines {
+    #[cfg(test)]
     pub fn open(path: &Path, shown: &str) -> Result<Lines> {
         Lines::range(path, shown, 0, u64::MAX, vec![0; BLOCK])
     }

@@ -1,6 +1,6 @@
-//! Several files at once: the first pass reads each transcript and lists
-//! each folder of attachments, work that is independent per file and was a
-//! fifth of the import done one after the other.
+//! Several things at once: folders listed, and the first pass over the
+//! pieces of each transcript, work that is independent and was a fifth of
+//! the import done one after the other.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;

@@ -49,6 +49,9 @@ fn is_transcript(name: &str) -> bool {
     name == "_chat.txt" || (name.ends_with(".txt") && name.contains("WhatsApp"))
 }
 
+/// Folders inside a folder that `probe` looks into for a transcript.
+const PROBED_FOLDERS: usize = 500;
+
 /// How sure we are that `path` is an export (0 = not one).
 pub fn probe(path: &Path) -> u8 {
     let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
@@ -68,8 +71,13 @@ pub fn probe(path: &Path) -> u8 {
     }
     if path.is_dir() {
         let Ok(entries) = std::fs::read_dir(path) else { return 0 };
-        for e in entries.flatten().take(10_000) {
-            let n = e.file_name().to_string_lossy().to_string();
+        // Every name is looked at: an Android export's folder can list a
+        // hundred thousand media files before its transcript. Folders in it
+        // are looked into, the first few hundred.
+        let mut folders = 0;
+        for e in entries.flatten().take(crate::folder::MAX_LISTED) {
+            let n = e.file_name();
+            let n = n.to_string_lossy();
             if is_transcript(&n) && first_line_is_header(&e.path()) {
                 return 80;
             }
@@ -77,10 +85,11 @@ pub fn probe(path: &Path) -> u8 {
                 return 80;
             }
             // A folder of Android exports, one folder each.
-            if e.file_type().is_ok_and(|t| t.is_dir())
-                && transcript_in(&e.path()).is_some_and(|t| first_line_is_header(&t))
-            {
-                return 75;
+            if folders < PROBED_FOLDERS && e.file_type().is_ok_and(|t| t.is_dir()) {
+                folders += 1;
+                if transcript_in(&e.path()).is_some_and(|t| first_line_is_header(&t)) {
+                    return 75;
+                }
             }
         }
     }
@@ -299,6 +308,32 @@ mod tests {
             assert_eq!(found.chats[0].txt, chat.join(name));
             assert!(found.chats[0].listing.as_ref().is_some_and(|l| l.contains("IMG-1.jpg")));
         }
+    }
+
+    /// An Android export's folder: its transcript among tens of thousands
+    /// of media files. Where it comes in a listing is the file system's
+    /// choice (by a hash of the name on ext4): when only the first 10,000
+    /// names were looked at, about half of these names were missed.
+    #[test]
+    fn an_export_is_recognised_among_many_media_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let chat = dir.path().join("chat");
+        std::fs::create_dir(&chat).unwrap();
+        let mut transcript = chat.join("WhatsApp Chat with Anna.txt");
+        std::fs::write(&transcript, "1/2/24, 10:00 - Anna: hi\n").unwrap();
+        for i in 0..20_000 {
+            std::fs::File::create(chat.join(format!("IMG-20240101-WA{i:05}.jpg"))).unwrap();
+        }
+        for name in ["Anna", "Ben", "Zoë", "家族", "Anna Maria", "+49 151 23456789"] {
+            let renamed = chat.join(format!("WhatsApp Chat with {name}.txt"));
+            std::fs::rename(&transcript, &renamed).unwrap();
+            transcript = renamed;
+            assert_eq!(probe(&chat), 80, "{name}");
+            assert_eq!(probe(dir.path()), 75, "{name}: a folder of export folders");
+            assert_eq!(find(&chat).unwrap().chats[0].title, name);
+        }
+        std::fs::remove_file(&transcript).unwrap();
+        assert_eq!(probe(&chat), 0, "media alone are no export");
     }
 
     #[test]

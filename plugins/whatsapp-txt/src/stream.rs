@@ -14,6 +14,7 @@ use crate::lines::Lines;
 use crate::zone::{Fit, Zone};
 use chatferry_core::producer::Send as SendBatch;
 use chatferry_core::{Error, Message, Result};
+use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver};
 
 /// A transcript is cut about this often (a piece is a batch or two of
@@ -42,43 +43,49 @@ pub fn pieces(
     zone: Zone,
     size: u64,
 ) -> Vec<Piece> {
-    let size = size.max(1);
     let mut out = Vec::new();
     for (file, plan) in plans.iter().enumerate() {
-        let len = std::fs::metadata(&plan.file.txt).map_or(0, |m| m.len());
-        let mut from = 0u64;
-        while from.saturating_add(size) < len {
-            match cut_after(plan, &time, zone, from + size) {
-                Some(at) if at > from && at < len => {
-                    out.push(Piece { file, from, to: at });
-                    from = at;
-                }
-                // No place to cut (or a line the reader will refuse): the rest is one piece.
-                _ => break,
-            }
+        let certain = |line: &str| time(plan, line).is_some_and(|t| zone.to_utc(t, None).1 == Fit::Exact);
+        for (from, to) in cuts(&plan.file.txt, &plan.file.shown, size, certain) {
+            out.push(Piece { file, from, to });
         }
-        out.push(Piece { file, from, to: u64::MAX });
     }
     out
 }
 
-/// Where the first message at or after byte `after` starts whose moment
-/// is certain from its own line.
-fn cut_after(
-    plan: &Plan,
-    time: &impl Fn(&Plan, &str) -> Option<chrono::NaiveDateTime>,
-    zone: Zone,
-    after: u64,
-) -> Option<u64> {
+/// The byte ranges of the transcript `path`, cut about every `size` bytes
+/// at the start of the first line after that which `ok` takes; the last
+/// ends at `u64::MAX`.
+pub fn cuts(path: &Path, shown: &str, size: u64, ok: impl Fn(&str) -> bool) -> Vec<(u64, u64)> {
+    let size = size.max(1);
+    let len = std::fs::metadata(path).map_or(0, |m| m.len());
+    let mut out = Vec::new();
+    let mut from = 0u64;
+    while from.saturating_add(size) < len {
+        match cut_after(path, shown, &ok, from + size) {
+            Some(at) if at > from && at < len => {
+                out.push((from, at));
+                from = at;
+            }
+            // No place to cut (or a line the reader will refuse): the rest is one piece.
+            _ => break,
+        }
+    }
+    out.push((from, u64::MAX));
+    out
+}
+
+/// Where the first line at or after byte `after` starts that `ok` takes.
+fn cut_after(path: &Path, shown: &str, ok: &impl Fn(&str) -> bool, after: u64) -> Option<u64> {
     // From the byte before: when it ends a line, the next line starts at `after`.
-    let mut lines = Lines::range(&plan.file.txt, &plan.file.shown, after - 1, u64::MAX, vec![0; CUT_BLOCK]).ok()?;
+    let mut lines = Lines::range(path, shown, after - 1, u64::MAX, vec![0; CUT_BLOCK]).ok()?;
     if !lines.skip_line().ok()? {
         return None;
     }
     loop {
         let at = lines.position();
         let line = lines.next().ok()??;
-        if time(plan, line).is_some_and(|t| zone.to_utc(t, None).1 == Fit::Exact) {
+        if ok(line) {
             return Some(at);
         }
     }
