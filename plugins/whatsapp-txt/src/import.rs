@@ -289,15 +289,29 @@ fn is_ios_system(body: &str) -> bool {
 /// Opens `input`: finds its transcripts, reads each once to plan it (see
 /// `learn`), and returns an importer whose messages a reader thread streams.
 pub fn open(input: &Path, options: &Options) -> Result<TxtImporter> {
-    open_in_pieces(input, options, LEARN_PIECE, stream::PIECE)
+    open_sized(input, options, Sizes::default())
 }
 
-/// The first pass reads a transcript in pieces of about this many bytes.
-const LEARN_PIECE: u64 = 4 << 20;
+/// How the work is cut (tests cut it small).
+#[derive(Debug, Clone, Copy)]
+struct Sizes {
+    /// The first pass reads a transcript in pieces of about this many bytes,
+    learn_piece: u64,
+    /// the second in pieces of about this many;
+    piece: u64,
+    /// ids are told apart in rounds of this many messages (`Numbering`).
+    round_of: usize,
+}
 
-/// `open`, the transcripts learnt in pieces of about `learn_piece` bytes
-/// and read in pieces of about `piece`.
-fn open_in_pieces(input: &Path, options: &Options, learn_piece: u64, piece: u64) -> Result<TxtImporter> {
+impl Default for Sizes {
+    fn default() -> Sizes {
+        Sizes { learn_piece: 4 << 20, piece: stream::PIECE, round_of: ROUND_OF }
+    }
+}
+
+/// `open`, the work cut in `sizes`.
+fn open_sized(input: &Path, options: &Options, sizes: Sizes) -> Result<TxtImporter> {
+    let Sizes { learn_piece, piece, round_of } = sizes;
     let forced = match options.get("date-order") {
         None => None,
         Some(o) => Some(
@@ -359,7 +373,7 @@ fn open_in_pieces(input: &Path, options: &Options, learn_piece: u64, piece: u64)
     let reader: Reader = Box::new(move |size, shared, send| {
         let pieces = stream::pieces(&plans, |plan, line| header_time(plan, line).map(|(_, t)| t), zone, piece);
         let returns = Mutex::new(returns);
-        let mut numbering = Numbering::default();
+        let mut numbering = Numbering::new(round_of);
         let readings = stream::read(
             &pieces,
             || Reading::new(zone, size, &returns),
@@ -981,19 +995,39 @@ const HASHED: usize = 20;
 /// the n-th with those parts since the latest moment so far, LATEST in ms.
 /// Either way no two messages of a file share an id, and reading the same
 /// export again gives the same ids.
-#[derive(Default)]
+///
+/// Memory stays bounded: when the messages to tell apart pass `cap` (a file
+/// whose first message is dated years ahead makes every later one late),
+/// the counting starts again in a new round, and the ids of a round r > 0
+/// end in `.r`, until a later moment comes.
 struct Numbering {
     file: Option<usize>,
     latest: Option<i64>,
     /// Messages at the latest moment, and earlier ones since it came.
     on_time: HashMap<[u8; HASHED], u32, ahash::RandomState>,
     late: HashMap<[u8; HASHED], u32, ahash::RandomState>,
+    round: u32,
+    cap: usize,
 }
 
+/// Messages told apart in one round of `Numbering` (a few MiB).
+const ROUND_OF: usize = 1 << 16;
+
 impl Numbering {
+    fn new(cap: usize) -> Numbering {
+        Numbering {
+            file: None,
+            latest: None,
+            on_time: HashMap::default(),
+            late: HashMap::default(),
+            round: 0,
+            cap: cap.max(1),
+        }
+    }
+
     fn number(&mut self, file: usize, batch: &mut [Message]) {
         if self.file != Some(file) {
-            *self = Numbering { file: Some(file), ..Default::default() };
+            *self = Numbering { file: Some(file), ..Numbering::new(self.cap) };
         }
         let mut digits = [0u8; 20];
         for m in batch {
@@ -1003,20 +1037,33 @@ impl Numbering {
                 _ => {
                     self.on_time.clear();
                     self.late.clear();
+                    self.round = 0;
                     *self.latest.insert(ts)
                 }
             };
             let mut key = [0u8; HASHED];
             let hashed = &m.id.as_bytes()[..m.id.len().min(HASHED)];
             key[..hashed.len()].copy_from_slice(hashed);
-            let counts = if ts == latest { &mut self.on_time } else { &mut self.late };
+            let late = ts != latest;
+            if self.on_time.len() + self.late.len() >= self.cap
+                && !(if late { &self.late } else { &self.on_time }).contains_key(&key)
+            {
+                self.on_time.clear();
+                self.late.clear();
+                self.round += 1;
+            }
+            let counts = if late { &mut self.late } else { &mut self.on_time };
             let n = counts.entry(key).or_default();
             *n += 1;
             m.id.push('-');
             m.id.push_str(decimal(i64::from(*n), &mut digits));
-            if ts != latest {
+            if late {
                 m.id.push('-');
                 m.id.push_str(decimal(latest, &mut digits));
+            }
+            if self.round > 0 {
+                m.id.push('.');
+                m.id.push_str(decimal(i64::from(self.round), &mut digits));
             }
         }
     }
@@ -1116,9 +1163,13 @@ over the river
         give_back: bool,
         piece: u64,
     ) -> (Vec<Message>, Vec<String>) {
-        let options = Options::new().with("timezone", zone);
         // The first pass in pieces of that size too.
-        let mut importer = open_in_pieces(input, &options, piece, piece).unwrap();
+        read_sized(input, zone, max, give_back, Sizes { learn_piece: piece, piece, ..Sizes::default() })
+    }
+
+    fn read_sized(input: &Path, zone: &str, max: usize, give_back: bool, sizes: Sizes) -> (Vec<Message>, Vec<String>) {
+        let options = Options::new().with("timezone", zone);
+        let mut importer = open_sized(input, &options, sizes).unwrap();
         importer.header().unwrap();
         importer.next_contacts(1000).unwrap();
         importer.next_chats(1000).unwrap();
@@ -1216,6 +1267,49 @@ over the river
         // The same in pieces of every size.
         for piece in [1, 5, 30] {
             assert_eq!(read_in_pieces(&path, "UTC", 2, true, piece).0, messages, "pieces of {piece}");
+        }
+    }
+
+    /// A first message dated years ahead makes every later one late; the
+    /// counts that tell them apart are kept a round at a time (memory stays
+    /// bounded) and the ids stay unique, the same in pieces.
+    #[test]
+    fn ids_stay_unique_when_their_counting_starts_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("WhatsApp Chat with Ben.txt");
+        let mut lines = vec!["1/2/30, 10:00 - Anna: from the future".to_string()];
+        for i in 0..60 {
+            lines.push(format!("1/2/24, 10:0{} - Anna: ok", i % 3));
+            lines.push(format!("1/2/24, 10:0{} - Ben: no {}", i % 2, i % 5));
+        }
+        lines.push("2/2/30, 10:00 - Anna: later still".into()); // a new latest: round 0 again
+        lines.push("2/2/30, 10:00 - Anna: later still".into());
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        let whole = |round_of| read_sized(&path, "UTC", 1000, true, Sizes { round_of, ..Sizes::default() }).0;
+        let once = whole(ROUND_OF);
+        assert!(once.iter().all(|m| !m.id.contains('.')), "one round");
+        for round_of in [1, 2, 3, 4, 7] {
+            let messages = whole(round_of);
+            let ids: Vec<&str> = messages.iter().map(|m| m.id.as_str()).collect();
+            let unique: std::collections::HashSet<&&str> = ids.iter().collect();
+            assert_eq!(unique.len(), ids.len(), "rounds of {round_of}: {ids:?}");
+            assert!(ids[100].contains('.'), "rounds of {round_of}: {}", ids[100]);
+            assert!(!ids[121].contains('.') && ids[122].ends_with("-2"), "{} {}", ids[121], ids[122]);
+            // Only the ids differ from one round.
+            for (a, b) in messages.iter().zip(&once) {
+                assert_eq!(Message { id: String::new(), ..a.clone() }, Message { id: String::new(), ..b.clone() });
+            }
+            for piece in [7, 100] {
+                let sizes = Sizes { learn_piece: piece, piece, round_of };
+                assert_eq!(read_sized(&path, "UTC", 3, true, sizes).0, messages, "pieces of {piece}");
+            }
+        }
+        // The counts never hold more than a round's messages.
+        let mut numbering = Numbering::new(5);
+        for i in 0..1000i64 {
+            let mut m = Message { id: format!("{:020}", i % 37), timestamp_ms: 1_000_000 - i, ..Default::default() };
+            numbering.number(0, std::slice::from_mut(&mut m));
+            assert!(numbering.on_time.len() + numbering.late.len() <= 5);
         }
     }
 
