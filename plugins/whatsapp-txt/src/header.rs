@@ -36,10 +36,12 @@ pub struct Shape {
 }
 
 /// Marks WhatsApp puts in headers, taken as spaces there (never in bodies).
+#[inline]
 fn is_mark(c: char) -> bool {
     matches!(c, '\u{200e}' | '\u{200f}' | '\u{feff}')
 }
 
+#[inline]
 fn is_space(c: char) -> bool {
     matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '\u{2009}') || is_mark(c)
 }
@@ -50,6 +52,7 @@ struct Scan<'a> {
 }
 
 impl<'a> Scan<'a> {
+    #[inline]
     fn peek(&self) -> Option<char> {
         match self.s.as_bytes().get(self.i) {
             Some(&b) if b < 0x80 => Some(b as char),
@@ -57,6 +60,7 @@ impl<'a> Scan<'a> {
             None => None,
         }
     }
+    #[inline]
     fn eat(&mut self, c: char) -> bool {
         if self.peek() == Some(c) {
             self.i += c.len_utf8();
@@ -65,6 +69,7 @@ impl<'a> Scan<'a> {
             false
         }
     }
+    #[inline]
     fn spaces(&mut self) -> usize {
         let mut n = 0;
         while let Some(c) = self.peek().filter(|c| is_space(*c)) {
@@ -74,6 +79,7 @@ impl<'a> Scan<'a> {
         n
     }
     /// 1 to `max` ASCII digits (`max` ≤ 4: the value cannot overflow).
+    #[inline]
     fn number(&mut self, max: usize) -> Option<(u32, u8)> {
         let mut n = 0u32;
         let mut digits = 0;
