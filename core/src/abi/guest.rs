@@ -238,16 +238,29 @@ impl FfiImporter for GuestImporter {
     fn lend_messages(&mut self, max: u32) -> RResult<RSlice<'_, LentMessage<'_>>, FfiError> {
         let GuestImporter { lent_views, lent, guarded } = self;
         let out = guarded.call("reading messages", |i| {
-            Self::take_back_lent(lent_views, lent, i);
-            *lent = i.next_messages(max as usize)?;
-            // SAFETY: the views point into `lent`'s strings, which stay put
-            // until `take_back_lent` clears the views at the next call (or
-            // the views are dropped first, by field order). The slice
-            // returned borrows `self`, so the host cannot call again while
-            // it holds it.
+            let batch = i.next_messages(max as usize)?;
+            // The views of the batch before are refilled in place (writing
+            // a whole view was a kilobyte a message), and only then is that
+            // batch given back: a view always points into a batch still here.
+            // SAFETY: the views point into the strings of `batch`, which
+            // becomes `lent` (moving it moves no string) and stays put until
+            // the next call has refilled or cleared every view (or the views
+            // are dropped first, by field order). The slice returned borrows
+            // `self`, so the host cannot call again while it holds it.
+            lent_views.truncate(batch.len());
+            let refilled = lent_views.len();
+            for (view, m) in lent_views.iter_mut().zip(&batch) {
+                unsafe { std::mem::transmute::<&mut LentMessage<'static>, &mut LentMessage<'_>>(view) }.refill(m);
+            }
             lent_views.extend(
-                lent.iter().map(|m| unsafe { std::mem::transmute::<LentMessage<'_>, LentMessage<'static>>(m.into()) }),
+                batch[refilled..]
+                    .iter()
+                    .map(|m| unsafe { std::mem::transmute::<LentMessage<'_>, LentMessage<'static>>(m.into()) }),
             );
+            let before = std::mem::replace(lent, batch);
+            if !before.is_empty() {
+                i.recycle(before);
+            }
             Ok(())
         });
         match out {
