@@ -666,6 +666,8 @@ struct Reading<'r> {
     last_ms: Option<i64>,
     /// Local hours asked about (see `moment_of`).
     hours: Box<HourOffsets>,
+    /// The last date read (see `header_time_with`).
+    last_date: Option<((i32, u32, u32), chrono::NaiveDate)>,
     counts: Counts,
     pool: Pool,
     /// Returned messages not needed by the batch they came in.
@@ -688,6 +690,7 @@ impl<'r> Reading<'r> {
             key_bytes: Vec::new(),
             last_ms: None,
             hours: Box::new([(NO_HOUR, MIXED); HOURS_KEPT]),
+            last_date: None,
             counts: Counts::default(),
             pool: Pool::default(),
             lines_buf: Vec::new(),
@@ -823,7 +826,7 @@ impl<'r> Reading<'r> {
 
     /// Reads one line; `false` when the importer is gone.
     fn step(&mut self, plan: &Plan, folder: &MediaFolder, line: &str, send: &mut SendBatch) -> bool {
-        let Some((h, naive)) = header_time(plan, line) else {
+        let Some((h, naive)) = header_time_with(plan, line, &mut self.last_date) else {
             self.continue_message(line);
             return true;
         };
@@ -975,10 +978,27 @@ impl<'r> Reading<'r> {
 /// `None` for a line that continues one (a header-like line with a date
 /// like 31 February too).
 fn header_time<'l>(plan: &Plan, line: &'l str) -> Option<(header::Header<'l>, chrono::NaiveDateTime)> {
+    header_time_with(plan, line, &mut None)
+}
+
+/// `header_time`, remembering the last date made (most lines share their
+/// date with the line before).
+fn header_time_with<'l>(
+    plan: &Plan,
+    line: &'l str,
+    last_date: &mut Option<((i32, u32, u32), chrono::NaiveDate)>,
+) -> Option<(header::Header<'l>, chrono::NaiveDateTime)> {
     let h = header::parse(line)?;
-    let (y, mo, d) = plan.orders.date(&h)?;
-    let naive =
-        chrono::NaiveDate::from_ymd_opt(y, mo, d)?.and_hms_opt(header::hour24(&h), h.minute, h.second.unwrap_or(0))?;
+    let ymd = plan.orders.date(&h)?;
+    let date = match *last_date {
+        Some((made, date)) if made == ymd => date,
+        _ => {
+            let date = chrono::NaiveDate::from_ymd_opt(ymd.0, ymd.1, ymd.2)?;
+            *last_date = Some((ymd, date));
+            date
+        }
+    };
+    let naive = date.and_hms_opt(header::hour24(&h), h.minute, h.second.unwrap_or(0))?;
     Some((h, naive))
 }
 
@@ -1004,8 +1024,8 @@ struct Numbering {
     file: Option<usize>,
     latest: Option<i64>,
     /// Messages at the latest moment, and earlier ones since it came.
-    on_time: HashMap<[u8; HASHED], u32, ahash::RandomState>,
-    late: HashMap<[u8; HASHED], u32, ahash::RandomState>,
+    on_time: KeyCounts,
+    late: KeyCounts,
     round: u32,
     cap: usize,
 }
@@ -1018,8 +1038,8 @@ impl Numbering {
         Numbering {
             file: None,
             latest: None,
-            on_time: HashMap::default(),
-            late: HashMap::default(),
+            on_time: KeyCounts::default(),
+            late: KeyCounts::default(),
             round: 0,
             cap: cap.max(1),
         }
@@ -1046,17 +1066,15 @@ impl Numbering {
             key[..hashed.len()].copy_from_slice(hashed);
             let late = ts != latest;
             if self.on_time.len() + self.late.len() >= self.cap
-                && !(if late { &self.late } else { &self.on_time }).contains_key(&key)
+                && !(if late { &self.late } else { &self.on_time }).contains(&key)
             {
                 self.on_time.clear();
                 self.late.clear();
                 self.round += 1;
             }
-            let counts = if late { &mut self.late } else { &mut self.on_time };
-            let n = counts.entry(key).or_default();
-            *n += 1;
+            let n = if late { &mut self.late } else { &mut self.on_time }.count(key);
             m.id.push('-');
-            m.id.push_str(decimal(i64::from(*n), &mut digits));
+            m.id.push_str(decimal(i64::from(n), &mut digits));
             if late {
                 m.id.push('-');
                 m.id.push_str(decimal(latest, &mut digits));
@@ -1066,6 +1084,49 @@ impl Numbering {
                 m.id.push_str(decimal(i64::from(self.round), &mut digits));
             }
         }
+    }
+}
+
+/// How often each key was counted: a short list while there are few (the
+/// messages at one moment are a handful; a map cost more), a map beyond.
+#[derive(Default)]
+struct KeyCounts {
+    few: Vec<([u8; HASHED], u32)>,
+    many: HashMap<[u8; HASHED], u32, ahash::RandomState>,
+}
+
+impl KeyCounts {
+    const FEW: usize = 16;
+
+    /// Counts `key` once more; how often it was counted.
+    fn count(&mut self, key: [u8; HASHED]) -> u32 {
+        if self.many.is_empty() {
+            if let Some((_, n)) = self.few.iter_mut().find(|(k, _)| *k == key) {
+                *n += 1;
+                return *n;
+            }
+            if self.few.len() < Self::FEW {
+                self.few.push((key, 1));
+                return 1;
+            }
+            self.many.extend(self.few.drain(..));
+        }
+        let n = self.many.entry(key).or_default();
+        *n += 1;
+        *n
+    }
+
+    fn contains(&self, key: &[u8; HASHED]) -> bool {
+        self.few.iter().any(|(k, _)| k == key) || self.many.contains_key(key)
+    }
+
+    fn len(&self) -> usize {
+        self.few.len() + self.many.len()
+    }
+
+    fn clear(&mut self) {
+        self.few.clear();
+        self.many.clear();
     }
 }
 
@@ -1311,6 +1372,24 @@ over the river
             numbering.number(0, std::slice::from_mut(&mut m));
             assert!(numbering.on_time.len() + numbering.late.len() <= 5);
         }
+    }
+
+    #[test]
+    fn key_counts_count_in_the_list_and_in_the_map() {
+        let mut counts = KeyCounts::default();
+        let key = |i: u8| [i; HASHED];
+        for round in 1..=3u32 {
+            // Keys 0..40 in a changing order: the list fills, then the map.
+            for i in 0..40u8 {
+                let k = key(((u32::from(i) * 7 + round) % 40) as u8);
+                assert_eq!(counts.count(k), round);
+                assert!(counts.contains(&k));
+            }
+            assert_eq!(counts.len(), 40);
+        }
+        assert!(!counts.contains(&key(200)));
+        counts.clear();
+        assert_eq!((counts.len(), counts.count(key(3)), counts.count(key(3))), (0, 1, 2));
     }
 
     #[test]
