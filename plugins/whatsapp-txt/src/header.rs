@@ -103,12 +103,16 @@ pub fn parse(line: &str) -> Option<Header<'_>> {
     fixed_width(line).or_else(|| parse_any(line))
 }
 
-/// The most common Android shape, `30/06/2023, 16:14 - ` (or with a
-/// two-digit year, `.` or `-` between the date's fields), read at fixed
-/// places: what `parse_any` makes of it, without scanning (every line of
-/// both passes starts here). `None` when the line is not exactly that.
+/// The commonest shapes, Android's `30/06/2023, 16:14 - ` and the
+/// iPhone's `[30/06/2023, 16:14:05] ` (or with a two-digit year, `.` or `-`
+/// between the date's fields), read at fixed places: what `parse_any` makes
+/// of them, without scanning (every line of both passes starts here).
+/// `None` when the line is not exactly one of them.
 #[inline]
 fn fixed_width(line: &str) -> Option<Header<'_>> {
+    if line.as_bytes().first() == Some(&b'[') {
+        return fixed_width_bracketed(line);
+    }
     let b = line.as_bytes();
     let digits = |at: usize| -> Option<u32> {
         let (x, y) = (*b.get(at)?, *b.get(at + 1)?);
@@ -144,6 +148,53 @@ fn fixed_width(line: &str) -> Option<Header<'_>> {
         pm: None,
         bracketed: false,
         rest: &line[at + 10..],
+    })
+}
+
+/// `[30/06/2023, 16:14:05] ` and what follows it, as `parse_any` reads
+/// it (spaces and marks after the bracket skipped, and a `- ` after them).
+fn fixed_width_bracketed(line: &str) -> Option<Header<'_>> {
+    let b = line.as_bytes();
+    let digits = |at: usize| -> Option<u32> {
+        let (x, y) = (*b.get(at)?, *b.get(at + 1)?);
+        (x.is_ascii_digit() && y.is_ascii_digit()).then(|| u32::from(x - b'0') * 10 + u32::from(y - b'0'))
+    };
+    let separator = *b.get(3)?;
+    if !matches!(separator, b'/' | b'.' | b'-') || b.get(6) != Some(&separator) {
+        return None;
+    }
+    let (a, month, mut c) = (digits(1)?, digits(4)?, digits(7)?);
+    let mut at = 9;
+    let mut last_digits = 2;
+    if let Some(low) = digits(9) {
+        c = c * 100 + low;
+        at = 11;
+        last_digits = 4;
+    }
+    // `, HH:MM:SS]` and then spaces.
+    let tail = b.get(at..at + 11)?;
+    if tail[0] != b',' || tail[1] != b' ' || tail[4] != b':' || tail[7] != b':' || tail[10] != b']' {
+        return None;
+    }
+    let (hour, minute, second) = (digits(at + 2)?, digits(at + 5)?, digits(at + 8)?);
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let mut p = Scan { s: line, i: at + 11 };
+    p.spaces();
+    // Some iPhone exports still write ` - ` after the bracket.
+    if p.s[p.i..].starts_with("- ") {
+        p.i += 2;
+    }
+    Some(Header {
+        fields: [a, month, c],
+        shape: Shape { separator: separator as char, year_first: false, last_digits, bracketed: true },
+        hour,
+        minute,
+        second: Some(second),
+        pm: None,
+        bracketed: true,
+        rest: &line[p.i..],
     })
 }
 
@@ -457,6 +508,9 @@ mod tests {
             "12-31-2024, 23:59 - Ann: — 你好",
             "30/06/2023, 16:14 - system line",
             "07/08/1999, 09:05 - ",
+            "[30/06/2023, 16:14:05] Anna: hi",
+            "[01.12.23, 00:00:59]  \u{200e}- Ben: x",
+            "[12-31-2024, 23:59:00] \u{200e}Ann: <attached: 0001-PHOTO.jpg>",
         ];
         for line in base {
             assert!(fixed_width(line).is_some(), "{line}");
