@@ -114,34 +114,19 @@ fn fixed_width(line: &str) -> Option<Header<'_>> {
         return fixed_width_bracketed(line);
     }
     let b = line.as_bytes();
-    let digits = |at: usize| -> Option<u32> {
-        let (x, y) = (*b.get(at)?, *b.get(at + 1)?);
-        (x.is_ascii_digit() && y.is_ascii_digit()).then(|| u32::from(x - b'0') * 10 + u32::from(y - b'0'))
-    };
-    let separator = *b.get(2)?;
-    if !matches!(separator, b'/' | b'.' | b'-') || b.get(5) != Some(&separator) {
-        return None;
-    }
-    let (a, month, mut c) = (digits(0)?, digits(3)?, digits(6)?);
-    let mut at = 8;
-    let mut last_digits = 2;
-    if let Some(low) = digits(8) {
-        c = c * 100 + low;
-        at = 10;
-        last_digits = 4;
-    }
+    let (fields, separator, last_digits, at) = fixed_date(b, 0)?;
     // `, HH:MM - ` and then the text.
     let tail = b.get(at..at + 10)?;
     if tail[0] != b',' || tail[1] != b' ' || tail[4] != b':' || &tail[7..10] != b" - " {
         return None;
     }
-    let (hour, minute) = (digits(at + 2)?, digits(at + 5)?);
+    let (hour, minute) = (two_digits(b, at + 2)?, two_digits(b, at + 5)?);
     if hour > 23 || minute > 59 {
         return None;
     }
     Some(Header {
-        fields: [a, month, c],
-        shape: Shape { separator: separator as char, year_first: false, last_digits, bracketed: false },
+        fields,
+        shape: Shape { separator, year_first: false, last_digits, bracketed: false },
         hour,
         minute,
         second: None,
@@ -151,32 +136,39 @@ fn fixed_width(line: &str) -> Option<Header<'_>> {
     })
 }
 
+/// Two ASCII digits at `at`, as a number.
+#[inline]
+fn two_digits(b: &[u8], at: usize) -> Option<u32> {
+    let (x, y) = (*b.get(at)?, *b.get(at + 1)?);
+    (x.is_ascii_digit() && y.is_ascii_digit()).then(|| u32::from(x - b'0') * 10 + u32::from(y - b'0'))
+}
+
+/// `30/06/2023` or `30/06/23` (`/`, `.` or `-` between) at `start`: its
+/// fields, separator and last field's digits, and where it ends.
+#[inline]
+fn fixed_date(b: &[u8], start: usize) -> Option<([u32; 3], char, u8, usize)> {
+    let separator = *b.get(start + 2)?;
+    if !matches!(separator, b'/' | b'.' | b'-') || b.get(start + 5) != Some(&separator) {
+        return None;
+    }
+    let (a, month, c) = (two_digits(b, start)?, two_digits(b, start + 3)?, two_digits(b, start + 6)?);
+    Some(match two_digits(b, start + 8) {
+        Some(low) => ([a, month, c * 100 + low], separator as char, 4, start + 10),
+        None => ([a, month, c], separator as char, 2, start + 8),
+    })
+}
+
 /// `[30/06/2023, 16:14:05] ` and what follows it, as `parse_any` reads
 /// it (spaces and marks after the bracket skipped, and a `- ` after them).
 fn fixed_width_bracketed(line: &str) -> Option<Header<'_>> {
     let b = line.as_bytes();
-    let digits = |at: usize| -> Option<u32> {
-        let (x, y) = (*b.get(at)?, *b.get(at + 1)?);
-        (x.is_ascii_digit() && y.is_ascii_digit()).then(|| u32::from(x - b'0') * 10 + u32::from(y - b'0'))
-    };
-    let separator = *b.get(3)?;
-    if !matches!(separator, b'/' | b'.' | b'-') || b.get(6) != Some(&separator) {
-        return None;
-    }
-    let (a, month, mut c) = (digits(1)?, digits(4)?, digits(7)?);
-    let mut at = 9;
-    let mut last_digits = 2;
-    if let Some(low) = digits(9) {
-        c = c * 100 + low;
-        at = 11;
-        last_digits = 4;
-    }
+    let (fields, separator, last_digits, at) = fixed_date(b, 1)?;
     // `, HH:MM:SS]` and then spaces.
     let tail = b.get(at..at + 11)?;
     if tail[0] != b',' || tail[1] != b' ' || tail[4] != b':' || tail[7] != b':' || tail[10] != b']' {
         return None;
     }
-    let (hour, minute, second) = (digits(at + 2)?, digits(at + 5)?, digits(at + 8)?);
+    let (hour, minute, second) = (two_digits(b, at + 2)?, two_digits(b, at + 5)?, two_digits(b, at + 8)?);
     if hour > 23 || minute > 59 || second > 59 {
         return None;
     }
@@ -187,8 +179,8 @@ fn fixed_width_bracketed(line: &str) -> Option<Header<'_>> {
         p.i += 2;
     }
     Some(Header {
-        fields: [a, month, c],
-        shape: Shape { separator: separator as char, year_first: false, last_digits, bracketed: true },
+        fields,
+        shape: Shape { separator, year_first: false, last_digits, bracketed: true },
         hour,
         minute,
         second: Some(second),
