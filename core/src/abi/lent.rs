@@ -510,4 +510,17 @@ pub(super) mod tests {
         let plain = Message { id: "1".into(), chat: "c".into(), kind: MessageKind::Text, ..Default::default() };
         assert_eq!(Message::from(&LentMessage::from(&plain)), plain);
     }
+
+    /// A view refilled in place shows only its new message: every field of
+    /// the one before is overwritten, set or empty.
+    #[test]
+    fn a_refilled_view_shows_its_new_message_only() {
+        let full = every_field_message();
+        let plain = Message { id: "1".into(), chat: "c".into(), kind: MessageKind::Text, ..Default::default() };
+        let mut view = LentMessage::of(&full);
+        view.refill(&plain);
+        assert_eq!(Message::from(&view), plain);
+        view.refill(&full);
+        assert_eq!(Message::from(&view), full);
+    }
 }
