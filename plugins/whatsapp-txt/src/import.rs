@@ -1,11 +1,12 @@
 //! Reading exports. Each transcript is read twice, line by line: the first
 //! pass learns the date order of each shape of date, the authors and
-//! whether it is a group (each transcript in pieces of a few MiB on two
-//! threads, put together in order: `Learnt`); the second streams the messages, read in
+//! whether it is a group (in pieces of a few MiB on two threads, put
+//! together in order: `Learnt`); the second streams the messages, read in
 //! pieces on two threads (see `stream`) and handed on in order from a
 //! reader thread while the host takes the batches before (see
 //! `chatferry_core::producer`). Memory holds a block of lines per thread
-//! and a few batches, whatever the file's length.
+//! and a few batches, whatever the file's length (and what the first pass
+//! keeps: a count per author).
 
 use crate::body::{self, Body};
 use crate::folder::MediaFolder;
@@ -95,8 +96,8 @@ fn group_id(title: &str) -> String {
     chatferry_core::phone::placeholder_group_jid(&format!("group:{title}"))
 }
 
-/// What the first pass saw in one piece of a transcript; the pieces' put
-/// together in order (`Learnt::then`) are what one pass over it sees.
+/// What the first pass saw in one piece of a transcript. Put together in
+/// order (`Learnt::then`), the pieces' are what one pass over it sees.
 #[derive(Debug, Default, Clone, PartialEq)]
 struct Learnt {
     /// A line that is not blank.
@@ -287,7 +288,7 @@ fn is_ios_system(body: &str) -> bool {
 }
 
 /// Opens `input`: finds its transcripts, reads each once to plan it (see
-/// `learn`), and returns an importer whose messages a reader thread streams.
+/// `learn_all`), and returns an importer whose messages a reader thread streams.
 pub fn open(input: &Path, options: &Options) -> Result<TxtImporter> {
     open_sized(input, options, Sizes::default())
 }
@@ -476,10 +477,11 @@ fn learn_all(
     let mut out = Vec::with_capacity(files.len());
     let mut done = done.into_iter().peekable();
     for file in files {
-        let Some(Done::Folder(folder)) = done.next() else { unreachable!("a folder job starts each file's") };
+        let Some(Done::Folder(folder)) = done.next() else {
+            return Err(Error::internal("whatsapp-txt: the first pass's work came back out of order"));
+        };
         let mut learnt = Learnt::nothing(forced);
-        while let Some(Done::Learnt(_)) = done.peek() {
-            let Some(Done::Learnt(piece)) = done.next() else { unreachable!() };
+        while let Some(Done::Learnt(piece)) = done.next_if(|d| matches!(d, Done::Learnt(_))) {
             learnt.then(piece?);
         }
         out.push((plan(file.clone(), learnt, me)?, folder));
@@ -703,9 +705,10 @@ impl<'r> Reading<'r> {
     /// each local hour, not each message (they were a tenth of the reader):
     /// when an hour's first and last second are both unambiguous with one
     /// offset, every time in it has that offset (clocks change at most once
-    /// in an hour, and a change that kept the offset changes nothing). The
-    /// last `HOURS_KEPT` hours are kept by their number, so a file whose
-    /// times go back and forth (late messages) asks about each hour once.
+    /// in an hour, and a change that kept the offset changes nothing). Up
+    /// to `HOURS_KEPT` hours are kept, each in the slot its number picks, so
+    /// a file whose times go back and forth (late messages) asks about an
+    /// hour about once.
     fn moment_of(&mut self, t: chrono::NaiveDateTime) -> (i64, Fit) {
         use chrono::{Datelike, Timelike};
         let hour = i64::from(t.date().num_days_from_ce()) * 24 + i64::from(t.hour());
