@@ -152,6 +152,9 @@ fn learn_piece(file: &ChatFile, forced: Option<header::Order>, from: u64, to: u6
             Some((a, b, Sure::IfKnown)) => {
                 // Settled when the pieces are put together.
                 let system = h.bracketed && is_ios_system(b);
+                if !l.if_known.contains_key(a) && l.authors.len() + l.if_known.len() >= MAX_AUTHORS {
+                    return Err(too_many_authors(file));
+                }
                 let entry = match l.if_known.get_mut(a) {
                     Some(e) => e,
                     None => l.if_known.entry(a.to_string()).or_default(),
@@ -176,6 +179,9 @@ fn learn_piece(file: &ChatFile, forced: Option<header::Order>, from: u64, to: u6
             Some(n) => *n += 1,
             None => {
                 l.authors.insert(a.to_string(), 1);
+                if l.authors.len() + l.if_known.len() > MAX_AUTHORS {
+                    return Err(too_many_authors(file));
+                }
             }
         }
     }
@@ -466,27 +472,56 @@ fn learn_all(
             jobs.push(Job::Learn { file: i, from, to });
         }
     }
-    let done = crate::parallel::map(&jobs, |job| match *job {
-        Job::Learn { file, from, to } => Done::Learnt(learn_piece(&files[file], forced, from, to)),
-        Job::Folder(i) => Done::Folder(match &files[i].listing {
-            Some(listing) => MediaFolder::listed(&files[i].media_root, Arc::clone(listing)),
-            None => MediaFolder::open(&files[i].media_root),
-        }),
-    });
-    // Each file's folder, then its pieces in order.
+    // A few pieces at a time, each put with its file's before the next
+    // are read: what the pieces hold waits for little else.
     let mut out = Vec::with_capacity(files.len());
-    let mut done = done.into_iter().peekable();
-    for file in files {
-        let Some(Done::Folder(folder)) = done.next() else {
-            return Err(Error::internal("whatsapp-txt: the first pass's work came back out of order"));
-        };
-        let mut learnt = Learnt::nothing(forced);
-        while let Some(Done::Learnt(piece)) = done.next_if(|d| matches!(d, Done::Learnt(_))) {
-            learnt.then(piece?);
+    let mut file: Option<(usize, MediaFolder, Learnt)> = None;
+    for chunk in jobs.chunks(LEARNT_AT_ONCE) {
+        let done = crate::parallel::map(chunk, |job| match *job {
+            Job::Learn { file, from, to } => Done::Learnt(learn_piece(&files[file], forced, from, to)),
+            Job::Folder(i) => Done::Folder(match &files[i].listing {
+                Some(listing) => MediaFolder::listed(&files[i].media_root, Arc::clone(listing)),
+                None => MediaFolder::open(&files[i].media_root),
+            }),
+        });
+        // Each file's folder, then its pieces in order.
+        for (job, done) in chunk.iter().zip(done) {
+            match (job, done, file.as_mut()) {
+                (Job::Folder(i), Done::Folder(folder), _) => {
+                    if let Some((at, folder, learnt)) = file.take() {
+                        out.push((plan(files[at].clone(), learnt, me)?, folder));
+                    }
+                    file = Some((*i, folder, Learnt::nothing(forced)));
+                }
+                (Job::Learn { file: i, .. }, Done::Learnt(piece), Some((at, _, learnt))) if i == at => {
+                    learnt.then(piece?);
+                    if learnt.authors.len() > MAX_AUTHORS {
+                        return Err(too_many_authors(&files[*at]));
+                    }
+                }
+                _ => return Err(Error::internal("whatsapp-txt: the first pass's work came back out of order")),
+            }
         }
-        out.push((plan(file.clone(), learnt, me)?, folder));
+    }
+    if let Some((at, folder, learnt)) = file {
+        out.push((plan(files[at].clone(), learnt, me)?, folder));
     }
     Ok(out)
+}
+
+/// First-pass jobs run before their results are put together: enough to keep
+/// both threads busy, few enough that what they hold stays small.
+const LEARNT_AT_ONCE: usize = 16;
+
+/// More names than any chat has: a file with more is no export (and the
+/// first pass's memory stays bounded).
+const MAX_AUTHORS: usize = 50_000;
+
+fn too_many_authors(file: &ChatFile) -> Error {
+    Error::bad_input(format!(
+        "{}: more than {MAX_AUTHORS} different names write in it; no WhatsApp chat has that many (is it an export?)",
+        file.shown
+    ))
 }
 
 #[derive(Default)]
@@ -1472,6 +1507,37 @@ over the river
             assert_eq!(learnt.orders.decisions(), whole.orders.decisions(), "pieces of {size}");
             assert_eq!(learnt, whole, "pieces of {size}");
         }
+    }
+
+    /// A file with more names than any chat (a crafted one) is refused in
+    /// the first pass, read whole or in pieces: what it keeps stays bounded.
+    #[test]
+    fn more_names_than_any_chat_has_is_no_export() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("WhatsApp Chat with Many.txt");
+        let write = |names: usize, if_known: usize| {
+            let mut t = String::new();
+            for i in 0..names {
+                t.push_str(&format!("1/2/24, 10:00 - Name {i}: hi\n"));
+            }
+            for i in 0..if_known {
+                t.push_str(&format!("1/2/24, 10:00 - Other {i}:.\n"));
+            }
+            std::fs::write(&path, t).unwrap();
+        };
+        let options = Options::new().with("timezone", "UTC");
+        for learn_piece in [1 << 16, u64::MAX] {
+            let sizes = Sizes { learn_piece, ..Sizes::default() };
+            write(MAX_AUTHORS, 0);
+            assert!(open_sized(&path, &options, sizes).is_ok(), "pieces of {learn_piece}");
+            write(MAX_AUTHORS + 1, 0);
+            let e = open_sized(&path, &options, sizes).err().expect("refused").to_string();
+            assert!(e.contains("more than 50000 different names"), "{e}");
+        }
+        // Names that might be authors count too, in one piece.
+        write(MAX_AUTHORS - 1, 2);
+        let e = open_sized(&path, &options, Sizes::default()).err().expect("refused").to_string();
+        assert!(e.contains("more than 50000 different names"), "{e}");
     }
 
     #[test]
