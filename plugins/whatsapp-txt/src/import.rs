@@ -328,11 +328,11 @@ fn open_sized(input: &Path, options: &Options, sizes: Sizes) -> Result<TxtImport
     };
     let zone = Zone::from_option(options.get("timezone"))?;
     let me = options.get("me").map(str::trim).filter(|m| !m.is_empty());
-    let found = crate::source::find(input)?;
+    let Planned { plans: planned, unpacked } = learn_all(input, forced, me, learn_piece)?;
     let mut report = Report::new();
     let mut plans = Vec::new();
     let mut folders = Vec::new();
-    for (plan, folder) in learn_all(&found.chats, forced, me, learn_piece)? {
+    for (plan, folder) in planned {
         report.note(describe(&plan));
         plans.push(plan);
         folders.push(folder);
@@ -409,7 +409,7 @@ fn open_sized(input: &Path, options: &Options, sizes: Sizes) -> Result<TxtImport
     });
     let contacts = contacts.into_values().collect();
     let inner = StreamedImporter::new("whatsapp-txt reader", header, contacts, chats, report, reader)
-        .keeping(found.unpacked)
+        .keeping(unpacked)
         .finishing_each(cards);
     Ok(TxtImporter { inner, returned })
 }
@@ -446,72 +446,134 @@ impl Importer for TxtImporter {
     }
 }
 
-/// Plans every transcript and lists every media folder not listed yet, on
-/// two threads: each transcript's first pass in pieces of about `piece`
-/// bytes (one large export is most people's). The plans come back in file
-/// order; the first file's error wins.
-fn learn_all(
-    files: &[ChatFile],
-    forced: Option<header::Order>,
-    me: Option<&str>,
-    piece: u64,
-) -> Result<Vec<(Plan, MediaFolder)>> {
+/// Finds the chats of `input`, plans every transcript and lists every
+/// media folder not listed yet, on two threads that take whatever is there
+/// to do: a folder listed in a folder of exports (some hold a hundred
+/// thousand files) adds its transcript's pieces of about `piece` bytes for
+/// the first pass, so the other thread reads them while it lists the next.
+/// Each transcript's pieces are put together in order as they come. The
+/// plans come back in file order; the first file's error wins.
+fn learn_all(input: &Path, forced: Option<header::Order>, me: Option<&str>, piece: u64) -> Result<Planned> {
+    use crate::source::Source;
     enum Job {
-        Learn { file: usize, from: u64, to: u64 },
+        List(usize, std::path::PathBuf),
         Folder(usize),
+        Learn { file: usize, index: usize, from: u64, to: u64 },
     }
-    #[allow(clippy::large_enum_variant)] // one per piece and file, made once
-    enum Done {
-        Learnt(Result<Learnt>),
-        Folder(MediaFolder),
-    }
-    let mut jobs = Vec::new();
-    for (i, file) in files.iter().enumerate() {
+    let sources = crate::source::sources(input)?;
+    let files: Vec<Mutex<Planning>> = sources.items.iter().map(|_| Mutex::new(Planning::new(forced))).collect();
+    let file = |i: usize| files[i].lock().unwrap_or_else(|p| p.into_inner());
+    // A transcript found: its folder and its pieces to do.
+    let found = |i: usize, chat: ChatFile, jobs: &mut Vec<Job>| {
+        let cuts = stream::cuts(&chat.txt, &chat.shown, piece, |_| true);
         jobs.push(Job::Folder(i));
-        for (from, to) in stream::cuts(&file.txt, &file.shown, piece, |_| true) {
-            jobs.push(Job::Learn { file: i, from, to });
+        jobs.extend(cuts.iter().enumerate().map(|(index, &(from, to))| Job::Learn { file: i, index, from, to }));
+        let mut planning = file(i);
+        planning.pieces = cuts.len();
+        planning.chat = Some(chat);
+    };
+    let mut first = Vec::new();
+    for (i, item) in sources.items.into_iter().enumerate() {
+        match item {
+            Source::Ready(chat) => found(i, chat, &mut first),
+            Source::Folder(path) => first.push(Job::List(i, path)),
         }
     }
-    // A few pieces at a time, each put with its file's before the next
-    // are read: what the pieces hold waits for little else.
-    let mut out = Vec::with_capacity(files.len());
-    let mut file: Option<(usize, MediaFolder, Learnt)> = None;
-    for chunk in jobs.chunks(LEARNT_AT_ONCE) {
-        let done = crate::parallel::map(chunk, |job| match *job {
-            Job::Learn { file, from, to } => Done::Learnt(learn_piece(&files[file], forced, from, to)),
-            Job::Folder(i) => Done::Folder(match &files[i].listing {
-                Some(listing) => MediaFolder::listed(&files[i].media_root, Arc::clone(listing)),
-                None => MediaFolder::open(&files[i].media_root),
-            }),
-        });
-        // Each file's folder, then its pieces in order.
-        for (job, done) in chunk.iter().zip(done) {
-            match (job, done, file.as_mut()) {
-                (Job::Folder(i), Done::Folder(folder), _) => {
-                    if let Some((at, folder, learnt)) = file.take() {
-                        out.push((plan(files[at].clone(), learnt, me)?, folder));
+    crate::parallel::run(first, |job, more| match job {
+        Job::List(i, path) => {
+            // A folder without a transcript is passed over.
+            if let Some(chat) = crate::source::listed_chat(&path) {
+                found(i, chat, more);
+            }
+        }
+        Job::Folder(i) => {
+            let Some(chat) = file(i).chat.clone() else { return };
+            let folder = match &chat.listing {
+                Some(listing) => MediaFolder::listed(&chat.media_root, Arc::clone(listing)),
+                None => MediaFolder::open(&chat.media_root),
+            };
+            file(i).folder = Some(folder);
+        }
+        Job::Learn { file: i, index, from, to } => {
+            let Some(chat) = file(i).chat.clone() else { return };
+            let learnt = learn_piece(&chat, forced, from, to);
+            file(i).add(index, learnt, &chat);
+        }
+    });
+    let mut out = Vec::new();
+    for planning in files {
+        let Planning { chat, folder, learnt, next, pieces, error, .. } =
+            planning.into_inner().unwrap_or_else(|p| p.into_inner());
+        if let Some(e) = error {
+            return Err(e);
+        }
+        let Some(chat) = chat else { continue };
+        let (Some(folder), true) = (folder, next == pieces) else {
+            return Err(Error::internal("whatsapp-txt: a transcript's first pass did not finish"));
+        };
+        out.push((plan(chat, learnt, me)?, folder));
+    }
+    if out.is_empty() {
+        return Err(crate::source::no_export(input));
+    }
+    Ok(Planned { plans: out, unpacked: sources.unpacked })
+}
+
+/// Every transcript's plan and media folder, in file order, and the private
+/// folders zips were unpacked into (they must outlive the import).
+struct Planned {
+    plans: Vec<(Plan, MediaFolder)>,
+    unpacked: Vec<tempfile::TempDir>,
+}
+
+/// One transcript's first pass while its pieces come in (in any order).
+struct Planning {
+    chat: Option<ChatFile>,
+    folder: Option<MediaFolder>,
+    /// The pieces put together so far (all before `next`).
+    learnt: Learnt,
+    next: usize,
+    /// Pieces done before one ahead of them.
+    waiting: BTreeMap<usize, Result<Learnt>>,
+    /// How many pieces its transcript was cut into.
+    pieces: usize,
+    /// The first error, in the file's order.
+    error: Option<Error>,
+}
+
+impl Planning {
+    fn new(forced: Option<header::Order>) -> Planning {
+        Planning {
+            chat: None,
+            folder: None,
+            learnt: Learnt::nothing(forced),
+            next: 0,
+            waiting: BTreeMap::new(),
+            pieces: 0,
+            error: None,
+        }
+    }
+
+    /// Takes piece `index`, and puts together every piece now in order.
+    fn add(&mut self, index: usize, piece: Result<Learnt>, chat: &ChatFile) {
+        self.waiting.insert(index, piece);
+        while let Some(piece) = self.waiting.remove(&self.next) {
+            self.next += 1;
+            if self.error.is_some() {
+                continue;
+            }
+            match piece {
+                Ok(piece) => {
+                    self.learnt.then(piece);
+                    if self.learnt.authors.len() > MAX_AUTHORS {
+                        self.error = Some(too_many_authors(chat));
                     }
-                    file = Some((*i, folder, Learnt::nothing(forced)));
                 }
-                (Job::Learn { file: i, .. }, Done::Learnt(piece), Some((at, _, learnt))) if i == at => {
-                    learnt.then(piece?);
-                    if learnt.authors.len() > MAX_AUTHORS {
-                        return Err(too_many_authors(&files[*at]));
-                    }
-                }
-                _ => return Err(Error::internal("whatsapp-txt: the first pass's work came back out of order")),
+                Err(e) => self.error = Some(e),
             }
         }
     }
-    if let Some((at, folder, learnt)) = file {
-        out.push((plan(files[at].clone(), learnt, me)?, folder));
-    }
-    Ok(out)
 }
-
-/// First-pass jobs run before their results are put together: enough to keep
-/// both threads busy, few enough that what they hold stays small.
-const LEARNT_AT_ONCE: usize = 16;
 
 /// More names than any chat has: a file with more is no export (and the
 /// first pass's memory stays bounded).
@@ -1538,6 +1600,55 @@ over the river
         write(MAX_AUTHORS - 1, 2);
         let e = open_sized(&path, &options, Sizes::default()).err().expect("refused").to_string();
         assert!(e.contains("more than 50000 different names"), "{e}");
+    }
+
+    /// A folder of exports: folders listed and transcripts read at once on
+    /// two threads, yet the chats come in name order, a folder without a
+    /// transcript is passed over, and the first file's error is the one said.
+    #[test]
+    fn a_folder_of_exports_is_planned_in_name_order_and_its_first_error_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let chat = |folder: &str, name: &str, text: &[u8]| {
+            let d = dir.path().join(folder);
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join(format!("WhatsApp Chat with {name}.txt")), text).unwrap();
+        };
+        chat("a", "Anna", "1/2/24, 10:00 - Anna: hi\n1/2/24, 10:01 - Me: yo\n".repeat(200).as_bytes());
+        std::fs::create_dir(dir.path().join("b")).unwrap(); // no transcript
+        std::fs::write(dir.path().join("b/IMG-1.jpg"), b"x").unwrap();
+        chat("c", "Cy", b"");
+        chat("d", "Dee", b"1/2/24, 10:00 - Dee: \0binary\n");
+        chat("e", "Eve", "1/2/24, 10:00 - Eve: hi\n1/2/24, 10:01 - Me: ok\n".repeat(300).as_bytes());
+        let options = Options::new().with("timezone", "UTC");
+        for learn_piece in [64, 1000, u64::MAX] {
+            let sizes = Sizes { learn_piece, ..Sizes::default() };
+            let e = open_sized(dir.path(), &options, sizes).err().expect("refused").to_string();
+            assert!(e.contains("is empty") && e.contains("Cy"), "pieces of {learn_piece}: {e}");
+        }
+        std::fs::remove_dir_all(dir.path().join("c")).unwrap();
+        let e = open_sized(dir.path(), &options, Sizes::default()).err().expect("refused").to_string();
+        assert!(e.contains("binary data") && e.contains("Dee"), "{e}");
+        std::fs::remove_dir_all(dir.path().join("d")).unwrap();
+        for learn_piece in [64, u64::MAX] {
+            let sizes = Sizes { learn_piece, ..Sizes::default() };
+            let mut importer = open_sized(dir.path(), &options, sizes).unwrap();
+            importer.next_contacts(100).unwrap();
+            let chats: Vec<String> = importer.next_chats(100).unwrap().into_iter().map(|c| c.id).collect();
+            assert_eq!(chats, [contact_id("Anna"), contact_id("Eve")], "pieces of {learn_piece}");
+            let mut n = 0;
+            loop {
+                let batch = importer.next_messages(1000).unwrap();
+                if batch.is_empty() {
+                    break;
+                }
+                n += batch.len();
+            }
+            assert_eq!(n, 400 + 600);
+        }
+        std::fs::remove_dir_all(dir.path().join("a")).unwrap();
+        std::fs::remove_dir_all(dir.path().join("e")).unwrap();
+        let e = open_sized(dir.path(), &options, Sizes::default()).err().expect("refused").to_string();
+        assert!(e.contains("holds no WhatsApp export"), "{e}");
     }
 
     #[test]

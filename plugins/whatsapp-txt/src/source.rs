@@ -22,11 +22,12 @@ pub struct ChatFile {
     pub listing: Option<Arc<Listing>>,
 }
 
-/// The exports found, and the private folders zips were unpacked into: they
-/// must outlive the import (exporters copy media after the reader ends).
+/// The exports found, and the private folders zips were unpacked into
+/// (kept while the chats are read).
+#[cfg(test)]
 pub struct Found {
     pub chats: Vec<ChatFile>,
-    pub unpacked: Vec<tempfile::TempDir>,
+    pub _unpacked: Vec<tempfile::TempDir>,
 }
 
 /// No real export comes near these; a zip beyond them is refused.
@@ -112,61 +113,83 @@ fn zip_transcript(path: &Path) -> Option<String> {
     names.iter().find(|n| **n == "_chat.txt").or_else(|| names.iter().find(|n| is_transcript(n))).map(|n| n.to_string())
 }
 
-/// Every chat in `input`, in name order.
+/// Every chat in `input`, in name order (the import lists and reads them
+/// in parallel, see `import::learn_all`; tests take them in one call).
+#[cfg(test)]
 pub fn find(input: &Path) -> Result<Found> {
-    let mut found = Found { chats: Vec::new(), unpacked: Vec::new() };
+    let Sources { items, unpacked } = sources(input)?;
+    let chats = items.into_iter().filter_map(|item| match item {
+        Source::Ready(chat) => Some(chat),
+        Source::Folder(p) => listed_chat(&p),
+    });
+    let found = Found { chats: chats.collect(), _unpacked: unpacked };
+    if found.chats.is_empty() {
+        return Err(no_export(input));
+    }
+    Ok(found)
+}
+
+/// Where the chats of `input` are, in name order: found, or a folder that
+/// may hold one (`listed_chat` says), so that listing a folder of many
+/// files can go on beside other work. Zips are unpacked here, into private
+/// folders that must outlive the import (exporters copy media after the
+/// reader ends).
+pub struct Sources {
+    pub items: Vec<Source>,
+    pub unpacked: Vec<tempfile::TempDir>,
+}
+
+pub enum Source {
+    Ready(ChatFile),
+    /// A folder in a folder of exports, not listed yet.
+    Folder(PathBuf),
+}
+
+pub fn sources(input: &Path) -> Result<Sources> {
+    let mut out = Sources { items: Vec::new(), unpacked: Vec::new() };
     let meta = std::fs::metadata(input).map_err(|e| Error::io(input, "read", e))?;
     if meta.is_file() {
-        found.add(one(input)?);
-        return Ok(found);
+        let (chat, unpacked) = one(input)?;
+        out.items.push(Source::Ready(chat));
+        out.unpacked.extend(unpacked);
+        return Ok(out);
     }
     if let Some((t, listing)) = listed_transcript_in(input) {
-        found.chats.push(ChatFile { listing, ..txt_chat(&t, input) });
-        return Ok(found);
+        out.items.push(Source::Ready(ChatFile { listing, ..txt_chat(&t, input) }));
+        return Ok(out);
     }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(input)
         .map_err(|e| Error::io(input, "list", e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     entries.sort();
-    // Each entry's type is asked once (links are neither files nor folders here).
-    let typed: Vec<(PathBuf, Option<std::fs::FileType>)> = entries
-        .into_iter()
-        .map(|p| {
-            let t = std::fs::symlink_metadata(&p).map(|m| m.file_type()).ok();
-            (p, t)
-        })
-        .collect();
-    // Folders are listed two at a time (a folder of exports may hold tens of
-    // thousands of files each); zips are unpacked in order below.
-    let folders: Vec<&PathBuf> = typed.iter().filter(|(_, t)| t.is_some_and(|t| t.is_dir())).map(|(p, _)| p).collect();
-    let mut listed = crate::parallel::map(&folders, |p| listed_transcript_in(p)).into_iter();
-    for (p, t) in &typed {
+    for p in entries {
+        // Each entry's type is asked once (links are neither files nor folders here).
+        let Ok(t) = std::fs::symlink_metadata(&p).map(|m| m.file_type()) else { continue };
         let name = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-        match t {
-            Some(t) if t.is_file() && name.ends_with(".zip") && zip_transcript(p).is_some() => found.add(unzip(p)?),
-            Some(t) if t.is_dir() => {
-                if let Some((txt, listing)) = listed.next().flatten() {
-                    found.chats.push(ChatFile { listing, ..txt_chat(&txt, p) });
-                }
-            }
-            _ => {}
+        if t.is_file() && name.ends_with(".zip") && zip_transcript(&p).is_some() {
+            let (chat, unpacked) = unzip(&p)?;
+            out.items.push(Source::Ready(chat));
+            out.unpacked.extend(unpacked);
+        } else if t.is_dir() {
+            out.items.push(Source::Folder(p));
         }
     }
-    if found.chats.is_empty() {
-        return Err(Error::bad_input(format!(
-            "{} holds no WhatsApp export (a `WhatsApp Chat with NAME.txt`, `_chat.txt` or `WhatsApp Chat - NAME.zip`)",
-            input.display()
-        )));
-    }
-    Ok(found)
+    Ok(out)
 }
 
-impl Found {
-    fn add(&mut self, (chat, unpacked): (ChatFile, Option<tempfile::TempDir>)) {
-        self.chats.push(chat);
-        self.unpacked.extend(unpacked);
-    }
+/// The chat in the folder `p` of a folder of exports, if it holds one.
+pub fn listed_chat(p: &Path) -> Option<ChatFile> {
+    let (txt, listing) = listed_transcript_in(p)?;
+    Some(ChatFile { listing, ..txt_chat(&txt, p) })
+}
+
+/// What is said when `input` holds no chat.
+pub fn no_export(input: &Path) -> Error {
+    Error::bad_input(format!(
+        "{} holds no WhatsApp export (a `WhatsApp Chat with NAME.txt`, `_chat.txt` or `WhatsApp Chat - NAME.zip`)",
+        input.display()
+    ))
 }
 
 /// The transcript in `dir`, with the folder's listing kept for its
