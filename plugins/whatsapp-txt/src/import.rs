@@ -25,7 +25,6 @@ use chatferry_core::{
 };
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
-use std::io::Read;
 use std::path::Path;
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
@@ -495,7 +494,12 @@ fn learn_all(input: &Path, forced: Option<header::Order>, me: Option<&str>, piec
             file(i).folder = Some(folder);
         }
         Job::Learn { file: i, index, from, to } => {
-            let Some(chat) = file(i).chat.clone() else { return };
+            // After an error in its file a piece is not read (the error is said).
+            let chat = {
+                let planning = file(i);
+                planning.chat.clone().filter(|_| planning.error.is_none())
+            };
+            let Some(chat) = chat else { return };
             let learnt = learn_piece(&chat, forced, from, to);
             file(i).add(index, learnt, &chat);
         }
@@ -581,7 +585,7 @@ const MAX_AUTHORS: usize = 50_000;
 
 fn too_many_authors(file: &ChatFile) -> Error {
     Error::bad_input(format!(
-        "{}: more than {MAX_AUTHORS} different names write in it; no WhatsApp chat has that many (is it an export?)",
+        "{}: more than {MAX_AUTHORS} different senders; no WhatsApp chat has that many, so this is not an export",
         file.shown
     ))
 }
@@ -1233,20 +1237,8 @@ impl KeyCounts {
 /// A contact card's name and text (a vCard is small; a large one is left as
 /// a file). `path` was found as a regular file, so it is opened directly.
 fn read_vcard(path: &Path) -> Option<ContactCard> {
-    const LIMIT: usize = 1 << 20;
-    let mut file = std::fs::File::open(path).ok()?;
-    // Read through a block on the stack: a card fits in one read, and its
-    // size is not asked first (a call less for each of many small files).
-    let (mut bytes, mut block) = (Vec::new(), [0u8; 4096]);
-    loop {
-        match file.read(&mut block) {
-            Ok(0) => break,
-            Ok(n) if bytes.len() + n > LIMIT => return None,
-            Ok(n) => bytes.extend_from_slice(&block[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => return None,
-        }
-    }
+    let file = std::fs::File::open(path).ok()?;
+    let bytes = chatferry_core::small_file::read_at_most(file, 1 << 20, 0).ok()??;
     let text = String::from_utf8(bytes).ok()?;
     let name = text.lines().find_map(|l| l.strip_prefix("FN:")).map(|n| n.trim().to_string());
     Some(ContactCard { name, vcard: Some(text) })
@@ -1594,12 +1586,12 @@ over the river
             assert!(open_sized(&path, &options, sizes).is_ok(), "pieces of {learn_piece}");
             write(MAX_AUTHORS + 1, 0);
             let e = open_sized(&path, &options, sizes).err().expect("refused").to_string();
-            assert!(e.contains("more than 50000 different names"), "{e}");
+            assert!(e.contains("more than 50000 different senders"), "{e}");
         }
         // Names that might be authors count too, in one piece.
         write(MAX_AUTHORS - 1, 2);
         let e = open_sized(&path, &options, Sizes::default()).err().expect("refused").to_string();
-        assert!(e.contains("more than 50000 different names"), "{e}");
+        assert!(e.contains("more than 50000 different senders"), "{e}");
     }
 
     /// A folder of exports: folders listed and transcripts read at once on

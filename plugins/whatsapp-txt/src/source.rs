@@ -154,8 +154,8 @@ pub fn sources(input: &Path) -> Result<Sources> {
         out.unpacked.extend(unpacked);
         return Ok(out);
     }
-    if let Some((t, listing)) = listed_transcript_in(input) {
-        out.items.push(Source::Ready(ChatFile { listing, ..txt_chat(&t, input) }));
+    if let Some(chat) = listed_chat(input) {
+        out.items.push(Source::Ready(chat));
         return Ok(out);
     }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(input)
@@ -178,7 +178,8 @@ pub fn sources(input: &Path) -> Result<Sources> {
     Ok(out)
 }
 
-/// The chat in the folder `p` of a folder of exports, if it holds one.
+/// The chat in the folder `p` (the input, or one in a folder of exports),
+/// if it holds one.
 pub fn listed_chat(p: &Path) -> Option<ChatFile> {
     let (txt, listing) = listed_transcript_in(p)?;
     Some(ChatFile { listing, ..txt_chat(&txt, p) })
