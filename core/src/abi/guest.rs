@@ -191,19 +191,28 @@ impl<T: ?Sized> Guarded<T> {
     }
 }
 
+/// Messages lent in one call at most: a batch is lent in slices of this
+/// many, so the views (near a kilobyte each) stay in the cache between the
+/// plugin writing them and the host reading them, where a thousand views
+/// were written out to memory and read back (a sixth of the views' cost).
+pub const LEND_AT_MOST: usize = 128;
+
 /// An importer behind the boundary, with the batch it lends.
 pub(super) struct GuestImporter {
-    /// Views into `lent`, handed to the host. Declared first so they are
-    /// dropped before the batch they point into.
+    /// Views into `lent[..shown]`'s last slice, handed to the host. Declared
+    /// first so they are dropped before the batch they point into.
     lent_views: Vec<LentMessage<'static>>,
-    /// The batch lent last; goes back to the importer at the next call.
+    /// The batch being lent; goes back to the importer once all of it was
+    /// lent and the next is taken.
     lent: Vec<Message>,
+    /// How much of `lent` has been lent.
+    shown: usize,
     guarded: Guarded<dyn Importer>,
 }
 
 impl GuestImporter {
     pub(super) fn new(importer: Box<dyn Importer>) -> GuestImporter {
-        GuestImporter { lent_views: Vec::new(), lent: Vec::new(), guarded: Guarded::new(importer) }
+        GuestImporter { lent_views: Vec::new(), lent: Vec::new(), shown: 0, guarded: Guarded::new(importer) }
     }
 
     fn call<R>(&mut self, what: &str, f: impl FnOnce(&mut dyn Importer) -> Result<R>) -> RResult<R, FfiError> {
@@ -236,28 +245,35 @@ impl FfiImporter for GuestImporter {
         self.call("reading chats", |i| Ok(i.next_chats(max as usize)?.into_iter().map(FfiChat::from).collect()))
     }
     fn lend_messages(&mut self, max: u32) -> RResult<RSlice<'_, LentMessage<'_>>, FfiError> {
-        let GuestImporter { lent_views, lent, guarded } = self;
+        let GuestImporter { lent_views, lent, shown, guarded } = self;
         let out = guarded.call("reading messages", |i| {
-            let batch = i.next_messages(max as usize)?;
-            // The views of the batch before are refilled in place (writing
-            // a whole view was a kilobyte a message), and only then is that
-            // batch given back: a view always points into a batch still here.
-            // SAFETY: the views point into the strings of `batch`, which
-            // becomes `lent` (moving it moves no string) and stays put until
-            // the next call has refilled or cleared every view (or the views
-            // are dropped first, by field order). The slice returned borrows
-            // `self`, so the host cannot call again while it holds it.
-            lent_views.truncate(batch.len());
+            // The batch before stays here until the views point elsewhere.
+            let mut before = Vec::new();
+            if *shown >= lent.len() {
+                before = std::mem::replace(lent, i.next_messages(max as usize)?);
+                *shown = 0;
+            }
+            let slice = &lent[*shown..(*shown + LEND_AT_MOST.min(max.max(1) as usize)).min(lent.len())];
+            *shown += slice.len();
+            // The views of the slice before are refilled in place (writing
+            // a whole view was a kilobyte a message), and only then is the
+            // batch before given back: a view always points into a batch
+            // still here.
+            // SAFETY: the views point into the strings of `lent`, which stays
+            // put (moving the vector moves no string) until the next call has
+            // refilled or cleared every view (or the views are dropped first,
+            // by field order). The slice returned borrows `self`, so the host
+            // cannot call again while it holds it.
+            lent_views.truncate(slice.len());
             let refilled = lent_views.len();
-            for (view, m) in lent_views.iter_mut().zip(&batch) {
+            for (view, m) in lent_views.iter_mut().zip(slice) {
                 unsafe { std::mem::transmute::<&mut LentMessage<'static>, &mut LentMessage<'_>>(view) }.refill(m);
             }
             lent_views.extend(
-                batch[refilled..]
+                slice[refilled..]
                     .iter()
                     .map(|m| unsafe { std::mem::transmute::<LentMessage<'_>, LentMessage<'static>>(m.into()) }),
             );
-            let before = std::mem::replace(lent, batch);
             if !before.is_empty() {
                 i.recycle(before);
             }
@@ -269,7 +285,8 @@ impl FfiImporter for GuestImporter {
         }
     }
     fn finish(&mut self) -> RResult<RString, FfiError> {
-        let GuestImporter { lent_views, lent, guarded } = self;
+        let GuestImporter { lent_views, lent, shown, guarded } = self;
+        *shown = 0;
         guarded.call("finishing the import", |i| {
             Self::take_back_lent(lent_views, lent, i);
             report_json(i.finish()?)

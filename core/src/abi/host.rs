@@ -178,7 +178,12 @@ impl Adapter for ForeignAdapter {
         let inner = self.module.open_importer()(self.info.id.as_str().into(), p.into(), options_to_ffi(options))
             .into_result()
             .map_err(|e| self.err(e))?;
-        Ok(Box::new(ForeignImporter { inner, plugin: self.plugin.clone(), adapter: self.info.id.clone() }))
+        Ok(Box::new(ForeignImporter {
+            inner,
+            plugin: self.plugin.clone(),
+            adapter: self.info.id.clone(),
+            ended: false,
+        }))
     }
 
     fn open_exporter(&self, output: &Path, options: &Options) -> Result<Box<dyn Exporter>> {
@@ -210,6 +215,8 @@ struct ForeignImporter {
     inner: FfiImporterBox,
     plugin: String,
     adapter: String,
+    /// The plugin lent no more messages: it is not asked again.
+    ended: bool,
 }
 
 impl Importer for ForeignImporter {
@@ -225,13 +232,28 @@ impl Importer for ForeignImporter {
         let r = self.inner.next_chats(max as u32).into_result();
         r.map(|v| v.into_iter().map(Chat::from).collect()).map_err(|e| wrap(&self.plugin, &self.adapter, e))
     }
-    /// Copies the lent batch (the one copy a message makes across).
+    /// Copies lent messages (the one copy a message makes across) until
+    /// `max` or the end: a plugin may lend a batch in slices, and the
+    /// exporter still gets whole batches.
     fn next_messages(&mut self, max: usize) -> Result<Vec<Message>> {
-        let r = self.inner.lend_messages(max as u32).into_result();
-        r.map(|v| v.iter().map(Message::from).collect()).map_err(|e| wrap(&self.plugin, &self.adapter, e))
+        let mut out: Vec<Message> = Vec::new();
+        while out.len() < max.max(1) && !self.ended {
+            let r = self.inner.lend_messages((max.max(1) - out.len()) as u32).into_result();
+            let lent = r.map_err(|e| wrap(&self.plugin, &self.adapter, e))?;
+            if lent.is_empty() {
+                self.ended = true;
+                break;
+            }
+            out.reserve(max.saturating_sub(out.len()).max(lent.len()));
+            out.extend(lent.iter().map(Message::from));
+        }
+        Ok(out)
     }
     /// Glances at the lent batch where it is: nothing is copied.
     fn glance_messages(&mut self, max: usize, glance: &mut dyn FnMut(&Glance<'_>)) -> Result<usize> {
+        if self.ended {
+            return Ok(0);
+        }
         let r = self.inner.lend_messages(max as u32).into_result();
         let batch = r.map_err(|e| wrap(&self.plugin, &self.adapter, e))?;
         for m in batch.iter() {
@@ -244,7 +266,9 @@ impl Importer for ForeignImporter {
                 reactions: m.reactions.len(),
             });
         }
-        Ok(batch.len())
+        let n = batch.len();
+        self.ended = n == 0;
+        Ok(n)
     }
     fn finish(&mut self) -> Result<Report> {
         let r = self.inner.finish().into_result().map_err(|e| wrap(&self.plugin, &self.adapter, e))?;
@@ -316,6 +340,8 @@ mod tests {
     struct Batches {
         left: Vec<Vec<Message>>,
         recycled: Arc<Mutex<Vec<usize>>>,
+        /// How often it was asked for messages.
+        asked: Arc<Mutex<usize>>,
     }
     impl Importer for Batches {
         fn header(&mut self) -> Result<Header> {
@@ -328,6 +354,7 @@ mod tests {
             Ok(Vec::new())
         }
         fn next_messages(&mut self, _: usize) -> Result<Vec<Message>> {
+            *self.asked.lock().unwrap() += 1;
             Ok(if self.left.is_empty() { Vec::new() } else { self.left.remove(0) })
         }
         fn recycle(&mut self, batch: Vec<Message>) {
@@ -372,11 +399,13 @@ mod tests {
         let guest = GuestImporter::new(Box::new(Batches {
             left: vec![all[..2].to_vec(), all[2..].to_vec()],
             recycled: recycled.clone(),
+            asked: Default::default(),
         }));
         let mut importer = ForeignImporter {
             inner: FfiImporter_TO::from_value(guest, TD_Opaque),
             plugin: "p".into(),
             adapter: "a".into(),
+            ended: false,
         };
         let received = Arc::new(Mutex::new(Vec::new()));
         let mut exporter = ForeignExporter {
@@ -398,6 +427,67 @@ mod tests {
         assert_eq!(read, all);
         assert_eq!(*received.lock().unwrap(), [all.clone(), all[..1].to_vec()].concat());
         assert_eq!(*recycled.lock().unwrap(), [2, 1], "each batch handed back once, after it was copied");
+    }
+
+    /// A batch larger than a slice is lent in slices: copies still come in
+    /// batches of the size asked, a glance sees every message once and in
+    /// order, each batch goes back once after its last slice was lent, and
+    /// a plugin that lent nothing is not asked again.
+    #[test]
+    fn a_large_batch_is_lent_in_slices_and_goes_back_after_its_last() {
+        use crate::abi::guest::LEND_AT_MOST;
+        let n = 2 * LEND_AT_MOST + 44;
+        let run = |max: usize, glance: bool| {
+            let numbered = |range: std::ops::Range<usize>| -> Vec<Message> {
+                range.map(|i| Message { id: i.to_string(), timestamp_ms: i as i64, ..Default::default() }).collect()
+            };
+            let (recycled, asked) = (Arc::new(Mutex::new(Vec::new())), Arc::new(Mutex::new(0)));
+            let guest = GuestImporter::new(Box::new(Batches {
+                left: vec![numbered(0..n), numbered(n..n + 5)],
+                recycled: recycled.clone(),
+                asked: asked.clone(),
+            }));
+            let mut importer = ForeignImporter {
+                inner: FfiImporter_TO::from_value(guest, TD_Opaque),
+                plugin: "p".into(),
+                adapter: "a".into(),
+                ended: false,
+            };
+            let (mut sizes, mut seen) = (Vec::new(), Vec::new());
+            for _ in 0..10 {
+                let got = if glance {
+                    importer.glance_messages(max, &mut |g| seen.push(g.timestamp_ms)).unwrap()
+                } else {
+                    let batch = importer.next_messages(max).unwrap();
+                    seen.extend(batch.iter().map(|m| {
+                        assert_eq!(m.id, m.timestamp_ms.to_string(), "a copy is of its own message");
+                        m.timestamp_ms
+                    }));
+                    batch.len()
+                };
+                sizes.push(got);
+                if got == 0 {
+                    break;
+                }
+            }
+            // Asked once more after the end: the plugin is not.
+            let again = if glance {
+                importer.glance_messages(max, &mut |_| ()).unwrap()
+            } else {
+                importer.next_messages(max).unwrap().len()
+            };
+            assert_eq!(again, 0);
+            importer.finish().unwrap();
+            assert_eq!(seen, (0..(n + 5) as i64).collect::<Vec<_>>(), "every message once, in order");
+            assert_eq!(*recycled.lock().unwrap(), [n, 5], "each batch back once, whole");
+            assert_eq!(*asked.lock().unwrap(), 3, "two batches and the end, nothing after");
+            sizes
+        };
+        let slice = LEND_AT_MOST;
+        assert_eq!(run(1000, true), [slice, slice, 44, 5, 0]);
+        assert_eq!(run(100, true), [100, 100, 100, 5, 0]);
+        assert_eq!(run(1000, false), [n + 5, 0], "a copy takes slices until it has what it asked for");
+        assert_eq!(run(100, false), [100, 100, 100, 5, 0]);
     }
 
     #[test]
