@@ -15,6 +15,7 @@ mod extras;
 pub mod fuzzing;
 #[cfg(feature = "ios-backup")]
 pub mod ios_backup;
+pub mod listing;
 pub mod media;
 pub mod model;
 pub mod phone;

@@ -98,8 +98,9 @@ pub trait FfiImporter: Send {
     fn header(&mut self) -> RResult<FfiHeader, FfiError>;
     fn next_contacts(&mut self, max: u32) -> RResult<RVec<FfiContact>, FfiError>;
     fn next_chats(&mut self, max: u32) -> RResult<RVec<FfiChat>, FfiError>;
-    /// The next batch of messages (empty at the end), lent until the next
-    /// call: the plugin keeps the batch and frees it where it was built.
+    /// The next messages, at most `max` and perhaps fewer (a batch may be
+    /// lent in slices; empty only at the end), lent until the next call:
+    /// the plugin keeps the batch and frees it where it was built.
     fn lend_messages(&mut self, max: u32) -> RResult<RSlice<'_, LentMessage<'_>>, FfiError>;
     /// The importer's report, as JSON (`crate::Report`).
     #[sabi(last_prefix_field)]

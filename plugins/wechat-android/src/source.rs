@@ -8,6 +8,7 @@
 //! input is never touched and no committed row in the WAL is lost.
 
 use crate::key::{self, Access, DEFAULT_IMEI, PAGE_SIZE};
+use chatferry_core::listing;
 use chatferry_core::sqlite as db;
 use chatferry_core::{Error, Options, Result};
 use rusqlite::Connection;
@@ -35,14 +36,15 @@ fn is_account_name(name: &str) -> bool {
     name.len() == 32 && name.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// Account folders (`<32 hex>/EnMicroMsg.db`) directly inside `micromsg`.
-fn accounts_in(micromsg: &Path) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = std::fs::read_dir(micromsg)
+/// Account folders (`<32 hex>/EnMicroMsg.db`) directly inside `micromsg`;
+/// none in a folder of more than `max` entries.
+fn accounts_in(micromsg: &Path, max: usize) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = listing::entries_at_most(micromsg, max)
         .into_iter()
         .flatten()
-        .flatten()
+        .filter(|e| e.file_name().to_str().is_some_and(is_account_name))
         .map(|e| e.path())
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(is_account_name) && p.join(DB_NAME).is_file())
+        .filter(|p| p.join(DB_NAME).is_file())
         .collect();
     out.sort();
     out
@@ -55,7 +57,7 @@ struct Layout {
     app_root: Option<PathBuf>,
 }
 
-fn layout(input: &Path, uin_hint: &[String]) -> Result<Layout> {
+fn layout(input: &Path, uin_hint: &[String], max: usize) -> Result<Layout> {
     if input.is_file() {
         // EnMicroMsg.db alone, perhaps still inside its folders.
         let account = input.parent().filter(|d| d.join("image2").is_dir() || d.join("voice2").is_dir());
@@ -85,7 +87,7 @@ fn layout(input: &Path, uin_hint: &[String]) -> Result<Layout> {
     } else {
         (input.to_path_buf(), input.parent().filter(|p| p.join("shared_prefs").is_dir()).map(Path::to_path_buf))
     };
-    let accounts = accounts_in(&micromsg);
+    let accounts = accounts_in(&micromsg, max);
     let mut uins = uin_hint.to_vec();
     if let Some(root) = &app_root {
         uins.extend(key::uins_from_prefs(root));
@@ -121,10 +123,12 @@ fn layout(input: &Path, uin_hint: &[String]) -> Result<Layout> {
 
 /// How sure we are that `path` is a WeChat Android store (0–100).
 pub fn probe(path: &Path) -> u8 {
-    let Ok(l) = layout(path, &[]) else {
+    // A MicroMsg folder holds a few dozen entries; an export's folder of
+    // media is not looked through whole.
+    let Ok(l) = layout(path, &[], listing::PROBE_AT_MOST) else {
         // Several accounts: still WeChat's folder (the import asks which one).
         let micromsg = if path.join("MicroMsg").is_dir() { path.join("MicroMsg") } else { path.to_path_buf() };
-        return if path.is_dir() && accounts_in(&micromsg).len() > 1 { 80 } else { 0 };
+        return if path.is_dir() && accounts_in(&micromsg, listing::PROBE_AT_MOST).len() > 1 { 80 } else { 0 };
     };
     if l.db.file_name().is_some_and(|n| n == DB_NAME) {
         return 90;
@@ -144,7 +148,7 @@ impl Source {
         let opt_uin = options.get("uin").map(key::check_uin).transpose()?;
         let opt_key = key::given_key(options)?;
         let opt_imei = options.get("imei").map(|i| i.trim().to_string()).filter(|i| !i.is_empty());
-        let l = layout(input, opt_uin.as_slice())?;
+        let l = layout(input, opt_uin.as_slice(), usize::MAX)?;
 
         let size = std::fs::metadata(&l.db).map_err(|e| Error::io(&l.db, "read", e))?.len();
         let plain = db::is_sqlite(&l.db);
@@ -288,6 +292,22 @@ impl Source {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A probe does not look through a folder of more entries than an app's
+    /// own folder holds (an export's media); the import does.
+    #[test]
+    fn accounts_are_not_looked_for_among_too_many_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let account = dir.path().join("0123456789abcdef0123456789abcdef");
+        std::fs::create_dir(&account).unwrap();
+        std::fs::write(account.join(DB_NAME), b"").unwrap();
+        for i in 0..3 {
+            std::fs::write(dir.path().join(format!("IMG-{i}.jpg")), b"").unwrap();
+        }
+        assert_eq!(accounts_in(dir.path(), 4), [account.clone()], "four entries, four allowed");
+        assert!(accounts_in(dir.path(), 3).is_empty(), "four entries, three allowed");
+        assert_eq!(accounts_in(dir.path(), usize::MAX), [account]);
+    }
 
     /// A decrypted EnMicroMsg.db (WeChat's two core tables, no rows) alone
     /// in a folder.

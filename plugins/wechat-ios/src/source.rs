@@ -8,6 +8,7 @@
 //! private folder and opened there; nothing of the input is written.
 
 use chatferry_core::ios_backup::{self, Decrypted, Manifest, PasswordSource};
+use chatferry_core::listing;
 use chatferry_core::sqlite as db;
 use chatferry_core::{Error, Options, Report, Result};
 use chatferry_wechat::media::{find, Found};
@@ -91,11 +92,11 @@ pub struct Source {
     pub decrypted: Option<Decrypted>,
 }
 
-/// The accounts (folder names) of a Documents folder on disk.
-fn folder_accounts(documents: &Path) -> Vec<String> {
-    let mut out: Vec<String> = std::fs::read_dir(documents)
+/// The accounts (folder names) of a Documents folder on disk; none in a
+/// folder of more than `max` entries.
+fn folder_accounts(documents: &Path, max: usize) -> Vec<String> {
+    let mut out: Vec<String> = listing::entries_at_most(documents, max)
         .into_iter()
-        .flatten()
         .flatten()
         .filter_map(|e| e.file_name().to_str().map(String::from))
         .filter(|n| is_account_hash(n) && documents.join(n).join("DB/MM.sqlite").is_file())
@@ -158,8 +159,10 @@ pub fn probe(path: &Path) -> u8 {
         return if named && db::is_sqlite(path) { 90 } else { 0 };
     }
     if path.join("DB/MM.sqlite").is_file()
-        || !folder_accounts(path).is_empty()
-        || !folder_accounts(&path.join("Documents")).is_empty()
+        // A Documents folder holds a few dozen entries; an export's folder
+        // of media is not looked through whole.
+        || !folder_accounts(path, listing::PROBE_AT_MOST).is_empty()
+        || !folder_accounts(&path.join("Documents"), listing::PROBE_AT_MOST).is_empty()
     {
         return 90;
     }
@@ -254,12 +257,12 @@ impl Source {
             } else if input.join("DB/MM.sqlite").is_file() {
                 input.to_path_buf()
             } else if input.is_dir() {
-                let documents = if folder_accounts(input).is_empty() && input.join("Documents").is_dir() {
+                let documents = if folder_accounts(input, usize::MAX).is_empty() && input.join("Documents").is_dir() {
                     input.join("Documents")
                 } else {
                     input.to_path_buf()
                 };
-                documents.join(choose(folder_accounts(&documents), wanted, input)?)
+                documents.join(choose(folder_accounts(&documents, usize::MAX), wanted, input)?)
             } else {
                 return Err(Error::bad_input(format!("{} does not exist", input.display())));
             };
@@ -319,6 +322,22 @@ impl Source {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A probe does not look through a folder of more entries than a
+    /// Documents folder holds (an export's media); the import does.
+    #[test]
+    fn accounts_are_not_looked_for_among_too_many_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let hash = md5_hex("wxid_abc");
+        std::fs::create_dir_all(dir.path().join(&hash).join("DB")).unwrap();
+        std::fs::write(dir.path().join(&hash).join("DB/MM.sqlite"), b"").unwrap();
+        for i in 0..3 {
+            std::fs::write(dir.path().join(format!("IMG-{i}.jpg")), b"").unwrap();
+        }
+        assert_eq!(folder_accounts(dir.path(), 4), [hash.clone()], "four entries, four allowed");
+        assert!(folder_accounts(dir.path(), 3).is_empty(), "four entries, three allowed");
+        assert_eq!(folder_accounts(dir.path(), usize::MAX), [hash]);
+    }
 
     #[test]
     fn accounts_are_md5_of_the_wxid() {

@@ -7,6 +7,7 @@
 //! into a private temporary folder: the input is never touched.
 
 use crate::crypt::{self, Key};
+use chatferry_core::listing;
 use chatferry_core::sqlite as db;
 use chatferry_core::{Error, Options, Result};
 use std::path::{Path, PathBuf};
@@ -26,30 +27,33 @@ fn first_existing(candidates: impl IntoIterator<Item = PathBuf>) -> Option<PathB
 }
 
 /// The newest backup in a Databases folder: the current `msgstore.db.crypt15`
-/// (or .crypt14, .crypt12), else the latest dated rotation.
-fn newest_backup(dir: &Path) -> Option<PathBuf> {
+/// (or .crypt14, .crypt12), else the latest dated rotation. A folder of more
+/// than `max` entries is not looked through.
+fn newest_backup(dir: &Path, max: usize) -> Option<PathBuf> {
     let current = ["msgstore.db.crypt15", "msgstore.db.crypt14", "msgstore.db.crypt12"];
     if let Some(p) = first_existing(current.map(|n| dir.join(n))) {
         return Some(p);
     }
-    let mut rotated: Vec<PathBuf> = std::fs::read_dir(dir)
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let mut rotated: Vec<PathBuf> = listing::entries_at_most(dir, max)?
+        .into_iter()
+        .filter(|e| {
+            let n = e.file_name();
+            let n = n.to_str().unwrap_or("");
             n.starts_with("msgstore") && [".crypt15", ".crypt14", ".crypt12"].iter().any(|x| n.ends_with(x))
         })
+        .map(|e| e.path())
         .collect();
     rotated.sort();
     rotated.pop()
 }
 
-/// Where the msgstore is inside a WhatsApp folder.
-fn find_in_folder(folder: &Path) -> Option<PathBuf> {
+/// Where the msgstore is inside a WhatsApp folder; folders of more than
+/// `max` entries are not looked through for rotated backups.
+fn find_in_folder(folder: &Path, max: usize) -> Option<PathBuf> {
     let dbs = [folder.join("Databases"), folder.join("databases")];
     first_existing([folder.join("msgstore.db"), dbs[0].join("msgstore.db"), dbs[1].join("msgstore.db")])
-        .or_else(|| dbs.iter().find_map(|d| newest_backup(d)))
-        .or_else(|| newest_backup(folder))
+        .or_else(|| dbs.iter().find_map(|d| newest_backup(d, max)))
+        .or_else(|| newest_backup(folder, max))
 }
 
 /// The folder a store's relative media paths start from: the one holding
@@ -79,7 +83,9 @@ pub fn is_encrypted(path: &Path) -> bool {
 /// How sure we are that `path` is a WhatsApp Android store (0–100).
 pub fn probe(path: &Path) -> u8 {
     let file = if path.is_dir() {
-        match find_in_folder(path) {
+        // A WhatsApp or Databases folder holds a few dozen entries; an
+        // export's folder of media is not looked through whole.
+        match find_in_folder(path, listing::PROBE_AT_MOST) {
             Some(f) => f,
             // A WhatsApp folder whose Databases may not be read: ours to
             // say so (the import names it).
@@ -114,7 +120,7 @@ fn unreadable_databases(folder: &Path) -> Option<Error> {
 impl Source {
     pub fn resolve(input: &Path, options: &Options) -> Result<Source> {
         let file = if input.is_dir() {
-            find_in_folder(input).ok_or_else(|| {
+            find_in_folder(input, usize::MAX).ok_or_else(|| {
                 if let Some(denied) = unreadable_databases(input) {
                     return denied;
                 }
@@ -183,5 +189,29 @@ impl Source {
             None => None,
         };
         Ok(Source { msgstore, wa_db, media_root, _temp: temp })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A probe does not look through a folder of more entries than a
+    /// Databases folder holds (an export's media) for rotated backups; the
+    /// import does.
+    #[test]
+    fn rotated_backups_are_not_looked_for_among_too_many_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let older = dir.path().join("msgstore-2024-01-01.1.db.crypt14");
+        let newer = dir.path().join("msgstore-2024-01-02.1.db.crypt15");
+        for f in [&older, &newer] {
+            std::fs::write(f, b"").unwrap();
+        }
+        for i in 0..2 {
+            std::fs::write(dir.path().join(format!("IMG-{i}.jpg")), b"").unwrap();
+        }
+        assert_eq!(find_in_folder(dir.path(), 4), Some(newer.clone()), "four entries, four allowed");
+        assert_eq!(find_in_folder(dir.path(), 3), None, "four entries, three allowed");
+        assert_eq!(find_in_folder(dir.path(), usize::MAX), Some(newer));
     }
 }

@@ -71,6 +71,11 @@ pub fn probe(path: &Path) -> u8 {
         };
     }
     if path.is_dir() {
+        // An Android export's folder as WhatsApp names it holds a transcript
+        // of its own name: found without listing its media.
+        if name.starts_with("WhatsApp") && first_line_is_header(&path.join(format!("{name}.txt"))) {
+            return 80;
+        }
         let Ok(entries) = std::fs::read_dir(path) else { return 0 };
         // Every name is looked at: an Android export's folder can list a
         // hundred thousand media files before its transcript. Folders in it
@@ -358,6 +363,23 @@ mod tests {
         }
         std::fs::remove_file(&transcript).unwrap();
         assert_eq!(probe(&chat), 0, "media alone are no export");
+    }
+
+    /// A folder named as WhatsApp names an export, with its transcript of
+    /// that name, is recognised without listing it; a folder of that name
+    /// whose own-named file is no transcript still is by the listing.
+    #[test]
+    fn an_export_folder_of_its_transcripts_name_is_recognised() {
+        let dir = tempfile::tempdir().unwrap();
+        let chat = dir.path().join("WhatsApp Chat with Anna");
+        std::fs::create_dir(&chat).unwrap();
+        let own = chat.join("WhatsApp Chat with Anna.txt");
+        std::fs::write(&own, "1/2/24, 10:00 - Anna: hi\n").unwrap();
+        assert_eq!(probe(&chat), 80);
+        std::fs::write(&own, "not a transcript\n").unwrap();
+        assert_eq!(probe(&chat), 0, "an own-named file that is no transcript");
+        std::fs::write(chat.join("WhatsApp Chat with Anna (2).txt"), "1/2/24, 10:00 - Anna: hi\n").unwrap();
+        assert_eq!(probe(&chat), 80, "the listing finds another");
     }
 
     #[test]
