@@ -92,23 +92,23 @@ mod tests {
     fn states_what_it_was() {
         let m = Message {
             kind: MessageKind::Payment,
-            payment: Some(Payment {
+            payment: Some(Box::new(Payment {
                 kind: "red_packet".into(),
                 amount: Some("88.88".into()),
                 currency: Some("CNY".into()),
                 note: Some("恭喜发财".into()),
                 status: Some("received".into()),
-            }),
+            })),
             ..Default::default()
         };
         assert_eq!(as_text(&m), "🧧 Red packet: 88.88 CNY — 恭喜发财 (received)");
         let p = Message {
             kind: MessageKind::Poll,
-            poll: Some(Poll {
+            poll: Some(Box::new(Poll {
                 question: "Where?".into(),
                 options: vec![PollOption { text: "A".into(), voters: vec!["x".into()] }],
                 multiple: false,
-            }),
+            })),
             ..Default::default()
         };
         assert_eq!(as_text(&p), "📊 Poll: Where?\n• A (1 votes)");

@@ -365,47 +365,61 @@ impl From<&LentMessage<'_>> for Message {
             status: from_code(&STATUSES, m.status, Status::Unknown),
             text: oown(&m.text),
             media: m.media.as_ref().into_option().map(Media::from),
-            location: m.location.as_ref().into_option().map(|l| Location {
-                latitude: l.latitude,
-                longitude: l.longitude,
-                name: oown(&l.name),
-                address: oown(&l.address),
-                url: oown(&l.url),
-                live: l.live,
+            location: m.location.as_ref().into_option().map(|l| {
+                Box::new(Location {
+                    latitude: l.latitude,
+                    longitude: l.longitude,
+                    name: oown(&l.name),
+                    address: oown(&l.address),
+                    url: oown(&l.url),
+                    live: l.live,
+                })
             }),
             contact_card: m
                 .contact_card
                 .as_ref()
                 .into_option()
-                .map(|c| ContactCard { name: oown(&c.name), vcard: oown(&c.vcard) }),
-            link: m.link.as_ref().into_option().map(|l| Link {
-                url: own(l.url),
-                title: oown(&l.title),
-                description: oown(&l.description),
+                .map(|c| Box::new(ContactCard { name: oown(&c.name), vcard: oown(&c.vcard) })),
+            link: m
+                .link
+                .as_ref()
+                .into_option()
+                .map(|l| Box::new(Link { url: own(l.url), title: oown(&l.title), description: oown(&l.description) })),
+            call: m.call.as_ref().into_option().map(|c| {
+                Box::new(Call {
+                    video: c.video,
+                    group: c.group,
+                    duration_ms: c.duration_ms.into_option(),
+                    outcome: oown(&c.outcome),
+                })
             }),
-            call: m.call.as_ref().into_option().map(|c| Call {
-                video: c.video,
-                group: c.group,
-                duration_ms: c.duration_ms.into_option(),
-                outcome: oown(&c.outcome),
+            system: m.system.as_ref().into_option().map(|s| {
+                Box::new(SystemEvent {
+                    action: own(s.action),
+                    actor: oown(&s.actor),
+                    targets: owns(&s.targets),
+                    value: oown(&s.value),
+                })
             }),
-            system: m.system.as_ref().into_option().map(|s| SystemEvent {
-                action: own(s.action),
-                actor: oown(&s.actor),
-                targets: owns(&s.targets),
-                value: oown(&s.value),
+            payment: m.payment.as_ref().into_option().map(|p| {
+                Box::new(Payment {
+                    kind: own(p.kind),
+                    amount: oown(&p.amount),
+                    currency: oown(&p.currency),
+                    note: oown(&p.note),
+                    status: oown(&p.status),
+                })
             }),
-            payment: m.payment.as_ref().into_option().map(|p| Payment {
-                kind: own(p.kind),
-                amount: oown(&p.amount),
-                currency: oown(&p.currency),
-                note: oown(&p.note),
-                status: oown(&p.status),
-            }),
-            poll: m.poll.as_ref().into_option().map(|p| Poll {
-                question: own(p.question),
-                options: p.options.iter().map(|o| PollOption { text: own(o.text), voters: owns(&o.voters) }).collect(),
-                multiple: p.multiple,
+            poll: m.poll.as_ref().into_option().map(|p| {
+                Box::new(Poll {
+                    question: own(p.question),
+                    options: p
+                        .options
+                        .iter()
+                        .map(|o| PollOption { text: own(o.text), voters: owns(&o.voters) })
+                        .collect(),
+                    multiple: p.multiple,
+                })
             }),
             reply_to: oown(&m.reply_to),
             quoted_text: oown(&m.quoted_text),
@@ -460,35 +474,44 @@ pub(super) mod tests {
                 missing: true,
                 path: Some("/tmp/x".into()),
             }),
-            location: Some(Location {
+            location: Some(Box::new(Location {
                 latitude: 52.5,
                 longitude: -13.4,
                 name: Some("n".into()),
                 address: Some("a".into()),
                 url: Some("u".into()),
                 live: true,
-            }),
-            contact_card: Some(ContactCard { name: Some("c".into()), vcard: Some("BEGIN:VCARD".into()) }),
-            link: Some(Link { url: "https://x".into(), title: Some("t".into()), description: Some("d".into()) }),
-            call: Some(Call { video: true, group: true, duration_ms: Some(9), outcome: Some("missed".into()) }),
-            system: Some(SystemEvent {
+            })),
+            contact_card: Some(Box::new(ContactCard { name: Some("c".into()), vcard: Some("BEGIN:VCARD".into()) })),
+            link: Some(Box::new(Link {
+                url: "https://x".into(),
+                title: Some("t".into()),
+                description: Some("d".into()),
+            })),
+            call: Some(Box::new(Call {
+                video: true,
+                group: true,
+                duration_ms: Some(9),
+                outcome: Some("missed".into()),
+            })),
+            system: Some(Box::new(SystemEvent {
                 action: "member_added".into(),
                 actor: Some("a".into()),
                 targets: vec!["b".into(), "c".into()],
                 value: Some("v".into()),
-            }),
-            payment: Some(Payment {
+            })),
+            payment: Some(Box::new(Payment {
                 kind: "red_packet".into(),
                 amount: Some("88.88".into()),
                 currency: Some("CNY".into()),
                 note: Some("恭喜发财".into()),
                 status: Some("received".into()),
-            }),
-            poll: Some(Poll {
+            })),
+            poll: Some(Box::new(Poll {
                 question: "q".into(),
                 options: vec![PollOption { text: "o".into(), voters: vec!["v".into()] }],
                 multiple: true,
-            }),
+            })),
             reply_to: Some("41".into()),
             quoted_text: Some("quoted".into()),
             reactions: vec![Reaction { sender: None, from_me: true, emoji: "❤️".into(), timestamp_ms: Some(1) }],

@@ -280,13 +280,13 @@ pub fn convert(row: Row, ctx: &Context, report: &mut Report, lookup: &mut dyn Fn
             let num = |k: &str| d.attr("msg/location", k).and_then(|v| v.parse::<f64>().ok());
             match (num("x"), num("y")) {
                 (Some(lat), Some(lon)) => {
-                    m.location = Some(Location {
+                    m.location = Some(Box::new(Location {
                         latitude: lat,
                         longitude: lon,
                         name: d.attr("msg/location", "poiname"),
                         address: d.attr("msg/location", "label"),
                         ..Default::default()
-                    })
+                    }))
                 }
                 _ => m.text = Some(body.to_string()),
             }
@@ -295,15 +295,15 @@ pub fn convert(row: Row, ctx: &Context, report: &mut Report, lookup: &mut dyn Fn
             m.kind = MessageKind::Contact;
             keep_xml(&mut m, body);
             let d = doc.as_ref().unwrap_or(&no_doc);
-            m.contact_card = Some(ContactCard {
+            m.contact_card = Some(Box::new(ContactCard {
                 name: d.attr("msg", "nickname").or_else(|| d.attr("msg", "username")),
                 vcard: None,
-            });
+            }));
         }
         (_, codes::VOIP) => {
             m.kind = MessageKind::Call;
             keep_xml(&mut m, body);
-            m.call = Some(call_of(doc.as_ref(), body));
+            m.call = Some(Box::new(call_of(doc.as_ref(), body)));
         }
         (_, codes::APP) => {
             keep_xml(&mut m, body);
@@ -315,7 +315,7 @@ pub fn convert(row: Row, ctx: &Context, report: &mut Report, lookup: &mut dyn Fn
                 m.kind = MessageKind::Deleted;
             } else {
                 m.kind = MessageKind::System;
-                m.system = Some(SystemEvent { action: system_action(body).into(), ..Default::default() });
+                m.system = Some(Box::new(SystemEvent { action: system_action(body).into(), ..Default::default() }));
             }
         }
         (_, codes::SYSTEM_XML) => {
@@ -329,17 +329,17 @@ pub fn convert(row: Row, ctx: &Context, report: &mut Report, lookup: &mut dyn Fn
                 Some("pat") => {
                     m.kind = MessageKind::System;
                     m.text = d.text("sysmsg/pat/template").map(|t| ctx.fill_template(&t));
-                    m.system = Some(SystemEvent {
+                    m.system = Some(Box::new(SystemEvent {
                         action: "pat".into(),
                         actor: d.text("sysmsg/pat/fromusername"),
                         targets: d.text("sysmsg/pat/pattedusername").into_iter().collect(),
                         value: None,
-                    });
+                    }));
                 }
                 _ => {
                     m.kind = MessageKind::System;
                     m.text = d.text("sysmsg/sysmsgtemplate/content_template/template").or(Some(body.to_string()));
-                    m.system = Some(SystemEvent { action: "other".into(), ..Default::default() });
+                    m.system = Some(Box::new(SystemEvent { action: "other".into(), ..Default::default() }));
                 }
             }
         }
@@ -459,26 +459,35 @@ fn app_message(
                 Some("4") => Some("refunded".to_string()),
                 other => other.map(|o| format!("state {o}")),
             };
-            m.payment =
-                Some(Payment { kind: "transfer".into(), amount, currency, note: t("wcpayinfo/pay_memo"), status });
+            m.payment = Some(Box::new(Payment {
+                kind: "transfer".into(),
+                amount,
+                currency,
+                note: t("wcpayinfo/pay_memo"),
+                status,
+            }));
         }
         app::RED_PACKET => {
             m.kind = MessageKind::Payment;
-            m.payment = Some(Payment {
+            m.payment = Some(Box::new(Payment {
                 kind: "red_packet".into(),
                 note: t("wcpayinfo/sendertitle").or_else(|| t("des")),
                 ..Default::default()
-            });
+            }));
         }
         app::PAT => {
             m.kind = MessageKind::System;
             m.text = t("title");
-            m.system = Some(SystemEvent { action: "pat".into(), ..Default::default() });
+            m.system = Some(Box::new(SystemEvent { action: "pat".into(), ..Default::default() }));
         }
         app::MINI_PROGRAM | app::MINI_PROGRAM_2 => {
             m.kind = MessageKind::Link;
             let url = t("weappinfo/pagepath").or_else(|| t("url")).unwrap_or_default();
-            m.link = Some(Link { url, title: t("title"), description: t("sourcedisplayname").or_else(|| t("des")) });
+            m.link = Some(Box::new(Link {
+                url,
+                title: t("title"),
+                description: t("sourcedisplayname").or_else(|| t("des")),
+            }));
         }
         app::FORWARDED_RECORD => {
             m.kind = MessageKind::Other;
@@ -487,7 +496,7 @@ fn app_message(
         _ => match t("url") {
             Some(url) => {
                 m.kind = MessageKind::Link;
-                m.link = Some(Link { url, title: t("title"), description: t("des") });
+                m.link = Some(Box::new(Link { url, title: t("title"), description: t("des") }));
             }
             None => {
                 m.kind = MessageKind::Other;

@@ -210,7 +210,7 @@ pub fn native(
             "WeChat has no polls; written as a text with the question and options",
         ),
         MessageKind::System => {
-            let text = m.text.clone().unwrap_or_else(|| describe(m.system.as_ref(), sender_name));
+            let text = m.text.clone().unwrap_or_else(|| describe(m.system.as_deref(), sender_name));
             Native::new(codes::SYSTEM, text)
         }
         MessageKind::Deleted => {

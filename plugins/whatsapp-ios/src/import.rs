@@ -428,19 +428,19 @@ fn stream(
                         Some(Some((n, a))) => (Some(n.to_string()), Some(a.to_string())),
                         _ => (title.clone(), None),
                     };
-                    m.location = Some(Location {
+                    m.location = Some(Box::new(Location {
                         latitude: lat.unwrap_or(0.0),
                         longitude: lon.unwrap_or(0.0),
                         name: non_empty(name),
                         address: non_empty(address),
                         ..Default::default()
-                    })
+                    }))
                 }
                 MessageKind::Contact => {
-                    m.contact_card = Some(ContactCard { name: non_empty(vname), vcard: non_empty(vstring) })
+                    m.contact_card = Some(Box::new(ContactCard { name: non_empty(vname), vcard: non_empty(vstring) }))
                 }
                 MessageKind::System => {
-                    m.system = Some(SystemEvent {
+                    m.system = Some(Box::new(SystemEvent {
                         action: if text.is_some() && chat_kind == ChatKind::Group {
                             "title_changed".into()
                         } else {
@@ -449,9 +449,11 @@ fn stream(
                         actor: m.sender.clone(),
                         targets: vec![],
                         value: non_empty(text.clone()),
-                    })
+                    }))
                 }
-                MessageKind::Call => m.call = Some(Call { outcome: Some("missed".into()), ..Default::default() }),
+                MessageKind::Call => {
+                    m.call = Some(Box::new(Call { outcome: Some("missed".into()), ..Default::default() }))
+                }
                 MessageKind::Deleted => {}
                 MessageKind::Link => {
                     m.text = text.clone();
@@ -461,7 +463,7 @@ fn stream(
                             t.split_whitespace().find(|w| w.starts_with("http://") || w.starts_with("https://"))
                         })
                         .map(String::from);
-                    m.link = url.map(|url| Link { url, title: non_empty(title.clone()), description: None });
+                    m.link = url.map(|url| Box::new(Link { url, title: non_empty(title.clone()), description: None }));
                 }
                 _ => m.text = text.clone(),
             }

@@ -402,7 +402,7 @@ fn open_sized(input: &Path, options: &Options, sizes: Sizes) -> Result<TxtImport
     let cards: Finishing = Arc::new(|m: &mut Message, _: &mut Report| {
         if m.kind == MessageKind::Contact && m.contact_card.is_none() {
             if let Some(path) = m.media.as_ref().filter(|m| !m.missing).and_then(|m| m.path.as_deref()) {
-                m.contact_card = read_vcard(Path::new(path));
+                m.contact_card = read_vcard(Path::new(path)).map(Box::new);
             }
         }
     });
@@ -991,7 +991,7 @@ impl<'r> Reading<'r> {
                 let actor = (acts(a, b) || a != plan.file.title).then(|| contact_id(a));
                 msg.kind = MessageKind::System;
                 msg.text = Some(pool.string(b.trim_start_matches('\u{200e}')));
-                msg.system = Some(SystemEvent { action: "other".into(), actor, ..Default::default() });
+                msg.system = Some(Box::new(SystemEvent { action: "other".into(), actor, ..Default::default() }));
                 self.author.push_str(a);
                 self.open = Some(Open { has_author: true, caption_follows: false });
                 return;
@@ -1008,7 +1008,7 @@ impl<'r> Reading<'r> {
                 } else {
                     "other"
                 };
-                msg.system = Some(SystemEvent { action: action.into(), ..Default::default() });
+                msg.system = Some(Box::new(SystemEvent { action: action.into(), ..Default::default() }));
                 msg.text = Some(pool.string(rest));
                 self.open = Some(Open { has_author: false, caption_follows: false });
                 return;
@@ -1040,7 +1040,8 @@ impl<'r> Reading<'r> {
             }
             Body::Location { latitude, longitude, url } => {
                 msg.kind = MessageKind::Location;
-                msg.location = Some(Location { latitude, longitude, url: Some(url.to_string()), ..Default::default() });
+                msg.location =
+                    Some(Box::new(Location { latitude, longitude, url: Some(url.to_string()), ..Default::default() }));
             }
             Body::Attached { file, caption } => {
                 msg.kind = body::kind_of_file(file);

@@ -349,27 +349,29 @@ pub fn stream_messages(
             m.media = Some(media);
         } else if system {
             let code = media_size.unwrap_or(0);
-            m.system = Some(SystemEvent {
+            m.system = Some(Box::new(SystemEvent {
                 action: codes::action_of(code).into(),
                 actor: m.sender.clone(),
                 targets: vec![],
                 value: data.filter(|s| !s.is_empty()),
-            });
+            }));
             extras.insert("wa.action_type".into(), code.to_string());
         } else {
             match kind {
                 MessageKind::Location => {
-                    m.location = Some(Location {
+                    m.location = Some(Box::new(Location {
                         latitude: lat.unwrap_or(0.0),
                         longitude: lon.unwrap_or(0.0),
                         name: media_name.filter(|s| !s.is_empty()),
                         live: wa_type == 16,
                         ..Default::default()
-                    })
+                    }))
                 }
                 MessageKind::Contact => {
-                    m.contact_card =
-                        Some(ContactCard { name: media_name.filter(|s| !s.is_empty()), vcard: vcard.or(data) })
+                    m.contact_card = Some(Box::new(ContactCard {
+                        name: media_name.filter(|s| !s.is_empty()),
+                        vcard: vcard.or(data),
+                    }))
                 }
                 MessageKind::Deleted => {}
                 _ => m.text = data,

@@ -743,18 +743,18 @@ fn to_message(mut row: Row, lk: &Lookups) -> Option<Message> {
     } else {
         match kind {
             MessageKind::Location => {
-                m.location = Some(Location {
+                m.location = Some(Box::new(Location {
                     latitude: row.lat.unwrap_or(0.0),
                     longitude: row.lon.unwrap_or(0.0),
                     name: non_empty(row.place),
                     address: non_empty(row.address),
                     url: non_empty(row.loc_url),
                     live: row.message_type == 16,
-                });
+                }));
                 m.text = non_empty(row.text);
             }
             MessageKind::Contact => {
-                m.contact_card = Some(ContactCard { name: non_empty(row.text), vcard: non_empty(row.vcard) });
+                m.contact_card = Some(Box::new(ContactCard { name: non_empty(row.text), vcard: non_empty(row.vcard) }));
             }
             MessageKind::System => {
                 let code = row.action.unwrap_or(0);
@@ -768,20 +768,20 @@ fn to_message(mut row: Row, lk: &Lookups) -> Option<Message> {
                 if row.action.is_some() && codes::action_code(action) != code {
                     extras.insert("wa.action_type".into(), code.to_string());
                 }
-                m.system = Some(SystemEvent {
+                m.system = Some(Box::new(SystemEvent {
                     action: action.into(),
                     actor: m.sender.clone(),
                     targets: vec![],
                     value: non_empty(row.text),
-                });
+                }));
             }
             MessageKind::Call => {
-                m.call = Some(Call {
+                m.call = Some(Box::new(Call {
                     video: row.video_call.unwrap_or(0) != 0,
                     group: row.message_type == 90,
                     duration_ms: None,
                     outcome: (row.message_type == 10).then(|| "missed".to_string()),
-                });
+                }));
             }
             MessageKind::Deleted => {
                 if let Some(k) = row.revoked_key {
@@ -790,11 +790,11 @@ fn to_message(mut row: Row, lk: &Lookups) -> Option<Message> {
             }
             MessageKind::Link => {
                 m.text = non_empty(row.text);
-                m.link = Some(Link {
+                m.link = Some(Box::new(Link {
                     url: row.url.unwrap_or_default(),
                     title: non_empty(row.title),
                     description: non_empty(row.description),
-                });
+                }));
             }
             _ => m.text = row.text,
         }
