@@ -298,23 +298,38 @@ impl<'a> LentMessage<'a> {
             .into();
         self.reply_to = oview(&m.reply_to);
         self.quoted_text = oview(&m.quoted_text);
-        self.reactions = m
-            .reactions
-            .iter()
-            .map(|r| LentReaction {
+        refill_list(
+            &mut self.reactions,
+            m.reactions.is_empty(),
+            m.reactions.iter().map(|r| LentReaction {
                 sender: oview(&r.sender),
                 from_me: r.from_me,
                 emoji: view(&r.emoji),
                 timestamp_ms: r.timestamp_ms.into(),
-            })
-            .collect();
+            }),
+        );
         self.forwarded = m.forwarded;
         self.starred = m.starred;
         self.edited = m.edited;
         self.edited_ms = m.edited_ms.into();
         self.view_once = m.view_once;
-        self.extras = m.extras.iter().map(|(k, v)| LentKv { key: view(k), value: view(v) }).collect();
+        refill_list(
+            &mut self.extras,
+            m.extras.is_empty(),
+            m.extras.iter().map(|(k, v)| LentKv { key: view(k), value: view(v) }),
+        );
     }
+}
+
+/// Refills a view's list in place: an empty list that stays empty is left
+/// as it is (most messages have no reactions and no extras; making a new
+/// list and dropping the old one was a fifth of refilling a view).
+fn refill_list<T>(list: &mut RVec<T>, none: bool, items: impl Iterator<Item = T>) {
+    if list.is_empty() && none {
+        return;
+    }
+    list.clear();
+    list.extend(items);
 }
 
 impl<'a> From<&'a Message> for LentMessage<'a> {
