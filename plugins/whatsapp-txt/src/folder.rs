@@ -113,9 +113,27 @@ impl MediaFolder {
 
     /// Puts the path of the listed file `name` (a plain file name, already
     /// checked) into `out`; `false` when it is not listed (ask `find`).
+    #[cfg(test)]
     pub fn listed_path(&self, name: &str, out: &mut String) -> bool {
-        let Some(l) = &self.listed else { return false };
-        let Some(root) = l.root_text.as_deref().filter(|_| l.contains(name)) else { return false };
+        self.key_of(name).is_some_and(|k| self.has_key(k)) && self.listed_path_of(name, out)
+    }
+
+    /// The key of `name` in the listing, to look up with `has_key` (many
+    /// names' lookups then follow one another); `None` when the folder was
+    /// not listed whole or its path is not UTF-8 (ask `find`).
+    pub fn key_of(&self, name: &str) -> Option<u128> {
+        let l = self.listed.as_ref().filter(|l| l.root_text.is_some())?;
+        Some(key(&l.hashers, name))
+    }
+
+    /// Whether the listing holds the name whose key is `key`.
+    pub fn has_key(&self, key: u128) -> bool {
+        self.listed.as_ref().is_some_and(|l| l.keys.contains(&key))
+    }
+
+    /// Puts the path of `name`, found by `has_key`, into `out`.
+    pub fn listed_path_of(&self, name: &str, out: &mut String) -> bool {
+        let Some(root) = self.listed.as_ref().and_then(|l| l.root_text.as_deref()) else { return false };
         out.clear();
         out.push_str(root);
         out.push_str(name);

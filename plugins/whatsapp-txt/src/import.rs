@@ -775,6 +775,9 @@ struct Reading<'r> {
     pool: Pool,
     /// Returned messages not needed by the batch they came in.
     spare: Vec<Message>,
+    /// The batch's messages whose attachment is still to be found, and
+    /// their names' keys (see `find_attachments`).
+    unfound: Vec<(usize, u128)>,
     /// The lines' buffer, kept from piece to piece.
     lines_buf: Vec<u8>,
     /// Batches the host has finished with (shared by the threads reading).
@@ -798,6 +801,7 @@ impl<'r> Reading<'r> {
             pool: Pool::default(),
             lines_buf: Vec::new(),
             spare: Vec::new(),
+            unfound: Vec::new(),
             returned,
         }
     }
@@ -839,10 +843,11 @@ impl<'r> Reading<'r> {
 
     /// Sends the batch's messages; the next are built in a returned batch
     /// when there is one. `false` when the importer is gone.
-    fn send_batch(&mut self, send: &mut SendBatch) -> bool {
+    fn send_batch(&mut self, folder: &MediaFolder, send: &mut SendBatch) -> bool {
         if self.filled == 0 {
             return true;
         }
+        self.find_attachments(folder);
         // A returned batch's messages that were not filled again (a piece
         // ended) wait for the next batch: freeing them and making new ones
         // for the next batch cost more.
@@ -869,7 +874,7 @@ impl<'r> Reading<'r> {
         }
         self.lines_buf = lines.into_buffer();
         self.flush();
-        Ok(self.send_batch(send))
+        Ok(self.send_batch(folder, send))
     }
 
     /// Finishes the open message.
@@ -928,6 +933,32 @@ impl<'r> Reading<'r> {
         }
     }
 
+    /// Finds the batch's attachments in their folder's listing, all at
+    /// once: each is a lookup in a table of a hundred thousand names that
+    /// is not in the cache, and looked up one after another (not between
+    /// the lines of the messages) the processor waits for several at once.
+    fn find_attachments(&mut self, folder: &MediaFolder) {
+        let mut listed = std::mem::take(&mut self.unfound);
+        for (_, key) in &mut listed {
+            // The key becomes 1 for a listed name, 0 for another.
+            *key = u128::from(folder.has_key(*key));
+        }
+        for &(i, found) in &listed {
+            let Some(media) = self.batch[i].media.as_mut() else { continue };
+            let name = media.file_name.as_deref().unwrap_or("");
+            let mut path = self.pool.string("");
+            if found == 1 && folder.listed_path_of(name, &mut path) {
+                media.path = Some(path);
+            } else {
+                self.pool.keep(path);
+                media.path = find_attachment(folder, true, name, &mut self.counts);
+                media.missing = media.path.is_none();
+            }
+        }
+        listed.clear();
+        self.unfound = listed;
+    }
+
     /// Reads one line; `false` when the importer is gone.
     fn step(&mut self, plan: &Plan, folder: &MediaFolder, line: &str, send: &mut SendBatch) -> bool {
         let Some((h, naive)) = header_time_with(plan, line, &mut self.last_date) else {
@@ -935,7 +966,7 @@ impl<'r> Reading<'r> {
             return true;
         };
         self.flush();
-        if self.filled >= self.size && !self.send_batch(send) {
+        if self.filled >= self.size && !self.send_batch(folder, send) {
             return false;
         }
         self.start_message(plan, folder, &h, naive);
@@ -1053,21 +1084,12 @@ impl<'r> Reading<'r> {
                     ..Default::default()
                 };
                 let safe = !file.contains(['/', '\\']) && file != ".." && !file.is_empty();
-                let mut path = pool.string("");
-                if safe && folder.listed_path(file, &mut path) {
-                    media.path = Some(path);
-                } else {
-                    pool.keep(path);
-                    match safe.then(|| folder.find(file)) {
-                        Some(Ok(Resolve::Found(p))) => {
-                            media.path =
-                                Some(p.into_os_string().into_string().unwrap_or_else(|p| p.to_string_lossy().into()))
-                        }
-                        Some(Ok(Resolve::Missing(_))) => media.missing = true,
-                        Some(Err(_)) | None => {
-                            self.counts.refused += 1;
-                            media.missing = true;
-                        }
+                match folder.key_of(file).filter(|_| safe) {
+                    // Found with the batch's others, before it is sent.
+                    Some(key) => self.unfound.push((self.filled - 1, key)),
+                    None => {
+                        media.path = find_attachment(folder, safe, file, &mut self.counts);
+                        media.missing = media.path.is_none();
                     }
                 }
                 msg.media = Some(media);
@@ -1076,6 +1098,22 @@ impl<'r> Reading<'r> {
         }
         self.author.push_str(author);
         self.open = Some(Open { has_author: true, caption_follows });
+    }
+}
+
+/// The path of the attachment `name` found on the file system (one not in
+/// the folder's listing), `None` when it is missing; a name that is not
+/// safe is refused and counted.
+fn find_attachment(folder: &MediaFolder, safe: bool, name: &str, counts: &mut Counts) -> Option<String> {
+    match safe.then(|| folder.find(name)) {
+        Some(Ok(Resolve::Found(p))) => {
+            Some(p.into_os_string().into_string().unwrap_or_else(|p| p.to_string_lossy().into()))
+        }
+        Some(Ok(Resolve::Missing(_))) => None,
+        Some(Err(_)) | None => {
+            counts.refused += 1;
+            None
+        }
     }
 }
 
@@ -1387,6 +1425,59 @@ over the river
                     assert_eq!(parts, whole, "{zone}, pieces of {piece} bytes, batches of {max}");
                     assert_eq!(notes, whole_notes, "{zone}, pieces of {piece} bytes");
                 }
+            }
+        }
+    }
+
+    /// Attachments are found when their batch is sent, wherever it ends (a
+    /// batch of one, a piece's last): a listed file has its path, a missing
+    /// one is missing, a name with a folder in it and a link out of the
+    /// folder are refused and counted.
+    #[cfg(unix)]
+    #[test]
+    fn attachments_are_found_wherever_their_batch_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let path = dir.path().join("WhatsApp Chat with Ben.txt");
+        let mut t = String::new();
+        for i in 0..12 {
+            std::fs::write(dir.path().join(format!("IMG-{i}.jpg")), b"x").unwrap();
+            t.push_str(&format!("01/02/2024, 10:{i:02} - Ben: IMG-{i}.jpg (file attached)\n"));
+            t.push_str(&format!("01/02/2024, 10:{i:02} - Ben: text {i}\n"));
+            t.push_str(&format!("01/02/2024, 10:{i:02} - Ben: GONE-{i}.jpg (file attached)\n"));
+            if i % 4 == 0 {
+                t.push_str(&format!("01/02/2024, 10:{i:02} - Ben: ../up-{i}.jpg (file attached)\n"));
+                std::fs::write(outside.path().join(format!("out-{i}.jpg")), b"s").unwrap();
+                std::os::unix::fs::symlink(
+                    outside.path().join(format!("out-{i}.jpg")),
+                    dir.path().join(format!("LINK-{i}.jpg")),
+                )
+                .unwrap();
+                t.push_str(&format!("01/02/2024, 10:{i:02} - Ben: LINK-{i}.jpg (file attached)\n"));
+            }
+        }
+        std::fs::write(&path, t).unwrap();
+        let real = dir.path().canonicalize().unwrap();
+        for piece in [u64::MAX, 64, 200] {
+            for (max, give_back) in [(1000, true), (1, true), (2, false), (5, true)] {
+                let (all, notes) = read_in_pieces(&path, "UTC", max, give_back, piece);
+                assert_eq!(all.len(), 12 * 3 + 3 * 2, "pieces of {piece}, batches of {max}");
+                let mut refused = 0;
+                for m in &all {
+                    let Some(media) = m.media.as_ref() else { continue };
+                    let name = media.file_name.as_deref().unwrap();
+                    if name.starts_with("IMG-") {
+                        let want = real.join(name).to_string_lossy().into_owned();
+                        assert_eq!(media.path.as_deref(), Some(want.as_str()), "{name}, batches of {max}");
+                        assert!(!media.missing);
+                    } else {
+                        assert!(media.path.is_none() && media.missing, "{name}, batches of {max}");
+                        refused += u64::from(!name.starts_with("GONE-"));
+                    }
+                }
+                assert_eq!(refused, 6, "three names with a folder, three links");
+                let said = "6 attachment names were not plain file names";
+                assert!(notes.iter().any(|n| n.starts_with(&said)), "{notes:?}");
             }
         }
     }
