@@ -775,9 +775,9 @@ struct Reading<'r> {
     pool: Pool,
     /// Returned messages not needed by the batch they came in.
     spare: Vec<Message>,
-    /// The batch's messages whose attachment is still to be found, and
-    /// their names' keys (see `find_attachments`).
-    unfound: Vec<(usize, u128)>,
+    /// The batch's messages whose attachment is still to be found, their
+    /// names' keys, and whether the listing has it (see `find_attachments`).
+    unfound: Vec<(usize, u128, bool)>,
     /// The lines' buffer, kept from piece to piece.
     lines_buf: Vec<u8>,
     /// Batches the host has finished with (shared by the threads reading).
@@ -938,16 +938,15 @@ impl<'r> Reading<'r> {
     /// is not in the cache, and looked up one after another (not between
     /// the lines of the messages) the processor waits for several at once.
     fn find_attachments(&mut self, folder: &MediaFolder) {
-        let mut listed = std::mem::take(&mut self.unfound);
-        for (_, key) in &mut listed {
-            // The key becomes 1 for a listed name, 0 for another.
-            *key = u128::from(folder.has_key(*key));
+        let mut unfound = std::mem::take(&mut self.unfound);
+        for (_, key, listed) in &mut unfound {
+            *listed = folder.has_key(*key);
         }
-        for &(i, found) in &listed {
+        for &(i, _, listed) in &unfound {
             let Some(media) = self.batch[i].media.as_mut() else { continue };
             let name = media.file_name.as_deref().unwrap_or("");
             let mut path = self.pool.string("");
-            if found == 1 && folder.listed_path_of(name, &mut path) {
+            if listed && folder.listed_path_of(name, &mut path) {
                 media.path = Some(path);
             } else {
                 self.pool.keep(path);
@@ -955,8 +954,8 @@ impl<'r> Reading<'r> {
                 media.missing = media.path.is_none();
             }
         }
-        listed.clear();
-        self.unfound = listed;
+        unfound.clear();
+        self.unfound = unfound;
     }
 
     /// Reads one line; `false` when the importer is gone.
@@ -1086,7 +1085,7 @@ impl<'r> Reading<'r> {
                 let safe = !file.contains(['/', '\\']) && file != ".." && !file.is_empty();
                 match folder.key_of(file).filter(|_| safe) {
                     // Found with the batch's others, before it is sent.
-                    Some(key) => self.unfound.push((self.filled - 1, key)),
+                    Some(key) => self.unfound.push((self.filled - 1, key, false)),
                     None => {
                         media.path = find_attachment(folder, safe, file, &mut self.counts);
                         media.missing = media.path.is_none();
