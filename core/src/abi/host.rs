@@ -236,15 +236,15 @@ impl Importer for ForeignImporter {
     /// `max` or the end: a plugin may lend a batch in slices, and the
     /// exporter still gets whole batches.
     fn next_messages(&mut self, max: usize) -> Result<Vec<Message>> {
-        let mut out: Vec<Message> = Vec::new();
-        while out.len() < max.max(1) && !self.ended {
-            let r = self.inner.lend_messages((max.max(1) - out.len()) as u32).into_result();
+        let (want, mut out) = (max.max(1), Vec::new());
+        while out.len() < want && !self.ended {
+            let r = self.inner.lend_messages((want - out.len()) as u32).into_result();
             let lent = r.map_err(|e| wrap(&self.plugin, &self.adapter, e))?;
             if lent.is_empty() {
                 self.ended = true;
                 break;
             }
-            out.reserve(max.saturating_sub(out.len()).max(lent.len()));
+            out.reserve(want - out.len());
             out.extend(lent.iter().map(Message::from));
         }
         Ok(out)

@@ -1083,7 +1083,7 @@ impl<'r> Reading<'r> {
                     ..Default::default()
                 };
                 let safe = !file.contains(['/', '\\']) && file != ".." && !file.is_empty();
-                match folder.key_of(file).filter(|_| safe) {
+                match safe.then(|| folder.key_of(file)).flatten() {
                     // Found with the batch's others, before it is sent.
                     Some(key) => self.unfound.push((self.filled - 1, key, false)),
                     None => {

@@ -163,14 +163,15 @@ pub fn sources(input: &Path) -> Result<Sources> {
         out.items.push(Source::Ready(chat));
         return Ok(out);
     }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(input)
+    // Each entry's type comes with the listing (a link is neither a file
+    // nor a folder here), as `transcript_in` takes it.
+    let mut entries: Vec<(PathBuf, std::fs::FileType)> = std::fs::read_dir(input)
         .map_err(|e| Error::io(input, "list", e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter_map(|e| e.ok())
+        .filter_map(|e| Some((e.path(), e.file_type().ok()?)))
         .collect();
-    entries.sort();
-    for p in entries {
-        // Each entry's type is asked once (links are neither files nor folders here).
-        let Ok(t) = std::fs::symlink_metadata(&p).map(|m| m.file_type()) else { continue };
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    for (p, t) in entries {
         let name = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
         if t.is_file() && name.ends_with(".zip") && zip_transcript(&p).is_some() {
             let (chat, unpacked) = unzip(&p)?;
