@@ -132,7 +132,7 @@ fn group_words(rest: &str) -> bool {
 /// starts, `to` may be past the end): date shapes, authors, counts.
 fn learn_piece(file: &ChatFile, forced: Option<header::Order>, from: u64, to: u64) -> Result<Learnt> {
     let mut lines = Lines::range(&file.txt, &file.shown, from, to, Vec::new())?;
-    let mut l = Learnt { orders: Orders::forced(forced), ..Default::default() };
+    let mut l = Learnt::nothing(forced);
     while let Some(line) = lines.next()? {
         if !l.any {
             l.any = !line.trim().is_empty();
@@ -151,11 +151,10 @@ fn learn_piece(file: &ChatFile, forced: Option<header::Order>, from: u64, to: u6
             Some((a, b, Sure::IfKnown)) => {
                 // Settled when the pieces are put together.
                 let system = h.bracketed && is_ios_system(b);
-                if !l.if_known.contains_key(a) && l.authors.len() + l.if_known.len() >= MAX_AUTHORS {
-                    return Err(too_many_authors(file));
-                }
+                let names = l.authors.len() + l.if_known.len();
                 let entry = match l.if_known.get_mut(a) {
                     Some(e) => e,
+                    None if names >= MAX_AUTHORS => return Err(too_many_authors(file)),
                     None => l.if_known.entry(a.to_string()).or_default(),
                 };
                 entry.authored += u64::from(!system);
