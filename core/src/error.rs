@@ -163,3 +163,22 @@ mod tests {
         assert_eq!(e.message, "first; second; third");
     }
 }
+
+/// `text` for an error message: whole when short, else its first `max`
+/// characters and how long it was, so a crafted 65,000-byte name is not
+/// quoted in full.
+pub fn shortened(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some((cut, _)) => format!("{}… ({} bytes in all)", &text[..cut], text.len()),
+    }
+}
+
+#[cfg(test)]
+mod shortened_tests {
+    #[test]
+    fn long_values_are_cut_at_a_character() {
+        assert_eq!(super::shortened("abc", 3), "abc");
+        assert_eq!(super::shortened("历史记录", 2), "历史… (12 bytes in all)");
+    }
+}

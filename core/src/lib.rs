@@ -9,6 +9,7 @@ pub mod archive;
 pub mod backup_plist;
 pub mod ddl;
 pub mod digits;
+pub mod disk;
 pub mod error;
 mod extras;
 #[doc(hidden)]

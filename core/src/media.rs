@@ -133,7 +133,7 @@ fn hash_copy(source: &Path, copy: Option<(&mut dyn Write, &Path)>) -> Result<(St
 }
 
 fn hash_copy_bytes(source: &Path, copy: Option<(&mut dyn Write, &Path)>) -> Result<([u8; 32], u64)> {
-    let input = File::open(source).map_err(|e| Error::io(source, "read media file", e))?;
+    let input = crate::small_file::open_regular(source).map_err(|e| Error::io(source, "read media file", e))?;
     hash_stream(input, source, copy)
 }
 
@@ -278,7 +278,7 @@ pub fn sniff_mime(head: &[u8]) -> Option<&'static str> {
 /// [`sniff_mime`] of a file's first bytes (`None` if it cannot be read).
 pub fn sniff_file(path: &Path) -> Option<&'static str> {
     let mut head = [0u8; 16];
-    let mut f = File::open(path).ok()?;
+    let mut f = crate::small_file::open_regular(path).ok()?;
     let mut n = 0;
     while n < head.len() {
         match f.read(&mut head[n..]) {
@@ -367,7 +367,7 @@ pub fn copy_file(source: &Path, dest: &Path) -> Result<u64> {
     if let Some(dir) = dest.parent() {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create", e))?;
     }
-    let mut input = File::open(source).map_err(|e| Error::io(source, "read", e))?;
+    let mut input = crate::small_file::open_regular(source).map_err(|e| Error::io(source, "read", e))?;
     let mut output = File::create(dest).map_err(|e| Error::io(dest, "create", e))?;
     io::copy(&mut input, &mut output).map_err(|e| Error::io(dest, "write", e))
 }
@@ -406,7 +406,7 @@ impl Copies {
         }
         // The source is opened first: a file that cannot be read leaves
         // no empty copy behind.
-        let mut input = File::open(source).map_err(|e| Error::io(source, "read", e))?;
+        let mut input = crate::small_file::open_regular(source).map_err(|e| Error::io(source, "read", e))?;
         self.make_dir(dest)?;
         let Some(mut output) = create_new(dest)? else { return Ok(false) };
         io::copy(&mut input, &mut output).map_err(|e| Error::io(dest, "write", e))?;
@@ -427,7 +427,7 @@ impl Copies {
                 return Ok((*digest, *size, true));
             }
         }
-        let input = File::open(source).map_err(|e| Error::io(source, "read media file", e))?;
+        let input = crate::small_file::open_regular(source).map_err(|e| Error::io(source, "read media file", e))?;
         self.make_dir(dest)?;
         let Some(mut output) = create_new(dest)? else {
             let (digest, size) = match earlier.and_then(|e| e.digest) {

@@ -7,6 +7,55 @@ use crate::{Error, Result};
 use std::io::Read;
 use std::path::Path;
 
+/// Opens `path` (following links) for reading if it is a regular file.
+/// Every probe and reader opens its inputs with this: the open does not
+/// block (a FIFO where a store is expected hung in open() for ever), and
+/// the type is checked on the opened file itself, not on a name that may
+/// change between a check and the open.
+pub fn open_regular(path: impl AsRef<Path>) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    use std::os::unix::io::AsRawFd;
+    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path.as_ref())?;
+    let t = file.metadata()?.file_type();
+    if !t.is_file() {
+        let kind = if t.is_dir() {
+            "a folder"
+        } else if t.is_fifo() {
+            "a named pipe (FIFO)"
+        } else if t.is_socket() {
+            "a socket"
+        } else {
+            "a device"
+        };
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("it is {kind}, not a regular file")));
+    }
+    // Reads of a regular file never block anyway; cleared so nothing else
+    // sees the flag.
+    // SAFETY: fcntl on a descriptor this function owns.
+    unsafe {
+        let flags = libc::fcntl(file.as_raw_fd(), libc::F_GETFL);
+        if flags >= 0 {
+            libc::fcntl(file.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK);
+        }
+    }
+    Ok(file)
+}
+
+/// Whether `path` is a regular file (after links) that can be opened:
+/// checked before handing a path to a library that opens it by name
+/// (SQLite).
+pub fn check_regular(path: &Path) -> std::io::Result<()> {
+    open_regular(path).map(drop)
+}
+
+/// Copies the regular file `from` (see `open_regular`) to a new file `to`:
+/// `std::fs::copy` of a FIFO waits for a writer for ever.
+pub fn copy_regular(from: impl AsRef<Path>, to: impl AsRef<Path>) -> std::io::Result<u64> {
+    let mut input = open_regular(from)?;
+    let mut output = std::fs::File::create(to)?;
+    std::io::copy(&mut input, &mut output)
+}
+
 /// The bytes of `path`, `what` naming it in errors (`the key file`), at
 /// most `limit` bytes.
 pub fn read(path: &Path, what: &str, limit: u64) -> Result<Vec<u8>> {
@@ -22,7 +71,7 @@ pub fn read(path: &Path, what: &str, limit: u64) -> Result<Vec<u8>> {
     if meta.len() > limit {
         return Err(too_big());
     }
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, &format!("read {what}"), e))?;
+    let file = open_regular(path).map_err(|e| Error::io(path, &format!("read {what}"), e))?;
     // The size can change between the stat and the read: checked again as read.
     read_at_most(file, limit, meta.len() as usize)
         .map_err(|e| Error::io(path, &format!("read {what}"), e))?
@@ -67,6 +116,25 @@ mod tests {
         assert!(read(&big, "the map", 16).unwrap_err().message.contains("larger than 16 bytes"));
         std::fs::write(&big, b"fine").unwrap();
         assert_eq!(read_text(&big, "the map", 16).unwrap(), "fine");
+    }
+
+    #[test]
+    fn a_fifo_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("msgstore.db");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        // No writer ever comes: a plain open() would wait for one for ever.
+        let err = open_regular(&fifo).unwrap_err();
+        assert!(err.to_string().contains("named pipe"), "{err}");
+        assert!(open_regular(dir.path()).unwrap_err().to_string().contains("a folder"));
+        assert!(open_regular(Path::new("/dev/null")).unwrap_err().to_string().contains("a device"));
+        let file = dir.path().join("f");
+        std::fs::write(&file, b"abc").unwrap();
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut open_regular(&file).unwrap(), &mut s).unwrap();
+        assert_eq!(s, "abc");
     }
 
     #[test]

@@ -11,7 +11,7 @@ pub const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 
 pub fn is_sqlite(path: &Path) -> bool {
     let mut head = [0u8; 16];
-    std::fs::File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head)).is_ok()
+    crate::small_file::open_regular(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head)).is_ok()
         && &head == SQLITE_MAGIC
 }
 
@@ -32,6 +32,13 @@ pub fn open_read_only(path: &Path) -> Result<Connection> {
 /// that must set a key before the first read (SQLCipher). The file must
 /// have no `-wal` beside it (immutable ignores one).
 pub fn open_immutable(path: &Path) -> rusqlite::Result<Connection> {
+    // SQLite opens by name and would wait for ever on a FIFO.
+    if let Err(e) = crate::small_file::check_regular(path) {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+            Some(format!("cannot open it: {e}")),
+        ));
+    }
     let uri = format!("file:{}?immutable=1", percent_encode(path));
     Connection::open_with_flags(
         &uri,
@@ -93,8 +100,8 @@ pub fn copy_if_wal(
     }
     let dir = dir()?;
     let copy = dir.join(name);
-    std::fs::copy(path, &copy).map_err(|e| Error::io(path, "copy", e))?;
-    std::fs::copy(&wal, dir.join(format!("{name}-wal"))).map_err(|e| Error::io(&wal, "copy", e))?;
+    crate::small_file::copy_regular(path, &copy).map_err(|e| Error::io(path, "copy", e))?;
+    crate::small_file::copy_regular(&wal, dir.join(format!("{name}-wal"))).map_err(|e| Error::io(&wal, "copy", e))?;
     let conn = Connection::open(&copy).map_err(|e| sql_error(path, e))?;
     conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(|e| sql_error(path, e))?;
     conn.pragma_update(None, "journal_mode", "DELETE").map_err(|e| sql_error(path, e))?;

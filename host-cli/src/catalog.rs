@@ -109,6 +109,27 @@ pub fn user_plugin_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "chatferry").map(|d| d.data_dir().join("plugins"))
 }
 
+/// Why a plugin's code may not be run: it, or the folder it is in, can be
+/// changed by any user of this computer, who would then run code in every
+/// later chatferry run of yours.
+fn open_to_others(file: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let dir = file.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    for (what, p) in [("its folder", dir), ("the file", file)] {
+        let mode = p.metadata().ok()?.mode();
+        if mode & 0o002 != 0 {
+            return Some(format!(
+                "{what} {} may be changed by any user of this computer (mode {:o}), so its code is not run; make it \
+                 yours alone (chmod o-w {})",
+                p.display(),
+                mode & 0o7777,
+                p.display()
+            ));
+        }
+    }
+    None
+}
+
 impl Catalog {
     pub fn load(search: &SearchPath) -> Catalog {
         let mut cat = Catalog { adapters: Vec::new(), plugins: Vec::new(), refused: Vec::new(), searched: Vec::new() };
@@ -194,6 +215,9 @@ impl Catalog {
         let key = file.canonicalize().unwrap_or_else(|_| file.to_path_buf());
         if !seen.insert(key) {
             return;
+        }
+        if let Some(reason) = open_to_others(file) {
+            return self.refuse(file, reason);
         }
         let loaded = match load_plugin(file) {
             Ok(p) => p,

@@ -17,7 +17,7 @@
 //! wechat = "wxid_zhang3wei"
 //! ```
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use chatferry_core::{Chat, ChatKind, Contact, Header, Importer, Message, Report};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -579,10 +579,7 @@ pub fn write_template(inner: &mut dyn Importer, from: Family, path: &Path) -> Re
     for id in &people {
         entry(&mut out, "[person]", id, by_id.get(id.as_str()).copied());
     }
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
-    std::io::Write::write_all(&mut tmp, out.as_bytes())?;
-    tmp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
+    crate::side_file::write(path, out.into_bytes(), "the contact map")?;
     Ok(people.len())
 }
 

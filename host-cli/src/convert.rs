@@ -4,6 +4,7 @@
 use crate::commands::{catalog, source_adapter};
 use crate::contact_map::{Family, MappedImporter, Mapping};
 use crate::progress::Bar;
+use crate::side_file;
 use crate::staging::Staging;
 use crate::UsageError;
 use anyhow::{bail, Context, Result};
@@ -83,6 +84,15 @@ pub fn run(req: Request) -> Result<ExitCode> {
     for (path, what) in [(report_file, "the report"), (req.write_contact_map, "the contact map")] {
         if let Some(p) = path {
             crate::staging::refuse_overlap(req.input, p, what)?;
+            side_file::check(p, req.force, what)?;
+        }
+    }
+    if let Some(p) = report_file {
+        if req.write_contact_map.is_none() {
+            side_file::refuse_same(req.output, "the output (-o)", p, "the report (--report)")?;
+        }
+        if let Some(map) = req.write_contact_map {
+            side_file::refuse_same(map, "the contact map", p, "the report (--report)")?;
         }
     }
     let mut importer = source.adapter.open_importer(req.input, &import_opts)?;
@@ -136,13 +146,12 @@ pub fn run(req: Request) -> Result<ExitCode> {
     // nothing is at OUTPUT yet.
     let pending = report_file.map(|path| stage_report(path, &report).map(|tmp| (path, tmp))).transpose()?;
     staging.commit()?;
-    if let Some((path, tmp)) = pending {
-        tmp.persist(path).map_err(|e| {
+    if let Some((path, pending)) = pending {
+        pending.put(path).map_err(|e| {
             anyhow::anyhow!(
-                "{} is complete, but the report could not be moved to {}: {}",
+                "{} is complete, but the report could not be written to {}: {e}",
                 req.output.display(),
                 path.display(),
-                e.error
             )
         })?;
     }
@@ -167,17 +176,10 @@ pub fn run(req: Request) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The report as JSON in a temporary file beside `path`, to be renamed there.
-fn stage_report(path: &Path, report: &chatferry_core::Report) -> Result<tempfile::NamedTempFile> {
-    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let write = || -> std::io::Result<tempfile::NamedTempFile> {
-        let mut tmp = tempfile::Builder::new().prefix(".chatferry-report-").tempfile_in(parent)?;
-        serde_json::to_writer_pretty(&mut tmp, report)?;
-        std::io::Write::write_all(&mut tmp, b"\n")?;
-        tmp.as_file().sync_all()?;
-        Ok(tmp)
-    };
-    write().with_context(|| {
-        format!("cannot write the report to {}; nothing was written to the output either", path.display())
-    })
+/// The report as JSON, staged for `path` (see `side_file::stage`).
+fn stage_report(path: &Path, report: &chatferry_core::Report) -> Result<side_file::Pending> {
+    let mut json = serde_json::to_vec_pretty(report).context("writing the report as JSON")?;
+    json.push(b'\n');
+    side_file::stage(path, json, "the report")
+        .map_err(|e| anyhow::anyhow!("{e:#}; nothing was written to the output either"))
 }

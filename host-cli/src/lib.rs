@@ -27,6 +27,7 @@ mod plugin_cmd;
 mod progress;
 mod registry;
 mod select;
+mod side_file;
 mod staging;
 mod template;
 

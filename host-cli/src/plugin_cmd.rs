@@ -60,7 +60,8 @@ fn install(file: &Path, force: bool) -> Result<ExitCode> {
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let dest = dir.join(installed_file_name(&name));
     let tmp = tempfile::NamedTempFile::new_in(&dir).with_context(|| format!("cannot write in {}", dir.display()))?;
-    std::fs::copy(file, tmp.path()).with_context(|| format!("cannot copy {}", file.display()))?;
+    chatferry_core::small_file::copy_regular(file, tmp.path())
+        .with_context(|| format!("cannot copy {}", file.display()))?;
     tmp.persist(&dest).with_context(|| format!("cannot write {}", dest.display()))?;
     let sha256 = sha256_file(&dest)?;
 

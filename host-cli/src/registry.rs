@@ -2,7 +2,7 @@
 //! recording each plugin installed with `chatferry plugin install` (name,
 //! version, file, sha256). A file whose hash no longer matches is refused.
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::Read;
@@ -30,12 +30,26 @@ pub struct Registry {
 impl Registry {
     pub fn load(dir: &Path) -> Result<Registry> {
         let path = dir.join(REGISTRY_FILE);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => toml::from_str(&text)
-                .with_context(|| format!("the plugin registry {} is damaged; fix or remove it", path.display())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Registry::default()),
-            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+        if path.symlink_metadata().is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
+            return Ok(Registry::default());
         }
+        // A regular file of at most 1 MiB: a FIFO here hung every command.
+        let text = chatferry_core::small_file::read_text(&path, "the plugin registry", 1 << 20)
+            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+        let registry: Registry = toml::from_str(&text)
+            .with_context(|| format!("the plugin registry {} is damaged; fix or remove it", path.display()))?;
+        // Each entry names a file in the plugin folder: `plugin remove`
+        // deletes it, so a path out of the folder must never be taken.
+        if let Some(bad) = registry.plugins.iter().find(|p| !is_plain_file_name(&p.file)) {
+            bail!(
+                "the plugin registry {} names {:?} for plugin {}, which is not a file name in its folder; fix or \
+                 remove the registry",
+                path.display(),
+                chatferry_core::error::shortened(&bad.file, 200),
+                bad.name
+            );
+        }
+        Ok(registry)
     }
 
     /// Writes the registry atomically (temporary file + rename).
@@ -142,4 +156,10 @@ mod tests {
         let err = format!("{:#}", Registry::load(dir.path()).unwrap_err());
         assert!(err.contains("registry.toml") && err.contains("damaged"), "{err}");
     }
+}
+
+/// One plain name: no folder, no `..`, not absolute.
+fn is_plain_file_name(name: &str) -> bool {
+    let mut parts = std::path::Path::new(name).components();
+    matches!((parts.next(), parts.next()), (Some(std::path::Component::Normal(_)), None)) && !name.contains('/')
 }

@@ -34,6 +34,7 @@ impl Staging {
         if let Some(input) = input {
             refuse_overlap(input, output, "the output")?;
         }
+        crate::side_file::refuse_special_output(output)?;
         if output.symlink_metadata().is_ok() && !force {
             bail!("{} already exists; choose another path or pass --force to replace it", output.display());
         }
@@ -48,7 +49,7 @@ impl Staging {
             _ => PathBuf::from("."),
         };
         std::fs::create_dir_all(&parent).with_context(|| format!("cannot create {}", parent.display()))?;
-        let lock_path = parent.join(format!(".chatferry-lock-{}", name.to_string_lossy()));
+        let lock_path = parent.join(lock_name(name));
         let lock =
             crate::lock::Lock::try_take(&lock_path).with_context(|| format!("cannot write in {}", parent.display()))?;
         let Some(lock) = lock else {
@@ -104,6 +105,18 @@ impl Staging {
         // Dropping self removes the staging folder and the replaced output.
         Ok(())
     }
+}
+
+/// The lock file's name for an OUTPUT named `name`: `.chatferry-lock-NAME`,
+/// or, where that would pass the 255 bytes a file name may have (an OUTPUT
+/// of 80 CJK characters is legal), the NAME's SHA-256 in its place.
+fn lock_name(name: &std::ffi::OsStr) -> String {
+    use sha2::Digest;
+    let plain = format!(".chatferry-lock-{}", name.to_string_lossy());
+    if plain.len() <= 255 {
+        return plain;
+    }
+    format!(".chatferry-lock-{}", hex::encode(sha2::Sha256::digest(name.as_encoded_bytes())))
 }
 
 /// Whether this user may create OUTPUT (write in the folder it goes in, or
@@ -344,6 +357,19 @@ mod tests {
         assert!(err.contains("another chatferry is writing") && !err.contains('\n'), "{err}");
         drop(first);
         assert!(Staging::prepare(&out, None, false).is_ok());
+    }
+
+    #[test]
+    fn an_output_name_of_up_to_255_bytes_can_be_written() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["历".repeat(80), "a".repeat(255), "历".repeat(85)] {
+            let out = dir.path().join(&name);
+            let s = Staging::prepare(&out, None, false).unwrap();
+            std::fs::write(s.path(), b"x").unwrap();
+            s.commit().unwrap();
+            assert_eq!(std::fs::read(&out).unwrap(), b"x", "{} bytes", name.len());
+        }
+        assert_eq!(lock_name(std::ffi::OsStr::new("out")), ".chatferry-lock-out");
     }
 
     #[test]

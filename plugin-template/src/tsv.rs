@@ -18,7 +18,7 @@ const CHAT_COLUMNS: &[&str] = &["id", "kind", "title", "participants"];
 const MESSAGE_COLUMNS: &[&str] = &["chat", "id", "timestamp_ms", "from_me", "sender", "kind", "text", "reply_to"];
 
 pub fn probe(path: &Path) -> u8 {
-    let Ok(file) = File::open(path.join(MESSAGES)) else {
+    let Ok(file) = chatferry_core::small_file::open_regular(path.join(MESSAGES)) else {
         return 0;
     };
     let mut first = String::new();
@@ -115,7 +115,8 @@ struct Rows {
 impl Rows {
     fn open(dir: &Path, name: &'static str, required: &[&str]) -> Result<Rows> {
         let path = dir.join(name);
-        let file = File::open(&path).map_err(|e| Error::bad_input(format!("cannot open {}: {e}", path.display())))?;
+        let file = chatferry_core::small_file::open_regular(&path)
+            .map_err(|e| Error::bad_input(format!("cannot open {}: {e}", path.display())))?;
         let mut reader = BufReader::new(file);
         let mut header = String::new();
         reader.read_line(&mut header).map_err(|e| Error::io(&path, "read", e))?;

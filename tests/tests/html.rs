@@ -356,3 +356,78 @@ fn dark_mode_and_print_are_readable() {
         "the screen has its green bar: {screen_bar:?}"
     );
 }
+
+#[test]
+fn only_web_and_mail_links_are_links_and_the_pages_run_no_inline_script() {
+    let test = "only_web_and_mail_links_are_links_and_the_pages_run_no_inline_script";
+    let dir = tempfile::tempdir().unwrap();
+    let chat = "a@s.whatsapp.net";
+    let urls = [
+        "javascript:document.title='XSS_FIRED'",
+        " JaVa\tScRiPt:alert(1)",
+        "\u{1}javascript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "vbscript:msgbox(1)",
+        "file:///etc/passwd",
+        "https://example.org/ok",
+        "HTTP://example.org/upper",
+        "mailto:a@example.org",
+    ];
+    let messages: Vec<Message> = urls
+        .iter()
+        .enumerate()
+        .map(|(i, url)| Message {
+            id: i.to_string(),
+            chat: chat.into(),
+            sender: Some(chat.into()),
+            timestamp_ms: 1_700_000_000_000 + i as i64 * 1000,
+            text: Some(format!("link {i}")),
+            link: Some(Box::new(Link {
+                url: url.to_string(),
+                title: Some(format!("title {i}")),
+                ..Default::default()
+            })),
+            ..Default::default()
+        })
+        .collect();
+    let history = History {
+        header: Header { source_adapter: "test".into(), model_version: MODEL_VERSION.into(), ..Default::default() },
+        contacts: vec![],
+        chats: vec![Chat { id: chat.into(), kind: ChatKind::Direct, title: Some("A".into()), ..Default::default() }],
+        messages,
+    };
+    let a = dir.path().join("a");
+    let mut exporter = chatferry_core::archive::ArchiveExporter::create(&a).unwrap();
+    chatferry_core::pipeline::convert(
+        &mut MemoryImporter::new(history),
+        &mut exporter,
+        &mut chatferry_core::pipeline::NoProgress,
+    )
+    .unwrap();
+    let out = dir.path().join("html");
+    Env::new().run(&["convert", s(&a), "--to", "html", "-o", s(&out)]).ok();
+    let page_path = out.join("chats/0/page-1.html");
+    let page = std::fs::read_to_string(&page_path).unwrap();
+    let hrefs: Vec<&str> = attrs(&page, "href").into_iter().filter(|h| h.contains(':')).collect();
+    assert_eq!(hrefs, ["https://example.org/ok", "HTTP://example.org/upper", "mailto:a@example.org"], "{page}");
+    for i in 0..6 {
+        assert!(page.contains(&format!("title {i}")), "a refused link keeps its title as text");
+    }
+    assert!(page.contains("Content-Security-Policy"), "the page carries its policy");
+
+    if !have_chromium(test) {
+        return;
+    }
+    // Something that got into a page anyway (an inline handler, an inline
+    // script) does not run; the page's own
+    // scripts still do (they turn the times into local ones).
+    let crafted = page.replace(
+        "</main>",
+        r#"<img src="missing.png" onerror="document.title='XSS_FIRED'"><script>document.title='XSS_FIRED'</script></main>"#,
+    );
+    let crafted_path = out.join("chats/0/crafted.html");
+    std::fs::write(&crafted_path, crafted).unwrap();
+    let dom = chromium_run(&crafted_path, &["--dump-dom"]);
+    assert!(!dom.contains("<title>XSS_FIRED"), "an inline script ran: {dom}");
+    assert!(dom.contains("data-local=\"1\""), "the page's own script did not run: {dom}");
+}

@@ -175,3 +175,68 @@ fn a_plugin_whose_layout_differs_is_refused_in_one_readable_line() {
     assert!(warnings[0].contains("record layouts differ"), "{}", warnings[0]);
     assert!(run.json().as_array().unwrap().iter().any(|a| a["id"] == "template"));
 }
+
+#[test]
+fn a_truncated_library_is_refused_before_it_is_loaded() {
+    // The loader maps a cut library past its end: the host died of SIGBUS,
+    // on every command while it sat on CHATFERRY_PLUGIN_PATH.
+    let env = Env::new();
+    let whole = std::fs::read(built_library("chatferry_plugin_template")).unwrap();
+    let folder = env.home.path().join("pp");
+    std::fs::create_dir(&folder).unwrap();
+    let cut = folder.join("libchatferry_plugin_cut.so");
+    std::fs::write(&cut, &whole[..whole.len().min(70_000)]).unwrap();
+    let run = env.run(&["plugin", "install", s(&cut)]).fails_with(1);
+    assert_eq!(run.error_lines().len(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("damaged or cut short"), "{}", run.stderr);
+    let mut on_path = Env::new();
+    on_path.plugin_path.push(folder.clone());
+    let run = on_path.run(&["adapters"]).ok();
+    assert!(run.stderr.contains("skipped plugin") && run.stderr.contains("cut short"), "{}", run.stderr);
+}
+
+#[test]
+fn a_library_named_without_a_folder_is_the_one_in_the_current_folder() {
+    let env = Env::new();
+    let here = env.home.path().join("here");
+    std::fs::create_dir(&here).unwrap();
+    std::fs::copy(built_library("chatferry_plugin_template"), here.join("libchatferry_plugin_mine.so")).unwrap();
+    let run = env.command().current_dir(&here).args(["plugin", "install", "libchatferry_plugin_mine.so"]).output();
+    let run = chatferry_tests::harness::Run::from(run.unwrap()).ok();
+    assert!(run.stdout.contains("installed chatferry-plugin-template"), "{}", run.stdout);
+}
+
+#[test]
+fn a_registry_entry_naming_a_path_out_of_the_plugin_folder_removes_nothing() {
+    let env = Env::new();
+    env.run(&["plugin", "install", s(&built_library("chatferry_plugin_template"))]).ok();
+    let victim = env.home.path().join("victim.txt");
+    std::fs::write(&victim, b"precious").unwrap();
+    let registry = env.user_plugin_dir().join("registry.toml");
+    let text = std::fs::read_to_string(&registry).unwrap();
+    for crafted in ["../../../victim.txt".to_string(), s(&victim).to_string()] {
+        let changed: String = text
+            .lines()
+            .map(|l| if l.starts_with("file = ") { format!("file = {crafted:?}\n") } else { format!("{l}\n") })
+            .collect();
+        std::fs::write(&registry, changed).unwrap();
+        let run = env.run(&["plugin", "remove", "chatferry-plugin-template"]).fails_with(1);
+        assert!(run.stderr.contains("not a file name in its folder"), "{}", run.stderr);
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious", "{crafted}");
+    }
+}
+
+#[test]
+fn plugins_in_a_folder_anyone_may_write_are_not_loaded() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new().with_plugins(&[("chatferry_plugin_template", "shared")]);
+    let folder = env.plugin_path[0].clone();
+    assert!(adapter_ids(&env).contains(&"template".to_string()));
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let run = env.run(&["plugin", "list", "--json"]).ok();
+    let listed = run.json();
+    let shared = listed["plugins"].as_array().unwrap().iter().find(|p| p["source"] == "env");
+    assert!(shared.is_none(), "loaded from a world-writable folder: {listed}");
+    let refused = listed["refused"].to_string();
+    assert!(refused.contains("any user of this computer") && refused.contains("chmod o-w"), "{refused}");
+}

@@ -82,6 +82,25 @@ fn a_backup_whose_manifest_points_outside_is_not_read_through() {
 }
 
 #[test]
+fn a_backup_whose_blob_folder_is_a_link_is_not_read_through() {
+    // Only the blob itself was checked: its folder `ab/` as a link to a
+    // folder elsewhere (holding another store) was read and exit 0.
+    let dir = tempfile::tempdir().unwrap();
+    let b = backup(dir.path());
+    let id = ios_backup::file_id(ios_backup::DOMAIN, "ChatStorage.sqlite");
+    let folder = b.join(&id[..2]);
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::rename(&folder, &elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &folder).unwrap();
+    let out = dir.path().join("archive");
+    let run = Env::new().run(&["convert", s(&b), "--to", "archive", "-o", s(&out), "--opt", OWNER]).fails_with(1);
+    let errors = run.error_lines();
+    assert_eq!(errors.len(), 1, "{}", run.stderr);
+    assert!(errors[0].contains("is a link") && errors[0].contains(&id[..2]), "{}", errors[0]);
+    assert!(!out.exists());
+}
+
+#[test]
 fn links_inside_a_template_are_not_followed_into_the_new_backup() {
     let dir = tempfile::tempdir().unwrap();
     let b = backup(dir.path());

@@ -253,6 +253,28 @@ fn bad_stores_are_one_line_errors_and_inputs_stay_unchanged() {
 }
 
 #[test]
+fn a_modern_store_without_its_message_or_jid_table_is_refused_not_read_as_empty() {
+    // The 2.22 DDL keeps an empty legacy `messages` table: without `message`
+    // (or `jid`) the store read as a legacy one with no messages, exit 0.
+    let dir = tempfile::tempdir().unwrap();
+    let env = Env::new();
+    for table in ["message", "jid"] {
+        let fx = wa::write_sample(&dir.path().join(format!("WhatsApp-{table}")));
+        rusqlite::Connection::open(&fx.msgstore).unwrap().execute_batch(&format!("DROP TABLE {table}")).unwrap();
+        let out = dir.path().join(format!("out-{table}"));
+        let run = env.run(&["convert", s(&fx.root), "--to", "archive", "-o", s(&out)]).fails_with(1);
+        let errors = run.error_lines();
+        assert_eq!(errors.len(), 1, "{}", run.stderr);
+        assert!(
+            errors[0].contains(&format!("no `{table}` table")) && errors[0].contains("holds no messages"),
+            "{table}: {}",
+            errors[0]
+        );
+        assert!(!out.exists());
+    }
+}
+
+#[test]
 fn a_media_path_that_escapes_the_whatsapp_folder_is_refused_and_reported() {
     let dir = tempfile::tempdir().unwrap();
     let fx = wa::write_sample(&dir.path().join("WhatsApp"));

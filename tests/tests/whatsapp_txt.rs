@@ -209,6 +209,42 @@ fn zip_with(path: &Path, members: &[(&str, &[u8])]) {
 }
 
 #[test]
+fn a_zip_of_the_export_folder_made_on_a_mac_is_read() {
+    // Finder's "Compress" puts the export in one folder and adds
+    // `__MACOSX/._*` resource forks; it was refused as escaping the export.
+    let dir = tempfile::tempdir().unwrap();
+    let z = dir.path().join("WhatsApp Chat - Anna.zip");
+    zip_with(
+        &z,
+        &[
+            ("WhatsApp Chat - Anna/", b""),
+            ("WhatsApp Chat - Anna/_chat.txt", b"[01/02/2024, 10:00:00] Anna: hi\n[01/02/2024, 10:01:00] Anna: <attached: 00000002-PHOTO-2024-02-01-10-01-00.jpg>\n"),
+            ("WhatsApp Chat - Anna/00000002-PHOTO-2024-02-01-10-01-00.jpg", b"\xff\xd8\xff jpeg"),
+            ("__MACOSX/WhatsApp Chat - Anna/._chat.txt", b"\0\x05\x16\x07"),
+            ("WhatsApp Chat - Anna/.DS_Store", b"\0\0\0\x01Bud1"),
+        ],
+    );
+    let env = Env::new();
+    let run = env.run(&["detect", s(&z)]).ok();
+    assert!(run.stdout.contains("whatsapp-txt"), "{}", run.stdout);
+    let out = dir.path().join("out");
+    env.run(&["convert", s(&z), "--to", "archive", "-o", s(&out), "--opt", "timezone=UTC"]).ok();
+    let messages = archive_messages(&out);
+    assert_eq!(messages.len(), 2);
+    assert!(
+        messages[1].media.as_ref().and_then(|m| m.file.as_ref()).is_some(),
+        "the photo was found: {:?}",
+        messages[1]
+    );
+    // A zip whose members are in two folders is still refused.
+    let two = dir.path().join("WhatsApp Chat - Two.zip");
+    zip_with(&two, &[("a/_chat.txt", b"[01/02/2024, 10:00:00] Anna: hi\n"), ("b/x.jpg", b"x")]);
+    let run =
+        env.run(&["convert", s(&two), "--from", "whatsapp-txt", "--to", "archive", "-o", s(&dir.path().join("o2"))]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+}
+
+#[test]
 fn bad_exports_are_one_line_errors_and_nothing_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let env = Env::new();
@@ -217,6 +253,14 @@ fn bad_exports_are_one_line_errors_and_nothing_is_written() {
     zip_with(&climbing, &[("_chat.txt", good), ("../../evil.txt", b"x")]);
     let bomb = dir.path().join("WhatsApp Chat - Bomb.zip");
     zip_with(&bomb, &[("_chat.txt", good), ("00000001-PHOTO-2024-01-01-10-00-00.jpg", &vec![0u8; 64 << 20])]);
+    // Members of exactly 1 MiB of zeros passed (only larger ones were held
+    // to the ratio): 600 of them, 600 MiB from a zip of under 1 MB.
+    let small_bombs = dir.path().join("WhatsApp Chat - Small.zip");
+    let zeros = vec![0u8; 1 << 20];
+    let names: Vec<String> = (0..600).map(|i| format!("{i:08}-PHOTO.jpg")).collect();
+    let mut members: Vec<(&str, &[u8])> = vec![("_chat.txt", good)];
+    members.extend(names.iter().map(|n| (n.as_str(), zeros.as_slice())));
+    zip_with(&small_bombs, &members);
     let binary = dir.path().join("WhatsApp Chat with Bin.txt");
     std::fs::write(&binary, b"\x7fELF\x02\x01\x01\x00\x00\x00binary").unwrap();
     let empty = dir.path().join("WhatsApp Chat with Empty.txt");
@@ -224,8 +268,9 @@ fn bad_exports_are_one_line_errors_and_nothing_is_written() {
     let prose = dir.path().join("WhatsApp Chat with Prose.txt");
     std::fs::write(&prose, "Dear diary,\ntoday nothing happened.\n").unwrap();
     for (input, needle) in [
-        (&climbing, "is not a plain file name (it would land outside the export)"),
+        (&climbing, "is not a file of the export's own folder (it would land outside the export)"),
         (&bomb, "(a zip bomb?)"),
+        (&small_bombs, "(a zip bomb?)"),
         (&binary, "holds binary data"),
         (&empty, "is empty"),
         (&prose, "no line starts like a WhatsApp export message"),

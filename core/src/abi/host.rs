@@ -69,6 +69,35 @@ fn declared_abi_version(path: &Path) -> std::result::Result<String, String> {
     Ok(version)
 }
 
+/// Checks, before the loader maps it, that `path` is a whole library of
+/// this machine's kind: every segment the loader maps lies inside the
+/// file. The loader maps a truncated library past the file's end, and the
+/// first read there kills the process (SIGBUS) with no word.
+fn check_library_file(path: &Path) -> std::result::Result<(), String> {
+    use object::{Object, ObjectSegment};
+    let bytes = std::fs::read(path).map_err(|e| format!("it cannot be read ({e})"))?;
+    let damaged = |what: &str| {
+        format!("it cannot be loaded as a dynamic library: it is damaged or cut short ({what}); copy or build the plugin again")
+    };
+    let file = object::File::parse(&*bytes).map_err(|e| {
+        if bytes.starts_with(b"\x7fELF") || bytes.len() < 64 {
+            damaged(&e.to_string())
+        } else {
+            format!("it cannot be loaded as a dynamic library ({e})")
+        }
+    })?;
+    for segment in file.segments() {
+        let (offset, size) = segment.file_range();
+        if offset.checked_add(size).is_none_or(|end| end > bytes.len() as u64) {
+            return Err(damaged(&format!(
+                "a part of {size} bytes at byte {offset} lies beyond its end, at {} bytes",
+                bytes.len()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// abi_stable's errors can run to dozens of lines; say what it means.
 fn describe_library_error(err: &LibraryError) -> String {
     match err {
@@ -93,6 +122,10 @@ fn first_line(s: &str) -> String {
 /// Loads and checks one plugin library. The error is one line saying why
 /// the file was refused (the caller prefixes the file name).
 pub fn load_plugin(path: &Path) -> std::result::Result<LoadedPlugin, String> {
+    // A bare `name.so` would be looked for in the system's library path.
+    let absolute = std::path::absolute(path).map_err(|e| format!("it cannot be found ({e})"))?;
+    let path = absolute.as_path();
+    check_library_file(path)?;
     let declared = declared_abi_version(path)?;
     check_abi_compatible(&declared, ABI_VERSION)?;
     let header = lib_header_from_path(path).map_err(|e| describe_library_error(&e))?;

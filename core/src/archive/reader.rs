@@ -8,7 +8,6 @@ use crate::model::{Chat, Contact, Header, Message, MODEL_VERSION};
 use crate::producer::{Finishing, Reader, ReaderMessages};
 use crate::report::Report;
 use serde::de::DeserializeOwned;
-use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::sync::Arc;
@@ -32,7 +31,7 @@ struct JsonLines {
 impl JsonLines {
     fn open(root: &Path, name: &'static str) -> Result<JsonLines> {
         let path = root.join(name);
-        let file = File::open(&path).map_err(|e| {
+        let file = crate::small_file::open_regular(&path).map_err(|e| {
             Error::bad_input(format!(
                 "{} is not a complete chatferry archive: cannot open {name} ({e})",
                 root.display()

@@ -100,7 +100,7 @@ impl Unlocked {
                 self.backup.display()
             ))
         };
-        let r = std::fs::File::open(&from).map_err(|e| Error::io(&from, "read", e))?;
+        let r = crate::small_file::open_regular(&from).map_err(|e| Error::io(&from, "read", e))?;
         let w = std::fs::File::create(to).map_err(|e| Error::io(to, "write", e))?;
         match cipher::decrypt(&self.manifest_key, BufReader::new(r), BufWriter::new(w), padding) {
             Ok(_) => {}
@@ -141,7 +141,7 @@ impl Unlocked {
         }
         let class = u32::from_le_bytes(wrapped[..4].try_into().expect("4 bytes"));
         let key = self.keys.unwrap(class, &wrapped[4..])?;
-        let r = std::fs::File::open(blob).map_err(|e| e.to_string())?;
+        let r = crate::small_file::open_regular(blob).map_err(|e| e.to_string())?;
         let w = std::fs::File::create(to).map_err(|e| format!("{}: {e}", to.display()))?;
         let mut w = BufWriter::new(w);
         let n = cipher::decrypt(&key, BufReader::new(r), &mut w, Padding::Pkcs7).map_err(|e| match e {
@@ -171,7 +171,7 @@ impl Unlocked {
 }
 
 fn seal(key: &Key, from: &Path, to: &Path) -> Result<u64> {
-    let r = std::fs::File::open(from).map_err(|e| Error::io(from, "read", e))?;
+    let r = crate::small_file::open_regular(from).map_err(|e| Error::io(from, "read", e))?;
     let w = std::fs::File::create(to).map_err(|e| Error::io(to, "write", e))?;
     let mut w = BufWriter::new(w);
     let n = cipher::encrypt(key, BufReader::new(r), &mut w).map_err(|e| Error::io(to, "write", e))?;

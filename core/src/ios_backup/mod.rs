@@ -57,7 +57,17 @@ pub(crate) fn blob_of(backup: &Path, id: &str) -> Result<PathBuf> {
             backup.display()
         )));
     }
-    Ok(backup.join(&id[..2]).join(id))
+    // The blob's folder (`ab/`) is not followed either when it is a link:
+    // checking only the blob would read a file through it out of the backup.
+    let folder = backup.join(&id[..2]);
+    if folder.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(Error::bad_input(format!(
+            "the backup's folder {} is a link; chatferry does not follow links out of a backup (copy the backup \
+             again, without links)",
+            folder.display()
+        )));
+    }
+    Ok(folder.join(id))
 }
 
 /// A folder with a Manifest.db is an iPhone backup.

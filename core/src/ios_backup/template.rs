@@ -23,7 +23,7 @@ fn link_or_copy(from: &Path, to: &Path) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create", e))?;
     }
     if std::fs::hard_link(from, to).is_err() {
-        std::fs::copy(from, to).map_err(|e| Error::io(from, "copy", e))?;
+        crate::small_file::copy_regular(from, to).map_err(|e| Error::io(from, "copy", e))?;
     }
     Ok(())
 }
@@ -178,7 +178,7 @@ impl Template {
                 .decrypt_file(&blob, &record.unwrap_or_default(), to)
                 .map(|_| true)
                 .map_err(|why| Error::bad_input(format!("the template backup's {relative}: {why}"))),
-            None => std::fs::copy(&blob, to).map(|_| true).map_err(|x| Error::io(&blob, "copy", x)),
+            None => crate::small_file::copy_regular(&blob, to).map(|_| true).map_err(|x| Error::io(&blob, "copy", x)),
         }
     }
 
@@ -249,7 +249,7 @@ impl Template {
                 None => {
                     let size = std::fs::metadata(&source).map_err(|x| Error::io(&source, "read", x))?.len();
                     std::fs::rename(&source, &dest)
-                        .or_else(|_| std::fs::copy(&source, &dest).map(|_| ()))
+                        .or_else(|_| crate::small_file::copy_regular(&source, &dest).map(|_| ()))
                         .map_err(|x| Error::io(&dest, "write", x))?;
                     size
                 }
@@ -334,7 +334,7 @@ fn copy_backup(template: &Path, out: &Path) -> Result<()> {
                 link_or_copy(&b, &out.join(&name).join(b.file_name().expect("blob")))?;
             }
         } else {
-            std::fs::copy(&p, out.join(&name)).map_err(|e| Error::io(&p, "copy", e))?;
+            crate::small_file::copy_regular(&p, out.join(&name)).map_err(|e| Error::io(&p, "copy", e))?;
         }
     }
     Ok(())

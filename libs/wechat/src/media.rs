@@ -63,7 +63,7 @@ pub fn md5_file(path: &Path) -> chatferry_core::Result<(String, u64)> {
     use md5::{Digest, Md5};
     use std::io::Read;
     let err = |e| chatferry_core::Error::io(path, "read media file", e);
-    let mut f = std::fs::File::open(path).map_err(err)?;
+    let mut f = chatferry_core::small_file::open_regular(path).map_err(err)?;
     let mut h = Md5::new();
     let mut buf = vec![0u8; 64 * 1024];
     let mut size = 0u64;

@@ -134,6 +134,25 @@ pub(crate) fn media_label(m: &Message, media: &Media) -> String {
         .unwrap_or_else(|| m.kind.as_str().to_string())
 }
 
+/// Whether a URL from a history may become a link: only `http:`,
+/// `https:` and `mailto:`. Browsers drop ASCII whitespace and control
+/// characters inside a scheme (`java\tscript:` runs), so those are
+/// removed before the scheme is read.
+fn linkable(url: &str) -> bool {
+    let cleaned: String = url.chars().filter(|c| !c.is_ascii_whitespace() && !c.is_control()).take(8).collect();
+    let Some((scheme, _)) = cleaned.split_once(':') else { return false };
+    ["http", "https", "mailto"].iter().any(|s| scheme.eq_ignore_ascii_case(s))
+}
+
+/// The pages' Content-Security-Policy: scripts only from the pages' own
+/// files (no inline script, event handler or `javascript:` URL runs, even
+/// if one got into a page), nothing fetched from elsewhere. `file:` is
+/// named beside 'self' because a page opened from disk has an opaque
+/// origin that 'self' does not match in every browser.
+const CSP: &str = "default-src 'self' file:; script-src 'self' file:; style-src 'self' file: 'unsafe-inline'; \
+               img-src 'self' file: data:; media-src 'self' file:; object-src 'none'; base-uri 'none'; \
+               form-action 'self' file:";
+
 /// How a file is shown: inline where every browser plays it, else a link.
 /// Appended to `out`, the page being built.
 fn media_html(out: &mut String, m: &Message, media: &Media, prefix: &str) {
@@ -337,13 +356,21 @@ impl HtmlExporter {
             let _ = write!(h, r#"<div class="body" dir="auto">{}</div>"#, text(t));
         }
         if let Some(l) = &m.link {
-            let _ = write!(
-                h,
-                r#"<div class="link-preview"><a href="{}" rel="noreferrer noopener">{}</a>{}</div>"#,
-                attr(&l.url),
-                text(l.title.as_deref().unwrap_or(&l.url)),
-                l.description.as_deref().map(|d| format!("<br>{}", text(d))).unwrap_or_default()
-            );
+            let title = text(l.title.as_deref().unwrap_or(&l.url));
+            let description = l.description.as_deref().map(|d| format!("<br>{}", text(d))).unwrap_or_default();
+            if linkable(&l.url) {
+                let _ = write!(
+                    h,
+                    r#"<div class="link-preview"><a href="{}" rel="noreferrer noopener">{title}</a>{description}</div>"#,
+                    attr(&l.url),
+                );
+            } else {
+                // The sender wrote the URL: any other scheme (javascript:,
+                // data:, vbscript:, file:) is shown, never followed.
+                let shown =
+                    if l.title.is_some() { format!("<br><code>{}</code>", text(&l.url)) } else { String::new() };
+                let _ = write!(h, r#"<div class="link-preview">{title}{shown}{description}</div>"#);
+            }
         }
         let mut flags = String::new();
         if m.forwarded {
@@ -419,6 +446,7 @@ impl HtmlExporter {
 <html lang="und" dir="ltr">
 <head>
 <meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <title>{title}</title>

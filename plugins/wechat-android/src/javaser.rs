@@ -111,6 +111,8 @@ struct Reader<'a> {
     at: usize,
     handles: Vec<Handle>,
     depth: usize,
+    /// Handles taken and not yet filled (objects being read).
+    unfilled: usize,
 }
 
 type Res<T> = std::result::Result<T, String>;
@@ -164,6 +166,23 @@ impl<'a> Reader<'a> {
         self.handles.push(h);
         Ok(self.handles.len() - 1)
     }
+    /// A handle taken before its object is read (fields may refer to it),
+    /// filled in by `fill` after.
+    fn placeholder(&mut self) -> Res<usize> {
+        let slot = self.new_handle(Handle::Value(Value::Null))?;
+        self.unfilled += 1;
+        Ok(slot)
+    }
+    fn fill(&mut self, slot: usize, h: Handle) -> Res<()> {
+        self.unfilled -= 1;
+        match self.handles.get_mut(slot) {
+            Some(place) => {
+                *place = h;
+                Ok(())
+            }
+            None => self.fail("an object whose handle was reset while it was read"),
+        }
+    }
     fn reference(&mut self) -> Res<Handle> {
         let h = self.i32()? as u32;
         let index = h.wrapping_sub(BASE_HANDLE) as usize;
@@ -190,7 +209,7 @@ impl<'a> Reader<'a> {
                 let name = self.utf(false)?;
                 let _serial_version = self.i64()?;
                 // The handle is taken before the fields; fill it in after.
-                let slot = self.new_handle(Handle::Value(Value::Null))?;
+                let slot = self.placeholder()?;
                 let flags = self.u8()?;
                 let count = self.u16()?;
                 let count = self.length(i64::from(count), 3)?;
@@ -214,7 +233,7 @@ impl<'a> Reader<'a> {
                 self.annotation()?;
                 let parent = self.class_desc()?;
                 let desc = Rc::new(ClassDesc { name, flags, fields, parent });
-                self.handles[slot] = Handle::Desc(desc.clone());
+                self.fill(slot, Handle::Desc(desc.clone()))?;
                 self.depth -= 1;
                 Ok(Some(desc))
             }
@@ -281,19 +300,19 @@ impl<'a> Reader<'a> {
             }
             TC_ENUM => {
                 let desc = self.class_desc()?;
-                let slot = self.new_handle(Handle::Value(Value::Null))?;
+                let slot = self.placeholder()?;
                 let name = match self.content()? {
                     Value::Str(s) => s,
                     _ => return self.fail("an enum constant without a name"),
                 };
                 let v = Value::Enum(desc.map(|d| d.name.clone()).unwrap_or_else(|| Rc::from("")), name);
-                self.handles[slot] = Handle::Value(v.clone());
+                self.fill(slot, Handle::Value(v.clone()))?;
                 Ok(v)
             }
             TC_ARRAY => {
                 self.enter()?;
                 let Some(desc) = self.class_desc()? else { return self.fail("an array without a class") };
-                let slot = self.new_handle(Handle::Value(Value::Null))?;
+                let slot = self.placeholder()?;
                 let n = i64::from(self.i32()?);
                 // Element type from the class name `[I`, `[B`, `[Ljava.lang.String;`…
                 let code = desc.name.as_bytes().get(1).copied().unwrap_or(b'L');
@@ -314,14 +333,14 @@ impl<'a> Reader<'a> {
                     }
                     Value::Array(Rc::new(items))
                 };
-                self.handles[slot] = Handle::Value(v.clone());
+                self.fill(slot, Handle::Value(v.clone()))?;
                 self.depth -= 1;
                 Ok(v)
             }
             TC_OBJECT => {
                 self.enter()?;
                 let Some(desc) = self.class_desc()? else { return self.fail("an object without a class") };
-                let slot = self.new_handle(Handle::Value(Value::Null))?;
+                let slot = self.placeholder()?;
                 // Class data goes from the topmost superclass down.
                 let mut chain = vec![desc.clone()];
                 while let Some(p) = chain.last().and_then(|d| d.parent.clone()) {
@@ -351,12 +370,22 @@ impl<'a> Reader<'a> {
                     }
                 }
                 let v = Value::Object(Rc::new(object));
-                self.handles[slot] = Handle::Value(v.clone());
+                self.fill(slot, Handle::Value(v.clone()))?;
                 self.depth -= 1;
                 Ok(v)
             }
             TC_RESET => {
+                // Java writes a reset only between top-level objects; one
+                // inside an object would orphan the handles being filled.
+                if self.unfilled > 0 {
+                    return self.fail("a reset inside an object");
+                }
                 self.handles.clear();
+                // A run of resets is read here, not by recursion: 100,000
+                // of them must not take the stack.
+                while self.peek()? == TC_RESET {
+                    self.at += 1;
+                }
                 self.content()
             }
             TC_ENDBLOCKDATA => self.fail("an end of block data where a value was expected"),
@@ -403,7 +432,7 @@ pub fn read(bytes: &[u8]) -> Res<Value> {
             u16::from_be_bytes([bytes[2], bytes[3]])
         ));
     }
-    let mut r = Reader { bytes, at: 4, handles: Vec::new(), depth: 0 };
+    let mut r = Reader { bytes, at: 4, handles: Vec::new(), depth: 0, unfilled: 0 };
     r.content()
 }
 
@@ -480,6 +509,30 @@ mod tests {
         // A string claiming more bytes than there are.
         let long = [0xac, 0xed, 0x00, 0x05, 0x7c, 0x7f, 0, 0, 0, 0, 0, 0, 0];
         assert!(read(&long).is_err());
+        // 100,000 resets in a row: read in a loop, not one call each (the
+        // stack overflowed and the process aborted).
+        let mut resets = vec![0xac, 0xed, 0x00, 0x05];
+        resets.extend(std::iter::repeat(TC_RESET).take(100_000));
+        resets.push(TC_NULL);
+        assert!(matches!(read(&resets), Ok(Value::Null)));
+        // A reset between taking an enum's or an array's handle and filling
+        // it: an error (it indexed past the cleared handles and panicked).
+        let desc = |name: &[u8]| {
+            let mut d = vec![TC_CLASSDESC, 0, name.len() as u8];
+            d.extend(name);
+            d.extend([0; 8]);
+            d.extend([0x12, 0, 0, TC_ENDBLOCKDATA, TC_NULL]);
+            d
+        };
+        let mut enum_after_reset = vec![0xac, 0xed, 0x00, 0x05, TC_ENUM];
+        enum_after_reset.extend(desc(b"E"));
+        enum_after_reset.extend([TC_RESET, TC_STRING, 0, 1, b'X']);
+        assert!(read(&enum_after_reset).unwrap_err().contains("reset inside an object"));
+        let mut array_after_reset = vec![0xac, 0xed, 0x00, 0x05, TC_ARRAY];
+        array_after_reset.extend(desc(b"[L"));
+        array_after_reset.extend(1i32.to_be_bytes());
+        array_after_reset.extend([TC_RESET, TC_NULL]);
+        assert!(read(&array_after_reset).unwrap_err().contains("reset inside an object"));
         // Modified UTF-8 with a surrogate pair (an emoji) and an encoded NUL.
         assert_eq!(decode_modified_utf8(&[0xed, 0xa0, 0xbd, 0xed, 0xb8, 0x80, 0xc0, 0x80]).unwrap(), "😀\0");
     }

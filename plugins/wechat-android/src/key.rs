@@ -152,6 +152,9 @@ fn settings_value(file: &Path, key: i64) -> std::result::Result<Option<String>, 
     if !file.is_file() {
         return Ok(None);
     }
+    if is_link(file) {
+        return Err("it is a link, which chatferry does not follow out of the input".into());
+    }
     let bytes = chatferry_core::small_file::read(file, "the settings file", crate::javaser::MAX_INPUT as u64)
         .map_err(|e| e.message)?;
     crate::javaser::map_value(&bytes, key)
@@ -161,7 +164,13 @@ fn settings_value(file: &Path, key: i64) -> std::result::Result<Option<String>, 
 /// or `<string name="N">V</string>`.
 pub fn pref_value(file: &Path, name: &str) -> Option<String> {
     use quick_xml::events::Event;
-    let text = std::fs::read_to_string(file).ok()?;
+    // A prefs file is never a link on a phone, and a few kilobytes: a link
+    // (to /dev/zero, or out of the input) or a huge file is not read.
+    if is_link(file) {
+        return None;
+    }
+    let bytes = chatferry_core::small_file::read(file, "the settings file", MAX_PREFS).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
     let mut reader = quick_xml::Reader::from_str(&text);
     let mut in_wanted = false;
     loop {
@@ -178,6 +187,13 @@ pub fn pref_value(file: &Path, name: &str) -> Option<String> {
             _ => {}
         }
     }
+}
+
+/// The most a shared_prefs file is read: WeChat's are a few kilobytes.
+const MAX_PREFS: u64 = 1 << 20;
+
+fn is_link(file: &Path) -> bool {
+    file.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink())
 }
 
 fn attr(e: &quick_xml::events::BytesStart, name: &str) -> Option<String> {

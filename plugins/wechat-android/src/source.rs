@@ -172,8 +172,9 @@ impl Source {
                 .tempdir()
                 .map_err(|e| Error::io(Path::new("temporary folder"), "create", e))?;
             let copy = temp.path().join(DB_NAME);
-            std::fs::copy(&l.db, &copy).map_err(|e| Error::io(&l.db, "copy", e))?;
-            std::fs::copy(&wal, temp.path().join(format!("{DB_NAME}-wal"))).map_err(|e| Error::io(&wal, "copy", e))?;
+            chatferry_core::small_file::copy_regular(&l.db, &copy).map_err(|e| Error::io(&l.db, "copy", e))?;
+            chatferry_core::small_file::copy_regular(&wal, temp.path().join(format!("{DB_NAME}-wal")))
+                .map_err(|e| Error::io(&wal, "copy", e))?;
             (copy, Access::PrivateCopy, Some(temp))
         } else {
             (l.db.clone(), Access::InPlace, None)

@@ -173,7 +173,9 @@ pub fn probe(path: &Path) -> u8 {
 fn check_whole(path: &Path) -> Result<()> {
     let bytes = std::fs::metadata(path).map_err(|e| Error::io(path, "read", e))?.len();
     let mut head = [0u8; 18];
-    let ok = std::fs::File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head)).is_ok();
+    let ok = chatferry_core::small_file::open_regular(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+        .is_ok();
     if !ok || &head[..16] != db::SQLITE_MAGIC {
         return Err(Error::bad_input(format!("{} is not an SQLite database", path.display())));
     }
@@ -210,8 +212,9 @@ impl Temp {
         let Some(wal) = wal.filter(|w| w.is_file()) else { return Ok(db_file.to_path_buf()) };
         let dir = self.dir()?;
         let copy = dir.join(name);
-        std::fs::copy(db_file, &copy).map_err(|e| Error::io(db_file, "copy", e))?;
-        std::fs::copy(&wal, dir.join(format!("{name}-wal"))).map_err(|e| Error::io(&wal, "copy", e))?;
+        chatferry_core::small_file::copy_regular(db_file, &copy).map_err(|e| Error::io(db_file, "copy", e))?;
+        chatferry_core::small_file::copy_regular(&wal, dir.join(format!("{name}-wal")))
+            .map_err(|e| Error::io(&wal, "copy", e))?;
         let conn = rusqlite::Connection::open(&copy).map_err(|e| db::sql_error(db_file, e))?;
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(|e| db::sql_error(db_file, e))?;
         conn.pragma_update(None, "journal_mode", "DELETE").map_err(|e| db::sql_error(db_file, e))?;

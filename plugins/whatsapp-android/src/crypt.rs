@@ -242,7 +242,7 @@ pub fn decrypt_file(input: &Path, key: &Key, out: &Path) -> Result<()> {
 fn decrypt_stream(input: &Path, key: &Key, out: &Path) -> Result<()> {
     use std::io::{Read, Seek};
     let name = input.display();
-    let mut file = std::fs::File::open(input).map_err(|e| Error::io(input, "read", e))?;
+    let mut file = chatferry_core::small_file::open_regular(input).map_err(|e| Error::io(input, "read", e))?;
     let file_len = file.metadata().map_err(|e| Error::io(input, "read", e))?.len();
     let mut head = vec![0u8; 512.min(file_len as usize)];
     file.read_exact(&mut head).map_err(|e| Error::io(input, "read", e))?;
@@ -455,7 +455,7 @@ pub fn encrypt_crypt15(db: &Path, root: &[u8; 32], jid_suffix: &str, iv: [u8; 16
     let gcm = crate::gcm::GcmStream::new(&Key::crypt15_aes(root), &iv);
     let sealed = GcmWriter { inner: md5_out, gcm, buf: Vec::with_capacity(CHUNK) };
     let mut zlib = flate2::write::ZlibEncoder::new(sealed, flate2::Compression::new(1));
-    let mut input = std::fs::File::open(db).map_err(|e| Error::io(db, "read", e))?;
+    let mut input = chatferry_core::small_file::open_regular(db).map_err(|e| Error::io(db, "read", e))?;
     std::io::copy(&mut input, &mut zlib).map_err(|e| Error::io(db, "compress and encrypt", e))?;
     let GcmWriter { inner: mut md5_out, gcm, .. } = zlib.finish().map_err(io)?;
     md5_out.write_all(&gcm.tag()).map_err(io)?;

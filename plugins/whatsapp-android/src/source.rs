@@ -76,7 +76,9 @@ fn wa_db_near(db: &Path) -> Option<PathBuf> {
 
 pub fn is_encrypted(path: &Path) -> bool {
     let mut head = vec![0u8; 512];
-    let n = std::fs::File::open(path).and_then(|mut f| std::io::Read::read(&mut f, &mut head)).unwrap_or(0);
+    let n = chatferry_core::small_file::open_regular(path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        .unwrap_or(0);
     crypt::looks_encrypted(&head[..n])
 }
 

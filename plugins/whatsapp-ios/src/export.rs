@@ -102,13 +102,13 @@ impl IosExporter {
             Some(t) if t.is_file() => {
                 std::fs::create_dir_all(output.join("Message")).map_err(|e| Error::io(output, "create", e))?;
                 let db = output.join("ChatStorage.sqlite");
-                std::fs::copy(&t, &db).map_err(|e| Error::io(&t, "copy", e))?;
+                chatferry_core::small_file::copy_regular(&t, &db).map_err(|e| Error::io(&t, "copy", e))?;
                 // The phone's newest rows may be only in its WAL: it comes
                 // along, and SQLite folds it in when the copy is opened.
                 let wal = PathBuf::from(format!("{}-wal", t.display()));
                 if wal.is_file() {
                     let to = PathBuf::from(format!("{}-wal", db.display()));
-                    std::fs::copy(&wal, &to).map_err(|e| Error::io(&wal, "copy", e))?;
+                    chatferry_core::small_file::copy_regular(&wal, &to).map_err(|e| Error::io(&wal, "copy", e))?;
                 }
                 (db, output.join("Message"), None, false)
             }

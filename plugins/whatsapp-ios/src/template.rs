@@ -30,7 +30,7 @@ impl BackupTemplate {
             // Already a private decrypted copy: moved, not copied again.
             std::fs::rename(&blob, &chat_storage).map_err(|e| Error::io(&blob, "move", e))?;
         } else {
-            std::fs::copy(&blob, &chat_storage).map_err(|e| Error::io(&blob, "copy", e))?;
+            chatferry_core::small_file::copy_regular(&blob, &chat_storage).map_err(|e| Error::io(&blob, "copy", e))?;
         }
         Ok((BackupTemplate(t), chat_storage))
     }

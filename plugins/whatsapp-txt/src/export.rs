@@ -529,7 +529,7 @@ fn write_zip(path: &Path, txt: &Path, files: &Path) -> Result<()> {
     let deflated = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated).large_file(true);
     let stored = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored).large_file(true);
     z.start_file("_chat.txt", deflated).map_err(zerr)?;
-    std::io::copy(&mut std::fs::File::open(txt).map_err(io)?, &mut z).map_err(io)?;
+    std::io::copy(&mut chatferry_core::small_file::open_regular(txt).map_err(io)?, &mut z).map_err(io)?;
     if files.is_dir() {
         let mut names: Vec<PathBuf> =
             std::fs::read_dir(files).map_err(io)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
@@ -537,7 +537,7 @@ fn write_zip(path: &Path, txt: &Path, files: &Path) -> Result<()> {
         for p in names {
             let name = p.file_name().expect("a file").to_string_lossy().to_string();
             z.start_file(name, stored).map_err(zerr)?;
-            std::io::copy(&mut std::fs::File::open(&p).map_err(io)?, &mut z).map_err(io)?;
+            std::io::copy(&mut chatferry_core::small_file::open_regular(&p).map_err(io)?, &mut z).map_err(io)?;
         }
     }
     let mut w = z.finish().map_err(zerr)?;

@@ -1274,7 +1274,7 @@ impl KeyCounts {
 /// A contact card's name and text (a vCard is small; a large one is left as
 /// a file). `path` was found as a regular file, so it is opened directly.
 fn read_vcard(path: &Path) -> Option<ContactCard> {
-    let file = std::fs::File::open(path).ok()?;
+    let file = chatferry_core::small_file::open_regular(path).ok()?;
     let bytes = chatferry_core::small_file::read_at_most(file, 1 << 20, 0).ok()??;
     let text = String::from_utf8(bytes).ok()?;
     let name = text.lines().find_map(|l| l.strip_prefix("FN:")).map(|n| n.trim().to_string());

@@ -56,7 +56,7 @@ impl Lines {
         if buf.is_empty() {
             buf.resize(BLOCK, 0);
         }
-        let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, "open", e))?;
+        let mut file = chatferry_core::small_file::open_regular(path).map_err(|e| Error::io(path, "open", e))?;
         if from > 0 {
             file.seek(SeekFrom::Start(from)).map_err(|e| Error::io(path, "read", e))?;
         }

@@ -34,6 +34,15 @@ pub struct Found {
 const MAX_MEMBERS: usize = 200_000;
 const MAX_TOTAL: u64 = 64 << 30;
 const MAX_RATIO: u64 = 200;
+/// Members (and zips) smaller than this are not held to MAX_RATIO: a tiny
+/// file's ratio says nothing, and together they are bounded by the zip's.
+const RATIO_FROM: u64 = 16 << 10;
+
+/// One name with no folder: `IMG-1.jpg`, not `a/b`, `..` or `/x`.
+fn is_plain_name(name: &str) -> bool {
+    let mut parts = Path::new(name).components();
+    matches!((parts.next(), parts.next()), (Some(std::path::Component::Normal(_)), None)) && !name.contains('/')
+}
 
 /// The chat name a file's name carries.
 pub fn title_of(name: &str) -> String {
@@ -104,7 +113,7 @@ pub fn probe(path: &Path) -> u8 {
 
 fn first_line_is_header(path: &Path) -> bool {
     let mut head = vec![0u8; 4096];
-    let Ok(mut f) = std::fs::File::open(path) else { return false };
+    let Ok(mut f) = chatferry_core::small_file::open_regular(path) else { return false };
     let n = f.read(&mut head).unwrap_or(0);
     let text = String::from_utf8_lossy(&head[..n]);
     text.lines().find(|l| !l.trim().is_empty()).is_some_and(|l| crate::header::parse(l).is_some())
@@ -112,10 +121,50 @@ fn first_line_is_header(path: &Path) -> bool {
 
 /// The transcript member of a zip, if it has one.
 fn zip_transcript(path: &Path) -> Option<String> {
-    let f = std::fs::File::open(path).ok()?;
+    let f = chatferry_core::small_file::open_regular(path).ok()?;
     let z = zip::ZipArchive::new(f).ok()?;
     let names: Vec<&str> = z.file_names().collect();
-    names.iter().find(|n| **n == "_chat.txt").or_else(|| names.iter().find(|n| is_transcript(n))).map(|n| n.to_string())
+    let top = top_folder(&names);
+    let inner: Vec<&str> =
+        names.iter().filter(|n| !is_mac_extra(n)).filter_map(|n| inside_top(n, top.as_deref())).collect();
+    inner.iter().find(|n| **n == "_chat.txt").or_else(|| inner.iter().find(|n| is_transcript(n))).map(|n| n.to_string())
+}
+
+/// What a Mac adds when it zips a folder ("Compress"): resource forks
+/// under `__MACOSX/`, `._NAME` files, Finder's `.DS_Store`. Not the
+/// export's; passed over.
+fn is_mac_extra(name: &str) -> bool {
+    let last = name.trim_end_matches('/').rsplit('/').next().unwrap_or(name);
+    name.starts_with("__MACOSX/") || last.starts_with("._") || last == ".DS_Store"
+}
+
+/// The one folder all of a zip's members are in, when the export was
+/// zipped as a folder (a Mac's "Compress" of `WhatsApp Chat - NAME/`).
+fn top_folder(names: &[&str]) -> Option<String> {
+    let mut top: Option<&str> = None;
+    for name in names.iter().filter(|n| !is_mac_extra(n)) {
+        let (first, rest) = name.split_once('/')?;
+        if first.is_empty() || first == ".." || first == "." {
+            return None;
+        }
+        if rest.is_empty() {
+            continue; // the folder's own entry
+        }
+        match top {
+            None => top = Some(first),
+            Some(t) if t == first => {}
+            Some(_) => return None,
+        }
+    }
+    top.map(str::to_string)
+}
+
+/// A member's name inside the top folder (the name itself without one).
+fn inside_top<'a>(name: &'a str, top: Option<&str>) -> Option<&'a str> {
+    match top {
+        None => Some(name),
+        Some(t) => name.strip_prefix(t)?.strip_prefix('/'),
+    }
 }
 
 /// Every chat in `input`, in name order (the import lists and reads them
@@ -257,37 +306,73 @@ fn txt_chat(txt: &Path, folder: &Path) -> ChatFile {
 /// Unpacks an iPhone export into a private temporary folder.
 fn unzip(path: &Path) -> Result<(ChatFile, Option<tempfile::TempDir>)> {
     let bad = |why: String| Error::bad_input(format!("{}: {why}; nothing was read from it", path.display()));
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, "open", e))?;
+    let file = chatferry_core::small_file::open_regular(path).map_err(|e| Error::io(path, "open", e))?;
     let mut zip = zip::ZipArchive::new(file).map_err(|e| bad(format!("not a readable zip ({e})")))?;
     if zip.len() > MAX_MEMBERS {
         return Err(bad(format!("it holds {} members, more than any export", zip.len())));
     }
+    let top = top_folder(&zip.file_names().collect::<Vec<_>>());
+    // What it would unpack to, from its listing, before anything is written:
+    // compressed far beyond what photos and text allow, or more than the
+    // temporary folder has room for, is refused whole.
+    let (mut whole, mut packed) = (0u64, 0u64);
+    for i in 0..zip.len() {
+        let member = zip.by_index_raw(i).map_err(|e| bad(format!("member {i} cannot be read ({e})")))?;
+        if !is_mac_extra(member.name()) {
+            whole = whole.saturating_add(member.size());
+            packed = packed.saturating_add(member.compressed_size());
+        }
+    }
+    if whole > MAX_TOTAL {
+        return Err(bad("it unpacks to more than 64 GiB".into()));
+    }
+    if whole > RATIO_FROM && whole / packed.max(1) > MAX_RATIO {
+        return Err(bad(format!("it unpacks {}× its size, which no export does (a zip bomb?)", whole / packed.max(1))));
+    }
+    let temp = std::env::temp_dir();
+    if let Some(free) = chatferry_core::disk::free_bytes(&temp).filter(|free| whole > *free) {
+        use chatferry_core::disk::human;
+        return Err(Error::io(
+            &temp,
+            "unpack the export into",
+            std::io::Error::other(format!(
+                "it needs {} and the folder has {} free; set TMPDIR to a folder with room",
+                human(whole),
+                human(free)
+            )),
+        ));
+    }
     let dir = tempfile::Builder::new()
         .prefix("chatferry-whatsapp-txt-")
         .tempdir()
-        .map_err(|e| Error::io(&std::env::temp_dir(), "create a folder in", e))?;
+        .map_err(|e| Error::io(&temp, "create a folder in", e))?;
     let mut transcript = None;
     let mut total = 0u64;
     for i in 0..zip.len() {
         let mut member = zip.by_index(i).map_err(|e| bad(format!("member {i} cannot be read ({e})")))?;
         let raw = member.name().to_string();
-        if member.is_dir() {
+        let shown = chatferry_core::error::shortened(&raw, 120);
+        if member.is_dir() || is_mac_extra(&raw) {
             continue;
         }
         if member.is_symlink() {
-            return Err(bad(format!("member {raw:?} is a link; an export holds none")));
+            return Err(bad(format!("member {shown:?} is a link; an export holds none")));
         }
-        let Some(rel) = member.enclosed_name().filter(|p| p.components().count() == 1 && !raw.contains('\\')) else {
-            return Err(bad(format!("member {raw:?} is not a plain file name (it would land outside the export)")));
+        let plain = member.enclosed_name().is_some() && !raw.contains('\\');
+        let inner = inside_top(&raw, top.as_deref()).filter(|n| plain && is_plain_name(n));
+        let Some(rel) = inner.map(PathBuf::from) else {
+            return Err(bad(format!(
+                "member {shown:?} is not a file of the export's own folder (it would land outside the export)"
+            )));
         };
         let size = member.size();
         total = total.saturating_add(size);
-        if total > MAX_TOTAL {
-            return Err(bad("it unpacks to more than 64 GiB".into()));
+        if total > whole {
+            return Err(bad(format!("member {shown:?} unpacks to more than its listing says")));
         }
-        if size > (1 << 20) && size / member.compressed_size().max(1) > MAX_RATIO {
+        if size > RATIO_FROM && size / member.compressed_size().max(1) > MAX_RATIO {
             return Err(bad(format!(
-                "member {raw:?} unpacks {}× its size (a zip bomb?)",
+                "member {shown:?} unpacks {}× its size (a zip bomb?)",
                 size / member.compressed_size().max(1)
             )));
         }
@@ -295,9 +380,9 @@ fn unzip(path: &Path) -> Result<(ChatFile, Option<tempfile::TempDir>)> {
         let mut out = std::fs::File::create(&out_path).map_err(|e| Error::io(&out_path, "create", e))?;
         // Never more than the member says it holds, whatever its stream claims.
         let copied = std::io::copy(&mut (&mut member).take(size + 1), &mut out)
-            .map_err(|e| bad(format!("member {raw:?} is damaged ({e})")))?;
+            .map_err(|e| bad(format!("member {shown:?} is damaged ({e})")))?;
         if copied != size {
-            return Err(bad(format!("member {raw:?} holds {copied} bytes, not the {size} it declares")));
+            return Err(bad(format!("member {shown:?} holds {copied} bytes, not the {size} it declares")));
         }
         let name = rel.to_string_lossy().to_string();
         if name == "_chat.txt" || (transcript.is_none() && is_transcript(&name)) {

@@ -216,14 +216,19 @@ fn detect_schema(conn: &rusqlite::Connection, path: &std::path::Path) -> Result<
         && db::has_table(conn, "chat")
         && db::has_column(conn, "chat", "jid_row_id");
     let legacy = db::has_table(conn, "messages") && db::has_column(conn, "messages", "key_remote_jid");
+    // A modern store keeps an empty legacy `messages` table: missing one of
+    // the modern tables, it would read as a legacy store with no messages.
+    let modern_traces = db::has_table(conn, "message")
+        || db::has_table(conn, "jid")
+        || (db::has_table(conn, "chat") && db::has_column(conn, "chat", "jid_row_id"));
+    let legacy_rows = || {
+        conn.query_row(&format!("SELECT EXISTS (SELECT 1 FROM messages WHERE {LEGACY_LIVE})"), [], |r| r.get(0))
+            .unwrap_or(false)
+    };
     if modern {
-        let legacy_rows = legacy
-            && conn
-                .query_row(&format!("SELECT EXISTS (SELECT 1 FROM messages WHERE {LEGACY_LIVE})"), [], |r| r.get(0))
-                .unwrap_or(false);
-        return Ok(if legacy_rows { Schema::Transitional } else { Schema::Modern });
+        return Ok(if legacy && legacy_rows() { Schema::Transitional } else { Schema::Modern });
     }
-    if legacy {
+    if legacy && !(modern_traces && !legacy_rows()) {
         return Ok(Schema::Legacy);
     }
     if ["message", "messages", "jid", "chat"].iter().any(|t| db::has_table(conn, t)) {
@@ -237,9 +242,14 @@ fn detect_schema(conn: &rusqlite::Connection, path: &std::path::Path) -> Result<
                 _ => None,
             })
             .collect();
+        let legacy_too = if legacy {
+            "and its legacy `messages` table holds no messages"
+        } else {
+            "and no legacy `messages` table either"
+        };
         return Err(Error::unsupported(format!(
-            "{} looks like a WhatsApp message store but has {}, and no legacy `messages` table either: it is \
-             incomplete or damaged (copy msgstore.db again), or of a WhatsApp version chatferry does not know",
+            "{} looks like a WhatsApp message store but has {}, {legacy_too}: it is incomplete or damaged (copy \
+             msgstore.db again), or of a WhatsApp version chatferry does not know",
             path.display(),
             missing.join(", ")
         )));
