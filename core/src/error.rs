@@ -106,7 +106,7 @@ impl Error {
         while let Some(p) = at {
             let check = match std::fs::symlink_metadata(p) {
                 Ok(m) if m.is_dir() => std::fs::read_dir(p).map(drop),
-                Ok(_) => std::fs::File::open(p).map(drop),
+                Ok(_) => crate::small_file::open_regular(p).map(drop),
                 Err(e) => Err(e),
             };
             if denied(check) {

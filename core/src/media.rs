@@ -186,6 +186,28 @@ pub fn is_sha256_hex(s: &str) -> bool {
 
 /// The extension a media file gets in a content-addressed store: from the
 /// MIME type where known, else from the original name, else `bin`.
+/// `name` cut to at most `max` bytes at a character boundary, its
+/// extension kept: a file system takes 255 bytes per name, and a document
+/// named with 90 CJK characters (270 bytes) aborted whole exports. Callers
+/// leave room below 255 for numbering (` (2)`) and prefixes.
+pub fn fit_name(name: &str, max: usize) -> String {
+    if name.len() <= max {
+        return name.to_string();
+    }
+    let (stem, ext) = match name.rfind('.') {
+        Some(i) if i > 0 && name.len() - i <= 16 => (&name[..i], &name[i..]),
+        _ => (name, ""),
+    };
+    let mut cut = max.saturating_sub(ext.len()).min(stem.len());
+    while !stem.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}{ext}", &stem[..cut])
+}
+
+/// The most bytes a file name made from a history may take (see `fit_name`).
+pub const NAME_AT_MOST: usize = 200;
+
 pub fn extension_for(mime: Option<&str>, file_name: Option<&str>) -> String {
     if let Some(ext) = mime.and_then(extension_for_mime) {
         return ext.to_string();
@@ -497,6 +519,15 @@ fn create_new(path: &Path) -> Result<Option<File>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_names_are_cut_by_bytes_keeping_the_extension() {
+        let cjk = format!("{}.pdf", "文".repeat(90));
+        let fit = fit_name(&cjk, NAME_AT_MOST);
+        assert!(fit.len() <= NAME_AT_MOST && fit.ends_with(".pdf") && fit.starts_with("文文"), "{fit}");
+        assert_eq!(fit_name("short.jpg", NAME_AT_MOST), "short.jpg");
+        assert_eq!(fit_name(&"老".repeat(90), 10), "老老老");
+    }
 
     #[test]
     fn later_copies_of_a_file_are_links_to_the_first() {

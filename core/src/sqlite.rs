@@ -46,8 +46,30 @@ pub fn open_immutable(path: &Path) -> rusqlite::Result<Connection> {
     )
 }
 
+/// Whether SQLite failed for want of room: the disk its file is on, or
+/// the temporary folder where it sorts (building an index) is full.
+pub fn is_disk_full(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DiskFull)
+}
+
+/// The error for a full disk while SQLite worked on `path`.
+pub fn disk_full(path: &Path) -> Error {
+    Error::new(
+        crate::ErrorKind::Io,
+        format!(
+            "no room left on disk while writing {}: SQLite needs room beside it and in the temporary folder {} \
+             (where it sorts); free some space, or set TMPDIR to a folder with room",
+            path.display(),
+            std::env::temp_dir().display()
+        ),
+    )
+}
+
 /// A one-line error for a SQLite failure on `path`.
 pub fn sql_error(path: &Path, e: rusqlite::Error) -> Error {
+    if is_disk_full(&e) {
+        return disk_full(path);
+    }
     let text = e.to_string();
     if text.contains("unable to open") {
         if let Some(denied) = Error::if_unreadable(path) {
@@ -133,6 +155,20 @@ fn percent_encode(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_full_disk_is_said_as_such_not_as_a_damaged_store() {
+        // SQLite's "database or disk is full", made here by a page limit:
+        // a full TMPDIR while building an index was reported as a bug.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("msgstore.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE t(x); PRAGMA max_page_count = 3;").unwrap();
+        let e = conn.execute_batch("INSERT INTO t SELECT zeroblob(100000);").unwrap_err();
+        assert!(is_disk_full(&e), "{e}");
+        let message = sql_error(&path, e).message;
+        assert!(message.contains("no room left on disk") && message.contains("TMPDIR"), "{message}");
+    }
 
     #[test]
     fn opens_paths_with_awkward_characters_read_only() {

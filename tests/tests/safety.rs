@@ -242,3 +242,170 @@ fn times_no_store_can_hold_are_refused_per_message_and_counted() {
         }
     }
 }
+
+/// Runs chatferry with `args`, killing it after 20 s: `None` if it hung.
+fn run_or_hang(env: &Env, args: &[&str]) -> Option<chatferry_tests::harness::Run> {
+    let mut child = env
+        .command()
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Some(chatferry_tests::harness::Run::from(child.wait_with_output().unwrap()))
+}
+
+fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo {}", path.display());
+}
+
+#[test]
+fn a_fifo_where_a_file_is_expected_is_an_error_not_a_hang() {
+    // Each of these blocked for ever in open(), waiting for a writer.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let wa = whatsapp_folder(d);
+    std::fs::remove_file(wa.join("Databases/msgstore.db")).unwrap();
+    mkfifo(&wa.join("Databases/msgstore.db"));
+    mkfifo(&d.join("msgstore.db"));
+    let arch = canonical::sample_archive_in(d);
+    std::fs::remove_file(arch.join("messages.jsonl")).unwrap();
+    mkfifo(&arch.join("messages.jsonl"));
+    std::fs::create_dir(d.join("ios")).unwrap();
+    mkfifo(&d.join("ios/ChatStorage.sqlite"));
+    std::fs::create_dir(d.join("plain")).unwrap();
+    mkfifo(&d.join("plain/_chat.txt"));
+    mkfifo(&d.join("WhatsApp Chat with F.txt"));
+    let env = Env::new();
+    let out = d.join("out");
+    let (store, ios, plain, txt) =
+        (d.join("msgstore.db"), d.join("ios"), d.join("plain"), d.join("WhatsApp Chat with F.txt"));
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["detect", s(&wa)], "WhatsApp folder whose msgstore.db is a FIFO"),
+        (vec!["convert", s(&store), "--to", "archive", "-o", s(&out)], "msgstore.db a FIFO"),
+        (vec!["convert", s(&arch), "--to", "html", "-o", s(&out)], "archive messages.jsonl a FIFO"),
+        (vec!["detect", s(&ios)], "ChatStorage.sqlite a FIFO"),
+        (vec!["convert", s(&plain), "--to", "archive", "-o", s(&out)], "a FIFO _chat.txt"),
+        (vec!["convert", s(&txt), "--to", "archive", "-o", s(&out)], "the input a FIFO"),
+    ];
+    for (args, what) in cases {
+        let run = run_or_hang(&env, &args).unwrap_or_else(|| panic!("{what}: chatferry hung"));
+        assert!(run.code != 0 || args[0] == "detect", "{what}: {}", run.stderr);
+        assert!(!out.exists(), "{what}");
+    }
+    // The plugin registry a FIFO: every command read it.
+    let registry = env.user_plugin_dir().join("registry.toml");
+    std::fs::create_dir_all(registry.parent().unwrap()).unwrap();
+    mkfifo(&registry);
+    let run = run_or_hang(&env, &["adapters"]).expect("adapters hung on a FIFO registry");
+    assert!(run.stderr.contains("not a regular file"), "{}", run.stderr);
+}
+
+#[test]
+fn special_files_are_never_replaced_and_reports_need_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let arch = canonical::sample_archive_in(d);
+    let env = Env::new();
+    // -o a FIFO (or a link to a device) with --force: refused, left as it is.
+    let fifo = d.join("fifo");
+    mkfifo(&fifo);
+    let null = d.join("null");
+    std::os::unix::fs::symlink("/dev/null", &null).unwrap();
+    for special in [&fifo, &null] {
+        let run = env.run(&["convert", s(&arch), "--to", "archive", "-o", s(special), "--force"]).fails_with(1);
+        assert!(run.error_lines()[0].contains("never replaces"), "{}", run.stderr);
+    }
+    use std::os::unix::fs::FileTypeExt;
+    assert!(fifo.metadata().unwrap().file_type().is_fifo());
+    assert!(null.symlink_metadata().unwrap().file_type().is_symlink());
+    // --report into a link to /dev/null: written into, not replaced.
+    let out = d.join("out");
+    env.run(&["convert", s(&arch), "--to", "archive", "-o", s(&out), "--report", s(&null), "-q"]).ok();
+    assert!(null.symlink_metadata().unwrap().file_type().is_symlink());
+    assert_eq!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device(), true);
+    // An existing report needs --force; one equal to -o is refused up front.
+    let report = d.join("report.json");
+    std::fs::write(&report, b"keep").unwrap();
+    let run = env.run(&["convert", s(&arch), "--to", "archive", "-o", s(&d.join("o2")), "--report", s(&report)]);
+    assert!(run.fails_with(1).error_lines()[0].contains("--force"));
+    assert_eq!(std::fs::read(&report).unwrap(), b"keep");
+    assert!(!d.join("o2").exists(), "refused before writing");
+    let same = d.join("same");
+    let run = env.run(&["convert", s(&arch), "--to", "archive", "-o", s(&same), "--report", s(&same)]).fails_with(1);
+    assert!(run.error_lines()[0].contains("give each its own path"), "{}", run.stderr);
+    assert!(!same.exists());
+}
+
+#[test]
+fn names_of_90_cjk_characters_are_written_cut_to_fit() {
+    // Names were cut to 120 characters, not to the 255 bytes a file system
+    // takes: a document or chat of 90 CJK characters (270 bytes) aborted
+    // the whole export with "File name too long".
+    let dir = tempfile::tempdir().unwrap();
+    let arch = canonical::sample_archive_in(dir.path());
+    let edit = |file: &str, f: &dyn Fn(&mut serde_json::Value)| {
+        let p = arch.join(file);
+        let lines: Vec<String> = std::fs::read_to_string(&p)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                f(&mut v);
+                v.to_string()
+            })
+            .collect();
+        std::fs::write(&p, lines.join("\n") + "\n").unwrap();
+    };
+    let mut documents = 0;
+    edit("messages.jsonl", &|m| {
+        if m["kind"] == "document" && m["media"].is_object() {
+            m["media"]["file_name"] = format!("{}.pdf", "文".repeat(90)).into();
+        }
+    });
+    for l in std::fs::read_to_string(arch.join("messages.jsonl")).unwrap().lines() {
+        documents += usize::from(l.contains("文文文"));
+    }
+    assert!(documents > 0, "the sample has a document to rename");
+    edit("chats.jsonl", &|c| c["title"] = "老".repeat(90).into());
+    let env = Env::new();
+    for (to, extra) in [
+        ("whatsapp-android", vec!["--opt", OWNER]),
+        ("wechat-android", vec!["--opt", "uin=-1570123456"]),
+        ("whatsapp-txt", vec![]),
+    ] {
+        let out = dir.path().join(format!("out-{to}"));
+        let mut args = vec!["convert", s(&arch), "--to", to, "-o", s(&out), "--unmapped", "keep-as-name"];
+        args.extend(extra);
+        env.run(&args).ok();
+        let longest = walk_names(&out).into_iter().map(|n| n.len()).max().unwrap();
+        assert!(longest <= 255, "{to}: a name of {longest} bytes");
+    }
+    let txt = walk_names(&dir.path().join("out-whatsapp-txt"));
+    assert!(txt.iter().any(|n| n.contains("老老老") && n.ends_with(".zip")), "the chat keeps its title: {txt:?}");
+}
+
+/// Every file and folder name below `dir`.
+fn walk_names(dir: &Path) -> Vec<String> {
+    let mut names = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        names.push(e.file_name().to_string_lossy().into_owned());
+        if e.file_type().unwrap().is_dir() {
+            names.extend(walk_names(&e.path()));
+        }
+    }
+    names
+}

@@ -381,3 +381,24 @@ fn writing_a_history_without_an_owner_asks_for_the_wxid() {
     run(&["--opt", "account=wxid_me"]).ok();
     assert!(out.join("Documents").join(md5_hex("wxid_me")).join("DB/MM.sqlite").is_file());
 }
+
+#[test]
+fn a_backup_whose_blob_folder_is_a_link_is_not_read_through() {
+    // The blob's folder `ab/` as a link to a folder elsewhere was followed
+    // (the store read from outside the backup, exit 0).
+    let dir = tempfile::tempdir().unwrap();
+    let fx = wi::write_sample(&dir.path().join("app"), &Spec { extras: false, wal_rows: 0 });
+    let backup = dir.path().join("backup");
+    wi::write_backup(&fx, &backup, None);
+    let account = fx.account.file_name().unwrap().to_string_lossy().into_owned();
+    let id = chatferry_core::ios_backup::file_id(wi::DOMAIN, &format!("Documents/{account}/DB/MM.sqlite"));
+    let folder = backup.join(&id[..2]);
+    assert!(folder.join(&id).is_file(), "the fixture's MM.sqlite blob is where the test looks");
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::rename(&folder, &elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &folder).unwrap();
+    let out = dir.path().join("out");
+    let run = Env::new().run(&["convert", s(&backup), "--to", "archive", "-o", s(&out)]).fails_with(1);
+    assert!(run.error_lines()[0].contains("is a link"), "{}", run.stderr);
+    assert!(!out.exists());
+}

@@ -19,9 +19,12 @@ const KNOWN_VERSIONS: std::ops::RangeInclusive<u32> = 2..=5;
 const BACKUP_TYPE: u32 = 1;
 /// `WRAP` bit: the class key is wrapped with the password key.
 const WRAP_PASSCODE: u32 = 2;
-/// Iteration counts above this are not a backup's (iOS uses 10,000,000):
-/// refused rather than spending hours on a crafted file.
-const MAX_ROUNDS: u32 = 100_000_000;
+/// Round counts above these are not a backup's: refused rather than
+/// spending a minute per password try on a crafted keybag. iPhones use
+/// 10,000,000 SHA-256 rounds (DPIC, since iOS 10.2) and 10,000 SHA-1
+/// rounds (ITER); a real backup's password takes about 2 s.
+const MAX_SHA256_ROUNDS: u32 = 20_000_000;
+const MAX_SHA1_ROUNDS: u32 = 1_000_000;
 
 #[derive(Debug)]
 struct ClassRecord {
@@ -113,7 +116,7 @@ impl Keybag {
             (None, None) => None,
             _ => return Err("its keybag has only half of the iOS 10.2 password parameters (DPSL, DPIC)".into()),
         };
-        if bag.iterations > MAX_ROUNDS || bag.dp.as_ref().is_some_and(|(_, n)| *n > MAX_ROUNDS) {
+        if bag.iterations > MAX_SHA1_ROUNDS || bag.dp.as_ref().is_some_and(|(_, n)| *n > MAX_SHA256_ROUNDS) {
             return Err("its keybag asks for more password rounds than any iPhone uses".into());
         }
         if !bag.classes.iter().any(|c| c.wrap & WRAP_PASSCODE != 0) {
@@ -278,6 +281,17 @@ mod tests {
         other[23] = 0; // TYPE 1 → 0 (the last byte of the second record)
         assert!(Keybag::parse(&other).unwrap_err().contains("type 0"), "{:?}", Keybag::parse(&other));
         assert!(Keybag::parse(&vec![0; MAX_KEYBAG + 1]).unwrap_err().contains("larger"));
+        // Each stage is held near what phones use: 100,000,000 rounds were
+        // let through, about a minute per password try.
+        let with = |tag: &[u8; 4], rounds: u32| {
+            let mut bag = good.clone();
+            let at = bag.windows(4).position(|w| w == tag).unwrap() + 8;
+            bag[at..at + 4].copy_from_slice(&rounds.to_be_bytes());
+            Keybag::parse(&bag)
+        };
+        assert!(with(b"ITER", MAX_SHA1_ROUNDS + 1).unwrap_err().contains("more password rounds"));
+        assert!(with(b"DPIC", MAX_SHA256_ROUNDS + 1).unwrap_err().contains("more password rounds"));
+        assert!(with(b"DPIC", 10_000_000).is_ok() && with(b"ITER", 10_000).is_ok(), "a phone's counts pass");
     }
 
     #[test]

@@ -463,7 +463,7 @@ pub fn safe_file_name(name: Option<&str>, fallback: &str) -> String {
     if clean.is_empty() {
         fallback.to_string()
     } else {
-        clean
+        chatferry_core::media::fit_name(&clean, chatferry_core::media::NAME_AT_MOST)
     }
 }
 

@@ -50,12 +50,25 @@ pub enum Files {
 
 impl Files {
     /// A file of the account (relative to the account folder), if present.
-    pub fn file(&self, relative: &str) -> Option<PathBuf> {
+    /// In a backup, a blob or blob folder that is a link is refused: it
+    /// would read a file from outside the backup.
+    pub fn file(&self, relative: &str) -> Result<Option<PathBuf>> {
         let p = match self {
             Files::Folder(dir) => dir.join(relative),
-            Files::Backup { dir, prefix } => ios_backup::blob_path(dir, DOMAIN, &format!("{prefix}{relative}")),
+            Files::Backup { dir, prefix } => {
+                let p = ios_backup::blob_path(dir, DOMAIN, &format!("{prefix}{relative}"));
+                let is_link = |q: &Path| q.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink());
+                if let Some(link) = [p.parent().unwrap_or(dir), &p].into_iter().find(|q| is_link(q)) {
+                    return Err(Error::bad_input(format!(
+                        "the backup's {} is a link; chatferry does not follow links out of a backup (copy the \
+                         backup again, without links)",
+                        link.display()
+                    )));
+                }
+                p
+            }
         };
-        p.is_file().then_some(p)
+        Ok(p.is_file().then_some(p))
     }
 
     /// A media file named by a row; a path that escapes the account is
@@ -284,20 +297,20 @@ impl Source {
         };
 
         let mut temp = Temp(None);
-        let mm = files.file("DB/MM.sqlite").ok_or_else(|| {
+        let mm = files.file("DB/MM.sqlite")?.ok_or_else(|| {
             let why = decrypted.as_ref().and_then(|d| d.failure(&format!("Documents/{account}/DB/MM.sqlite")));
             Error::bad_input(format!("{}: WeChat's DB/MM.sqlite {}", input.display(), why.unwrap_or("is not there")))
         })?;
         let wal = |rel: &str| files.file(&format!("{rel}-wal"));
-        let mut message_dbs = vec![temp.openable(&mm, wal("DB/MM.sqlite"), "MM.sqlite")?];
+        let mut message_dbs = vec![temp.openable(&mm, wal("DB/MM.sqlite")?, "MM.sqlite")?];
         // message_1.sqlite, message_2.sqlite, … until one is missing (and a few beyond, for gaps).
         let mut misses = 0;
         for n in 1.. {
             let rel = format!("DB/message_{n}.sqlite");
-            match files.file(&rel) {
+            match files.file(&rel)? {
                 Some(p) => {
                     misses = 0;
-                    message_dbs.push(temp.openable(&p, wal(&rel), &format!("message_{n}.sqlite"))?);
+                    message_dbs.push(temp.openable(&p, wal(&rel)?, &format!("message_{n}.sqlite"))?);
                 }
                 None => {
                     misses += 1;
@@ -308,7 +321,7 @@ impl Source {
             }
         }
         let mut side = |rel: &str, name: &str| -> Result<Option<PathBuf>> {
-            files.file(rel).map(|p| temp.openable(&p, wal(rel), name)).transpose()
+            files.file(rel)?.map(|p| temp.openable(&p, wal(rel)?, name)).transpose()
         };
         let contact_db = side("DB/WCDB_Contact.sqlite", "WCDB_Contact.sqlite")?;
         let session_db = side("session/session.db", "session.db")?;
@@ -318,7 +331,7 @@ impl Source {
 
     /// `mmsetting.archive` of the account, if present.
     pub fn setting_file(&self) -> Option<PathBuf> {
-        self.files.file("mmsetting.archive")
+        self.files.file("mmsetting.archive").ok().flatten()
     }
 }
 

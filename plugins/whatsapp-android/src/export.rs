@@ -279,9 +279,9 @@ impl WaExporter {
             Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
                 self.conn.execute_batch("ROLLBACK; BEGIN;").map_err(&e)?;
                 self.make_keys_unique()?;
-                self.conn.execute_batch(sql).map_err(|x| index_broken(x, sql))?;
+                self.conn.execute_batch(sql).map_err(|x| index_broken(x, sql, &path))?;
             }
-            Err(x) => return Err(index_broken(x, sql)),
+            Err(x) => return Err(index_broken(x, sql, &path)),
         }
         self.conn.execute_batch("COMMIT; PRAGMA journal_mode = OFF; BEGIN;").map_err(&e)
     }
@@ -606,8 +606,12 @@ impl WaExporter {
 
 use chatferry_core::media;
 
-/// The error for rows that break one of the schema's indexes.
-fn index_broken(x: rusqlite::Error, sql: &str) -> Error {
+/// The error for rows that break one of the schema's indexes (or for a
+/// full disk while building one: not a bug, and said as what it is).
+fn index_broken(x: rusqlite::Error, sql: &str, path: &Path) -> Error {
+    if chatferry_core::sqlite::is_disk_full(&x) {
+        return chatferry_core::sqlite::disk_full(path);
+    }
     Error::internal(format!(
         "the messages written break one of WhatsApp's indexes ({x}); this is a chatferry bug, \
          please report it with this line: {}",
@@ -646,7 +650,7 @@ fn default_media_path(m: &Message, media: &Media, n: u64) -> String {
             let name = media
                 .file_name
                 .as_deref()
-                .map(|f| f.replace(['/', '\\'], "_"))
+                .map(|f| media::fit_name(&f.replace(['/', '\\'], "_"), media::NAME_AT_MOST))
                 .filter(|f| !f.is_empty() && f != "." && f != "..")
                 .unwrap_or_else(|| format!("DOC-{date}-WA{n:04}.{ext}"));
             format!("Media/WhatsApp Documents/{sent}{name}")
@@ -739,7 +743,7 @@ impl Exporter for WaExporter {
             if created_name(&sql) == Some("message_key_index") {
                 self.create_key_index(&sql)?;
             } else {
-                self.conn.execute_batch(&sql).map_err(|x| index_broken(x, &sql))?;
+                self.conn.execute_batch(&sql).map_err(|x| index_broken(x, &sql, &path))?;
             }
         }
         self.conn.execute_batch("CREATE INDEX temp.cf_ids_canonical ON cf_ids (canonical)").map_err(&e)?;

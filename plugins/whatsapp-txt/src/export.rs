@@ -374,7 +374,7 @@ fn clean_file_name(name: &str) -> String {
     let cleaned: String =
         name.chars().map(|c| if c.is_control() || "/\\:*?\"<>|".contains(c) { '_' } else { c }).collect();
     let cleaned = cleaned.trim().trim_start_matches('.').to_string();
-    cleaned.chars().take(120).collect()
+    chatferry_core::media::fit_name(&cleaned, chatferry_core::media::NAME_AT_MOST)
 }
 
 fn clean_title(title: &str) -> String {
