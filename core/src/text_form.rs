@@ -114,3 +114,20 @@ mod tests {
         assert_eq!(as_text(&p), "📊 Poll: Where?\n• A (1 votes)");
     }
 }
+
+/// `n` and the word for what is counted, in the number it takes:
+/// `counted(1, "person", "people")` is `1 person`, never `1 people`.
+pub fn counted(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod counted_tests {
+    #[test]
+    fn one_is_singular_and_the_rest_plural() {
+        assert_eq!(super::counted(1u64, "person", "people"), "1 person");
+        assert_eq!(super::counted(0u64, "person", "people"), "0 people");
+        assert_eq!(super::counted(2u32, "message", "messages"), "2 messages");
+    }
+}

@@ -51,15 +51,98 @@ pub fn reader_gone() -> ! {
 
 fn remove_registered() {
     let paths = ON_SIGNAL.lock().map(|p| p.clone()).unwrap_or_default();
+    let blockers = remove_all(&paths);
+    // Last, just before the process exits and its threads with it.
+    for b in blockers {
+        let _ = std::fs::remove_file(b);
+    }
+}
+
+/// Removes `paths` (the latest registered first). Plugin threads may still
+/// be writing below a folder, and one that makes its folders as it goes
+/// (`create_dir_all`, as whatsapp-txt's copying threads do) would make it
+/// anew after it was removed: each folder is first moved aside and an empty
+/// file put in its place, so nothing can be made below its name while the
+/// tree is removed. Returns those files, to remove at the very end.
+fn remove_all(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut blockers = Vec::new();
     for p in paths.iter().rev() {
-        // The main thread may still be writing into a folder: a file made
-        // while it is being removed makes one pass fail, so try again.
-        for _ in 0..5 {
-            let removed = if p.is_dir() { std::fs::remove_dir_all(p) } else { std::fs::remove_file(p) };
-            if removed.is_ok() || p.symlink_metadata().is_err() {
+        let is_dir = |p: &Path| p.symlink_metadata().is_ok_and(|m| m.is_dir());
+        let mut n = 0;
+        while is_dir(p) && n < 5 {
+            n += 1;
+            let Some(name) = p.file_name() else { break };
+            // Still chatferry's by its name (and marker or lock inside), so
+            // a run killed now leaves it for the next run to remove.
+            let aside = p.with_file_name(format!("{}.stopped-{n}", name.to_string_lossy()));
+            if std::fs::rename(p, &aside).is_err() {
                 break;
             }
+            if std::fs::OpenOptions::new().write(true).create_new(true).open(p).is_ok() {
+                blockers.push(p.clone());
+            }
+            remove_tree(&aside);
         }
+        if blockers.last() != Some(p) {
+            remove_tree(p);
+        }
+    }
+    blockers
+}
+
+/// Removes a folder (its whole tree) or a file.
+fn remove_tree(p: &Path) {
+    // A thread may still be writing into it: a file made while it is being
+    // removed makes one pass fail, so try again.
+    for _ in 0..5 {
+        let removed = if p.is_dir() { std::fs::remove_dir_all(p) } else { std::fs::remove_file(p) };
+        if removed.is_ok() || p.symlink_metadata().is_err() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_a_thread_keeps_making_anew_stays_removed() {
+        // whatsapp-txt's copying threads made `.parts/<n>/` again after the
+        // signal handler removed the partial output (1 run in 3).
+        let dir = tempfile::tempdir().unwrap();
+        let partial = dir.path().join(".chatferry-partial-x");
+        let lock = dir.path().join(".chatferry-lock-out");
+        std::fs::write(&lock, b"1").unwrap();
+        std::fs::create_dir_all(partial.join("out/.parts/0")).unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = {
+            let (partial, stop) = (partial.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut n = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let folder = partial.join(format!("out/.parts/{}", n % 7));
+                    if std::fs::create_dir_all(&folder).is_ok() {
+                        let _ = std::fs::write(folder.join(format!("{n}.jpg")), b"photo");
+                    }
+                    n += 1;
+                }
+            })
+        };
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let blockers = remove_all(&[lock.clone(), partial.clone()]);
+        // The writer goes on, as a plugin's threads do until the exit.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(partial.is_file() && !partial.join("out").exists(), "the partial output came back");
+        assert!(!lock.exists());
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        writer.join().unwrap();
+        assert_eq!(blockers, [partial.clone()]);
+        for b in blockers {
+            std::fs::remove_file(b).unwrap();
+        }
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert!(left.is_empty(), "{left:?}");
     }
 }
 

@@ -334,7 +334,7 @@ fn inspect(
         for c in &summary.chat_list {
             let day = |t: &Option<String>| t.as_deref().map_or("-".to_string(), |t| t.chars().take(10).collect());
             outln!(
-                "{:<32} {:<8} {:>9} {:<10} {:<10} {:>13}",
+                "{} {:<8} {:>9} {:<10} {:<10} {:>13}",
                 fit(c.title.as_deref().filter(|t| !t.trim().is_empty()).unwrap_or(&c.id), 32),
                 c.kind,
                 c.messages,
@@ -355,13 +355,43 @@ fn inspect(
     Ok(ExitCode::SUCCESS)
 }
 
-/// `text` cut to `width` characters (a title may be any length), padded by the caller.
+/// `text` cut and padded to `width` columns on a terminal: a CJK character
+/// or an emoji takes two, so counting characters put the columns after
+/// it out of line.
 fn fit(text: &str, width: usize) -> String {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
     let one_line: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-    if one_line.chars().count() <= width {
-        return one_line;
+    let mut out = String::new();
+    let mut used = 0;
+    if one_line.width() <= width {
+        out = one_line;
+        used = out.width();
+    } else {
+        for c in one_line.chars() {
+            let w = c.width().unwrap_or(0);
+            if used + w > width - 1 {
+                break;
+            }
+            out.push(c);
+            used += w;
+        }
+        out.push('…');
+        used += 1;
     }
-    let mut cut: String = one_line.chars().take(width - 1).collect();
-    cut.push('…');
-    cut
+    out.extend(std::iter::repeat_n(' ', width.saturating_sub(used)));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn table_cells_take_their_width_in_columns() {
+        use unicode_width::UnicodeWidthStr;
+        for title in ["Alice", "家族 👨‍👩‍👧", "العائلة الكبيرة", &"大".repeat(40), "a\nb"]
+        {
+            let cell = super::fit(title, 32);
+            assert_eq!(cell.width(), 32, "{title:?} → {cell:?}");
+        }
+        assert!(super::fit(&"大".repeat(40), 32).trim_end().ends_with('…'));
+    }
 }

@@ -18,6 +18,7 @@
 //! ```
 
 use anyhow::{bail, Result};
+use chatferry_core::text_form::counted;
 use chatferry_core::{Chat, ChatKind, Contact, Header, Importer, Message, Report};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -395,11 +396,13 @@ impl<'a> MappedImporter<'a> {
             let more = if missing.len() > 12 { format!(" and {} more", missing.len() - 12) } else { String::new() };
             let (from, to) = (mapping.from.key(), mapping.to.key());
             let why = if mapping.with_file {
-                format!("{} people have no {to} id in the contact map", missing.len())
+                let have = if missing.len() == 1 { "has" } else { "have" };
+                format!("{} {have} no {to} id in the contact map", counted(missing.len() as u64, "person", "people"))
             } else {
+                let have = if missing.len() == 1 { "has" } else { "have" };
                 format!(
-                    "moving a {from} history to {to} needs each person's {to} id; {} people have none",
-                    missing.len()
+                    "moving a {from} history to {to} needs each person's {to} id; {} {have} none",
+                    counted(missing.len() as u64, "person", "people")
                 )
             };
             bail!(crate::UsageError(format!(
@@ -505,8 +508,12 @@ impl Importer for MappedImporter<'_> {
         ));
         if !self.mapping.placeholders.is_empty() {
             r.note(format!(
-                "{} people had no pair and were kept under placeholder ids with their names (--unmapped keep-as-name)",
-                self.mapping.placeholders.len()
+                "{} no pair and were kept under placeholder ids with their names (--unmapped keep-as-name)",
+                if self.mapping.placeholders.len() == 1 {
+                    "1 person had".to_string()
+                } else {
+                    format!("{} people had", self.mapping.placeholders.len())
+                }
             ));
         }
         if self.dropped_contacts > 0 {

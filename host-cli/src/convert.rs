@@ -114,8 +114,9 @@ pub fn run(req: Request) -> Result<ExitCode> {
         };
         let n = crate::contact_map::write_template(reader, from, path)?;
         outln!(
-            "wrote {}: you and {n} people from the input; fill in the empty ids, then convert with --contacts {}",
+            "wrote {}: you and {} from the input; fill in the empty ids, then convert with --contacts {}",
             path.display(),
+            chatferry_core::text_form::counted(n as u64, "person", "people"),
             path.display()
         );
         return Ok(ExitCode::SUCCESS);

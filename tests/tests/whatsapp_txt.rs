@@ -525,3 +525,89 @@ fn the_npm_whatsapp_chat_parser_reads_every_export_we_write() {
         assert_eq!(read, ours.len(), "{style}: it reads as many messages as we do");
     }
 }
+
+#[test]
+fn an_iphone_one_to_one_export_is_a_direct_chat_and_you_are_inferred() {
+    // The iPhone writes a one-to-one chat's system lines (the encryption
+    // notice first) under the other person's name, the chat's title: read
+    // as a group's, which made every writer make a group (whatsapp-chat-
+    // parser #258).
+    let dir = tempfile::tempdir().unwrap();
+    let z = dir.path().join("WhatsApp Chat - Anna.zip");
+    let chat = "[01/02/2024, 10:00:00] Anna: \u{200e}Messages and calls are end-to-end encrypted. No one outside of this chat, not even WhatsApp, can read or listen to them.\n\
+                [01/02/2024, 10:01:00] Anna: hi\n\
+                [01/02/2024, 10:02:00] Ben Me: hello\n\
+                [01/02/2024, 10:03:00] Anna: \u{200e}You blocked this contact.\n";
+    zip_with(&z, &[("_chat.txt", chat.as_bytes())]);
+    let out = dir.path().join("out");
+    Env::new().run(&["convert", s(&z), "--to", "archive", "-o", s(&out), "--opt", "timezone=UTC"]).ok();
+    let chats: Vec<serde_json::Value> = std::fs::read_to_string(out.join("chats.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(chats.len(), 1);
+    assert_eq!(chats[0]["kind"], "direct", "{}", chats[0]);
+    let messages = archive_messages(&out);
+    let ben = messages.iter().find(|m| m.text.as_deref() == Some("hello")).unwrap();
+    assert!(ben.from_me, "the author who is not the title is you");
+    let anna = messages.iter().find(|m| m.text.as_deref() == Some("hi")).unwrap();
+    assert!(!anna.from_me);
+    // A group still reads as one: its system lines are under its name,
+    // which writes no messages.
+    let g = dir.path().join("WhatsApp Chat - Team.zip");
+    let group = "[01/02/2024, 10:00:00] Team: \u{200e}Anna created group \u{201c}Team\u{201d}\n\
+                 [01/02/2024, 10:01:00] Anna: hi\n\
+                 [01/02/2024, 10:02:00] Ben Me: hello\n";
+    zip_with(&g, &[("_chat.txt", group.as_bytes())]);
+    let out = dir.path().join("out-group");
+    Env::new().run(&["convert", s(&g), "--to", "archive", "-o", s(&out), "--opt", "timezone=UTC"]).ok();
+    assert!(std::fs::read_to_string(out.join("chats.jsonl")).unwrap().contains("\"kind\":\"group\""));
+}
+
+#[test]
+fn a_folder_of_several_exports_reads_each_of_them() {
+    // Two Android transcripts side by side were "no WhatsApp export"; one
+    // transcript beside iPhone zips was read alone, the zips skipped.
+    let dir = tempfile::tempdir().unwrap();
+    let two = dir.path().join("two");
+    std::fs::create_dir(&two).unwrap();
+    std::fs::write(two.join("WhatsApp Chat with Anna.txt"), "01/02/2024, 10:00 - Anna: hi\n").unwrap();
+    std::fs::write(two.join("WhatsApp Chat with Ben.txt"), "01/02/2024, 11:00 - Ben: ho\n").unwrap();
+    let mixed = dir.path().join("mixed");
+    std::fs::create_dir(&mixed).unwrap();
+    std::fs::write(mixed.join("WhatsApp Chat with Anna.txt"), "01/02/2024, 10:00 - Anna: hi\n").unwrap();
+    for name in ["Cy", "Dee"] {
+        zip_with(
+            &mixed.join(format!("WhatsApp Chat - {name}.zip")),
+            &[("_chat.txt", format!("[01/02/2024, 12:00:00] {name}: hey\n").as_bytes())],
+        );
+    }
+    let env = Env::new();
+    for (folder, chats) in [(&two, 2), (&mixed, 3)] {
+        let out = dir.path().join(format!("out-{chats}"));
+        env.run(&["convert", s(folder), "--to", "archive", "-o", s(&out), "--opt", "timezone=UTC"]).ok();
+        assert_eq!(std::fs::read_to_string(out.join("chats.jsonl")).unwrap().lines().count(), chats, "{folder:?}");
+        assert_eq!(archive_messages(&out).len(), chats);
+    }
+}
+
+#[test]
+fn me_must_name_an_author_and_a_given_time_zone_is_named_as_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let txt = dir.path().join("WhatsApp Chat with Anna.txt");
+    std::fs::write(&txt, "01/02/2024, 10:00 - Anna: hi\n01/02/2024, 10:01 - Ben: ho\n").unwrap();
+    let env = Env::new();
+    // A name nobody wrote under made every message "received", silently.
+    let out = dir.path().join("out");
+    let run = env.run(&["convert", s(&txt), "--to", "archive", "-o", s(&out), "--opt", "me=Benn"]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    let errors = run.error_lines();
+    assert_eq!(errors.len(), 1, "{}", run.stderr);
+    assert!(errors[0].contains("names nobody") && errors[0].contains("\"Anna\", \"Ben\""), "{}", errors[0]);
+    assert!(!out.exists());
+    // The note asked for --opt timezone even when it was given.
+    let run = env.run(&["convert", s(&txt), "--to", "archive", "-o", s(&out), "--opt", "timezone=Asia/Tokyo"]).ok();
+    assert!(run.stdout.contains("times read as Asia/Tokyo (given with --opt timezone)"), "{}", run.stdout);
+    assert!(!run.stdout.contains("give --opt timezone"), "{}", run.stdout);
+}

@@ -153,12 +153,38 @@ const CSP: &str = "default-src 'self' file:; script-src 'self' file:; style-src 
                img-src 'self' file: data:; media-src 'self' file:; object-src 'none'; base-uri 'none'; \
                form-action 'self' file:";
 
+/// What a missing file was, in words.
+fn missing_what(kind: MessageKind) -> &'static str {
+    match kind {
+        MessageKind::Image => "A photo",
+        MessageKind::Video => "A video",
+        MessageKind::Gif => "A GIF",
+        MessageKind::Voice => "A voice message",
+        MessageKind::Audio => "An audio file",
+        MessageKind::Sticker => "A sticker",
+        MessageKind::Document => "A document",
+        _ => "A file",
+    }
+}
+
 /// How a file is shown: inline where every browser plays it, else a link.
 /// Appended to `out`, the page being built.
 fn media_html(out: &mut String, m: &Message, media: &Media, prefix: &str) {
     let Some(file) = &media.file else {
-        let what = media.file_name.as_deref().unwrap_or(m.kind.as_str());
-        let _ = write!(out, r#"<div class="missing">[{} not available: {}]</div>"#, text(m.kind.as_str()), text(what));
+        // Said plainly, and the caption kept: every message of an "Export
+        // without media" chat lands here.
+        let named = media.file_name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default();
+        out.push_str(r#"<figure class="media">"#);
+        let _ = write!(
+            out,
+            r#"<div class="missing">{}{} — the file was not in the history this was made from</div>"#,
+            text(missing_what(m.kind)),
+            text(&named)
+        );
+        if let Some(c) = media.caption.as_deref().filter(|c| !c.is_empty()) {
+            let _ = write!(out, r#"<figcaption dir="auto">{}</figcaption>"#, text(c));
+        }
+        out.push_str("</figure>");
         return;
     };
     let src = attr(&format!("{prefix}{file}")).into_owned();
@@ -804,6 +830,26 @@ mod tests {
             assert!(media.missing && media.file.is_none(), "{gone:?}");
         }
         assert_eq!((ex.report.media.carried, ex.report.media.missing), (2, 2));
+    }
+
+    #[test]
+    fn a_missing_file_is_said_plainly_and_its_caption_kept() {
+        // "Export without media": the caption was dropped and the page said
+        // "[other not available: other]".
+        let mut out = String::new();
+        let mut m = with_media(Path::new("gone.jpg"));
+        let media = m.media.as_mut().unwrap();
+        media.path = None;
+        media.missing = true;
+        media.caption = Some("the view from the top 🏔".into());
+        media_html(&mut out, &m, m.media.as_ref().unwrap(), "../../");
+        assert!(out.contains("A photo — the file was not in the history"), "{out}");
+        assert!(out.contains("<figcaption dir=\"auto\">the view from the top 🏔</figcaption>"), "{out}");
+        m.kind = MessageKind::Other;
+        m.media.as_mut().unwrap().file_name = Some("notes.pdf".into());
+        out.clear();
+        media_html(&mut out, &m, m.media.as_ref().unwrap(), "");
+        assert!(out.contains("A file (notes.pdf) — the file was not") && !out.contains("other"), "{out}");
     }
 
     fn exporter_with_chats(out: &Path, chats: usize) -> HtmlExporter {

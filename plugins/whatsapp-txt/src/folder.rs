@@ -32,14 +32,15 @@ pub struct Listing {
     /// per pair, and nobody who writes a folder knows the keys.
     keys: HashSet<u128, KeyIsHash>,
     hashers: (RandomState, RandomState),
-    /// The names ending in `.txt` (the transcript is among them).
+    /// The names ending in `.txt` or `.zip` (the transcript is among them,
+    /// and any other export beside it).
     texts: Vec<String>,
     /// Whether some file's name is not UTF-8 (such files are not listed).
     other_names: bool,
 }
 
 impl Listing {
-    /// The listed names ending in `.txt`.
+    /// The listed names ending in `.txt` or `.zip`.
     pub fn texts(&self) -> impl Iterator<Item = &str> {
         self.texts.iter().map(String::as_str)
     }
@@ -162,7 +163,7 @@ pub fn list(root: &Path) -> Option<Listing> {
             match name.to_str() {
                 Some(name) => {
                     keys.insert(key(&hashers, name));
-                    if name.ends_with(".txt") {
+                    if name.ends_with(".txt") || name.ends_with(".zip") {
                         texts.push(name.to_string());
                     }
                 }

@@ -19,6 +19,7 @@ use ahash::AHashMap;
 use chatferry_core::digits::decimal;
 use chatferry_core::media::{mime_for_extension, Resolve};
 use chatferry_core::producer::{Finishing, Reader, Send as SendBatch, StreamedImporter};
+use chatferry_core::text_form::counted;
 use chatferry_core::{
     Chat, ChatKind, Contact, ContactCard, Error, Header, Importer, Location, Media, Message, MessageKind, Options,
     Participant, Report, Result, Role, Status, SystemEvent,
@@ -110,6 +111,10 @@ struct Learnt {
     /// before them: authors if an earlier piece saw the name.
     if_known: AHashMap<String, IfKnown>,
     group_hint: bool,
+    /// An iPhone system line under the chat's title. A group's are under
+    /// its name; a one-to-one chat's (the encryption notice first) under
+    /// the other person's, who is then also an author: decided in `plan`.
+    title_system: bool,
 }
 
 /// The `John Doe:.` lines of one name (see `Learnt`).
@@ -169,7 +174,7 @@ fn learn_piece(file: &ChatFile, forced: Option<header::Order>, from: u64, to: u6
         };
         // iPhone system lines carry the group's (or actor's) name, their text after U+200E.
         if h.bracketed && is_ios_system(b) {
-            l.group_hint |= a == file.title;
+            l.title_system |= a == file.title;
             continue;
         }
         // Looked up before inserting: one allocation per author, not per line.
@@ -206,7 +211,7 @@ impl Learnt {
             match self.authors.get_mut(&name) {
                 Some(n) => {
                     *n += lines.authored;
-                    self.group_hint |= lines.title_system;
+                    self.title_system |= lines.title_system;
                 }
                 None => self.group_hint |= lines.group_words,
             }
@@ -215,12 +220,13 @@ impl Learnt {
             *self.authors.entry(name).or_default() += n;
         }
         self.group_hint |= later.group_hint;
+        self.title_system |= later.title_system;
     }
 }
 
 /// The plan of a transcript from what its first pass saw.
 fn plan(file: ChatFile, learnt: Learnt, me_option: Option<&str>) -> Result<Plan> {
-    let Learnt { any, headers, before: lines_before, orders, authors, group_hint, .. } = learnt;
+    let Learnt { any, headers, before: lines_before, orders, authors, group_hint, title_system, .. } = learnt;
     if !any {
         return Err(Error::bad_input(format!("{} is empty", file.shown)));
     }
@@ -232,7 +238,9 @@ fn plan(file: ChatFile, learnt: Learnt, me_option: Option<&str>) -> Result<Plan>
         )));
     }
     let authors: BTreeMap<String, u64> = authors.into_iter().collect();
-    let group = group_hint || authors.len() > 2;
+    // System lines under the title say "group" only when the title writes
+    // no messages of its own: in a one-to-one chat it is the other person.
+    let group = group_hint || authors.len() > 2 || (title_system && !authors.contains_key(&file.title));
     let (me, me_how) = match me_option {
         Some(m) => (Some(m.to_string()), "given with --opt me"),
         None if !group && authors.len() == 2 && authors.contains_key(&file.title) => {
@@ -268,6 +276,25 @@ fn plan(file: ChatFile, learnt: Learnt, me_option: Option<&str>) -> Result<Plan>
     };
     let ids = authors.keys().map(|a| (a.clone(), contact_id(a))).collect();
     Ok(Plan { file, orders, authors, chat, ids, me, me_how, headers, lines_before })
+}
+
+/// `--opt me=NAME` must name an author of some chat: a name nobody wrote
+/// under would make every message "received" without a word.
+fn refuse_me_naming_nobody<'a>(me: &str, plans: impl Iterator<Item = &'a Plan> + Clone) -> Result<()> {
+    if plans.clone().any(|p| p.authors.contains_key(me)) {
+        return Ok(());
+    }
+    let mut names: Vec<&str> = plans.flat_map(|p| p.authors.keys().map(String::as_str)).collect();
+    names.sort_unstable();
+    names.dedup();
+    let shown: Vec<String> =
+        names.iter().take(12).map(|n| format!("{:?}", chatferry_core::error::shortened(n, 60))).collect();
+    let more = if names.len() > 12 { format!(" and {} more", names.len() - 12) } else { String::new() };
+    Err(Error::usage(format!(
+        "--opt me={:?} names nobody in the export; its authors are {}{more}: give one of them, exactly as written",
+        chatferry_core::error::shortened(me, 60),
+        shown.join(", ")
+    )))
 }
 
 /// `X: X updated the message timer…`: a notice some exports put under
@@ -327,6 +354,9 @@ fn open_sized(input: &Path, options: &Options, sizes: Sizes) -> Result<TxtImport
     let zone = Zone::from_option(options.get("timezone"))?;
     let me = options.get("me").map(str::trim).filter(|m| !m.is_empty());
     let Planned { plans: planned, unpacked } = learn_all(input, forced, me, learn_piece)?;
+    if let Some(me) = me {
+        refuse_me_naming_nobody(me, planned.iter().map(|(plan, _)| plan))?;
+    }
     let mut report = Report::new();
     let mut plans = Vec::new();
     let mut folders = Vec::new();
@@ -335,7 +365,14 @@ fn open_sized(input: &Path, options: &Options, sizes: Sizes) -> Result<TxtImport
         plans.push(plan);
         folders.push(folder);
     }
-    report.note(format!("times read as {} (the export holds none; give --opt timezone=Area/City)", zone.describe()));
+    report.note(match zone {
+        Zone::Named(_) => format!("times read as {} (given with --opt timezone)", zone.describe()),
+        Zone::Local => format!(
+            "times read as {} (the export holds none; if the phone was set to another, give --opt \
+             timezone=Area/City)",
+            zone.describe()
+        ),
+    });
     // Contacts: every author once, across chats.
     let mut contacts: BTreeMap<String, Contact> = BTreeMap::new();
     let mut owner = None;
@@ -1302,15 +1339,16 @@ fn describe(p: &Plan) -> String {
         }
     };
     let before = if p.lines_before > 0 {
-        format!("; {} lines before the first message were not read", p.lines_before)
+        let were = if p.lines_before == 1 { "was" } else { "were" };
+        format!("; {} before the first message {were} not read", counted(p.lines_before, "line", "lines"))
     } else {
         String::new()
     };
     format!(
-        "{}: {} messages by {} authors, {}; {me}{before}",
+        "{}: {} by {}, {}; {me}{before}",
         p.file.shown,
-        p.headers,
-        p.authors.len(),
+        counted(p.headers, "message", "messages"),
+        counted(p.authors.len() as u64, "author", "authors"),
         if orders.is_empty() { "dates year first".to_string() } else { orders.join(", ") }
     )
 }
@@ -1640,6 +1678,7 @@ over the river
         let authors: BTreeMap<&str, u64> = whole.authors.iter().map(|(a, n)| (a.as_str(), *n)).collect();
         assert_eq!(authors, BTreeMap::from([("Ann", 2), ("Ben", 2), ("Cy", 1)]));
         assert!(whole.group_hint);
+        assert!(!whole.title_system, "Fam's system line came before Fam was known");
         assert_eq!((whole.headers, whole.before), (9, 1));
         for size in [1, 2, 3, 5, 8, 13, 21, 40, 64, 100, 200, 1000] {
             let pieces = stream::cuts(&file.txt, &file.shown, size, |_| true);

@@ -226,6 +226,9 @@ pub fn sources(input: &Path) -> Result<Sources> {
             let (chat, unpacked) = unzip(&p)?;
             out.items.push(Source::Ready(chat));
             out.unpacked.extend(unpacked);
+        } else if t.is_file() && is_transcript(&name) {
+            // Android exports side by side, their files in this folder too.
+            out.items.push(Source::Ready(txt_chat(&p, input)));
         } else if t.is_dir() {
             out.items.push(Source::Folder(p));
         }
@@ -260,22 +263,38 @@ fn listed_transcript_in(dir: &Path) -> Option<(PathBuf, Option<Arc<Listing>>)> {
     }
     let mut names: Vec<&str> = listing.texts().filter(|n| is_transcript(n)).collect();
     names.sort_unstable();
-    // One transcript per folder: a folder with several is a folder of exports.
+    // One transcript per folder: a folder with several, or with an export's
+    // zip beside its transcript, is a folder of exports.
     let [name] = names[..] else { return None };
+    if listing.texts().any(|n| is_export_zip(n) && zip_transcript(&dir.join(n)).is_some()) {
+        return None;
+    }
     Some((dir.join(name), Some(Arc::new(listing))))
 }
 
 fn transcript_in(dir: &Path) -> Option<PathBuf> {
     // Names first: a folder of exports can hold tens of thousands of media files.
-    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
-        .ok()?
-        .filter_map(|e| e.ok())
-        .filter(|e| is_transcript(&e.file_name().to_string_lossy()) && e.file_type().is_ok_and(|t| t.is_file()))
-        .map(|e| e.path())
-        .collect();
+    let (mut names, mut zips) = (Vec::new(), false);
+    for e in std::fs::read_dir(dir).ok()?.filter_map(|e| e.ok()) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !e.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        if is_transcript(&name) {
+            names.push(e.path());
+        } else if is_export_zip(&name) && zip_transcript(&e.path()).is_some() {
+            zips = true;
+        }
+    }
     names.sort();
-    // One transcript per folder: a folder with several is a folder of exports.
-    (names.len() == 1).then(|| names.remove(0))
+    // One transcript per folder: a folder with several, or with an export's
+    // zip beside its transcript, is a folder of exports.
+    (names.len() == 1 && !zips).then(|| names.remove(0))
+}
+
+/// A name an iPhone export's zip has (`WhatsApp Chat - NAME.zip`).
+fn is_export_zip(name: &str) -> bool {
+    name.ends_with(".zip") && name.contains("WhatsApp")
 }
 
 fn one(path: &Path) -> Result<(ChatFile, Option<tempfile::TempDir>)> {

@@ -40,9 +40,14 @@ impl Zone {
     pub fn describe(&self) -> String {
         match self {
             Zone::Named(tz) => tz.name().to_string(),
+            // Named whether it comes from TZ (which the reading honours
+            // first) or from the system's setting (/etc/localtime).
             Zone::Local => match std::env::var("TZ") {
                 Ok(tz) if !tz.is_empty() => format!("this machine's time zone (TZ={tz})"),
-                _ => "this machine's time zone".to_string(),
+                _ => match iana_time_zone::get_timezone() {
+                    Ok(tz) if !tz.is_empty() => format!("this machine's time zone, {tz}"),
+                    _ => "this machine's time zone".to_string(),
+                },
             },
         }
     }
