@@ -43,11 +43,21 @@ pub fn archive_lines(bytes: &[u8]) {
 #[cfg(feature = "ios-backup")]
 pub use crate::ios_backup::fuzz_plists as backup_plists;
 
+/// Fuzz target `keybag`: bytes as an encrypted backup's BackupKeyBag.
+#[cfg(feature = "ios-backup")]
+pub use crate::ios_backup::fuzz_keybag as keybag;
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn the_archive_lines_corpus_passes() {
         super::smoke("archive_lines", super::archive_lines);
+    }
+
+    #[cfg(feature = "ios-backup")]
+    #[test]
+    fn the_keybag_corpus_passes() {
+        super::smoke("keybag", super::keybag);
     }
 
     #[cfg(feature = "ios-backup")]

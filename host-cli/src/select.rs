@@ -39,7 +39,7 @@ impl Selection {
                 bail!(UsageError("--chat needs a chat id or title; `chatferry inspect INPUT` lists them".into()));
             }
             sel.chats.push(c.to_string());
-            sel.described.push(format!("--chat \"{c}\""));
+            sel.described.push(format!("--chat {:?}", chatferry_core::error::shortened(c, 80)));
         }
         if let Some(s) = since {
             sel.since_ms = Some(parse_time(s, "--since", Bound::Start)?);
@@ -173,8 +173,14 @@ impl<'a> Selected<'a> {
 
     /// Every `--chat` must name a chat: a typo would otherwise convert nothing.
     fn check_matched(&self) -> chatferry_core::Result<()> {
-        let unmatched: Vec<String> =
-            self.sel.chats.iter().zip(&self.matched).filter(|(_, m)| !**m).map(|(c, _)| format!("\"{c}\"")).collect();
+        let unmatched: Vec<String> = self
+            .sel
+            .chats
+            .iter()
+            .zip(&self.matched)
+            .filter(|(_, m)| !**m)
+            .map(|(c, _)| format!("{:?}", chatferry_core::error::shortened(c, 80)))
+            .collect();
         if unmatched.is_empty() {
             return Ok(());
         }

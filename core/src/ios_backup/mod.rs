@@ -75,6 +75,16 @@ pub fn is_backup(dir: &Path) -> bool {
     dir.is_dir() && dir.join("Manifest.db").is_file()
 }
 
+/// For the fuzz target `keybag` (fuzz/): `bytes` as a BackupKeyBag. The
+/// password is not tried: a parsed keybag's rounds are bounded, and
+/// deriving a key takes seconds, not a fuzzer's microseconds.
+#[doc(hidden)]
+pub fn fuzz_keybag(bytes: &[u8]) {
+    if let Ok(bag) = keybag::Keybag::parse(bytes) {
+        let _ = bag.rounds();
+    }
+}
+
 /// For the fuzz target `backup_plists` (fuzz/): `bytes` as a Manifest.plist
 /// and as a Manifest.db file record, as chatferry reads and rewrites them.
 #[doc(hidden)]

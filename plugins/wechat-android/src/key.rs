@@ -163,15 +163,19 @@ fn settings_value(file: &Path, key: i64) -> std::result::Result<Option<String>, 
 /// A value from an Android shared_prefs XML file: `<int name="N" value="V"/>`
 /// or `<string name="N">V</string>`.
 pub fn pref_value(file: &Path, name: &str) -> Option<String> {
-    use quick_xml::events::Event;
     // A prefs file is never a link on a phone, and a few kilobytes: a link
     // (to /dev/zero, or out of the input) or a huge file is not read.
     if is_link(file) {
         return None;
     }
     let bytes = chatferry_core::small_file::read(file, "the settings file", MAX_PREFS).ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    let mut reader = quick_xml::Reader::from_str(&text);
+    pref_in(&String::from_utf8(bytes).ok()?, name)
+}
+
+/// `pref_value` of a prefs file's text.
+pub fn pref_in(text: &str, name: &str) -> Option<String> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(text);
     let mut in_wanted = false;
     loop {
         match reader.read_event().ok()? {
@@ -218,6 +222,25 @@ pub fn prefs_files(uin: &str, username: Option<&str>) -> Vec<(&'static str, Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_prefs_file_that_is_a_link_or_huge_is_not_read() {
+        // Read whole and through links: a link to /dev/zero filled memory.
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("auth_info_key_prefs.xml");
+        std::fs::write(&good, r#"<map><int name="_auth_uin" value="-1570123456" /></map>"#).unwrap();
+        assert_eq!(pref_value(&good, "_auth_uin").as_deref(), Some("-1570123456"));
+        let link = dir.path().join("link.xml");
+        std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+        assert_eq!(pref_value(&link, "_auth_uin"), None);
+        let outside = dir.path().join("outside.xml");
+        std::os::unix::fs::symlink(&good, &outside).unwrap();
+        assert_eq!(pref_value(&outside, "_auth_uin"), None, "a link is not followed, even to a good file");
+        let huge = dir.path().join("huge.xml");
+        let f = std::fs::File::create(&huge).unwrap();
+        f.set_len(3 << 30).unwrap();
+        assert_eq!(pref_value(&huge, "_auth_uin"), None);
+    }
 
     #[test]
     fn key_rule_matches_the_documented_example() {

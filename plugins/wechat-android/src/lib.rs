@@ -5,6 +5,37 @@ mod export;
 pub mod import;
 pub mod javaser;
 mod key;
+
+/// Entry points for the fuzz targets in fuzz/ (not an API).
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Bytes as `MicroMsg/CompatibleInfo.cfg` or `systemInfo.cfg`.
+    pub fn java_settings(bytes: &[u8]) {
+        let _ = crate::javaser::read(bytes);
+        let _ = crate::javaser::map_value(bytes, 258);
+    }
+
+    /// Bytes as a `shared_prefs/*.xml` file.
+    pub fn shared_prefs(bytes: &[u8]) {
+        if let Ok(text) = std::str::from_utf8(bytes) {
+            let _ = crate::key::pref_in(text, "_auth_uin");
+            let _ = crate::key::pref_in(text, "_auth_key");
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn the_java_settings_corpus_passes() {
+            chatferry_core::fuzzing::smoke("java_settings", super::java_settings);
+        }
+
+        #[test]
+        fn the_shared_prefs_corpus_passes() {
+            chatferry_core::fuzzing::smoke("shared_prefs", super::shared_prefs);
+        }
+    }
+}
 mod source;
 
 use chatferry_core::abi::guest::Plugin;

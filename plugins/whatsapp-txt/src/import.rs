@@ -1353,6 +1353,33 @@ fn describe(p: &Plan) -> String {
     )
 }
 
+/// For the fuzz target `whatsapp_txt_lines`: each line's header and body
+/// read, then the bytes imported as a transcript.
+#[doc(hidden)]
+pub fn fuzz_transcript(bytes: &[u8]) {
+    for line in String::from_utf8_lossy(bytes).lines() {
+        if let Some(h) = header::parse(line) {
+            let _ = split_maybe(h.rest);
+            let _ = body::classify(h.rest, &|_| false);
+        }
+    }
+    fuzz_import(bytes, "WhatsApp Chat with Fuzz.txt");
+}
+
+/// For the fuzz targets: `bytes` saved as `name` and imported whole.
+#[doc(hidden)]
+pub fn fuzz_import(bytes: &[u8], name: &str) {
+    let dir = tempfile::tempdir().expect("a temporary folder for the fuzz target");
+    let path = dir.path().join(name);
+    std::fs::write(&path, bytes).expect("the fuzz input written");
+    let Ok(mut reader) = open(&path, &Options::new().with("timezone", "UTC")) else { return };
+    let _ = reader.header();
+    while reader.next_contacts(1000).is_ok_and(|b| !b.is_empty()) {}
+    while reader.next_chats(1000).is_ok_and(|b| !b.is_empty()) {}
+    while reader.next_messages(1000).is_ok_and(|b| !b.is_empty()) {}
+    let _ = reader.finish();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,34 @@ mod source;
 mod stream;
 mod zone;
 
+/// Entry points for the fuzz targets in fuzz/ (not an API).
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Bytes as a transcript: each line's header and body, then the whole
+    /// file imported.
+    pub fn transcript(bytes: &[u8]) {
+        crate::import::fuzz_transcript(bytes);
+    }
+
+    /// Bytes as an iPhone export's zip, imported.
+    pub fn zip(bytes: &[u8]) {
+        crate::import::fuzz_import(bytes, "WhatsApp Chat - Fuzz.zip");
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn the_whatsapp_txt_lines_corpus_passes() {
+            chatferry_core::fuzzing::smoke("whatsapp_txt_lines", super::transcript);
+        }
+
+        #[test]
+        fn the_whatsapp_txt_zip_corpus_passes() {
+            chatferry_core::fuzzing::smoke("whatsapp_txt_zip", super::zip);
+        }
+    }
+}
+
 use chatferry_core::abi::guest::Plugin;
 use chatferry_core::{
     Adapter, AdapterInfo, Capabilities, Exporter, Importer, OptionKind, OptionSpec, Options, PathKind, Result,
