@@ -31,6 +31,9 @@ pub const MAX_PLIST: u64 = 16 << 20;
 /// most `MAX_PLIST` bytes.
 pub fn read_plist(path: &Path, what: &str) -> Result<plist::Value> {
     let bytes = crate::small_file::read(path, what, MAX_PLIST).map_err(|e| Error::bad_input(e.message))?;
-    plist::Value::from_reader(std::io::Cursor::new(bytes))
-        .map_err(|e| Error::bad_input(format!("{what} {} is damaged: {e}", path.display())))
+    // The parser's own words (`InvalidTrailerObjectOffsetSize`) tell a
+    // person nothing.
+    plist::Value::from_reader(std::io::Cursor::new(bytes)).map_err(|_| {
+        Error::bad_input(format!("{what} {} is damaged (not a property list that can be read)", path.display()))
+    })
 }

@@ -186,6 +186,14 @@ fn check_readable(path: &Path) -> Result<()> {
     if path.symlink_metadata().is_err() {
         bail!("{} does not exist", path.display());
     }
+    // Plugins take paths as text: said once here, not once per adapter.
+    if path.to_str().is_none() {
+        bail!(
+            "{} is not valid UTF-8 (its name holds bytes of another encoding); rename it, or use a path without \
+             such characters",
+            path.display()
+        );
+    }
     Ok(())
 }
 

@@ -196,3 +196,18 @@ fn quiet_prints_nothing_on_success() {
     let run = Env::new().run(&["--quiet", "convert", s(&a), "--to", "archive", "-o", s(&dir.path().join("o"))]).ok();
     assert!(run.stdout.is_empty() && run.stderr.is_empty(), "{run:?}");
 }
+
+#[test]
+fn an_input_whose_name_is_not_utf8_is_one_line() {
+    // Each adapter said so in a warning of its own (six), then "no adapter
+    // recognises".
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join(std::ffi::OsStr::from_bytes(b"w\xffa"));
+    std::fs::create_dir(&input).unwrap();
+    let out = dir.path().join("out");
+    let output = Env::new().command().arg("convert").arg(&input).args(["--to", "archive", "-o"]).arg(&out).output();
+    let run = chatferry_tests::harness::Run::from(output.unwrap()).fails_with(1);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("is not valid UTF-8"), "{}", run.stderr);
+}

@@ -357,3 +357,65 @@ fn the_real_backups_file_records_are_read_and_rewritten_through_their_references
         assert!(changed <= 3, "{rel}: only the MBFile, its path and its key object change ({changed})");
     }
 }
+
+#[test]
+fn damaged_encrypted_backups_are_one_plain_line_each() {
+    // A damaged Manifest.plist was "Manifest.db is not an SQLite database";
+    // a cut Manifest.db showed the decrypted copy's temporary path.
+    let dir = tempfile::tempdir().unwrap();
+    let group = ios_sample(dir.path());
+    let made = dir.path().join("made");
+    ios_backup::write(&group, &made, Some(&Encryption::new(PASSWORD)));
+    let pw = password_file(dir.path(), PASSWORD);
+    let env = Env::new();
+    let damage: Vec<(&str, Box<dyn Fn(&Path)>)> = vec![
+        ("plist garbage", Box::new(|b: &Path| std::fs::write(b.join("Manifest.plist"), b"\x00garbage\xff").unwrap())),
+        (
+            "plist cut",
+            Box::new(|b: &Path| {
+                let p = std::fs::read(b.join("Manifest.plist")).unwrap();
+                std::fs::write(b.join("Manifest.plist"), &p[..p.len() / 2]).unwrap()
+            }),
+        ),
+        ("manifest db garbage", Box::new(|b: &Path| std::fs::write(b.join("Manifest.db"), vec![7u8; 4096]).unwrap())),
+        (
+            "manifest db cut",
+            Box::new(|b: &Path| {
+                let p = std::fs::read(b.join("Manifest.db")).unwrap();
+                std::fs::write(b.join("Manifest.db"), &p[..p.len() / 2 / 16 * 16]).unwrap()
+            }),
+        ),
+    ];
+    for (what, f) in damage {
+        let b = dir.path().join(what.replace(' ', "-"));
+        std::fs::create_dir(&b).unwrap();
+        for (name, bytes) in tree(&made) {
+            let p = b.join(&name);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, bytes).unwrap();
+        }
+        f(&b);
+        let out = dir.path().join("out");
+        let run = env.run(&[
+            "convert",
+            s(&b),
+            "--to",
+            "archive",
+            "-o",
+            s(&out),
+            "--opt",
+            OWNER,
+            "--opt",
+            &format!("backup-password-file={}", s(&pw)),
+        ]);
+        let run = run.fails_with(1);
+        let errors = run.error_lines();
+        assert_eq!(errors.len(), 1, "{what}: {}", run.stderr);
+        let line = errors[0];
+        assert!(line.contains(s(&b)) && line.contains("the backup is damaged"), "{what}: {line}");
+        // No path of chatferry's own temporary files, no parser's debug words.
+        assert!(!line.contains("chatferry-run-") && !line.contains("chatferry-decrypted"), "{what}: {line}");
+        assert!(!line.contains("not an SQLite database") && !line.contains("Invalid"), "{what}: {line}");
+        assert!(!out.exists());
+    }
+}

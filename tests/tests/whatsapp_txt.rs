@@ -261,6 +261,10 @@ fn bad_exports_are_one_line_errors_and_nothing_is_written() {
     let mut members: Vec<(&str, &[u8])> = vec![("_chat.txt", good)];
     members.extend(names.iter().map(|n| (n.as_str(), zeros.as_slice())));
     zip_with(&small_bombs, &members);
+    // A member name of 65,000 bytes was quoted whole in the error.
+    let long_name = dir.path().join("WhatsApp Chat - Long.zip");
+    let name = format!("{}.jpg", "x".repeat(65_000));
+    zip_with(&long_name, &[("_chat.txt", good), (name.as_str(), b"x")]);
     let binary = dir.path().join("WhatsApp Chat with Bin.txt");
     std::fs::write(&binary, b"\x7fELF\x02\x01\x01\x00\x00\x00binary").unwrap();
     let empty = dir.path().join("WhatsApp Chat with Empty.txt");
@@ -271,6 +275,7 @@ fn bad_exports_are_one_line_errors_and_nothing_is_written() {
         (&climbing, "is not a file of the export's own folder (it would land outside the export)"),
         (&bomb, "(a zip bomb?)"),
         (&small_bombs, "(a zip bomb?)"),
+        (&long_name, "has a name longer than a file system allows"),
         (&binary, "holds binary data"),
         (&empty, "is empty"),
         (&prose, "no line starts like a WhatsApp export message"),
@@ -280,6 +285,7 @@ fn bad_exports_are_one_line_errors_and_nothing_is_written() {
             env.run(&["convert", s(input), "--from", "whatsapp-txt", "--to", "archive", "-o", s(&out)]).fails_with(1);
         assert_eq!(run.error_lines().len(), 1, "{}", run.stderr);
         assert!(run.error_lines()[0].contains(needle), "{needle}: {}", run.stderr);
+        assert!(run.stderr.len() < 1000, "{needle}: an error of {} bytes", run.stderr.len());
         assert!(!out.exists());
     }
     assert!(!dir.path().parent().unwrap().join("evil.txt").exists());
@@ -610,4 +616,19 @@ fn me_must_name_an_author_and_a_given_time_zone_is_named_as_given() {
     let run = env.run(&["convert", s(&txt), "--to", "archive", "-o", s(&out), "--opt", "timezone=Asia/Tokyo"]).ok();
     assert!(run.stdout.contains("times read as Asia/Tokyo (given with --opt timezone)"), "{}", run.stdout);
     assert!(!run.stdout.contains("give --opt timezone"), "{}", run.stdout);
+}
+
+#[test]
+fn a_first_line_with_a_date_that_cannot_be_is_counted_not_dropped_silently() {
+    // It was counted as a message in the note ("2 messages") and then not
+    // read, without a word.
+    let dir = tempfile::tempdir().unwrap();
+    let txt = dir.path().join("WhatsApp Chat with Anna.txt");
+    std::fs::write(&txt, "31/02/2024, 10:00 - Anna: on a day that does not exist\n01/03/2024, 10:01 - Anna: then\n")
+        .unwrap();
+    let out = dir.path().join("out");
+    let run = Env::new().run(&["convert", s(&txt), "--to", "archive", "-o", s(&out), "--opt", "timezone=UTC"]).ok();
+    assert!(run.stdout.contains("1 message by 1 author"), "{}", run.stdout);
+    assert!(run.stdout.contains("1 line before the first message was not read"), "{}", run.stdout);
+    assert_eq!(archive_messages(&out).len(), 1);
 }

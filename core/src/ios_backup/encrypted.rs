@@ -221,10 +221,13 @@ impl Decrypted {
     pub fn decrypt(&mut self, domain: &str, like: &str) -> Result<()> {
         let manifest = self.temp.path().join("Manifest.db");
         let conn = crate::sqlite::open_read_only(&manifest).map_err(|e| {
+            // The decrypted copy's path is chatferry's own, not the person's.
+            let why =
+                e.message.replace(&manifest.display().to_string(), "it").replace("; copy it again from the phone", "");
             Error::bad_input(format!(
-                "{}: its Manifest.db cannot be read ({})",
+                "{}: its Manifest.db, decrypted, cannot be read ({why}); the backup is damaged or was copied \
+                 incompletely",
                 self.unlocked.backup.display(),
-                e.message
             ))
         })?;
         let e = |x| sql_error(&self.unlocked.backup.join("Manifest.db"), x);

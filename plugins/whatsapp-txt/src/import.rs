@@ -138,11 +138,14 @@ fn group_words(rest: &str) -> bool {
 fn learn_piece(file: &ChatFile, forced: Option<header::Order>, from: u64, to: u64) -> Result<Learnt> {
     let mut lines = Lines::range(&file.txt, &file.shown, from, to, Vec::new())?;
     let mut l = Learnt::nothing(forced);
+    let mut last_date = None;
     while let Some(line) = lines.next()? {
         if !l.any {
             l.any = !line.trim().is_empty();
         }
-        let Some(h) = header::parse(line) else {
+        // A date no order makes possible (31/02/2024) starts no message in
+        // the second pass either: counted as the line it is read as.
+        let Some(h) = header::parse(line).filter(|h| possible_date(h, &mut last_date)) else {
             if l.headers == 0 && !line.trim().is_empty() {
                 l.before += 1;
             }
@@ -189,6 +192,24 @@ fn learn_piece(file: &ChatFile, forced: Option<header::Order>, from: u64, to: u6
         }
     }
     Ok(l)
+}
+
+/// Whether a header's date is a real day in some order;
+/// `last` keeps the answer for the date before (most lines share it).
+fn possible_date(h: &header::Header, last: &mut Option<([u32; 3], bool, bool)>) -> bool {
+    if let Some((fields, year_first, answer)) = *last {
+        if fields == h.fields && year_first == h.shape.year_first {
+            return answer;
+        }
+    }
+    let [a, b, c] = h.fields;
+    let year = |y: u32| if y < 100 { 2000 + y as i32 } else { y as i32 };
+    let day = |y: u32, m: u32, d: u32| chrono::NaiveDate::from_ymd_opt(year(y), m, d).is_some();
+    // Every order, whatever the shape: a two-digit year may come first
+    // (`24-31-03`, read with --opt date-order=ydm).
+    let answer = day(a, b, c) || day(a, c, b) || day(c, b, a) || day(c, a, b);
+    *last = Some((h.fields, h.shape.year_first, answer));
+    answer
 }
 
 impl Learnt {

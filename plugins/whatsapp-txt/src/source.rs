@@ -384,6 +384,9 @@ fn unzip(path: &Path) -> Result<(ChatFile, Option<tempfile::TempDir>)> {
                 "member {shown:?} is not a file of the export's own folder (it would land outside the export)"
             )));
         };
+        if raw.len() > 1024 || rel.as_os_str().len() > 255 {
+            return Err(bad(format!("member {shown:?} has a name longer than a file system allows")));
+        }
         let size = member.size();
         total = total.saturating_add(size);
         if total > whole {
