@@ -616,6 +616,9 @@ fn me_must_name_an_author_and_a_given_time_zone_is_named_as_given() {
     let run = env.run(&["convert", s(&txt), "--to", "archive", "-o", s(&out), "--opt", "timezone=Asia/Tokyo"]).ok();
     assert!(run.stdout.contains("times read as Asia/Tokyo (given with --opt timezone)"), "{}", run.stdout);
     assert!(!run.stdout.contains("give --opt timezone"), "{}", run.stdout);
+    // People known by name only get placeholder numbers in an app's store:
+    // said, not done silently.
+    assert!(run.stdout.contains("1 person is known by name only"), "Anna (Ben is you): {}", run.stdout);
 }
 
 #[test]

@@ -423,6 +423,21 @@ fn open_sized(input: &Path, options: &Options, sizes: Sizes) -> Result<TxtImport
             }
         }
     }
+    // An export names people; an app's store keys them by number. Said
+    // here, so a person knows before their WhatsApp shows made-up numbers.
+    let by_name = contacts.values().filter(|c| c.phone.is_none()).count();
+    if by_name > 0 {
+        let (get, are) = if by_name == 1 {
+            ("this person gets a placeholder number", "is")
+        } else {
+            ("they get placeholder numbers", "are")
+        };
+        report.note(format!(
+            "{} known by name only (the export holds no numbers): in a WhatsApp store {get} (starting with 0) \
+             and {are} shown by name only where the app keeps names",
+            counted(by_name as u64, "person is", "people are"),
+        ));
+    }
     let mut seen = std::collections::HashSet::new();
     let chats: Vec<Chat> = plans.iter().map(|p| p.chat.clone()).filter(|c| seen.insert(c.id.clone())).collect();
     let header = Header {
