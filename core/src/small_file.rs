@@ -122,9 +122,7 @@ mod tests {
     fn a_fifo_is_refused_without_blocking() {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("msgstore.db");
-        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
-        // SAFETY: a valid NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        crate::testing::mkfifo(&fifo);
         // No writer ever comes: a plain open() would wait for one for ever.
         let err = open_regular(&fifo).unwrap_err();
         assert!(err.to_string().contains("named pipe"), "{err}");

@@ -141,9 +141,7 @@ mod tests {
     fn special_files_are_written_into_never_replaced() {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("fifo");
-        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
-        // SAFETY: a valid NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        chatferry_core::testing::mkfifo(&fifo);
         let link = dir.path().join("null-link");
         std::os::unix::fs::symlink("/dev/null", &link).unwrap();
         for special in [Path::new("/dev/null"), &fifo, &link] {

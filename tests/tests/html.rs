@@ -84,6 +84,25 @@ fn the_sample_renders_with_nothing_from_the_network_and_checks_out_in_chromium()
     assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "a real screenshot ({} bytes)", png.len());
 }
 
+/// An archive in `dir/a` holding one chat and its messages.
+fn archive_of(dir: &std::path::Path, chat: Chat, messages: Vec<Message>) -> std::path::PathBuf {
+    let history = History {
+        header: Header { source_adapter: "test".into(), model_version: MODEL_VERSION.into(), ..Default::default() },
+        contacts: vec![],
+        chats: vec![chat],
+        messages,
+    };
+    let a = dir.join("a");
+    let mut exporter = chatferry_core::archive::ArchiveExporter::create(&a).unwrap();
+    chatferry_core::pipeline::convert(
+        &mut MemoryImporter::new(history),
+        &mut exporter,
+        &mut chatferry_core::pipeline::NoProgress,
+    )
+    .unwrap();
+    a
+}
+
 #[test]
 fn a_long_chat_is_paginated() {
     let dir = tempfile::tempdir().unwrap();
@@ -98,20 +117,8 @@ fn a_long_chat_is_paginated() {
             ..Default::default()
         })
         .collect();
-    let history = History {
-        header: Header { source_adapter: "test".into(), model_version: MODEL_VERSION.into(), ..Default::default() },
-        contacts: vec![],
-        chats: vec![Chat { id: chat.into(), kind: ChatKind::Group, title: Some("Big".into()), ..Default::default() }],
-        messages,
-    };
-    let a = dir.path().join("a");
-    let mut exporter = chatferry_core::archive::ArchiveExporter::create(&a).unwrap();
-    chatferry_core::pipeline::convert(
-        &mut MemoryImporter::new(history),
-        &mut exporter,
-        &mut chatferry_core::pipeline::NoProgress,
-    )
-    .unwrap();
+    let chat = Chat { id: chat.into(), kind: ChatKind::Group, title: Some("Big".into()), ..Default::default() };
+    let a = archive_of(dir.path(), chat, messages);
     let out = dir.path().join("html");
     Env::new().run(&["convert", s(&a), "--to", "html", "-o", s(&out)]).ok();
     let pages: Vec<String> =
@@ -390,20 +397,8 @@ fn only_web_and_mail_links_are_links_and_the_pages_run_no_inline_script() {
             ..Default::default()
         })
         .collect();
-    let history = History {
-        header: Header { source_adapter: "test".into(), model_version: MODEL_VERSION.into(), ..Default::default() },
-        contacts: vec![],
-        chats: vec![Chat { id: chat.into(), kind: ChatKind::Direct, title: Some("A".into()), ..Default::default() }],
-        messages,
-    };
-    let a = dir.path().join("a");
-    let mut exporter = chatferry_core::archive::ArchiveExporter::create(&a).unwrap();
-    chatferry_core::pipeline::convert(
-        &mut MemoryImporter::new(history),
-        &mut exporter,
-        &mut chatferry_core::pipeline::NoProgress,
-    )
-    .unwrap();
+    let chat = Chat { id: chat.into(), kind: ChatKind::Direct, title: Some("A".into()), ..Default::default() };
+    let a = archive_of(dir.path(), chat, messages);
     let out = dir.path().join("html");
     Env::new().run(&["convert", s(&a), "--to", "html", "-o", s(&out)]).ok();
     let page_path = out.join("chats/0/page-1.html");

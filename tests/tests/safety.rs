@@ -1,6 +1,7 @@
 //! Crafted inputs: nothing outside the output is touched, nothing outside
 //! the input is read. Each test here failed on the code before its fix.
 
+use chatferry_core::testing::mkfifo;
 use chatferry_tests::fixtures::{canonical, ios_backup};
 use chatferry_tests::harness::{ios_sample, path_arg as s, tree_digest, Env};
 use std::path::{Path, PathBuf};
@@ -263,12 +264,6 @@ fn run_or_hang(env: &Env, args: &[&str]) -> Option<chatferry_tests::harness::Run
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     Some(chatferry_tests::harness::Run::from(child.wait_with_output().unwrap()))
-}
-
-fn mkfifo(path: &Path) {
-    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
-    // SAFETY: a valid NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo {}", path.display());
 }
 
 #[test]
