@@ -75,23 +75,28 @@ fn declared_abi_version(path: &Path) -> std::result::Result<String, String> {
 /// first read there kills the process (SIGBUS) with no word.
 fn check_library_file(path: &Path) -> std::result::Result<(), String> {
     use object::{Object, ObjectSegment};
-    let bytes = std::fs::read(path).map_err(|e| format!("it cannot be read ({e})"))?;
+    let cannot_read = |e: std::io::Error| format!("it cannot be read ({e})");
+    let file = crate::small_file::open_regular(path).map_err(cannot_read)?;
+    let len = file.metadata().map_err(cannot_read)?.len();
+    let mut magic = [0u8; 4];
+    let elf = std::io::Read::read_exact(&mut &file, &mut magic).is_ok() && magic == *b"\x7fELF";
+    // Only the headers are read (a debug build's plugin is tens of MB).
+    let cache = object::ReadCache::new(file);
     let damaged = |what: &str| {
         format!("it cannot be loaded as a dynamic library: it is damaged or cut short ({what}); copy or build the plugin again")
     };
-    let file = object::File::parse(&*bytes).map_err(|e| {
-        if bytes.starts_with(b"\x7fELF") || bytes.len() < 64 {
+    let parsed = object::File::parse(&cache).map_err(|e| {
+        if elf || len < 64 {
             damaged(&e.to_string())
         } else {
             format!("it cannot be loaded as a dynamic library ({e})")
         }
     })?;
-    for segment in file.segments() {
+    for segment in parsed.segments() {
         let (offset, size) = segment.file_range();
-        if offset.checked_add(size).is_none_or(|end| end > bytes.len() as u64) {
+        if offset.checked_add(size).is_none_or(|end| end > len) {
             return Err(damaged(&format!(
-                "a part of {size} bytes at byte {offset} lies beyond its end, at {} bytes",
-                bytes.len()
+                "a part of {size} bytes at byte {offset} lies beyond its end, at {len} bytes"
             )));
         }
     }
