@@ -220,9 +220,14 @@ impl Report {
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         let read = self.messages_read();
+        use crate::text_form::counted;
         out.push_str(&format!(
-            "{} → {}: {} contacts, {} chats, {} messages read\n",
-            self.source_adapter, self.target_adapter, self.contacts, self.chats, read
+            "{} → {}: {}, {}, {} read\n",
+            self.source_adapter,
+            self.target_adapter,
+            counted(self.contacts, "contact", "contacts"),
+            counted(self.chats, "chat", "chats"),
+            counted(read, "message", "messages")
         ));
         if !self.written.is_empty() {
             out.push_str(&format!(
@@ -296,6 +301,10 @@ mod tests {
         assert_eq!(import.reasons.len(), 1);
         let text = import.to_text();
         assert!(text.contains("1 payment downgraded: as text"), "{text}");
+        // One of a thing is singular ("1 chats" before).
+        import.contacts = 1;
+        import.chats = 1;
+        assert!(import.to_text().contains(": 1 contact, 1 chat, 1 message read"), "{}", import.to_text());
     }
 
     #[test]

@@ -34,12 +34,30 @@ pub fn keep(path: &Path) {
     }
 }
 
+/// Set when a signal stops the run: from then on the signal thread alone
+/// ends the process (see `wait_if_stopping`).
+static STOPPING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Removes what the run registered and exits as a stopped process does.
 fn stopped(signal: i32) -> ! {
+    STOPPING.store(true, std::sync::atomic::Ordering::SeqCst);
     remove_registered();
     let name = if signal == 2 { "SIGINT" } else { "SIGTERM" };
     eprintln!("chatferry: stopped by {name}: the partial output and the run's temporary files were removed");
     std::process::exit(128 + signal);
+}
+
+/// Called by the main thread before it reports and ends: while a signal's
+/// clean-up runs, it waits for the signal thread to end the process. Its
+/// own error then (a file it could not make where the partial output was)
+/// is not the news, and ending first would cut the removal short and leave
+/// the partial output behind.
+pub fn wait_if_stopping() {
+    if STOPPING.load(std::sync::atomic::Ordering::SeqCst) {
+        loop {
+            std::thread::park();
+        }
+    }
 }
 
 /// Removes what the run registered and exits 0 without a word: what reads

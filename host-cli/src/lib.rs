@@ -80,7 +80,9 @@ pub fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    match commands::run(cli) {
+    let result = commands::run(cli);
+    cleanup::wait_if_stopping();
+    match result {
         Ok(code) => code,
         Err(err) => {
             let message = format!("{err:#}").replace('\n', "; ");
