@@ -16,6 +16,8 @@ pub fn free_bytes(path: &Path) -> Option<u64> {
     }
     // SAFETY: statvfs returned 0, so it filled the buffer.
     let s = unsafe { s.assume_init() };
+    // Both are 32-bit on some systems.
+    #[allow(clippy::unnecessary_cast)]
     Some((s.f_bavail as u64).saturating_mul(s.f_frsize as u64))
 }
 

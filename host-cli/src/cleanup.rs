@@ -120,50 +120,6 @@ fn remove_tree(p: &Path) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_folder_a_thread_keeps_making_anew_stays_removed() {
-        // whatsapp-txt's copying threads made `.parts/<n>/` again after the
-        // signal handler removed the partial output (1 run in 3).
-        let dir = tempfile::tempdir().unwrap();
-        let partial = dir.path().join(".chatferry-partial-x");
-        let lock = dir.path().join(".chatferry-lock-out");
-        std::fs::write(&lock, b"1").unwrap();
-        std::fs::create_dir_all(partial.join("out/.parts/0")).unwrap();
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let writer = {
-            let (partial, stop) = (partial.clone(), stop.clone());
-            std::thread::spawn(move || {
-                let mut n = 0u64;
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    let folder = partial.join(format!("out/.parts/{}", n % 7));
-                    if std::fs::create_dir_all(&folder).is_ok() {
-                        let _ = std::fs::write(folder.join(format!("{n}.jpg")), b"photo");
-                    }
-                    n += 1;
-                }
-            })
-        };
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        let blockers = remove_all(&[lock.clone(), partial.clone()]);
-        // The writer goes on, as a plugin's threads do until the exit.
-        std::thread::sleep(std::time::Duration::from_millis(200));
-        assert!(partial.is_file() && !partial.join("out").exists(), "the partial output came back");
-        assert!(!lock.exists());
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        writer.join().unwrap();
-        assert_eq!(blockers, [partial.clone()]);
-        for b in blockers {
-            std::fs::remove_file(b).unwrap();
-        }
-        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert!(left.is_empty(), "{left:?}");
-    }
-}
-
 /// Writes to stdout; a closed pipe ends the run quietly (`reader_gone`)
 /// instead of the panic `print!` gives.
 pub fn write_stdout(args: std::fmt::Arguments<'_>) {
@@ -281,5 +237,49 @@ fn remove_stale_run_dirs(base: &Path) {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_a_thread_keeps_making_anew_stays_removed() {
+        // whatsapp-txt's copying threads made `.parts/<n>/` again after the
+        // signal handler removed the partial output (1 run in 3).
+        let dir = tempfile::tempdir().unwrap();
+        let partial = dir.path().join(".chatferry-partial-x");
+        let lock = dir.path().join(".chatferry-lock-out");
+        std::fs::write(&lock, b"1").unwrap();
+        std::fs::create_dir_all(partial.join("out/.parts/0")).unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = {
+            let (partial, stop) = (partial.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut n = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let folder = partial.join(format!("out/.parts/{}", n % 7));
+                    if std::fs::create_dir_all(&folder).is_ok() {
+                        let _ = std::fs::write(folder.join(format!("{n}.jpg")), b"photo");
+                    }
+                    n += 1;
+                }
+            })
+        };
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let blockers = remove_all(&[lock.clone(), partial.clone()]);
+        // The writer goes on, as a plugin's threads do until the exit.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(partial.is_file() && !partial.join("out").exists(), "the partial output came back");
+        assert!(!lock.exists());
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        writer.join().unwrap();
+        assert_eq!(blockers, std::slice::from_ref(&partial));
+        for b in blockers {
+            std::fs::remove_file(b).unwrap();
+        }
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert!(left.is_empty(), "{left:?}");
     }
 }

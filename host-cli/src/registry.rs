@@ -117,6 +117,12 @@ pub fn plugin_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// One plain name: no folder, no `..`, not absolute.
+fn is_plain_file_name(name: &str) -> bool {
+    let mut parts = std::path::Path::new(name).components();
+    matches!((parts.next(), parts.next()), (Some(std::path::Component::Normal(_)), None)) && !name.contains('/')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,10 +162,4 @@ mod tests {
         let err = format!("{:#}", Registry::load(dir.path()).unwrap_err());
         assert!(err.contains("registry.toml") && err.contains("damaged"), "{err}");
     }
-}
-
-/// One plain name: no folder, no `..`, not absolute.
-fn is_plain_file_name(name: &str) -> bool {
-    let mut parts = std::path::Path::new(name).components();
-    matches!((parts.next(), parts.next()), (Some(std::path::Component::Normal(_)), None)) && !name.contains('/')
 }

@@ -368,7 +368,8 @@ fn damaged_encrypted_backups_are_one_plain_line_each() {
     ios_backup::write(&group, &made, Some(&Encryption::new(PASSWORD)));
     let pw = password_file(dir.path(), PASSWORD);
     let env = Env::new();
-    let damage: Vec<(&str, Box<dyn Fn(&Path)>)> = vec![
+    type Damage = Box<dyn Fn(&Path)>;
+    let damage: Vec<(&str, Damage)> = vec![
         ("plist garbage", Box::new(|b: &Path| std::fs::write(b.join("Manifest.plist"), b"\x00garbage\xff").unwrap())),
         (
             "plist cut",

@@ -330,7 +330,7 @@ fn special_files_are_never_replaced_and_reports_need_force() {
     let out = d.join("out");
     env.run(&["convert", s(&arch), "--to", "archive", "-o", s(&out), "--report", s(&null), "-q"]).ok();
     assert!(null.symlink_metadata().unwrap().file_type().is_symlink());
-    assert_eq!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device(), true);
+    assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device());
     // An existing report needs --force; one equal to -o is refused up front.
     let report = d.join("report.json");
     std::fs::write(&report, b"keep").unwrap();

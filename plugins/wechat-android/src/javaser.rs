@@ -512,7 +512,7 @@ mod tests {
         // 100,000 resets in a row: read in a loop, not one call each (the
         // stack overflowed and the process aborted).
         let mut resets = vec![0xac, 0xed, 0x00, 0x05];
-        resets.extend(std::iter::repeat(TC_RESET).take(100_000));
+        resets.extend(std::iter::repeat_n(TC_RESET, 100_000));
         resets.push(TC_NULL);
         assert!(matches!(read(&resets), Ok(Value::Null)));
         // A reset between taking an enum's or an array's handle and filling

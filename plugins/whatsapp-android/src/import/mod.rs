@@ -228,7 +228,7 @@ fn detect_schema(conn: &rusqlite::Connection, path: &std::path::Path) -> Result<
     if modern {
         return Ok(if legacy && legacy_rows() { Schema::Transitional } else { Schema::Modern });
     }
-    if legacy && !(modern_traces && !legacy_rows()) {
+    if legacy && (!modern_traces || legacy_rows()) {
         return Ok(Schema::Legacy);
     }
     if ["message", "messages", "jid", "chat"].iter().any(|t| db::has_table(conn, t)) {
