@@ -205,6 +205,14 @@ pub fn fit_name(name: &str, max: usize) -> String {
     format!("{}{ext}", &stem[..cut])
 }
 
+/// One plain file name, no folder: `IMG-1.jpg`, not `a/b`, `..`, `.` or
+/// `/x`. What a name read from a file must be before it is joined to a
+/// folder (a zip member, a registry entry).
+pub fn is_plain_file_name(name: &str) -> bool {
+    let mut parts = Path::new(name).components();
+    matches!((parts.next(), parts.next()), (Some(Component::Normal(_)), None)) && !name.contains('/')
+}
+
 /// The most bytes a file name made from a history may take (see `fit_name`).
 pub const NAME_AT_MOST: usize = 200;
 

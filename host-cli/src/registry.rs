@@ -40,7 +40,7 @@ impl Registry {
             .with_context(|| format!("the plugin registry {} is damaged; fix or remove it", path.display()))?;
         // Each entry names a file in the plugin folder: `plugin remove`
         // deletes it, so a path out of the folder must never be taken.
-        if let Some(bad) = registry.plugins.iter().find(|p| !is_plain_file_name(&p.file)) {
+        if let Some(bad) = registry.plugins.iter().find(|p| !chatferry_core::media::is_plain_file_name(&p.file)) {
             bail!(
                 "the plugin registry {} names {:?} for plugin {}, which is not a file name in its folder; fix or \
                  remove the registry",
@@ -115,12 +115,6 @@ pub fn plugin_files(dir: &Path) -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
-}
-
-/// One plain name: no folder, no `..`, not absolute.
-fn is_plain_file_name(name: &str) -> bool {
-    let mut parts = std::path::Path::new(name).components();
-    matches!((parts.next(), parts.next()), (Some(std::path::Component::Normal(_)), None)) && !name.contains('/')
 }
 
 #[cfg(test)]

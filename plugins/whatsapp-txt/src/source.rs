@@ -38,12 +38,6 @@ const MAX_RATIO: u64 = 200;
 /// file's ratio says nothing, and together they are bounded by the zip's.
 const RATIO_FROM: u64 = 16 << 10;
 
-/// One name with no folder: `IMG-1.jpg`, not `a/b`, `..` or `/x`.
-fn is_plain_name(name: &str) -> bool {
-    let mut parts = Path::new(name).components();
-    matches!((parts.next(), parts.next()), (Some(std::path::Component::Normal(_)), None)) && !name.contains('/')
-}
-
 /// The chat name a file's name carries.
 pub fn title_of(name: &str) -> String {
     let stem = name.strip_suffix(".txt").or_else(|| name.strip_suffix(".zip")).unwrap_or(name);
@@ -378,7 +372,7 @@ fn unzip(path: &Path) -> Result<(ChatFile, Option<tempfile::TempDir>)> {
             return Err(bad(format!("member {shown:?} is a link; an export holds none")));
         }
         let plain = member.enclosed_name().is_some() && !raw.contains('\\');
-        let inner = inside_top(&raw, top.as_deref()).filter(|n| plain && is_plain_name(n));
+        let inner = inside_top(&raw, top.as_deref()).filter(|n| plain && chatferry_core::media::is_plain_file_name(n));
         let Some(rel) = inner.map(PathBuf::from) else {
             return Err(bad(format!(
                 "member {shown:?} is not a file of the export's own folder (it would land outside the export)"
