@@ -91,8 +91,12 @@ fn seeded_number(seed: &str, below: u64) -> u64 {
 /// hidden-number (LID) addresses and placeholders.
 pub fn phone_of_jid(jid: &str) -> Option<String> {
     let (user, server) = jid.split_once('@')?;
-    (server == "s.whatsapp.net" && !user.is_empty() && user != "0" && user.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| format!("+{user}"))
+    // No country code starts with 0: `0…` is a placeholder (or the owner's `0`).
+    (server == "s.whatsapp.net"
+        && !user.is_empty()
+        && !user.starts_with('0')
+        && user.bytes().all(|b| b.is_ascii_digit()))
+    .then(|| format!("+{user}"))
 }
 
 #[cfg(test)]
@@ -113,6 +117,8 @@ mod tests {
         for none in ["120363025246125486@g.us", "0@s.whatsapp.net", "187654321098765@lid", "status@broadcast", "x"] {
             assert_eq!(phone_of_jid(none), None, "{none}");
         }
+        // A placeholder was taken for a number (+0…).
+        assert_eq!(phone_of_jid(&placeholder_jid("Anna")), None);
     }
 
     #[cfg(feature = "phone")]
