@@ -184,8 +184,6 @@ pub fn is_sha256_hex(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-/// The extension a media file gets in a content-addressed store: from the
-/// MIME type where known, else from the original name, else `bin`.
 /// `name` cut to at most `max` bytes at a character boundary, its
 /// extension kept: a file system takes 255 bytes per name, and a document
 /// named with 90 CJK characters (270 bytes) aborted whole exports. Callers
@@ -216,6 +214,8 @@ pub fn is_plain_file_name(name: &str) -> bool {
 /// The most bytes a file name made from a history may take (see `fit_name`).
 pub const NAME_AT_MOST: usize = 200;
 
+/// The extension a media file gets in a content-addressed store: from the
+/// MIME type where known, else from the original name, else `bin`.
 pub fn extension_for(mime: Option<&str>, file_name: Option<&str>) -> String {
     if let Some(ext) = mime.and_then(extension_for_mime) {
         return ext.to_string();

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// Makes a named pipe at `path`, for tests of what a FIFO where a file is
 /// expected does (nothing ever writes to it).
-pub fn mkfifo(path: &std::path::Path) {
+pub fn mkfifo(path: &Path) {
     let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("a path without NUL");
     // SAFETY: a valid NUL-terminated path.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo {}", path.display());

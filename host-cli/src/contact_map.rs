@@ -395,15 +395,11 @@ impl<'a> MappedImporter<'a> {
             let list: Vec<String> = missing.iter().take(12).map(|id| mapping.describe(id)).collect();
             let more = if missing.len() > 12 { format!(" and {} more", missing.len() - 12) } else { String::new() };
             let (from, to) = (mapping.from.key(), mapping.to.key());
+            let people_have = counted(missing.len() as u64, "person has", "people have");
             let why = if mapping.with_file {
-                let have = if missing.len() == 1 { "has" } else { "have" };
-                format!("{} {have} no {to} id in the contact map", counted(missing.len() as u64, "person", "people"))
+                format!("{people_have} no {to} id in the contact map")
             } else {
-                let have = if missing.len() == 1 { "has" } else { "have" };
-                format!(
-                    "moving a {from} history to {to} needs each person's {to} id; {} {have} none",
-                    counted(missing.len() as u64, "person", "people")
-                )
+                format!("moving a {from} history to {to} needs each person's {to} id; {people_have} none")
             };
             bail!(crate::UsageError(format!(
                 "{why}: {}{more}. Write a template with --write-contact-map FILE, fill it in and pass it with \
@@ -509,11 +505,7 @@ impl Importer for MappedImporter<'_> {
         if !self.mapping.placeholders.is_empty() {
             r.note(format!(
                 "{} no pair and were kept under placeholder ids with their names (--unmapped keep-as-name)",
-                if self.mapping.placeholders.len() == 1 {
-                    "1 person had".to_string()
-                } else {
-                    format!("{} people had", self.mapping.placeholders.len())
-                }
+                counted(self.mapping.placeholders.len() as u64, "person had", "people had")
             ));
         }
         if self.dropped_contacts > 0 {

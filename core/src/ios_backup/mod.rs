@@ -113,12 +113,13 @@ impl Manifest {
         Manifest::open_file(dir, &dir.join("Manifest.db")).map_err(|e| {
             // An unreadable Manifest.plist hides whether the backup is
             // encrypted; that, not "not an SQLite database", is the news.
-            match crate::backup_plist::read_plist(&dir.join("Manifest.plist"), "its Manifest.plist") {
-                Err(plist) if dir.join("Manifest.plist").exists() => Error::bad_input(format!(
-                    "{}: {} (so whether the backup is encrypted is not known), and its Manifest.db is not a plain \
-                     database; the backup is damaged or was copied incompletely: copy it again",
+            let plist = dir.join("Manifest.plist");
+            match crate::backup_plist::read_plist(&plist, "its Manifest.plist") {
+                Err(_) if plist.exists() => Error::bad_input(format!(
+                    "{}: its Manifest.plist cannot be read (so whether the backup is encrypted is not known), and \
+                     its Manifest.db is not a plain database; the backup is damaged or was copied incompletely: \
+                     copy it again",
                     dir.display(),
-                    plist.message.replace(&dir.join("Manifest.plist").display().to_string(), "").replace("  ", " ")
                 )),
                 _ => e,
             }

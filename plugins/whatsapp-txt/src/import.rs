@@ -196,9 +196,9 @@ fn learn_piece(file: &ChatFile, forced: Option<header::Order>, from: u64, to: u6
 
 /// Whether a header's date is a real day in some order;
 /// `last` keeps the answer for the date before (most lines share it).
-fn possible_date(h: &header::Header, last: &mut Option<([u32; 3], bool, bool)>) -> bool {
-    if let Some((fields, year_first, answer)) = *last {
-        if fields == h.fields && year_first == h.shape.year_first {
+fn possible_date(h: &header::Header, last: &mut Option<([u32; 3], bool)>) -> bool {
+    if let Some((fields, answer)) = *last {
+        if fields == h.fields {
             return answer;
         }
     }
@@ -208,7 +208,7 @@ fn possible_date(h: &header::Header, last: &mut Option<([u32; 3], bool, bool)>) 
     // Every order, whatever the shape: a two-digit year may come first
     // (`24-31-03`, read with --opt date-order=ydm).
     let answer = day(a, b, c) || day(a, c, b) || day(c, b, a) || day(c, a, b);
-    *last = Some((h.fields, h.shape.year_first, answer));
+    *last = Some((h.fields, answer));
     answer
 }
 
