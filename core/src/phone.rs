@@ -76,6 +76,13 @@ pub fn placeholder_jid(seed: &str) -> String {
     format!("0{:014}@s.whatsapp.net", seeded_number(seed, 100_000_000_000_000))
 }
 
+/// Whether `jid` is a person's placeholder ([`placeholder_jid`]): a
+/// number starting with 0, which no real account has.
+pub fn is_placeholder_jid(jid: &str) -> bool {
+    jid.strip_suffix("@s.whatsapp.net")
+        .is_some_and(|user| user.len() > 1 && user.starts_with('0') && user.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// A group's WhatsApp id of the same kind (`0…@g.us`), stable for `seed`.
 pub fn placeholder_group_jid(seed: &str) -> String {
     format!("0{:017}@g.us", seeded_number(seed, 100_000_000_000_000_000))
@@ -107,6 +114,8 @@ mod tests {
     fn placeholders_are_stable_and_reach_nobody() {
         assert_eq!(placeholder_jid("Anna"), placeholder_jid("Anna"));
         assert_ne!(placeholder_jid("Anna"), placeholder_jid("Bo"));
+        assert!(is_placeholder_jid(&placeholder_jid("Anna")));
+        assert!(!is_placeholder_jid("4915112345678@s.whatsapp.net") && !is_placeholder_jid("0@s.whatsapp.net"));
         assert!(placeholder_jid("Anna").starts_with('0') && placeholder_jid("Anna").len() == 15 + 15);
         assert!(placeholder_group_jid("Family").ends_with("@g.us") && placeholder_group_jid("Family").starts_with('0'));
     }

@@ -33,10 +33,9 @@ pub enum Family {
 
 impl Family {
     pub fn of(adapter: &str) -> Option<Family> {
-        // An "Export chat" text names people, it holds no ids: nothing to pair.
-        if adapter == "whatsapp-txt" {
-            None
-        } else if adapter.starts_with("whatsapp-") {
+        // An "Export chat" text's people are WhatsApp ids too: numbers where
+        // it shows them, placeholders for those it names only.
+        if adapter.starts_with("whatsapp-") {
             Some(Family::WhatsApp)
         } else if adapter.starts_with("wechat-") {
             Some(Family::WeChat)
@@ -88,6 +87,14 @@ impl Family {
             Family::WhatsApp if t.contains('@') && !t.ends_with("@s.whatsapp.net") => Ok(Some(t.to_string())),
             Family::WhatsApp => chatferry_core::phone::whatsapp_id(t, region).map(Some),
             Family::WeChat => Ok(Some(t.to_string())),
+        }
+    }
+    /// Whether `id` is one chatferry made for someone known by name only
+    /// (see [`Family::placeholder`]).
+    fn is_placeholder(self, id: &str) -> bool {
+        match self {
+            Family::WhatsApp => chatferry_core::phone::is_placeholder_jid(id),
+            Family::WeChat => id.starts_with("chatferry_"),
         }
     }
     /// An id for someone without a pair: cannot be a real account.
@@ -160,6 +167,10 @@ impl Entry {
 pub struct Mapping {
     from: Family,
     to: Family,
+    /// The map's people, read and checked; paired once the source's names are known.
+    entries: Vec<MapEntry>,
+    /// Where the map came from, for errors.
+    map_name: String,
     pairs: HashMap<String, String>,
     /// Whether a map file was given (for the error's wording).
     with_file: bool,
@@ -171,44 +182,77 @@ pub struct Mapping {
     owner_target: Option<String>,
 }
 
-/// A contact map's text (`name` says where it came from, for errors): the
-/// source id → target id pairs, and the owner's target id. Two people given
-/// one id is a usage error naming both.
-fn read_map(
-    text: &str,
-    name: &str,
-    from: Family,
-    to: Family,
-    region: Option<&str>,
-) -> Result<(HashMap<String, String>, Option<String>)> {
+/// One person of a contact map, their ids in the app's own form.
+struct MapEntry {
+    label: String,
+    name: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    owner: bool,
+}
+
+/// A contact map's text (`name` says where it came from, for errors), its
+/// ids checked and put in each app's form.
+fn read_map(text: &str, name: &str, from: Family, to: Family, region: Option<&str>) -> Result<Vec<MapEntry>> {
     let file: MapFile =
         toml::from_str(text).map_err(|e| crate::UsageError(format!("{name} is not a contact map: {}", e.message())))?;
     let id = |e: &Entry, f: Family| {
         e.id(f, region).map_err(|why| crate::UsageError(format!("{name}: {}: {why}", e.label())))
     };
-    let owner_target = match &file.owner {
-        Some(o) => id(o, to)?,
-        None => None,
-    };
+    let owner = file.owner.iter().map(|e| (e, true));
+    owner
+        .chain(file.person.iter().map(|e| (e, false)))
+        .map(|(e, owner)| {
+            let name = e.name.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_string);
+            Ok(MapEntry { label: e.label(), name, from: id(e, from)?, to: id(e, to)?, owner })
+        })
+        .collect()
+}
+
+/// The source id → target id pairs of a map, and the owner's target id.
+/// Someone the source knows by name only (`by_name`: name → their
+/// placeholder id) is found by the map's `name`. Two people given one id is
+/// a usage error naming both.
+fn pair_up(
+    entries: &[MapEntry],
+    map_name: &str,
+    from: Family,
+    to: Family,
+    by_name: &HashMap<String, String>,
+) -> Result<(HashMap<String, String>, Option<String>)> {
+    let owner_target = entries.iter().find(|e| e.owner).and_then(|e| e.to.clone());
     let mut pairs = HashMap::new();
     // Who a target id (and a source id) was given to first: one person
     // each, or the conversion would merge two people.
-    let mut by_target: HashMap<String, &Entry> = HashMap::new();
-    let mut by_source: HashMap<String, &Entry> = HashMap::new();
-    for e in file.owner.iter().chain(&file.person) {
-        if let (Some(a), Some(b)) = (id(e, from)?, id(e, to)?) {
-            for (seen, id, app) in [(&mut by_target, &b, to), (&mut by_source, &a, from)] {
-                if let Some(first) = seen.get(id) {
-                    bail!(crate::UsageError(format!(
-                        "{name}: {} and {} both have the {} id {id}; give each person their own",
-                        first.label(),
-                        e.label(),
-                        app.key()
-                    )));
+    let mut by_target: HashMap<&str, &MapEntry> = HashMap::new();
+    let mut by_source: HashMap<String, &MapEntry> = HashMap::new();
+    for e in entries {
+        let Some(b) = &e.to else { continue };
+        let named = e.name.as_ref().and_then(|n| by_name.get(n));
+        // In one app the id is its own pair; only a placeholder needs one.
+        let sources: Vec<&String> = e.from.iter().filter(|a| *a != b).chain(named).collect();
+        if sources.is_empty() && from != to {
+            continue;
+        }
+        let clash = |first: &MapEntry, id: &str, app: Family| {
+            crate::UsageError(format!(
+                "{map_name}: {} and {} both have the {} id {id}; give each person their own",
+                first.label,
+                e.label,
+                app.key()
+            ))
+        };
+        if let Some(first) = by_target.insert(b, e) {
+            bail!(clash(first, b, to));
+        }
+        for a in sources {
+            if let Some(first) = by_source.insert(a.clone(), e) {
+                // The same placeholder found by name and by id is one person.
+                if !std::ptr::eq(first, e) {
+                    bail!(clash(first, a, from));
                 }
-                seen.insert(id.clone(), e);
             }
-            pairs.insert(a, b);
+            pairs.insert(a.clone(), b.clone());
         }
     }
     Ok((pairs, owner_target))
@@ -219,12 +263,19 @@ fn read_map(
 #[doc(hidden)]
 pub fn fuzz_map(bytes: &[u8]) {
     let Ok(text) = std::str::from_utf8(bytes) else { return };
-    for (from, to) in [(Family::WhatsApp, Family::WeChat), (Family::WeChat, Family::WhatsApp)] {
-        let Ok((pairs, owner_target)) = read_map(text, "fuzz.toml", from, to, None) else { continue };
+    let directions = [(Family::WhatsApp, Family::WeChat), (Family::WeChat, Family::WhatsApp)];
+    for (from, to) in directions.into_iter().chain([(Family::WhatsApp, Family::WhatsApp)]) {
+        let Ok(entries) = read_map(text, "fuzz.toml", from, to, None) else { continue };
+        // Every name in the map as someone the source knows by name only.
+        let by_name =
+            entries.iter().filter_map(|e| e.name.clone()).map(|n| (n.clone(), from.placeholder(&n))).collect();
+        let Ok((pairs, owner_target)) = pair_up(&entries, "fuzz.toml", from, to, &by_name) else { continue };
         let ids: Vec<String> = pairs.keys().chain(pairs.values()).cloned().collect();
         let mut mapping = Mapping {
             from,
             to,
+            entries,
+            map_name: "fuzz.toml".into(),
             pairs,
             with_file: true,
             keep_as_name: true,
@@ -240,6 +291,8 @@ pub fn fuzz_map(bytes: &[u8]) {
 }
 
 impl Mapping {
+    /// `from` and `to` may be one app: then the map gives numbers to people
+    /// an export knows by name only, and everyone else keeps their id.
     pub fn new(
         from: Family,
         to: Family,
@@ -247,17 +300,22 @@ impl Mapping {
         keep_as_name: bool,
         region: Option<&str>,
     ) -> Result<Mapping> {
-        let (pairs, owner_target) = match map {
+        let (entries, map_name) = match map {
             Some(path) => {
                 let text = chatferry_core::small_file::read_text(path, "the contact map", MAX_MAP_BYTES)
                     .map_err(|e| crate::UsageError(e.message))?;
-                read_map(&text, &path.display().to_string(), from, to, region)?
+                let name = path.display().to_string();
+                (read_map(&text, &name, from, to, region)?, name)
             }
-            None => (HashMap::new(), None),
+            None => (Vec::new(), String::new()),
         };
+        // Checked now, before the source is read; paired again with its names.
+        let (pairs, owner_target) = pair_up(&entries, &map_name, from, to, &HashMap::new())?;
         Ok(Mapping {
             from,
             to,
+            entries,
+            map_name,
             pairs,
             with_file: map.is_some(),
             keep_as_name,
@@ -267,9 +325,32 @@ impl Mapping {
         })
     }
 
+    /// Pairs the map's people again, now that the source's names are known.
+    fn pair_with_names(&mut self) -> Result<()> {
+        let by_name: HashMap<String, String> = self
+            .names
+            .iter()
+            .filter(|(id, _)| self.from.is_placeholder(id))
+            .map(|(id, name)| (name.trim().to_string(), id.clone()))
+            .collect();
+        (self.pairs, self.owner_target) = pair_up(&self.entries, &self.map_name, self.from, self.to, &by_name)?;
+        Ok(())
+    }
+
+    /// Whether ids pass unchanged (one app, nobody paired).
+    fn is_identity(&self) -> bool {
+        self.from == self.to && self.pairs.is_empty()
+    }
+
     fn person(&mut self, id: &str) -> std::result::Result<String, String> {
         if let Some(t) = self.pairs.get(id) {
             return Ok(t.clone());
+        }
+        if self.from == self.to {
+            if self.from.is_placeholder(id) {
+                self.placeholders.insert(id.to_string(), id.to_string());
+            }
+            return Ok(id.to_string());
         }
         // A WeChat id carried through WhatsApp (an official account has no
         // number; WhatsApp stores it as `gh_…@s.whatsapp.net`) goes home as it was.
@@ -291,6 +372,7 @@ impl Mapping {
 
     fn chat_id(&mut self, chat: &str, kind: ChatKind) -> std::result::Result<String, String> {
         match kind {
+            ChatKind::Group if self.from == self.to => Ok(chat.to_string()),
             ChatKind::Group => Ok(self.to.group_id(chat)),
             ChatKind::Direct => self.person(chat),
             _ => Ok(chat.to_string()),
@@ -343,16 +425,23 @@ fn best_name(c: &Contact) -> Option<String> {
     c.name.clone().or(c.nickname.clone()).or(c.alias.clone())
 }
 
+/// A one-to-one chat's title names its person, when no contact does.
+fn direct_chat_titles(chats: &[Chat]) -> HashMap<String, String> {
+    chats.iter().filter(|c| c.kind == ChatKind::Direct).filter_map(|c| Some((c.id.clone(), c.title.clone()?))).collect()
+}
+
 impl<'a> MappedImporter<'a> {
     /// Reads contacts and chats, rewrites them, and fails naming everyone
     /// in a chat who has no pair (nothing has been written yet).
     pub fn new(inner: &'a mut dyn Importer, mut mapping: Mapping) -> Result<MappedImporter<'a>> {
         let (mut header, contacts, chats) = read_ahead(inner)?;
-        for c in &contacts {
+        mapping.names = direct_chat_titles(&chats);
+        for c in contacts.iter().chain(&header.owner) {
             if let Some(n) = best_name(c) {
                 mapping.names.insert(c.id.clone(), n);
             }
         }
+        mapping.pair_with_names()?;
         let mut missing: Vec<String> = Vec::new();
         let mut need = |m: &mut Mapping, id: &str| -> String {
             match m.person(id) {
@@ -366,9 +455,6 @@ impl<'a> MappedImporter<'a> {
             }
         };
         if let Some(o) = header.owner.as_mut() {
-            if let Some(n) = best_name(o) {
-                mapping.names.insert(o.id.clone(), n);
-            }
             o.id = need(&mut mapping, &o.id.clone());
         } else if let Some(id) = mapping.owner_target.clone() {
             // The source does not record its owner (WhatsApp on iPhone); the map names them.
@@ -408,10 +494,15 @@ impl<'a> MappedImporter<'a> {
                 list.join(", ")
             )));
         }
+        let across = mapping.from != mapping.to;
         let mut dropped_contacts = 0;
         let mut mapped_contacts = Vec::new();
         for mut c in contacts {
-            if mapping.from.is_person(&c.id) && !in_chats.contains(&c.id) && !mapping.pairs.contains_key(&c.id) {
+            if across
+                && mapping.from.is_person(&c.id)
+                && !in_chats.contains(&c.id)
+                && !mapping.pairs.contains_key(&c.id)
+            {
                 dropped_contacts += 1; // a stranger in no chat, with no pair
                 continue;
             }
@@ -420,11 +511,13 @@ impl<'a> MappedImporter<'a> {
             if keep_name && c.name.is_none() {
                 c.name = c.nickname.clone();
             }
-            c.extras.retain(|k, _| !k.starts_with("wa.") && !k.starts_with("wai.") && !k.starts_with("wechat."));
+            if across {
+                c.extras.retain(|k, _| !k.starts_with("wa.") && !k.starts_with("wai.") && !k.starts_with("wechat."));
+            }
             mapped_contacts.push(c);
         }
         // Placeholder people who are not in the contact list still keep their name.
-        for (source, placeholder) in mapping.placeholders.clone() {
+        for (source, placeholder) in mapping.placeholders.clone().into_iter().filter(|_| across) {
             if !mapped_contacts.iter().any(|c| c.id == placeholder) {
                 mapped_contacts.push(Contact {
                     id: placeholder,
@@ -445,6 +538,15 @@ impl<'a> MappedImporter<'a> {
     }
 
     fn map_message(&mut self, mut m: Message) -> chatferry_core::Result<Message> {
+        if self.mapping.is_identity() {
+            // Only counting who stays a placeholder: the chats' people were counted reading ahead.
+            if let Some(s) = &m.sender {
+                if self.mapping.from.is_placeholder(s) && !self.mapping.placeholders.contains_key(s) {
+                    self.mapping.placeholders.insert(s.clone(), s.clone());
+                }
+            }
+            return Ok(m);
+        }
         let kind = self.chat_kinds.get(&m.chat).copied().unwrap_or(ChatKind::Direct);
         let fail = |id: String| {
             chatferry_core::Error::usage(format!(
@@ -496,22 +598,47 @@ impl Importer for MappedImporter<'_> {
     }
     fn finish(&mut self) -> chatferry_core::Result<Report> {
         let mut r = self.inner.finish()?;
+        let m = &self.mapping;
+        let kept = m.placeholders.len() as u64;
+        if m.from == m.to {
+            // You are not counted: your own number is --opt owner's.
+            let owner = self.header.owner.as_ref().map(|o| o.id.as_str());
+            let kept = m.placeholders.keys().filter(|id| Some(id.as_str()) != owner).count() as u64;
+            if m.with_file {
+                r.note(format!(
+                    "{} by name only given their number with the contact map",
+                    counted(m.pairs.len() as u64, "person known", "people known")
+                ));
+            }
+            if kept > 0 {
+                r.note(format!(
+                    "{} by name only {} kept under placeholder numbers (starting with 0, they reach nobody) with \
+                     their names: to give them their numbers, write a contact map with --write-contact-map FILE, \
+                     fill it in and convert with --contacts FILE",
+                    counted(kept, "person known", "people known"),
+                    if kept == 1 { "was" } else { "were" }
+                ));
+            }
+            return Ok(r);
+        }
         r.note(format!(
             "ids rewritten with the contact map ({} → {}): {} pairs",
-            self.mapping.from.key(),
-            self.mapping.to.key(),
-            self.mapping.pairs.len()
+            m.from.key(),
+            m.to.key(),
+            m.pairs.len()
         ));
-        if !self.mapping.placeholders.is_empty() {
+        if kept > 0 {
             r.note(format!(
-                "{} no pair and were kept under placeholder ids with their names (--unmapped keep-as-name)",
-                counted(self.mapping.placeholders.len() as u64, "person had", "people had")
+                "{} no pair and {} kept under placeholder ids with their names (--unmapped keep-as-name)",
+                counted(kept, "person had", "people had"),
+                if kept == 1 { "was" } else { "were" }
             ));
         }
         if self.dropped_contacts > 0 {
             r.note(format!(
-                "{} contacts in no chat and without a pair were not carried across apps",
-                self.dropped_contacts
+                "{} in no chat and without a pair {} not carried across apps",
+                counted(self.dropped_contacts, "contact", "contacts"),
+                if self.dropped_contacts == 1 { "was" } else { "were" }
             ));
         }
         Ok(r)
@@ -519,49 +646,63 @@ impl Importer for MappedImporter<'_> {
 }
 
 /// Writes a contact map template listing the source's people (owner,
-/// everyone in a chat), with what is known of them, for the person to fill in.
-pub fn write_template(inner: &mut dyn Importer, from: Family, path: &Path) -> Result<usize> {
+/// everyone in a chat), with what is known of them, for the person to fill
+/// in. Within one app (`from == to`) it lists only who the source knows by
+/// name only: they need a number, everyone else has one.
+pub fn write_template(inner: &mut dyn Importer, from: Family, to: Family, path: &Path) -> Result<usize> {
     let (header, contacts, chats) = read_ahead(inner)?;
-    let other = match from {
-        Family::WhatsApp => Family::WeChat,
-        Family::WeChat => Family::WhatsApp,
-    };
+    let listed = |id: &str| from.is_person(id) && (from != to || from.is_placeholder(id));
     let q = |s: &str| toml::Value::String(s.to_string()).to_string();
     let by_id: HashMap<&str, &Contact> = contacts.iter().map(|c| (c.id.as_str(), c)).collect();
+    let titles = direct_chat_titles(&chats);
     let mut people: Vec<String> = Vec::new();
     for chat in &chats {
         let ids = std::iter::once(&chat.id)
             .filter(|_| chat.kind == ChatKind::Direct)
             .chain(chat.participants.iter().map(|p| &p.contact));
         for id in ids {
-            if from.is_person(id) && !people.contains(id) && header.owner.as_ref().map_or(true, |o| &o.id != id) {
+            if listed(id) && !people.contains(id) && header.owner.as_ref().map_or(true, |o| &o.id != id) {
                 people.push(id.clone());
             }
         }
     }
-    let mut out = format!(
-        "# chatferry contact map: each person's id in {} and in {}.\n\
-         # WhatsApp: the phone number with country code (+4915…); WeChat: the username (wxid_… or a custom id).\n\
-         # Fill in the empty ids, then: chatferry convert … --contacts THIS_FILE\n",
-        from.key(),
-        other.key()
-    );
+    let mut out = if from == to {
+        format!(
+            "# chatferry contact map: the {app} id of each person this history knows by name only.\n\
+             # Fill in each number with its country code (+4915…), then: chatferry convert … --contacts THIS_FILE\n\
+             # Whom you leave empty keeps a placeholder number (starting with 0) and their name.\n",
+            app = from.key()
+        )
+    } else {
+        format!(
+            "# chatferry contact map: each person's id in {} and in {}.\n\
+             # WhatsApp: the phone number with country code (+4915…); WeChat: the username (wxid_… or a custom id).\n\
+             # Fill in the empty ids, then: chatferry convert … --contacts THIS_FILE\n",
+            from.key(),
+            to.key()
+        )
+    };
     let entry = |out: &mut String, table: &str, id: &str, c: Option<&Contact>| {
         out.push_str(&format!("\n[{table}]\n"));
-        if let Some(n) = c.and_then(best_name) {
+        // Someone known by name only is found by it: it is written as the source has it.
+        let name = c.and_then(best_name).or_else(|| titles.get(id).cloned());
+        if let Some(n) = name {
             out.push_str(&format!("name = {}\n", q(&n)));
         }
         let shown = match from {
+            _ if from.is_placeholder(id) => String::new(),
             Family::WhatsApp => chatferry_core::phone::phone_of_jid(id).unwrap_or_else(|| id.to_string()),
             Family::WeChat => id.to_string(),
         };
         out.push_str(&format!("{} = {}\n", from.key(), q(&shown)));
-        // A phone number in a WeChat profile is the likely WhatsApp id.
-        let guess = match other {
-            Family::WhatsApp => c.and_then(|c| c.phone.clone()).unwrap_or_default(),
-            Family::WeChat => String::new(),
-        };
-        out.push_str(&format!("{} = {}\n", other.key(), q(&guess)));
+        if to != from {
+            // A phone number in a WeChat profile is the likely WhatsApp id.
+            let guess = match to {
+                Family::WhatsApp => c.and_then(|c| c.phone.clone()).unwrap_or_default(),
+                Family::WeChat => String::new(),
+            };
+            out.push_str(&format!("{} = {}\n", to.key(), q(&guess)));
+        }
         if let Some(c) = c {
             let known: Vec<String> = [("nickname", &c.nickname), ("alias", &c.alias), ("phone", &c.phone)]
                 .iter()
@@ -572,7 +713,7 @@ pub fn write_template(inner: &mut dyn Importer, from: Family, path: &Path) -> Re
             }
         }
     };
-    if let Some(o) = &header.owner {
+    if let Some(o) = header.owner.as_ref().filter(|o| from != to || from.is_placeholder(&o.id)) {
         entry(&mut out, "owner", &o.id, Some(o));
     }
     for id in &people {
@@ -604,5 +745,30 @@ mod tests {
         let mut m = Mapping::new(Family::WhatsApp, Family::WeChat, None, false, None).unwrap();
         assert_eq!(m.person("gh_abc@s.whatsapp.net"), Ok("gh_abc".to_string()));
         assert_eq!(m.person("4915112345678@s.whatsapp.net"), Err("4915112345678@s.whatsapp.net".to_string()));
+    }
+
+    #[test]
+    fn people_known_by_name_only_are_paired_by_their_name() {
+        let (wa, wc) = (Family::WhatsApp, Family::WeChat);
+        let text = "[owner]\nname = \"Ben\"\nwhatsapp = \"\"\nwechat = \"wxid_ben\"\n\
+                    [[person]]\nname = \" Anna \"\nwhatsapp = \"+4915112345678\"\nwechat = \"wxid_anna\"\n";
+        let anna = chatferry_core::phone::placeholder_jid("Anna");
+        let by_name: HashMap<String, String> = [("Anna".to_string(), anna.clone())].into();
+        // Across apps: found by the number and by the name.
+        let entries = read_map(text, "m", wa, wc, None).unwrap();
+        let (pairs, owner) = pair_up(&entries, "m", wa, wc, &by_name).unwrap();
+        assert_eq!(pairs.get(&anna).map(String::as_str), Some("wxid_anna"));
+        assert_eq!(pairs.get("4915112345678@s.whatsapp.net").map(String::as_str), Some("wxid_anna"));
+        assert_eq!(owner.as_deref(), Some("wxid_ben"));
+        // Within WhatsApp: only the placeholder needs a pair.
+        let entries = read_map(text, "m", wa, wa, None).unwrap();
+        let (pairs, _) = pair_up(&entries, "m", wa, wa, &by_name).unwrap();
+        assert_eq!(pairs.len(), 1);
+        assert_eq!(pairs.get(&anna).map(String::as_str), Some("4915112345678@s.whatsapp.net"));
+        // Two names given one number would make them one person.
+        let twice = format!("{text}[[person]]\nname = \"Bo\"\nwhatsapp = \"+49 151 12345678\"\n");
+        let entries = read_map(&twice, "m", wa, wa, None).unwrap();
+        let err = pair_up(&entries, "m", wa, wa, &by_name).unwrap_err().to_string();
+        assert!(err.contains("\" Anna \" and \"Bo\" both have the whatsapp id"), "{err}");
     }
 }

@@ -105,27 +105,34 @@ pub fn run(req: Request) -> Result<ExitCode> {
     // the people of the chats chosen.
     let mut selected = None;
     let reader = crate::select::apply(&mut reader, selection, &mut selected);
+    let map_needs_ids = |what: &str| {
+        UsageError(format!(
+            "{} is not a WhatsApp or WeChat history; {what} pairs their ids (phone numbers, WeChat usernames)",
+            req.input.display()
+        ))
+    };
     if let Some(path) = req.write_contact_map {
-        let Some(from) = from_family else {
-            bail!(UsageError(format!(
-                "{} is not a WhatsApp or WeChat history; a contact map pairs their ids",
-                req.input.display()
-            )));
-        };
-        let n = crate::contact_map::write_template(reader, from, path)?;
+        let from = from_family.ok_or_else(|| map_needs_ids("a contact map"))?;
+        // Into the same app (or an archive or pages), the map gives numbers to people known by name only.
+        let n = crate::contact_map::write_template(reader, from, to_family.unwrap_or(from), path)?;
         outln!(
-            "wrote {}: you and {} from the input; fill in the empty ids, then convert with --contacts {}",
+            "wrote {}: {} from the input; fill in the empty ids, then convert with --contacts {}",
             path.display(),
             chatferry_core::text_form::counted(n as u64, "person", "people"),
             path.display()
         );
         return Ok(ExitCode::SUCCESS);
     }
+    if req.contacts.is_some() && from_family.is_none() {
+        bail!(map_needs_ids("--contacts"));
+    }
     let mut mapped;
+    // Across apps every id is rewritten; within one a map names people an
+    // export knows by name only, and an app's store counts who stays a placeholder.
     let importer: &mut dyn Importer = match (from_family, to_family) {
-        (Some(from), Some(to)) if from != to => {
+        (Some(from), to) if to.is_some() || req.contacts.is_some() => {
             let region = given.iter().rev().find(|(n, _)| n == "region").map(|(_, v)| v.as_str());
-            let mapping = Mapping::new(from, to, req.contacts, req.keep_as_name, region)?;
+            let mapping = Mapping::new(from, to.unwrap_or(from), req.contacts, req.keep_as_name, region)?;
             mapped = MappedImporter::new(reader, mapping)?;
             &mut mapped
         }

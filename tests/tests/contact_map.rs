@@ -165,3 +165,90 @@ wechat = "bob_custom_id"
     let manifest = std::fs::read_to_string(back.join("manifest.json")).unwrap();
     assert!(manifest.contains("wxid_me"), "the owner is named on the WeChat side: {manifest}");
 }
+
+/// An "Export chat" text names people; an app's store keys them by number.
+fn export_with_names(dir: &std::path::Path) -> std::path::PathBuf {
+    let txt = dir.join("WhatsApp Chat with Anna.txt");
+    std::fs::write(&txt, "01/02/2024, 10:00 - Anna Lindqvist: hej\n01/02/2024, 10:01 - Ben: hi\n").unwrap();
+    txt
+}
+
+#[test]
+fn an_export_gets_numbers_from_a_contact_map_and_the_report_counts_who_has_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let txt = export_with_names(dir.path());
+    let env = Env::new();
+    let opts = ["--opt", "timezone=UTC", "--opt", "me=Ben"];
+    let convert = |out: &std::path::Path, more: &[&str]| {
+        let mut args = vec!["convert", s(&txt), "--to", "whatsapp-android", "-o", s(out)];
+        args.extend(opts);
+        args.extend(more);
+        env.run(&args)
+    };
+    // Without a map: converted, and the placeholder said (it was made up silently).
+    let plain = dir.path().join("plain");
+    let run = convert(&plain, &[]).ok();
+    assert!(
+        run.stdout.contains("1 person known by name only was kept under placeholder numbers")
+            && run.stdout.contains("--write-contact-map"),
+        "{}",
+        run.stdout
+    );
+    // The template (refused before: "not a WhatsApp or WeChat history") lists who needs a number.
+    let map = dir.path().join("map.toml");
+    let run = convert(&dir.path().join("unused"), &["--write-contact-map", s(&map)]).ok();
+    assert!(run.stdout.contains("1 person"), "{}", run.stdout);
+    let text = std::fs::read_to_string(&map).unwrap();
+    let parsed: toml::Value = toml::from_str(&text).unwrap();
+    assert_eq!(parsed["owner"]["name"].as_str(), Some("Ben"), "{text}");
+    assert_eq!(parsed["person"][0]["name"].as_str(), Some("Anna Lindqvist"), "{text}");
+    assert_eq!(parsed["person"][0]["whatsapp"].as_str(), Some(""), "to be filled in: {text}");
+    assert!(parsed["person"][0].get("wechat").is_none(), "one app: {text}");
+
+    std::fs::write(
+        &map,
+        text.replacen("whatsapp = \"\"", "whatsapp = \"+44 7911 123456\"", 1).replacen(
+            "whatsapp = \"\"",
+            "whatsapp = \"+49 151 12345678\"",
+            1,
+        ),
+    )
+    .unwrap();
+    let (wa, back) = (dir.path().join("wa"), dir.path().join("back"));
+    let run = convert(&wa, &["--contacts", s(&map)]).ok();
+    assert!(run.stdout.contains("2 people known by name only given their number"), "{}", run.stdout);
+    assert!(!run.stdout.contains("kept under placeholder"), "{}", run.stdout);
+    env.run(&["convert", s(&wa), "--to", "archive", "-o", s(&back)]).ok();
+    let got = archive_messages(&back);
+    let anna = got.iter().find(|m| m.text.as_deref() == Some("hej")).unwrap();
+    assert_eq!(anna.chat, "4915112345678@s.whatsapp.net", "Anna's chat under her number");
+    assert!(got.iter().any(|m| m.text.as_deref() == Some("hi") && m.from_me));
+    assert!(!got.iter().any(|m| m.chat.starts_with('0')), "no placeholder left: {got:?}");
+}
+
+#[test]
+fn an_export_goes_to_wechat_with_a_map_found_by_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let txt = export_with_names(dir.path());
+    let env = Env::new();
+    let (w, back) = (dir.path().join("w"), dir.path().join("back"));
+    let base = ["convert", s(&txt), "--to", "wechat-android", "-o", s(&w), "--opt", "timezone=UTC", "--opt", "me=Ben"];
+    let run = env.run(&[&base[..], &["--opt", "uin=12345"]].concat()).fails_with(2);
+    assert!(run.error_lines()[0].contains("Anna Lindqvist"), "{}", run.stderr);
+    let map = dir.path().join("map.toml");
+    env.run(&[&base[..], &["--write-contact-map", s(&map)]].concat()).ok();
+    let text = std::fs::read_to_string(&map).unwrap();
+    let parsed: toml::Value = toml::from_str(&text).unwrap();
+    assert_eq!(parsed["person"][0]["wechat"].as_str(), Some(""), "{text}");
+    let filled = text.replacen("wechat = \"\"", "wechat = \"wxid_ben\"", 1).replacen(
+        "wechat = \"\"",
+        "wechat = \"wxid_anna\"",
+        1,
+    );
+    std::fs::write(&map, filled).unwrap();
+    env.run(&[&base[..], &["--contacts", s(&map), "--opt", "uin=12345"]].concat()).ok();
+    env.run(&["convert", s(&w), "--to", "archive", "-o", s(&back)]).ok();
+    let got = archive_messages(&back);
+    let hej = got.iter().find(|m| m.text.as_deref() == Some("hej")).expect("Anna's message");
+    assert_eq!(hej.chat, "wxid_anna");
+}

@@ -187,7 +187,7 @@ fn the_2026_dumps_read_interactive_albums_products_and_orders_with_their_content
     }
     assert_eq!(caption("12115"), "Multiline\n\nmessage");
     let notes = notes(&report);
-    assert!(notes.contains("1 album rows"), "{notes}");
+    assert!(notes.contains("1 album row (type 99"), "{notes}");
     assert!(notes.contains("business product (type 23)") && notes.contains("order or cart (type 44)"), "{notes}");
 }
 
@@ -253,7 +253,7 @@ fn a_transitional_store_reads_each_message_once_with_ids_that_never_clash() {
         "each message once; the legacy row whose _id is taken gets another id; the reply points at the modern row"
     );
     let notes = notes(&report);
-    assert!(notes.contains("1 rows of the legacy `messages` table are also in the `message` table"), "{notes}");
+    assert!(notes.contains("1 row of the legacy `messages` table also in the `message` table"), "{notes}");
     assert!(notes.contains("9 expired status updates"), "{notes}");
 }
 

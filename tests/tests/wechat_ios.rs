@@ -99,7 +99,7 @@ fn a_backup_with_requests_deleted_contacts_and_wal_rows_imports_untouched() {
     let photo = got.iter().find(|m| m.id == fx.ids["5"]).unwrap();
     assert!(out.join(photo.media.as_ref().unwrap().file.as_ref().unwrap()).is_file());
     let r = report(&rep);
-    assert!(r["notes"].to_string().contains("belong to no username"), "{}", r["notes"]);
+    assert!(r["notes"].to_string().contains("to no username the backup knows"), "{}", r["notes"]);
     assert!(r["notes"].to_string().contains(&format!("contact {}: its name record cannot be read", wi::DAMAGED)));
     let contacts: Vec<chatferry_core::Contact> = jsonl(&out.join("contacts.jsonl"));
     assert!(contacts.iter().any(|c| c.id == wi::DAMAGED && c.nickname.is_none()), "the contact is kept without a name");

@@ -161,14 +161,16 @@ impl Exporter for ArchiveExporter {
         std::fs::write(&path, text).map_err(|e| Error::io(&path, "write", e))?;
         if self.media_without_file > 0 {
             self.report.media.missing += self.media_without_file;
-            self.report
-                .note(format!("{} media records came without a file and are marked missing", self.media_without_file));
+            self.report.note(format!(
+                "{} without a file and marked missing",
+                crate::text_form::counted(self.media_without_file, "media record came", "media records came")
+            ));
         }
         if self.unreadable_media > 0 {
             self.report.media.missing += self.unreadable_media;
             self.report.note(format!(
-                "{} media files disappeared during the conversion and are marked missing",
-                self.unreadable_media
+                "{} during the conversion and marked missing",
+                crate::text_form::counted(self.unreadable_media, "media file disappeared", "media files disappeared")
             ));
         }
         let mut report = std::mem::take(&mut self.report);

@@ -319,8 +319,9 @@ impl WaExporter {
         c.execute_batch("DROP INDEX cf_keys").map_err(&e)?;
         if changed > 0 {
             self.report.note(format!(
-                "{changed} messages had the same key id as an earlier message of the same sender in the same chat; \
-                 their key ids got their row number added so that WhatsApp keeps both"
+                "{} the same key id as an earlier message of the same sender in the same chat; their key ids got \
+                 their row number added so that WhatsApp keeps both",
+                chatferry_core::text_form::counted(changed as u64, "message had", "messages had")
             ));
         }
         Ok(())
@@ -772,8 +773,8 @@ impl Exporter for WaExporter {
         self.wa.execute_batch("COMMIT").map_err(err(&self.root.join("wa.db")))?;
         if self.foreign_ids > 0 {
             self.report.note(format!(
-                "{} ids are not WhatsApp addresses (another app's contacts); map them with a contact map",
-                self.foreign_ids
+                "{} not WhatsApp addresses (another app's contacts); map them with a contact map",
+                chatferry_core::text_form::counted(self.foreign_ids, "id is", "ids are")
             ));
         }
         if let Some(root) = self.key {

@@ -482,13 +482,16 @@ impl Exporter for TxtExporter {
         }
         std::fs::remove_dir_all(&self.parts).map_err(|e| Error::io(&self.parts, "remove", e))?;
         if empty > 0 {
-            self.report
-                .note(format!("{empty} chats without messages were not written (an export is one chat's messages)"));
+            self.report.note(format!(
+                "{} without messages {} not written (an export is one chat's messages)",
+                chatferry_core::text_form::counted(empty, "chat", "chats"),
+                if empty == 1 { "was" } else { "were" }
+            ));
         }
         if self.reactions > 0 {
             self.report.note(format!(
-                "{} reactions were not written: WhatsApp's exports do not show reactions",
-                self.reactions
+                "{} not written: WhatsApp's exports do not show reactions",
+                chatferry_core::text_form::counted(self.reactions, "reaction was", "reactions were")
             ));
         }
         if self.escaped_lines > 0 {

@@ -423,19 +423,13 @@ fn open_sized(input: &Path, options: &Options, sizes: Sizes) -> Result<TxtImport
             }
         }
     }
-    // An export names people; an app's store keys them by number. Said
-    // here, so a person knows before their WhatsApp shows made-up numbers.
+    // An export names people; an app's store keys them by number. The
+    // host counts who stays a placeholder there (a contact map gives numbers).
     let by_name = contacts.values().filter(|c| c.phone.is_none()).count();
     if by_name > 0 {
-        let (get, are) = if by_name == 1 {
-            ("this person gets a placeholder number", "is")
-        } else {
-            ("they get placeholder numbers", "are")
-        };
         report.note(format!(
-            "{} known by name only (the export holds no numbers): in a WhatsApp store {get} (starting with 0) \
-             and {are} shown by name only where the app keeps names",
-            counted(by_name as u64, "person is", "people are"),
+            "{} by name only (the export holds no numbers)",
+            counted(by_name as u64, "person is known", "people are known")
         ));
     }
     let mut seen = std::collections::HashSet::new();
@@ -686,15 +680,15 @@ impl Counts {
     fn note(&self, report: &mut Report) {
         if self.nulls > 0 {
             report.note(format!(
-                "{} messages are `null` in the export (WhatsApp wrote no text for them: a poll, view-once media or \
-                 similar); kept as 'other'",
-                self.nulls
+                "{} `null` in the export (WhatsApp wrote no text for them: a poll, view-once media or similar); \
+                 kept as 'other'",
+                chatferry_core::text_form::counted(self.nulls, "message is", "messages are")
             ));
         }
         if self.omitted > 0 {
             report.note(format!(
-                "{} media were left out of the export (\"without media\"); their files are missing",
-                self.omitted
+                "{} left out of the export (\"without media\"); their files are missing",
+                chatferry_core::text_form::counted(self.omitted, "media file was", "media files were")
             ));
         }
         if self.repeated > 0 {
@@ -705,10 +699,17 @@ impl Counts {
         }
         if self.refused > 0 {
             report.media.refused += self.refused;
-            report.note(format!("{} attachment names were not plain file names and were not read", self.refused));
+            report.note(format!(
+                "{} not plain file names and {} not read",
+                chatferry_core::text_form::counted(self.refused, "attachment name was", "attachment names were"),
+                if self.refused == 1 { "was" } else { "were" }
+            ));
         }
         if self.cut > 0 {
-            report.note(format!("{} lines were left off messages longer than 64 MiB", self.cut));
+            report.note(format!(
+                "{} left off messages longer than 64 MiB",
+                chatferry_core::text_form::counted(self.cut, "line was", "lines were")
+            ));
         }
     }
 }

@@ -214,6 +214,14 @@ pub fn sources(input: &Path) -> Result<Sources> {
         .filter_map(|e| Some((e.path(), e.file_type().ok()?)))
         .collect();
     entries.sort_by(|a, b| a.0.cmp(&b.0));
+    // Every zip stays unpacked until the conversion ends (the writer copies
+    // media after the reading): their sum must fit, said before the first.
+    let zips: Vec<&PathBuf> = entries
+        .iter()
+        .filter(|(p, t)| t.is_file() && p.extension().is_some_and(|e| e == "zip") && zip_transcript(p).is_some())
+        .map(|(p, _)| p)
+        .collect();
+    zips_fit(input, &zips, chatferry_core::disk::free_bytes(&std::env::temp_dir()))?;
     for (p, t) in entries {
         let name = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
         if t.is_file() && name.ends_with(".zip") && zip_transcript(&p).is_some() {
@@ -316,6 +324,69 @@ fn txt_chat(txt: &Path, folder: &Path) -> ChatFile {
     }
 }
 
+/// What a zip would unpack to, from its listing, before anything is
+/// written: compressed far beyond what photos and text allow is refused.
+fn unpacked_size(zip: &mut zip::ZipArchive<std::fs::File>) -> std::result::Result<u64, String> {
+    let (mut whole, mut packed) = (0u64, 0u64);
+    for i in 0..zip.len() {
+        let member = zip.by_index_raw(i).map_err(|e| format!("member {i} cannot be read ({e})"))?;
+        if !is_mac_extra(member.name()) {
+            whole = whole.saturating_add(member.size());
+            packed = packed.saturating_add(member.compressed_size());
+        }
+    }
+    if whole > MAX_TOTAL {
+        return Err("it unpacks to more than 64 GiB".into());
+    }
+    if whole > RATIO_FROM && whole / packed.max(1) > MAX_RATIO {
+        return Err(format!("it unpacks {}× its size, which no export does (a zip bomb?)", whole / packed.max(1)));
+    }
+    Ok(whole)
+}
+
+/// Whether a folder's export zips fit the temporary folder (`free` bytes)
+/// all at once, as they must: every zip stays unpacked until the
+/// conversion ends (the writer copies media after the reading).
+fn zips_fit(input: &Path, zips: &[&PathBuf], free: Option<u64>) -> Result<()> {
+    if zips.len() < 2 {
+        return Ok(()); // one is checked as it is unpacked
+    }
+    let mut sum = 0u64;
+    for p in zips {
+        let bad = |why: String| Error::bad_input(format!("{}: {why}; nothing was read from it", p.display()));
+        let f = chatferry_core::small_file::open_regular(p).map_err(|e| Error::io(p, "open", e))?;
+        let mut zip = zip::ZipArchive::new(f).map_err(|e| bad(format!("not a readable zip ({e})")))?;
+        sum = sum.saturating_add(unpacked_size(&mut zip).map_err(bad)?);
+    }
+    if sum > MAX_TOTAL {
+        return Err(Error::bad_input(format!(
+            "{}: its {} exports unpack to more than 64 GiB together; convert them a few at a time",
+            input.display(),
+            zips.len()
+        )));
+    }
+    room_for(sum, &format!("the {} exports of {}", zips.len(), input.display()), free)
+}
+
+/// Unpacking `bytes` (of `what`) must leave the temporary folder (`free`
+/// bytes) room: one that cannot hold them is said before anything is unpacked.
+fn room_for(bytes: u64, what: &str, free: Option<u64>) -> Result<()> {
+    let temp = std::env::temp_dir();
+    if let Some(free) = free.filter(|free| bytes > *free) {
+        use chatferry_core::disk::human;
+        return Err(Error::io(
+            &temp,
+            &format!("unpack {what} into"),
+            std::io::Error::other(format!(
+                "it needs {} and the folder has {} free; set TMPDIR to a folder with room",
+                human(bytes),
+                human(free)
+            )),
+        ));
+    }
+    Ok(())
+}
+
 /// Unpacks an iPhone export into a private temporary folder.
 fn unzip(path: &Path) -> Result<(ChatFile, Option<tempfile::TempDir>)> {
     let bad = |why: String| Error::bad_input(format!("{}: {why}; nothing was read from it", path.display()));
@@ -325,36 +396,9 @@ fn unzip(path: &Path) -> Result<(ChatFile, Option<tempfile::TempDir>)> {
         return Err(bad(format!("it holds {} members, more than any export", zip.len())));
     }
     let top = top_folder(&zip.file_names().collect::<Vec<_>>());
-    // What it would unpack to, from its listing, before anything is written:
-    // compressed far beyond what photos and text allow, or more than the
-    // temporary folder has room for, is refused whole.
-    let (mut whole, mut packed) = (0u64, 0u64);
-    for i in 0..zip.len() {
-        let member = zip.by_index_raw(i).map_err(|e| bad(format!("member {i} cannot be read ({e})")))?;
-        if !is_mac_extra(member.name()) {
-            whole = whole.saturating_add(member.size());
-            packed = packed.saturating_add(member.compressed_size());
-        }
-    }
-    if whole > MAX_TOTAL {
-        return Err(bad("it unpacks to more than 64 GiB".into()));
-    }
-    if whole > RATIO_FROM && whole / packed.max(1) > MAX_RATIO {
-        return Err(bad(format!("it unpacks {}× its size, which no export does (a zip bomb?)", whole / packed.max(1))));
-    }
+    let whole = unpacked_size(&mut zip).map_err(bad)?;
     let temp = std::env::temp_dir();
-    if let Some(free) = chatferry_core::disk::free_bytes(&temp).filter(|free| whole > *free) {
-        use chatferry_core::disk::human;
-        return Err(Error::io(
-            &temp,
-            "unpack the export into",
-            std::io::Error::other(format!(
-                "it needs {} and the folder has {} free; set TMPDIR to a folder with room",
-                human(whole),
-                human(free)
-            )),
-        ));
-    }
+    room_for(whole, "the export", chatferry_core::disk::free_bytes(&temp))?;
     let dir = tempfile::Builder::new()
         .prefix("chatferry-whatsapp-txt-")
         .tempdir()
@@ -489,5 +533,26 @@ mod tests {
         assert_eq!(title_of("WhatsApp Chat with +123 45 6789.txt"), "+123 45 6789");
         assert_eq!(title_of("WhatsApp Chat - Anna.zip"), "Anna");
         assert_eq!(title_of("family.txt"), "family");
+    }
+
+    #[test]
+    fn a_folders_zips_must_fit_the_temporary_folder_together_before_one_is_unpacked() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut zips = Vec::new();
+        for name in ["WhatsApp Chat - Anna.zip", "WhatsApp Chat - Bo.zip"] {
+            let p = dir.path().join(name);
+            let mut z = zip::ZipWriter::new(std::fs::File::create(&p).unwrap());
+            let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+            z.start_file("_chat.txt", stored).unwrap();
+            std::io::Write::write_all(&mut z, &[b'x'; 3000]).unwrap();
+            z.finish().unwrap();
+            zips.push(p);
+        }
+        let zips: Vec<&PathBuf> = zips.iter().collect();
+        // Each fits alone, both do not: refused, naming what they need.
+        let err = zips_fit(dir.path(), &zips, Some(5000)).unwrap_err().to_string();
+        assert!(err.contains("the 2 exports of") && err.contains("set TMPDIR"), "{err}");
+        zips_fit(dir.path(), &zips, Some(6000)).unwrap();
+        zips_fit(dir.path(), &zips[..1], Some(10)).unwrap(); // one zip is checked as it is unpacked
     }
 }

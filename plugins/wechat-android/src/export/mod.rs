@@ -360,7 +360,8 @@ impl Exporter for WcExporter {
                 .map_err(err(&db))?;
             if unresolved > 0 {
                 notes.push(format!(
-                    "{unresolved} replies quote a message that is not in the history; written with the quoted text only"
+                    "{} a message that is not in the history; written with the quoted text only",
+                    chatferry_core::text_form::counted(unresolved as u64, "reply quotes", "replies quote")
                 ));
             }
             let mut st = conn
@@ -394,8 +395,8 @@ impl Exporter for WcExporter {
         let mut r = std::mem::take(&mut self.report);
         if self.reaction_rows > 0 {
             r.note(format!(
-                "{} reactions written as emoji replies quoting their message (WeChat has no reactions)",
-                self.reaction_rows
+                "{} written as emoji replies quoting their message (WeChat has no reactions)",
+                chatferry_core::text_form::counted(self.reaction_rows, "reaction", "reactions")
             ));
         }
         for n in notes {

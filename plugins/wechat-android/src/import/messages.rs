@@ -119,7 +119,10 @@ pub fn read_all(source: &Source, ctx: Context, batch: usize, shared: &Mutex<Repo
         }
     }
     if unprefixed > 0 {
-        out.report.note(format!("{unprefixed} received group messages had no `sender:` line; their sender is unknown"));
+        out.report.note(format!(
+            "{} no `sender:` line; their sender is unknown",
+            chatferry_core::text_form::counted(unprefixed, "received group message had", "received group messages had")
+        ));
     }
     for line in ctx.roots.describe() {
         out.report.note(line);

@@ -344,21 +344,20 @@ impl Exporter for IosExporter {
         let mut r = std::mem::take(&mut self.report);
         if self.reaction_rows > 0 {
             r.note(format!(
-                "{} reactions written as emoji replies quoting their message (WeChat has no reactions)",
-                self.reaction_rows
+                "{} written as emoji replies quoting their message (WeChat has no reactions)",
+                chatferry_core::text_form::counted(self.reaction_rows, "reaction", "reactions")
             ));
         }
         if self.sub_second > 0 {
             r.note(format!(
-                "{} messages had times with milliseconds; WeChat for iPhone keeps whole seconds",
-                self.sub_second
+                "{} times with milliseconds; WeChat for iPhone keeps whole seconds",
+                chatferry_core::text_form::counted(self.sub_second, "message had", "messages had")
             ));
         }
         if self.unresolved_quotes > 0 {
             r.note(format!(
-                "{} replies quote a message that is not in the history or comes later; written with the quoted text \
-                 only",
-                self.unresolved_quotes
+                "{} a message that is not in the history or comes later; written with the quoted text only",
+                chatferry_core::text_form::counted(self.unresolved_quotes, "reply quotes", "replies quote")
             ));
         }
         if let Some(t) = self.template.take() {

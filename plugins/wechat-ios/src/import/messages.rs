@@ -119,12 +119,15 @@ pub fn read_all(
     }
     if cdn_stickers > 0 {
         out.report.note(format!(
-            "{cdn_stickers} stickers have no file in the backup (WeChat for iPhone fetches them from its servers); \
-             their cdnurl is kept"
+            "{} no file in the backup (WeChat for iPhone fetches them from its servers); the cdnurl is kept",
+            chatferry_core::text_form::counted(cdn_stickers, "sticker has", "stickers have")
         ));
     }
     if unprefixed > 0 {
-        out.report.note(format!("{unprefixed} received group messages had no `sender:` line; their sender is unknown"));
+        out.report.note(format!(
+            "{} no `sender:` line; their sender is unknown",
+            chatferry_core::text_form::counted(unprefixed, "received group message had", "received group messages had")
+        ));
     }
     out.finish(send)
 }

@@ -268,9 +268,9 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
     }
     if !unmatched.is_empty() {
         report.note(format!(
-            "{} chat tables belong to no username the backup knows (deleted contacts or groups you left); \
-             imported as chats titled by their table hash: {}",
-            unmatched.len(),
+            "{} to no username the backup knows (deleted contacts or groups you left); imported as chats \
+             titled by their table hash: {}",
+            chatferry_core::text_form::counted(unmatched.len() as u64, "chat table belongs", "chat tables belong"),
             unmatched.join(", ")
         ));
     }

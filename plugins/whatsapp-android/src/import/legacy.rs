@@ -400,8 +400,8 @@ pub fn stream_messages(
     }
     if let Some(t) = modern.filter(|t| t.duplicates > 0) {
         batcher.report.note(format!(
-            "{} rows of the legacy `messages` table are also in the `message` table and were read from there",
-            t.duplicates
+            "{} the legacy `messages` table also in the `message` table and read from there",
+            chatferry_core::text_form::counted(t.duplicates, "row of", "rows of")
         ));
     }
     batcher.finish(send)

@@ -149,15 +149,18 @@ fn note_rows_that_are_not_messages(conn: &rusqlite::Connection, report: &mut Rep
         );
         if expired > 0 {
             report.note(format!(
-                "{expired} expired status updates in the legacy `messages` table (status@broadcast rows without a \
-                 time, which WhatsApp no longer shows) were not imported"
+                "{} in the legacy `messages` table (status@broadcast rows without a time, which WhatsApp no \
+                 longer shows) {} not imported",
+                chatferry_core::text_form::counted(expired as u64, "expired status update", "expired status updates"),
+                if expired == 1 { "was" } else { "were" }
             ));
         }
     }
     if placeholders > 0 {
         report.note(format!(
-            "{placeholders} placeholder rows of the message tables (WhatsApp's own bookkeeping, in no chat) were not \
-             imported"
+            "{} of the message tables (WhatsApp's own bookkeeping, in no chat) {} not imported",
+            chatferry_core::text_form::counted(placeholders as u64, "placeholder row", "placeholder rows"),
+            if placeholders == 1 { "was" } else { "were" }
         ));
     }
 }

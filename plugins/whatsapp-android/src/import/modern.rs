@@ -185,7 +185,11 @@ pub fn read_structure(
         }
     }
     if skipped_hidden > 0 {
-        report.note(format!("{skipped_hidden} hidden chat rows without messages were not imported"));
+        report.note(format!(
+            "{} without messages {} not imported",
+            chatferry_core::text_form::counted(skipped_hidden as u64, "hidden chat row", "hidden chat rows"),
+            if skipped_hidden == 1 { "was" } else { "were" }
+        ));
     }
 
     // Group members and their roles.
@@ -228,8 +232,11 @@ pub fn read_structure(
     if db::has_table(conn, "call_log") {
         let calls: i64 = conn.query_row("SELECT count(*) FROM call_log", [], |r| r.get(0)).unwrap_or(0);
         if calls > 0 {
-            report
-                .note(format!("{calls} entries of the call log (the Calls tab, not chat messages) were not imported"));
+            report.note(format!(
+                "{} the call log (the Calls tab, not chat messages) {} not imported",
+                chatferry_core::text_form::counted(calls as u64, "entry of", "entries of"),
+                if calls == 1 { "was" } else { "were" }
+            ));
         }
     }
     Ok(Structure {
@@ -872,8 +879,10 @@ pub fn stream_messages(
     }
     if albums > 0 {
         batcher.report.note(format!(
-            "{albums} album rows (type 99: a header with no content of its own) were not imported as messages; \
-             their photos are, each with `wa.parent_row` naming its album"
+            "{} (type 99: a header with no content of its own) {} not imported as messages; their photos are, \
+             each with `wa.parent_row` naming its album",
+            chatferry_core::text_form::counted(albums, "album row", "album rows"),
+            if albums == 1 { "was" } else { "were" }
         ));
     }
     batcher.finish(send)
