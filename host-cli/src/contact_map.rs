@@ -43,6 +43,15 @@ impl Family {
             None
         }
     }
+    /// The app whose ids a writer keeps: an "Export chat" text writes
+    /// names, not ids, so any history goes into one as it is.
+    pub fn of_target(adapter: &str) -> Option<Family> {
+        if adapter == "whatsapp-txt" {
+            None
+        } else {
+            Family::of(adapter)
+        }
+    }
     /// The app a history's ids belong to, when no adapter says: from the
     /// owner's id (`…@s.whatsapp.net`, `wxid_…`).
     pub fn of_header(header: &Header) -> Option<Family> {

@@ -99,7 +99,7 @@ pub fn run(req: Request) -> Result<ExitCode> {
     // The app the history came from (an archive remembers it).
     let header = importer.header()?;
     let from_family = Family::of(&source.info.id).or(Family::of_header(&header));
-    let to_family = Family::of(&target.info.id);
+    let to_family = Family::of_target(&target.info.id);
     let mut reader = HeaderRead { inner: importer.as_mut(), header };
     // The selection first: a contact map (written or read) then holds only
     // the people of the chats chosen.
