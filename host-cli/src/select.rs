@@ -67,10 +67,12 @@ impl Selection {
 
     /// `--chat X` names a chat by its id, or by its title (case and
     /// surrounding spaces aside); a one-to-one chat without a title, by the
-    /// name or nickname of the person (`people`: their names by id).
+    /// name or nickname of the person (`people`: their names by id); a
+    /// person read under their phone number, by their hidden-number id too.
     fn names(&self, wanted: &str, chat: &Chat, people: &HashMap<String, Vec<String>>) -> bool {
         let same = |t: &str| t.trim().to_lowercase() == wanted.to_lowercase();
         chat.id == wanted
+            || chat.extras.get("wa.lid").is_some_and(|lid| lid == wanted)
             || chat.title.as_deref().is_some_and(same)
             || (chat.kind == ChatKind::Direct
                 && chat.title.is_none()

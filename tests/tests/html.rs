@@ -45,9 +45,9 @@ fn the_sample_renders_with_nothing_from_the_network_and_checks_out_in_chromium()
         }
     }
     let index = std::fs::read_to_string(out.join("index.html")).unwrap();
-    // Newest chat first: the status broadcast (2100) before the Alice chat (2038) …
+    // Newest chat first: the broadcast list (2100) before the Alice chat (2038) …
     let order: Vec<usize> =
-        ["Status", "العائلة الكبيرة", "Alice 🌸", "家族 👨‍👩‍👧"].iter().map(|t| index.find(t).unwrap()).collect();
+        ["Family list", "العائلة الكبيرة", "Alice 🌸", "家族 👨‍👩‍👧"].iter().map(|t| index.find(t).unwrap()).collect();
     let mut sorted = order.clone();
     sorted.sort();
     assert_eq!(order, sorted, "index lists chats newest first");

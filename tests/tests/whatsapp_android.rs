@@ -393,3 +393,76 @@ fn a_message_with_a_far_away_row_id_keeps_its_side_rows() {
     assert_eq!((now.kind, now.text, now.timestamp_ms), (was.kind, was.text, was.timestamp_ms));
     assert_eq!(archive_messages(&after).len(), archive_messages(&before).len());
 }
+
+/// One person under two forms (2024+): their chat keyed by their phone
+/// number points at their hidden-number id (LID) through
+/// `account_jid_row_id`, a newer chat is keyed by the LID itself, and the
+/// same message sits in both. Beside them, the Status feed.
+fn add_lid_person_and_statuses(msgstore: &Path) {
+    let conn = rusqlite::Connection::open(msgstore).unwrap();
+    if !chatferry_core::sqlite::has_column(&conn, "chat", "account_jid_row_id") {
+        // The 2026 column (../shared/formats/ddl/android_msgstore_2026_tables.sql).
+        conn.execute_batch("ALTER TABLE chat ADD COLUMN account_jid_row_id INTEGER").unwrap();
+    }
+    conn.execute_batch(
+        "INSERT INTO jid (_id, user, server, agent, device, type, raw_string) VALUES
+             (3001, '4917600000001', 's.whatsapp.net', 0, 0, 0, '4917600000001@s.whatsapp.net'),
+             (3002, '70000000000001', 'lid', 0, 0, 18, '70000000000001@lid');
+         INSERT INTO chat (_id, jid_row_id, hidden, account_jid_row_id) VALUES (3001, 3001, 0, 3002), (3002, 3002, 0, NULL);
+         INSERT INTO message (chat_row_id, from_me, key_id, sender_jid_row_id, timestamp, message_type, text_data, sort_id)
+         VALUES (3001, 0, 'LIDTEST-A', 0, 1700000001000, 0, 'first, under the number', 1),
+                (3001, 1, 'LIDTEST-C', 0, 1700000003000, 0, 'third, under the number', 2),
+                (3002, 0, 'LIDTEST-B', 0, 1700000002000, 0, 'second, under the LID', 1),
+                (3002, 0, 'LIDTEST-A', 0, 1700000001000, 0, 'first, under the number', 2);
+         INSERT INTO message (chat_row_id, from_me, key_id, sender_jid_row_id, timestamp, message_type, text_data, sort_id)
+         SELECT c._id, 0, 'LIDTEST-G', 3002, 1700000004000, 0, 'in the group, as a LID', 99999
+             FROM chat c JOIN jid j ON j._id = c.jid_row_id WHERE j.raw_string = '120363025246125486@g.us';
+         INSERT INTO chat (_id, jid_row_id, hidden) SELECT 3003, _id, 0 FROM jid WHERE raw_string = 'status@broadcast';
+         INSERT INTO message (chat_row_id, from_me, key_id, sender_jid_row_id, timestamp, message_type, text_data, sort_id)
+         VALUES (3003, 0, 'STATUS-1', 3001, 1700000005000, 0, 'a story', 1),
+                (3003, 1, 'STATUS-2', 0, 1700000006000, 0, 'my story', 2);",
+    )
+    .unwrap();
+}
+
+#[test]
+fn one_person_under_a_number_and_a_lid_is_one_chat_and_statuses_are_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = wa::write_sample(&dir.path().join("WhatsApp"));
+    add_lid_person_and_statuses(&fx.msgstore);
+    let env = Env::new();
+    let out = dir.path().join("archive");
+    let run = env.run(&["convert", s(&fx.root), "--to", "archive", "-o", s(&out)]).ok();
+    let got = archive_messages(&out);
+    let person = "4917600000001@s.whatsapp.net";
+    let theirs: Vec<&str> =
+        got.iter().filter(|m| m.chat == person).map(|m| m.text.as_deref().unwrap_or_default()).collect();
+    assert_eq!(
+        theirs,
+        ["first, under the number", "second, under the LID", "third, under the number"],
+        "one chat, each message once, in time order"
+    );
+    assert!(!got.iter().any(|m| m.chat.ends_with("@lid")), "no chat under the LID");
+    let chats = std::fs::read_to_string(out.join("chats.jsonl")).unwrap();
+    assert_eq!(chats.matches(&format!("\"id\":\"{person}\"")).count(), 1, "{chats}");
+    assert!(chats.contains("70000000000001@lid"), "the chat keeps its other form: {chats}");
+    let in_group = got.iter().find(|m| m.text.as_deref() == Some("in the group, as a LID")).unwrap();
+    assert_eq!(in_group.sender.as_deref(), Some(person), "a group sender under either form is the same sender");
+    assert!(!got.iter().any(|m| m.chat == "status@broadcast"), "statuses are not chat history");
+    for note in [
+        "1 chat with a person under their hidden-number id (LID) joined",
+        "1 message in both of a person's chats",
+        "2 status updates left out",
+    ] {
+        assert!(run.stdout.contains(note), "{note:?} in {}", run.stdout);
+    }
+    // Brought in when asked.
+    let kept = dir.path().join("kept");
+    env.run(&["convert", s(&fx.root), "--to", "archive", "-o", s(&kept), "--opt", "statuses=keep"]).ok();
+    let stories: Vec<_> = archive_messages(&kept).into_iter().filter(|m| m.chat == "status@broadcast").collect();
+    assert_eq!(stories.len(), 2);
+    // A person picks the chat by either form.
+    let one = dir.path().join("one");
+    env.run(&["convert", s(&fx.root), "--to", "archive", "-o", s(&one), "--chat", "70000000000001@lid"]).ok();
+    assert_eq!(archive_messages(&one).len(), 3);
+}

@@ -488,3 +488,38 @@ fn a_generated_iphone_store_imports_with_every_detail() {
     let contacts = std::fs::read_to_string(out.join("contacts.jsonl")).unwrap();
     assert!(contacts.contains("\"nickname\":\"雷雷\"") && contacts.contains("\"name\":\"Alice 🌸\""), "{contacts}");
 }
+
+#[test]
+fn status_sessions_are_counted_not_read_as_chats_unless_kept() {
+    use chatferry_tests::fixtures::whatsapp_ios as gen;
+    let dir = tempfile::tempdir().unwrap();
+    let fx = gen::write_sample(&dir.path().join("group"));
+    // One status session per person whose stories were seen (2024+ builds).
+    let conn = rusqlite::Connection::open(fx.root.join("ChatStorage.sqlite")).unwrap();
+    conn.execute_batch(
+        "INSERT INTO ZWACHATSESSION (Z_PK, Z_ENT, Z_OPT, ZCONTACTJID, ZSESSIONTYPE) VALUES
+             (9001, 3, 1, '4915187654321@status', 3), (9002, 3, 1, '70000000000001@lid.status', 3);
+         INSERT INTO ZWAMESSAGE (Z_PK, Z_ENT, Z_OPT, ZCHATSESSION, ZISFROMME, ZMESSAGEDATE, ZMESSAGETYPE, ZTEXT, ZSORT)
+         VALUES (9001, 10, 1, 9001, 0, 700000000, 0, 'Alice''s story', 1),
+                (9002, 10, 1, 9001, 0, 700000100, 0, 'Alice''s next story', 2),
+                (9003, 10, 1, 9002, 0, 700000200, 0, 'a hidden number''s story', 1);",
+    )
+    .unwrap();
+    drop(conn);
+    let env = Env::new();
+    let out = dir.path().join("a");
+    let run = env.run(&["convert", s(&fx.root), "--to", "archive", "-o", s(&out), "--opt", OWNER]).ok();
+    assert!(run.stdout.contains("3 status updates left out"), "{}", run.stdout);
+    let chats = std::fs::read_to_string(out.join("chats.jsonl")).unwrap();
+    assert!(!chats.contains("status"), "{chats}");
+    assert!(!archive_messages(&out).iter().any(|m| m.text.as_deref().is_some_and(|t| t.contains("story"))));
+
+    let kept = dir.path().join("kept");
+    env.run(&["convert", s(&fx.root), "--to", "archive", "-o", s(&kept), "--opt", OWNER, "--opt", "statuses=keep"])
+        .ok();
+    let stories: Vec<Message> = archive_messages(&kept).into_iter().filter(|m| m.chat == "status@broadcast").collect();
+    let posters: Vec<&str> = stories.iter().map(|m| m.sender.as_deref().unwrap_or_default()).collect();
+    assert_eq!(posters, ["4915187654321@s.whatsapp.net", "4915187654321@s.whatsapp.net", "70000000000001@lid"]);
+    let chats = std::fs::read_to_string(kept.join("chats.jsonl")).unwrap();
+    assert_eq!(chats.matches("\"id\":\"status@broadcast\"").count(), 1, "one broadcast chat: {chats}");
+}

@@ -63,6 +63,13 @@ impl Adapter for WhatsAppAndroid {
                 )
                 .import_only(),
                 OptionSpec::new(
+                    "statuses",
+                    OptionKind::Text,
+                    "keep: read WhatsApp's Status feed (stories) as one broadcast chat; left out by default, as it \
+                     is not chat history",
+                )
+                .import_only(),
+                OptionSpec::new(
                     "owner",
                     OptionKind::Text,
                     "your own phone number with country code (+4915…); WhatsApp's database does not record it",

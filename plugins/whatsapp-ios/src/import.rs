@@ -24,6 +24,8 @@ const SIDE_TABLES: [&str; 5] =
 
 struct Lookups {
     chats: HashMap<i64, (String, ChatKind)>,
+    /// A kept status session's person (`--opt statuses=keep`), by session.
+    posters: HashMap<i64, String>,
     owner: Option<String>,
     media: MediaRoot,
 }
@@ -55,6 +57,13 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
         }
     }
     let owner = chatferry_core::phone::owner_jid(options.get("owner"), options.get("region"))?;
+    let keep_statuses = match options.get("statuses") {
+        None | Some("leave-out") => false,
+        Some("keep") => true,
+        Some(other) => {
+            return Err(Error::usage(format!("--opt statuses={other}: give statuses=keep or statuses=leave-out")))
+        }
+    };
     let e = err_for(&conn);
     let mut report = Report::new();
     for note in &source.notes {
@@ -99,6 +108,7 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
     }
     let mut chats = HashMap::new();
     let mut chat_list = Vec::new();
+    let (mut statuses, mut posters) = (0i64, HashMap::new());
     let sql = format!(
         "SELECT c.Z_PK, c.ZCONTACTJID, c.ZPARTNERNAME, {st}, {ar}, {hidden}, {removed}, {created}, {creator}
              FROM ZWACHATSESSION c {gi} ORDER BY c.Z_PK",
@@ -132,6 +142,30 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
         for row in rows {
             let (pk, jid, partner, session_type, archived, hidden, removed, created, creator) = row.map_err(&e)?;
             let jid = jid.unwrap_or_else(|| format!("chat-{pk}@unknown"));
+            if let Some(poster) = status_poster(&jid) {
+                if !keep_statuses {
+                    statuses += conn
+                        .query_row("SELECT count(*) FROM ZWAMESSAGE WHERE ZCHATSESSION = ?1", [pk], |r| {
+                            r.get::<_, i64>(0)
+                        })
+                        .map_err(&e)?;
+                    continue;
+                }
+                // Every person's status session, one broadcast chat.
+                if let Some(p) = poster {
+                    posters.insert(pk, p);
+                }
+                if !chat_list.iter().any(|c: &Chat| c.id == STATUS_FEED) {
+                    chat_list.push(Chat {
+                        id: STATUS_FEED.into(),
+                        kind: ChatKind::Broadcast,
+                        title: Some("Status".into()),
+                        ..Default::default()
+                    });
+                }
+                chats.insert(pk, (STATUS_FEED.to_string(), ChatKind::Broadcast));
+                continue;
+            }
             let kind = codes::chat_kind(session_type.unwrap_or(-1), &jid);
             let mut extras = Extras::new();
             for (k, v) in [("wai.hidden", hidden), ("wai.removed", removed)] {
@@ -215,6 +249,14 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
             }
         }
     }
+    if statuses > 0 {
+        report.note(format!(
+            "{} left out: WhatsApp's Status feed is not chat history (--opt statuses=keep brings {} in as one \
+             broadcast chat)",
+            chatferry_core::text_form::counted(statuses as u64, "status update", "status updates"),
+            if statuses == 1 { "it" } else { "them" }
+        ));
+    }
     let estimated: i64 = conn.query_row("SELECT count(*) FROM ZWAMESSAGE", [], |r| r.get(0)).map_err(&e)?;
     let mut extras = Extras::new();
     if let Some(b) = &source.backup {
@@ -231,13 +273,29 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
         estimated_messages: Some(estimated.max(0) as u64),
         extras,
     };
-    let lookups = Lookups { chats, owner, media: source.media.clone() };
+    let lookups = Lookups { chats, posters, owner, media: source.media.clone() };
     let reader: Reader = Box::new(move |size, report, send| {
         let conn = db::open_read_only(&source.chat_storage)?;
         stream(&conn, &lookups, size, report, send)
     });
     let contacts = people.into_values().collect();
     Ok(StreamedImporter::new("whatsapp-ios reader", header, contacts, chat_list, report, reader).keeping(decrypted))
+}
+
+/// The Status feed's chat when kept: WhatsApp's own address for it.
+const STATUS_FEED: &str = "status@broadcast";
+
+/// Whether a session is a status session (one per person:
+/// `<number>@status`, `<lid>@lid.status`; or the feed itself), and whose
+/// statuses it holds when it says.
+fn status_poster(jid: &str) -> Option<Option<String>> {
+    if jid == STATUS_FEED {
+        return Some(None);
+    }
+    if let Some(number) = jid.strip_suffix("@status") {
+        return Some(Some(format!("{number}@s.whatsapp.net")));
+    }
+    jid.strip_suffix(".status").map(|lid| Some(lid.to_string()))
 }
 
 /// Stanza id → Z_PK for every message some reply quotes (two scans, memory
@@ -371,6 +429,8 @@ fn stream(
             lk.owner.clone()
         } else if chat_kind == ChatKind::Group {
             non_empty(member)
+        } else if let Some(poster) = r.get::<_, Option<i64>>(1).map_err(&e)?.and_then(|c| lk.posters.get(&c)) {
+            Some(poster.clone())
         } else {
             Some(non_empty(from_jid).unwrap_or_else(|| chat.clone()))
         };

@@ -45,6 +45,13 @@ impl Adapter for WhatsAppIos {
             output: PathKind::Folder,
             options: vec![
                 OptionSpec::new(
+                    "statuses",
+                    OptionKind::Text,
+                    "keep: read WhatsApp's Status feed (each person's stories) as one broadcast chat; left out by \
+                     default, as it is not chat history",
+                )
+                .import_only(),
+                OptionSpec::new(
                     "owner",
                     OptionKind::Text,
                     "your own phone number with country code (+4915…); the store does not record it",

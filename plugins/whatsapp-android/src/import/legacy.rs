@@ -6,7 +6,7 @@
 
 use super::contacts::phone_of;
 use super::modern::{chat_kind, hash_to_hex, normalize_jid};
-use super::{Lookups, Structure, LEGACY_LIVE};
+use super::{Lookups, Structure};
 use crate::codes;
 use chatferry_core::sqlite as db;
 use chatferry_core::*;
@@ -14,8 +14,14 @@ use rusqlite::Connection;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 
-pub fn read_structure(conn: &Connection, names: &HashMap<String, Contact>, owner: Option<&str>) -> Result<Structure> {
+pub fn read_structure(
+    conn: &Connection,
+    names: &HashMap<String, Contact>,
+    owner: Option<&str>,
+    keep_statuses: bool,
+) -> Result<Structure> {
     let e = db::err_for(conn);
+    let live = super::legacy_read(keep_statuses);
     let mut people: BTreeMap<String, Contact> = BTreeMap::new();
     let mut add_person = |jid: &str| {
         let jid = normalize_jid(jid);
@@ -31,18 +37,16 @@ pub fn read_structure(conn: &Connection, names: &HashMap<String, Contact>, owner
     {
         let mut stmt = conn
             .prepare(&format!(
-                "SELECT key_remote_jid FROM messages WHERE {LEGACY_LIVE} GROUP BY key_remote_jid
+                "SELECT key_remote_jid FROM messages WHERE {live} GROUP BY key_remote_jid
                  UNION SELECT remote_resource FROM messages WHERE remote_resource IS NOT NULL AND remote_resource <> ''
-                    AND {LEGACY_LIVE}"
+                    AND {live}"
             ))
             .map_err(&e)?;
         for row in stmt.query_map([], |r| r.get::<_, String>(0)).map_err(&e)? {
             add_person(&row.map_err(&e)?);
         }
         let mut stmt = conn
-            .prepare(&format!(
-                "SELECT DISTINCT key_remote_jid FROM messages WHERE {LEGACY_LIVE} ORDER BY key_remote_jid"
-            ))
+            .prepare(&format!("SELECT DISTINCT key_remote_jid FROM messages WHERE {live} ORDER BY key_remote_jid"))
             .map_err(&e)?;
         for row in stmt.query_map([], |r| r.get::<_, String>(0)).map_err(&e)? {
             chat_jids.push(row.map_err(&e)?);
@@ -130,7 +134,7 @@ pub fn read_structure(conn: &Connection, names: &HashMap<String, Contact>, owner
         });
     }
     let estimated: i64 =
-        conn.query_row(&format!("SELECT count(*) FROM messages WHERE {LEGACY_LIVE}"), [], |r| r.get(0)).map_err(&e)?;
+        conn.query_row(&format!("SELECT count(*) FROM messages WHERE {live}"), [], |r| r.get(0)).map_err(&e)?;
     Ok(Structure {
         jids: HashMap::new(),
         chats: HashMap::new(),
@@ -138,6 +142,8 @@ pub fn read_structure(conn: &Connection, names: &HashMap<String, Contact>, owner
         contacts: people.into_values().collect(),
         chat_list,
         estimated: estimated.max(0) as u64,
+        joined: HashMap::new(),
+        lid_rows: Default::default(),
     })
 }
 
@@ -219,7 +225,9 @@ pub fn stream_messages(
          FROM messages m {quotes}
          WHERE {live}
          ORDER BY m.key_remote_jid, m.timestamp, m._id",
-        live = LEGACY_LIVE.replace("key_remote_jid", "m.key_remote_jid").replace("(timestamp", "(m.timestamp"),
+        live = super::legacy_read(lk.keep_statuses)
+            .replace("key_remote_jid", "m.key_remote_jid")
+            .replace("(timestamp", "(m.timestamp"),
         q_chat = if has_quotes { "q.key_remote_jid" } else { "NULL" },
         q_from_me = if has_quotes { "q.key_from_me" } else { "NULL" },
         caption = db::col_or_null(conn, "messages", "m", "media_caption"),

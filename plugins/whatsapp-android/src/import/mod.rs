@@ -48,6 +48,13 @@ pub struct Lookups {
     pub owner: Option<String>,
     /// Rows in the message table (sizes the side tables' id bitmaps).
     pub message_count: u64,
+    /// `chat._id` → the first of the chats it is joined with (one person's
+    /// chats under their phone number and their LID); only joined chats.
+    pub joined: HashMap<i64, i64>,
+    /// `jid._id` of LIDs read as a phone JID (to count such senders).
+    pub lid_rows: HashSet<i64>,
+    /// `--opt statuses=keep`: the Status feed read as a broadcast chat.
+    pub keep_statuses: bool,
 }
 
 /// What `read_structure` finds before any message is read.
@@ -58,6 +65,8 @@ pub struct Structure {
     pub contacts: Vec<Contact>,
     pub chat_list: Vec<Chat>,
     pub estimated: u64,
+    pub joined: HashMap<i64, i64>,
+    pub lid_rows: HashSet<i64>,
 }
 
 /// Opens the store (decrypting or copying it first when needed): names,
@@ -76,12 +85,22 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
             HashMap::new()
         }
     };
-    note_rows_that_are_not_messages(&conn, &mut report);
-    let Structure { jids, chats, direct, contacts: contact_list, chat_list, estimated } = match schema {
-        Schema::Modern => modern::read_structure(&conn, &names, owner.as_deref(), &HashSet::new(), &mut report)?,
-        Schema::Legacy => legacy::read_structure(&conn, &names, owner.as_deref())?,
-        Schema::Transitional => transitional_structure(&conn, &names, owner.as_deref(), &mut report)?,
+    let keep_statuses = match options.get("statuses") {
+        None | Some("leave-out") => false,
+        Some("keep") => true,
+        Some(other) => {
+            return Err(Error::usage(format!("--opt statuses={other}: give statuses=keep or statuses=leave-out")))
+        }
     };
+    note_rows_that_are_not_messages(&conn, keep_statuses, &mut report);
+    let structure = match schema {
+        Schema::Modern => {
+            modern::read_structure(&conn, &names, owner.as_deref(), &HashSet::new(), keep_statuses, &mut report)?
+        }
+        Schema::Legacy => legacy::read_structure(&conn, &names, owner.as_deref(), keep_statuses)?,
+        Schema::Transitional => transitional_structure(&conn, &names, owner.as_deref(), keep_statuses, &mut report)?,
+    };
+    let Structure { jids, chats, direct, contacts: contact_list, chat_list, estimated, joined, lid_rows } = structure;
     let media = MediaResolver::new(source.media_root.clone());
     if source.media_root.is_none() {
         report.note("no WhatsApp Media folder found next to the database: media files are marked missing (give the WhatsApp folder, or --opt media-dir=PATH)");
@@ -100,7 +119,7 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
         estimated_messages: Some(estimated),
         extras,
     };
-    let lookups = Lookups { jids, chats, direct, owner, message_count: estimated };
+    let lookups = Lookups { jids, chats, direct, owner, message_count: estimated, joined, lid_rows, keep_statuses };
     let reader: Reader = Box::new(move |size, report, send| {
         let conn = db::open_read_only(&source.msgstore)?;
         match schema {
@@ -134,9 +153,18 @@ pub const FILE_PATH: &str = "wa.file_path";
 pub const LEGACY_LIVE: &str =
     "key_remote_jid <> '-1' AND NOT (key_remote_jid = 'status@broadcast' AND COALESCE(timestamp, 0) = 0)";
 
+/// The legacy rows read: [`LEGACY_LIVE`], without the Status feed unless it is kept.
+pub fn legacy_read(keep_statuses: bool) -> String {
+    if keep_statuses {
+        LEGACY_LIVE.to_string()
+    } else {
+        format!("{LEGACY_LIVE} AND key_remote_jid <> 'status@broadcast'")
+    }
+}
+
 /// Counts, for the report, the rows of either message table that are not
 /// messages and so are not imported.
-fn note_rows_that_are_not_messages(conn: &rusqlite::Connection, report: &mut Report) {
+fn note_rows_that_are_not_messages(conn: &rusqlite::Connection, keep_statuses: bool, report: &mut Report) {
     let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap_or(0) };
     let mut placeholders = 0;
     if db::has_table(conn, "message") && db::has_table(conn, "chat") && db::has_column(conn, "message", "chat_row_id") {
@@ -147,6 +175,14 @@ fn note_rows_that_are_not_messages(conn: &rusqlite::Connection, report: &mut Rep
         let expired = count(
             "SELECT count(*) FROM messages WHERE key_remote_jid = 'status@broadcast' AND COALESCE(timestamp, 0) = 0",
         );
+        let statuses = if keep_statuses {
+            0
+        } else {
+            count("SELECT count(*) FROM messages WHERE key_remote_jid = 'status@broadcast' AND COALESCE(timestamp, 0) <> 0")
+        };
+        if statuses > 0 {
+            report.note(modern::status_note(statuses as u64));
+        }
         if expired > 0 {
             report.note(format!(
                 "{} in the legacy `messages` table (status@broadcast rows without a time, which WhatsApp no \
@@ -171,11 +207,12 @@ fn transitional_structure(
     conn: &rusqlite::Connection,
     names: &HashMap<String, Contact>,
     owner: Option<&str>,
+    keep_statuses: bool,
     report: &mut Report,
 ) -> Result<Structure> {
-    let old = legacy::read_structure(conn, names, owner)?;
+    let old = legacy::read_structure(conn, names, owner, keep_statuses)?;
     let with_legacy_rows: HashSet<String> = old.chat_list.iter().map(|c| c.id.clone()).collect();
-    let mut new = modern::read_structure(conn, names, owner, &with_legacy_rows, report)?;
+    let mut new = modern::read_structure(conn, names, owner, &with_legacy_rows, keep_statuses, report)?;
     let mut at: HashMap<String, usize> = new.chat_list.iter().enumerate().map(|(i, c)| (c.id.clone(), i)).collect();
     for chat in old.chat_list {
         match at.get(&chat.id) {

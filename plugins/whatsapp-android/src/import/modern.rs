@@ -51,6 +51,7 @@ pub fn read_structure(
     names: &HashMap<String, Contact>,
     owner: Option<&str>,
     with_legacy_rows: &HashSet<String>,
+    keep_statuses: bool,
     report: &mut Report,
 ) -> Result<Structure> {
     let e = db::err_for(conn);
@@ -72,18 +73,45 @@ pub fn read_structure(
             }
         }
     }
-    // Hidden-number (LID) addresses are shown under the phone JID they map to.
-    let mut lid_names: HashMap<String, String> = HashMap::new();
+    // One person, one id: a hidden-number (LID) address is read as the
+    // phone JID it pairs with (`jid_map`; a chat keyed by one form naming
+    // the other in `account_jid_row_id`), so their two chats are one.
+    let mut pairs: Vec<(i64, i64)> = Vec::new();
     if db::has_table(conn, "jid_map") {
         let mut stmt = conn.prepare("SELECT lid_row_id, jid_row_id FROM jid_map").map_err(&e)?;
-        let pairs: Vec<(i64, i64)> =
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(&e)?.collect::<Result<_, _>>().map_err(&e)?;
-        for (lid, phone) in pairs {
-            if let Some(p) = jids.get(&phone).cloned() {
-                jids.insert(lid, p);
-            }
+        pairs.extend(
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(&e)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(&e)?,
+        );
+    }
+    if db::has_column(conn, "chat", "account_jid_row_id") {
+        let mut stmt = conn
+            .prepare(
+                "SELECT jid_row_id, account_jid_row_id FROM chat
+                 WHERE account_jid_row_id IS NOT NULL AND account_jid_row_id <> jid_row_id",
+            )
+            .map_err(&e)?;
+        for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))).map_err(&e)? {
+            let (a, b) = row.map_err(&e)?;
+            pairs.push((a, b));
+            pairs.push((b, a)); // either may be the LID
         }
     }
+    let mut lids: HashMap<i64, String> = HashMap::new(); // LID row → the LID, for rows read as a phone JID
+    for (lid, phone) in pairs {
+        let (Some(l), Some(p)) = (jids.get(&lid), jids.get(&phone)) else { continue };
+        // The first pair wins (`jid_map` before the chats'); a phone JID is never re-read as a LID.
+        if l.ends_with("@lid") && p.ends_with("@s.whatsapp.net") && !lids.contains_key(&lid) {
+            lids.insert(lid, l.clone());
+            let p = p.clone();
+            jids.insert(lid, p);
+        }
+    }
+    let lid_of: HashMap<String, String> =
+        lids.iter().filter_map(|(row, lid)| Some((jids.get(row)?.clone(), lid.clone()))).collect();
+    let mut lid_names: HashMap<String, String> = HashMap::new();
     if db::has_table(conn, "lid_display_name") {
         let mut stmt = conn
             .prepare("SELECT j.raw_string, l.display_name FROM lid_display_name l JOIN jid j ON j._id = l.lid_row_id")
@@ -93,6 +121,12 @@ pub fn read_structure(
         {
             if let (Some(j), Some(n)) = row.map_err(&e)? {
                 lid_names.insert(j, n);
+            }
+        }
+        // Reached backwards too: a phone JID's person is named by their LID's name.
+        for (phone, lid) in &lid_of {
+            if let Some(n) = lid_names.get(lid).cloned() {
+                lid_names.entry(phone.clone()).or_insert(n);
             }
         }
     }
@@ -137,6 +171,10 @@ pub fn read_structure(
     let mut chat_list = Vec::new();
     let mut direct = HashSet::new();
     let mut skipped_hidden = 0;
+    // A person's chats under both forms: the row each chat id was first seen in.
+    let mut first_row: HashMap<String, (i64, usize)> = HashMap::new();
+    let mut joined: HashMap<i64, i64> = HashMap::new();
+    let mut statuses = 0i64;
     {
         let mut stmt = conn.prepare(&sql).map_err(&e)?;
         let rows = stmt
@@ -160,6 +198,22 @@ pub fn read_structure(
                 skipped_hidden += 1;
                 continue;
             }
+            if is_status_feed(&id) && !keep_statuses {
+                statuses += conn
+                    .query_row("SELECT count(*) FROM message WHERE chat_row_id = ?1", [row_id], |r| r.get::<_, i64>(0))
+                    .map_err(&e)?;
+                continue;
+            }
+            if let Some(&(first, at)) = first_row.get(&id) {
+                joined.insert(first, first);
+                joined.insert(row_id, first);
+                chats.insert(row_id, id);
+                let chat: &mut Chat = &mut chat_list[at];
+                chat.archived &= archived.unwrap_or(0) != 0;
+                chat.created_ms = chat.created_ms.into_iter().chain(created.filter(|t| *t > 0)).min();
+                continue;
+            }
+            first_row.insert(id.clone(), (row_id, chat_list.len()));
             let kind = chat_kind(&id);
             if kind == ChatKind::Direct {
                 direct.insert(id.clone());
@@ -167,6 +221,9 @@ pub fn read_structure(
             let mut extras = Extras::new();
             if hidden {
                 extras.insert("wa.hidden".into(), "1".into());
+            }
+            if let Some(lid) = lid_of.get(&id) {
+                extras.insert(LID.into(), lid.clone());
             }
             chats.insert(row_id, id.clone());
             chat_list.push(Chat {
@@ -183,6 +240,17 @@ pub fn read_structure(
                 extras,
             });
         }
+    }
+    let joined_chats = joined.len() - joined.values().collect::<HashSet<_>>().len();
+    if joined_chats > 0 {
+        report.note(format!(
+            "{} with a person under their hidden-number id (LID) joined to their chat under their phone number: \
+             each person is one chat, their messages in time order",
+            chatferry_core::text_form::counted(joined_chats as u64, "chat", "chats")
+        ));
+    }
+    if statuses > 0 {
+        report.note(status_note(statuses as u64));
     }
     if skipped_hidden > 0 {
         report.note(format!(
@@ -246,7 +314,29 @@ pub fn read_structure(
         contacts: people.into_values().collect(),
         chat_list,
         estimated: estimated.max(0) as u64,
+        joined,
+        lid_rows: lids.into_keys().collect(),
     })
+}
+
+/// The extras key of a 1:1 chat's hidden-number id (LID), when its person
+/// is read under their phone number (`--chat` takes either form).
+pub const LID: &str = "wa.lid";
+
+/// WhatsApp's Status feed (`status@broadcast`; the owner's own `status_me`):
+/// stories, not chat history.
+pub fn is_status_feed(id: &str) -> bool {
+    id == "status@broadcast" || id.ends_with("@status_me")
+}
+
+/// The report's line for status updates left out.
+pub fn status_note(n: u64) -> String {
+    format!(
+        "{} left out: WhatsApp's Status feed is not chat history (--opt statuses=keep brings {} in as one \
+         broadcast chat)",
+        chatferry_core::text_form::counted(n, "status update", "status updates"),
+        if n == 1 { "it" } else { "them" }
+    )
 }
 
 /// The query over every message in (chat, sort order); side tables are
@@ -854,12 +944,44 @@ pub fn stream_messages(
 ) -> Result<()> {
     let e = db::err_for(conn);
     let mut sides = Sides::open(conn, lk.message_count)?;
-    let mut stmt = conn.prepare(MESSAGE_SQL).map_err(&e)?;
+    let sql = if lk.joined.is_empty() {
+        MESSAGE_SQL.to_string()
+    } else {
+        // Joined chats read as one, by time (their `sort_id` runs are
+        // each their own); a temporary table on this connection, the store untouched.
+        conn.execute_batch("CREATE TEMP TABLE cf_joined (chat_row_id INTEGER PRIMARY KEY, key INTEGER NOT NULL)")
+            .map_err(&e)?;
+        let mut ins = conn.prepare("INSERT INTO temp.cf_joined VALUES (?1, ?2)").map_err(&e)?;
+        for (row, key) in &lk.joined {
+            ins.execute([row, key]).map_err(&e)?;
+        }
+        MESSAGE_SQL
+            .replace("FROM message m", "FROM message m LEFT JOIN temp.cf_joined k ON k.chat_row_id = m.chat_row_id")
+            .replace(
+                "ORDER BY m.chat_row_id, m.sort_id, m._id",
+                "ORDER BY COALESCE(k.key, m.chat_row_id), CASE WHEN k.key IS NULL THEN m.sort_id ELSE m.timestamp END, \
+                 m._id",
+            )
+    };
+    let mut stmt = conn.prepare(&sql).map_err(&e)?;
     let mut rows = stmt.query([]).map_err(&e)?;
     let mut batcher = chatferry_core::producer::Batcher::new(batch_size, report);
     let mut albums = 0u64;
+    // A message in both of a person's chats is read once: by (chat, from me, key id), the app's own key.
+    let mut seen: HashSet<(i64, bool, String)> = HashSet::new();
+    let mut twice = 0u64;
+    let mut lid_senders: HashSet<i64> = HashSet::new();
     while let Some(r) = rows.next().map_err(&e)? {
         let mut row = read_row(r).map_err(&e)?;
+        if let Some(&key) = lk.joined.get(&row.chat_row) {
+            if !seen.insert((key, row.from_me, row.key_id.clone())) {
+                twice += 1;
+                continue;
+            }
+        }
+        if let Some(s) = row.sender_row.filter(|s| lk.lid_rows.contains(s)) {
+            lid_senders.insert(s);
+        }
         if row.message_type == business::ALBUM {
             // An album's own row shows nothing: its photos follow as
             // messages of their own, each pointing at it (`wa.parent_row`).
@@ -876,6 +998,18 @@ pub fn stream_messages(
                 return Ok(()); // the importer was dropped
             }
         }
+    }
+    if twice > 0 {
+        batcher.report.note(format!(
+            "{} in both of a person's chats (under their number and their hidden-number id) read once",
+            chatferry_core::text_form::counted(twice, "message", "messages")
+        ));
+    }
+    if !lid_senders.is_empty() {
+        batcher.report.note(format!(
+            "{} by a hidden-number id (LID) read under their phone number",
+            chatferry_core::text_form::counted(lid_senders.len() as u64, "sender known", "senders known")
+        ));
     }
     if albums > 0 {
         batcher.report.note(format!(
