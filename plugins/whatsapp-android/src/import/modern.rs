@@ -109,8 +109,13 @@ pub fn read_structure(
             jids.insert(lid, p);
         }
     }
-    let lid_of: HashMap<String, String> =
-        lids.iter().filter_map(|(row, lid)| Some((jids.get(row)?.clone(), lid.clone()))).collect();
+    // A number with several LIDs (§1.2) is shown with its first, the same on every run.
+    let mut lid_of: HashMap<String, String> = HashMap::new();
+    for (row, lid) in lids.iter().collect::<BTreeMap<_, _>>() {
+        if let Some(phone) = jids.get(row) {
+            lid_of.entry(phone.clone()).or_insert_with(|| lid.clone());
+        }
+    }
     let mut lid_names: HashMap<String, String> = HashMap::new();
     if db::has_table(conn, "lid_display_name") {
         let mut stmt = conn
@@ -967,14 +972,19 @@ pub fn stream_messages(
     let mut rows = stmt.query([]).map_err(&e)?;
     let mut batcher = chatferry_core::producer::Batcher::new(batch_size, report);
     let mut albums = 0u64;
-    // A message in both of a person's chats is read once: by (chat, from me, key id), the app's own key.
-    let mut seen: HashSet<(i64, bool, String)> = HashSet::new();
+    // A message in both of a person's chats is read once: by (from me, key
+    // id), the app's own key; kept for one person at a time (their rows come together).
+    let (mut seen, mut seen_for): (HashSet<(bool, String)>, Option<i64>) = (HashSet::new(), None);
     let mut twice = 0u64;
     let mut lid_senders: HashSet<i64> = HashSet::new();
     while let Some(r) = rows.next().map_err(&e)? {
         let mut row = read_row(r).map_err(&e)?;
         if let Some(&key) = lk.joined.get(&row.chat_row) {
-            if !seen.insert((key, row.from_me, row.key_id.clone())) {
+            if seen_for != Some(key) {
+                seen.clear();
+                seen_for = Some(key);
+            }
+            if !seen.insert((row.from_me, row.key_id.clone())) {
                 twice += 1;
                 continue;
             }
