@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The canonical model's own version (semver), recorded in every archive.
-pub const MODEL_VERSION: &str = "1.0.0";
+pub const MODEL_VERSION: &str = "1.1.0";
 
 pub use crate::extras::Extras;
 
@@ -159,10 +159,13 @@ pub enum MessageKind {
     Payment,
     Poll,
     Other,
+    /// An event with a time and place that people answer (WhatsApp 2024+). Model 1.1.
+    Event,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 17] = [
+    /// In the order of their codes across the plugin ABI: a new kind goes last.
+    pub const ALL: [MessageKind; 18] = [
         MessageKind::Text,
         MessageKind::Image,
         MessageKind::Video,
@@ -180,6 +183,7 @@ impl MessageKind {
         MessageKind::Payment,
         MessageKind::Poll,
         MessageKind::Other,
+        MessageKind::Event,
     ];
 
     /// The archive's name for the kind (`"voice"`).
@@ -202,6 +206,7 @@ impl MessageKind {
             MessageKind::Payment => "payment",
             MessageKind::Poll => "poll",
             MessageKind::Other => "other",
+            MessageKind::Event => "event",
         }
     }
 
@@ -377,6 +382,68 @@ pub struct Poll {
     pub options: Vec<PollOption>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub multiple: bool,
+    /// A quiz's right answer: an index into `options`. Model 1.1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correct: Option<u32>,
+    /// Each vote as cast, with its time, when the store keeps it (the
+    /// options' `voters` say the same without times). Model 1.1.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub votes: Vec<PollVote>,
+}
+
+/// One person's choice in a poll. Model 1.1.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PollVote {
+    /// Contact id of the voter; absent when the owner voted and the store
+    /// does not know the owner's id.
+    pub voter: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub from_me: bool,
+    /// Indexes into the poll's `options` (none: the vote was taken back).
+    pub options: Vec<u32>,
+    pub timestamp_ms: Option<i64>,
+}
+
+/// An event people are invited to (WhatsApp 2024+). Model 1.1.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Event {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_ms: Option<i64>,
+    /// Where: the place's name and address, and its coordinates when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latitude: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub longitude: Option<f64>,
+    /// A call or web link to join by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub canceled: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub responses: Vec<EventResponse>,
+}
+
+/// One person's answer to an event. Model 1.1.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct EventResponse {
+    pub person: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub from_me: bool,
+    /// `going`, `not_going`, `maybe`, or `code N` for an answer the store
+    /// writes with a number chatferry does not know.
+    pub answer: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_guests: Option<u32>,
+    pub timestamp_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -425,6 +492,9 @@ pub struct Message {
     pub payment: Option<Box<Payment>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub poll: Option<Box<Poll>>,
+    /// Model 1.1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<Box<Event>>,
     /// Id of the message this one replies to (it may not exist any more).
     pub reply_to: Option<String>,
     /// The quoted text as the store kept it at reply time.

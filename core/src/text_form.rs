@@ -27,11 +27,16 @@ pub fn as_text(m: &Message) -> String {
         return s;
     }
     if let Some(p) = &m.poll {
-        let mut s = format!("📊 Poll: {}", p.question);
-        for o in &p.options {
-            s.push_str(&format!("\n• {} ({} votes)", o.text, o.voters.len()));
+        let what = if p.correct.is_some() { "Quiz" } else { "Poll" };
+        let mut s = format!("📊 {what}: {}", p.question);
+        for (i, o) in p.options.iter().enumerate() {
+            let right = if p.correct == Some(i as u32) { " ✓" } else { "" };
+            s.push_str(&format!("\n• {}{right} ({})", o.text, counted(o.voters.len() as u64, "vote", "votes")));
         }
         return s;
+    }
+    if let Some(e) = &m.event {
+        return event_text(e);
     }
     if let Some(c) = &m.call {
         let what = if c.video { "Video call" } else { "Voice call" };
@@ -45,6 +50,49 @@ pub fn as_text(m: &Message) -> String {
         return s;
     }
     m.text.clone().unwrap_or_else(|| format!("[{} message]", m.kind))
+}
+
+/// `📅 Event: Picnic` with its time (UTC), place, link and answers.
+pub fn event_text(e: &crate::model::Event) -> String {
+    let mut s = format!("📅 Event: {}", e.name);
+    if e.canceled {
+        s.push_str(" (cancelled)");
+    }
+    if let Some(d) = e.description.as_deref().filter(|d| !d.is_empty()) {
+        s.push_str(&format!("\n{d}"));
+    }
+    let utc = |t: i64| {
+        let full = crate::time::format_utc(t);
+        full.get(..16).map(|minute| minute.replace('T', " ")).unwrap_or(full)
+    };
+    match (e.start_ms, e.end_ms) {
+        (Some(a), Some(b)) => s.push_str(&format!("\n🕒 {} – {} UTC", utc(a), utc(b))),
+        (Some(a), None) => s.push_str(&format!("\n🕒 {} UTC", utc(a))),
+        _ => {}
+    }
+    let place: Vec<&str> = [&e.place, &e.address].into_iter().flatten().map(String::as_str).collect();
+    if !place.is_empty() || e.latitude.is_some() {
+        s.push_str(&format!("\n📍 {}", place.join(", ")));
+        if let (Some(lat), Some(lon)) = (e.latitude, e.longitude) {
+            s.push_str(&format!(" ({lat:.5}, {lon:.5})"));
+        }
+    }
+    if let Some(l) = &e.link {
+        s.push_str(&format!("\n🔗 {l}"));
+    }
+    let mut answers: Vec<(String, u64)> = Vec::new();
+    for r in &e.responses {
+        let label = r.answer.replace('_', " ");
+        match answers.iter_mut().find(|(a, _)| *a == label) {
+            Some((_, n)) => *n += 1,
+            None => answers.push((label, 1)),
+        }
+    }
+    if !answers.is_empty() {
+        let parts: Vec<String> = answers.iter().map(|(a, n)| format!("{n} {a}")).collect();
+        s.push_str(&format!("\nAnswers: {}", parts.join(", ")));
+    }
+    s
 }
 
 /// The marks a message carries beside its content (forwarded, edited,
@@ -77,7 +125,13 @@ pub fn whatsapp_voice_loss(m: &Message) -> Option<String> {
 pub fn whatsapp_reason(kind: MessageKind) -> &'static str {
     match kind {
         MessageKind::Payment => "WhatsApp has no transfers or red packets; written as a text that states it",
-        MessageKind::Poll => "polls are not written to WhatsApp stores; written as a text with question and options",
+        MessageKind::Poll => {
+            "polls are not written to WhatsApp stores; written as a text with question, options and vote counts"
+        }
+        MessageKind::Event => {
+            "events are not written to WhatsApp stores (the template predates them); written as a text with the \
+             time, place and answers"
+        }
         MessageKind::Call => "WhatsApp's message table holds only missed calls; written as a text that states the call",
         _ => "WhatsApp has no such message; written as a text that states it",
     }
@@ -106,12 +160,37 @@ mod tests {
             kind: MessageKind::Poll,
             poll: Some(Box::new(Poll {
                 question: "Where?".into(),
-                options: vec![PollOption { text: "A".into(), voters: vec!["x".into()] }],
-                multiple: false,
+                options: vec![
+                    PollOption { text: "A".into(), voters: vec!["x".into()] },
+                    PollOption { text: "B".into(), voters: vec![] },
+                ],
+                ..Default::default()
             })),
             ..Default::default()
         };
-        assert_eq!(as_text(&p), "📊 Poll: Where?\n• A (1 votes)");
+        assert_eq!(as_text(&p), "📊 Poll: Where?\n• A (1 vote)\n• B (0 votes)");
+        let mut quiz = p.clone();
+        quiz.poll.as_mut().unwrap().correct = Some(1);
+        assert_eq!(as_text(&quiz), "📊 Quiz: Where?\n• A (1 vote)\n• B ✓ (0 votes)");
+        let e = Message {
+            kind: MessageKind::Event,
+            event: Some(Box::new(crate::model::Event {
+                name: "Picnic".into(),
+                start_ms: Some(1_700_000_000_000),
+                place: Some("Tiergarten".into()),
+                responses: vec![
+                    crate::model::EventResponse { answer: "going".into(), ..Default::default() },
+                    crate::model::EventResponse { answer: "not_going".into(), ..Default::default() },
+                    crate::model::EventResponse { answer: "going".into(), ..Default::default() },
+                ],
+                ..Default::default()
+            })),
+            ..Default::default()
+        };
+        assert_eq!(
+            as_text(&e),
+            "📅 Event: Picnic\n🕒 2023-11-14 22:13 UTC\n📍 Tiergarten\nAnswers: 2 going, 1 not going"
+        );
     }
 }
 

@@ -169,7 +169,7 @@ fn an_archive_from_a_newer_model_major_is_refused() {
     let manifest = a.join("manifest.json");
     let text = std::fs::read_to_string(&manifest)
         .unwrap()
-        .replace("\"model_version\": \"1.0.0\"", "\"model_version\": \"2.0.0\"");
+        .replace(&format!("\"model_version\": \"{}\"", chatferry_core::MODEL_VERSION), "\"model_version\": \"2.0.0\"");
     std::fs::write(&manifest, text).unwrap();
     let run = Env::new().run(&["inspect", a.to_str().unwrap()]).fails_with(1);
     assert!(run.error_lines()[0].contains("canonical model 2.0.0"), "{}", run.stderr);

@@ -466,3 +466,141 @@ fn one_person_under_a_number_and_a_lid_is_one_chat_and_statuses_are_left_out() {
     env.run(&["convert", s(&fx.root), "--to", "archive", "-o", s(&one), "--chat", "70000000000001@lid"]).ok();
     assert_eq!(archive_messages(&one).len(), 3);
 }
+
+/// A quiz whose voter changed their mind, and an event with answers, in
+/// the 2026 tables (`message_poll*`, add-ons 67 and 93, `message_event`).
+fn add_quiz_and_event(msgstore: &Path) {
+    let conn = rusqlite::Connection::open(msgstore).unwrap();
+    wa::add_tables_of_2026(&conn);
+    let row = |raw: &str| -> i64 {
+        conn.query_row("SELECT _id FROM jid WHERE raw_string = ?1", [raw], |r| r.get(0)).unwrap()
+    };
+    let (family, li) = (row(canonical::FAMILY), row(canonical::LI));
+    let chat: i64 = conn.query_row("SELECT _id FROM chat WHERE jid_row_id = ?1", [family], |r| r.get(0)).unwrap();
+    conn.execute_batch(&format!(
+        "INSERT INTO message (_id, chat_row_id, from_me, key_id, sender_jid_row_id, timestamp, message_type, text_data, sort_id)
+         VALUES (7001, {chat}, 0, 'QUIZ1', {li}, 1700000000000, 66, 'Capital of Australia?', 7001),
+                (7002, {chat}, 1, 'EVENT1', 0, 1700000100000, 92, NULL, 7002);
+         INSERT INTO message_poll (message_row_id, selectable_options_count, poll_type, correct_option_id)
+         VALUES (7001, 1, 1, 502);
+         INSERT INTO message_poll_option (_id, message_row_id, option_name, vote_total)
+         VALUES (501, 7001, 'Sydney', 0), (502, 7001, 'Canberra', 2), (503, 7001, 'Melbourne', 0);
+         INSERT INTO message_add_on (_id, chat_row_id, from_me, key_id, sender_jid_row_id, parent_message_row_id,
+                                     timestamp, status, message_add_on_type)
+         VALUES (801, {chat}, 0, 'V1', {li}, 7001, 1700000001000, 0, 67),
+                (802, {chat}, 0, 'V2', {li}, 7001, 1700000002000, 0, 67),
+                (803, {chat}, 1, 'V3', 0, 7001, 1700000003000, 0, 67),
+                (804, {chat}, 0, 'R1', {li}, 7002, 1700000101000, 0, 93),
+                (805, {chat}, 1, 'R2', 0, 7002, 1700000102000, 0, 93);
+         INSERT INTO message_add_on_poll_vote (message_add_on_row_id, sender_timestamp)
+         VALUES (801, 1700000001000), (802, 1700000002000), (803, 1700000003000);
+         INSERT INTO message_add_on_poll_vote_selected_option (message_add_on_row_id, message_poll_option_id)
+         VALUES (801, 501), (802, 502), (803, 502);
+         INSERT INTO message_event (message_row_id, name, description, start_time, end_time, location_name,
+                                    join_link, is_canceled, chat_row_id)
+         VALUES (7002, 'Picnic 🧺', 'Bring a blanket', 1700600000000, 1700610000000, 'Tiergarten',
+                 'https://call.whatsapp.com/video/x', 0, {chat});
+         INSERT INTO message_add_on_event_response (message_add_on_row_id, response, sender_timestamp, extra_guest_count)
+         VALUES (804, 1, 1700000101000, 2), (805, 2, 1700000102000, 0);"
+    ))
+    .unwrap();
+}
+
+#[test]
+fn a_quizs_votes_and_an_events_answers_reach_the_archive_the_pages_and_an_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = wa::write_sample(&dir.path().join("WhatsApp"));
+    add_quiz_and_event(&fx.msgstore);
+    let env = Env::new();
+    let owner = "owner=+49 151 12345678";
+    let out = dir.path().join("archive");
+    env.run(&["convert", s(&fx.root), "--to", "archive", "-o", s(&out), "--opt", owner]).ok();
+    let got = archive_messages(&out);
+    let quiz = got.iter().find(|m| m.id == "7001").expect("the quiz");
+    assert_eq!(quiz.kind, chatferry_core::MessageKind::Poll);
+    let p = quiz.poll.as_ref().unwrap();
+    assert_eq!(p.question, "Capital of Australia?");
+    assert_eq!(p.options.iter().map(|o| o.text.as_str()).collect::<Vec<_>>(), ["Sydney", "Canberra", "Melbourne"]);
+    assert_eq!(p.correct, Some(1), "the right option, by index");
+    assert!(!p.multiple);
+    assert_eq!(p.options[1].voters, [canonical::LI, OWNER], "Li's first vote (Sydney) was changed");
+    assert!(p.options[0].voters.is_empty());
+    let votes: Vec<(Option<&str>, &[u32], Option<i64>)> =
+        p.votes.iter().map(|v| (v.voter.as_deref(), &v.options[..], v.timestamp_ms)).collect();
+    assert_eq!(
+        votes,
+        [(Some(canonical::LI), &[1u32][..], Some(1700000002000)), (Some(OWNER), &[1][..], Some(1700000003000))]
+    );
+    let event = got.iter().find(|m| m.id == "7002").expect("the event");
+    assert_eq!(event.kind, chatferry_core::MessageKind::Event);
+    let e = event.event.as_ref().unwrap();
+    assert_eq!((e.name.as_str(), e.start_ms, e.end_ms), ("Picnic 🧺", Some(1700600000000), Some(1700610000000)));
+    assert_eq!(e.place.as_deref(), Some("Tiergarten"));
+    let answers: Vec<(Option<&str>, &str, Option<u32>)> =
+        e.responses.iter().map(|r| (r.person.as_deref(), r.answer.as_str(), r.extra_guests)).collect();
+    assert_eq!(answers, [(Some(canonical::LI), "going", Some(2)), (Some(OWNER), "not_going", None)]);
+    let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap();
+    assert!(manifest.contains("\"model_version\": \"1.1.0\""), "{manifest}");
+
+    // The pages show who voted and who answered, by name.
+    let pages = dir.path().join("pages");
+    env.run(&["convert", s(&out), "--to", "html", "-o", s(&pages)]).ok();
+    let html: String = walk(&pages)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "html"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    for want in [
+        "📊 Quiz: Capital of Australia?",
+        "Canberra <span title=\"the right answer\">✓</span> (2 votes)",
+        "李雷",
+        "📅 Picnic 🧺",
+        ": going +2",
+        ": not going",
+    ] {
+        assert!(html.contains(want), "{want:?} not in the pages");
+    }
+
+    // An export writes the poll as WhatsApp's own export does, and says what it cannot show.
+    let txt = dir.path().join("txt");
+    let run = env
+        .run(&[
+            "convert",
+            s(&out),
+            "--to",
+            "whatsapp-txt",
+            "-o",
+            s(&txt),
+            "--chat",
+            canonical::FAMILY,
+            "--opt",
+            "timezone=UTC",
+            "--opt",
+            "style=android",
+        ])
+        .ok();
+    let text: String = walk(&txt)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    assert!(
+        text.contains("POLL:\nCapital of Australia?\nOPTION: Sydney (0 votes)\nOPTION: Canberra (2 votes)"),
+        "{text}"
+    );
+    assert!(text.contains("📅 Event: Picnic 🧺"), "{text}");
+    assert!(run.stdout.contains("not who voted"), "{}", run.stdout);
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

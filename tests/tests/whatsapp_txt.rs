@@ -345,7 +345,9 @@ fn chatferry_txt_header(line: &str) -> Option<&str> {
 
 /// A text our export wrote for a kind it has no form for (`📊 Poll: …`).
 fn as_text_body(m: &chatferry_core::Message) -> bool {
-    m.text.as_deref().is_some_and(|t| ["📊 ", "🧧 ", "💸 ", "📞 ", "Look: https://"].iter().any(|p| t.starts_with(p)))
+    m.text
+        .as_deref()
+        .is_some_and(|t| ["📊 ", "POLL:\n", "🧧 ", "💸 ", "📞 ", "Look: https://"].iter().any(|p| t.starts_with(p)))
 }
 
 /// `format` (whatstk's notation) with one date and author filled in.

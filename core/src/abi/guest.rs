@@ -251,7 +251,11 @@ impl FfiImporter for GuestImporter {
             // The batch before stays here until the views point elsewhere.
             let mut before = Vec::new();
             if *shown >= lent.len() {
-                before = std::mem::replace(lent, i.next_messages(max as usize)?);
+                let mut batch = i.next_messages(max as usize)?;
+                for m in batch.iter_mut().filter(|m| super::carried::needs_packing(m)) {
+                    super::carried::pack(m);
+                }
+                before = std::mem::replace(lent, batch);
                 *shown = 0;
             }
             let slice = &lent[*shown..(*shown + LEND_AT_MOST.min(max.max(1) as usize)).min(lent.len())];

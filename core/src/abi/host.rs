@@ -327,7 +327,25 @@ impl ForeignExporter {
     /// Lends the batch: the plugin copies each string once, the batch stays
     /// the caller's.
     fn write_lent(&mut self, batch: &[Message]) -> Result<()> {
-        let views: Vec<LentMessage<'_>> = batch.iter().map(LentMessage::from).collect();
+        // The few messages with fields the records cannot hold are lent as
+        // packed copies ([`super::carried`]); the rest as they are.
+        let packed: Vec<Message> = batch
+            .iter()
+            .filter(|m| super::carried::needs_packing(m))
+            .map(|m| {
+                let mut c = m.clone();
+                super::carried::pack(&mut c);
+                c
+            })
+            .collect();
+        let mut packed_iter = packed.iter();
+        let views: Vec<LentMessage<'_>> = batch
+            .iter()
+            .map(|m| match super::carried::needs_packing(m) {
+                true => LentMessage::from(packed_iter.next().expect("one copy per packed message")),
+                false => LentMessage::from(m),
+            })
+            .collect();
         let r = self.inner.write_lent(RSlice::from_slice(&views)).into_result();
         r.map_err(|e| wrap(&self.plugin, &self.adapter, e))
     }

@@ -369,93 +369,101 @@ impl From<&LentMedia<'_>> for Media {
 }
 
 impl From<&LentMessage<'_>> for Message {
+    /// The copy on the receiving side, with the fields that travelled in
+    /// extras taken back out ([`super::carried`]).
     fn from(m: &LentMessage<'_>) -> Self {
-        Message {
-            id: own(m.id),
-            chat: own(m.chat),
-            sender: oown(&m.sender),
-            from_me: m.from_me,
-            timestamp_ms: m.timestamp_ms,
-            kind: kind_from_code(m.kind),
-            status: from_code(&STATUSES, m.status, Status::Unknown),
-            text: oown(&m.text),
-            media: m.media.as_ref().into_option().map(Media::from),
-            location: m.location.as_ref().into_option().map(|l| {
-                Box::new(Location {
-                    latitude: l.latitude,
-                    longitude: l.longitude,
-                    name: oown(&l.name),
-                    address: oown(&l.address),
-                    url: oown(&l.url),
-                    live: l.live,
-                })
-            }),
-            contact_card: m
-                .contact_card
-                .as_ref()
-                .into_option()
-                .map(|c| Box::new(ContactCard { name: oown(&c.name), vcard: oown(&c.vcard) })),
-            link: m
-                .link
-                .as_ref()
-                .into_option()
-                .map(|l| Box::new(Link { url: own(l.url), title: oown(&l.title), description: oown(&l.description) })),
-            call: m.call.as_ref().into_option().map(|c| {
-                Box::new(Call {
-                    video: c.video,
-                    group: c.group,
-                    duration_ms: c.duration_ms.into_option(),
-                    outcome: oown(&c.outcome),
-                })
-            }),
-            system: m.system.as_ref().into_option().map(|s| {
-                Box::new(SystemEvent {
-                    action: own(s.action),
-                    actor: oown(&s.actor),
-                    targets: owns(&s.targets),
-                    value: oown(&s.value),
-                })
-            }),
-            payment: m.payment.as_ref().into_option().map(|p| {
-                Box::new(Payment {
-                    kind: own(p.kind),
-                    amount: oown(&p.amount),
-                    currency: oown(&p.currency),
-                    note: oown(&p.note),
-                    status: oown(&p.status),
-                })
-            }),
-            poll: m.poll.as_ref().into_option().map(|p| {
-                Box::new(Poll {
-                    question: own(p.question),
-                    options: p
-                        .options
-                        .iter()
-                        .map(|o| PollOption { text: own(o.text), voters: owns(&o.voters) })
-                        .collect(),
-                    multiple: p.multiple,
-                })
-            }),
-            reply_to: oown(&m.reply_to),
-            quoted_text: oown(&m.quoted_text),
-            reactions: m
-                .reactions
-                .iter()
-                .map(|r| Reaction {
-                    sender: oown(&r.sender),
-                    from_me: r.from_me,
-                    emoji: own(r.emoji),
-                    timestamp_ms: r.timestamp_ms.into_option(),
-                })
-                .collect(),
-            forwarded: m.forwarded,
-            starred: m.starred,
-            edited: m.edited,
-            edited_ms: m.edited_ms.into_option(),
-            view_once: m.view_once,
-            // Lent in the lender's order, which is already sorted and unique.
-            extras: Extras::from_entries(m.extras.iter().map(|kv| (own(kv.key), own(kv.value))).collect()),
+        let mut out =
+            Message {
+                id: own(m.id),
+                chat: own(m.chat),
+                sender: oown(&m.sender),
+                from_me: m.from_me,
+                timestamp_ms: m.timestamp_ms,
+                kind: kind_from_code(m.kind),
+                status: from_code(&STATUSES, m.status, Status::Unknown),
+                text: oown(&m.text),
+                media: m.media.as_ref().into_option().map(Media::from),
+                location: m.location.as_ref().into_option().map(|l| {
+                    Box::new(Location {
+                        latitude: l.latitude,
+                        longitude: l.longitude,
+                        name: oown(&l.name),
+                        address: oown(&l.address),
+                        url: oown(&l.url),
+                        live: l.live,
+                    })
+                }),
+                contact_card: m
+                    .contact_card
+                    .as_ref()
+                    .into_option()
+                    .map(|c| Box::new(ContactCard { name: oown(&c.name), vcard: oown(&c.vcard) })),
+                link: m.link.as_ref().into_option().map(|l| {
+                    Box::new(Link { url: own(l.url), title: oown(&l.title), description: oown(&l.description) })
+                }),
+                call: m.call.as_ref().into_option().map(|c| {
+                    Box::new(Call {
+                        video: c.video,
+                        group: c.group,
+                        duration_ms: c.duration_ms.into_option(),
+                        outcome: oown(&c.outcome),
+                    })
+                }),
+                system: m.system.as_ref().into_option().map(|s| {
+                    Box::new(SystemEvent {
+                        action: own(s.action),
+                        actor: oown(&s.actor),
+                        targets: owns(&s.targets),
+                        value: oown(&s.value),
+                    })
+                }),
+                payment: m.payment.as_ref().into_option().map(|p| {
+                    Box::new(Payment {
+                        kind: own(p.kind),
+                        amount: oown(&p.amount),
+                        currency: oown(&p.currency),
+                        note: oown(&p.note),
+                        status: oown(&p.status),
+                    })
+                }),
+                poll: m.poll.as_ref().into_option().map(|p| {
+                    Box::new(Poll {
+                        question: own(p.question),
+                        options: p
+                            .options
+                            .iter()
+                            .map(|o| PollOption { text: own(o.text), voters: owns(&o.voters) })
+                            .collect(),
+                        multiple: p.multiple,
+                        correct: None,
+                        votes: Vec::new(),
+                    })
+                }),
+                event: None,
+                reply_to: oown(&m.reply_to),
+                quoted_text: oown(&m.quoted_text),
+                reactions: m
+                    .reactions
+                    .iter()
+                    .map(|r| Reaction {
+                        sender: oown(&r.sender),
+                        from_me: r.from_me,
+                        emoji: own(r.emoji),
+                        timestamp_ms: r.timestamp_ms.into_option(),
+                    })
+                    .collect(),
+                forwarded: m.forwarded,
+                starred: m.starred,
+                edited: m.edited,
+                edited_ms: m.edited_ms.into_option(),
+                view_once: m.view_once,
+                // Lent in the lender's order, which is already sorted and unique.
+                extras: Extras::from_entries(m.extras.iter().map(|kv| (own(kv.key), own(kv.value))).collect()),
+            };
+        if !m.extras.is_empty() {
+            super::carried::unpack(&mut out);
         }
+        out
     }
 }
 
@@ -526,7 +534,11 @@ pub(super) mod tests {
                 question: "q".into(),
                 options: vec![PollOption { text: "o".into(), voters: vec!["v".into()] }],
                 multiple: true,
+                // Model 1.1: lent packed (see `a_packed_loan_brings_model_1_1_back`).
+                correct: None,
+                votes: Vec::new(),
             })),
+            event: None,
             reply_to: Some("41".into()),
             quoted_text: Some("quoted".into()),
             reactions: vec![Reaction { sender: None, from_me: true, emoji: "❤️".into(), timestamp_ms: Some(1) }],
@@ -537,6 +549,23 @@ pub(super) mod tests {
             view_once: true,
             extras,
         }
+    }
+
+    #[test]
+    fn a_packed_loan_brings_model_1_1_back() {
+        let mut m = every_field_message();
+        let poll = m.poll.as_mut().unwrap();
+        poll.correct = Some(0);
+        poll.votes = vec![crate::model::PollVote {
+            voter: Some("v".into()),
+            options: vec![0],
+            timestamp_ms: Some(3),
+            ..Default::default()
+        }];
+        m.event = Some(Box::new(crate::model::Event { name: "e".into(), canceled: true, ..Default::default() }));
+        let mut packed = m.clone();
+        crate::abi::carried::pack(&mut packed);
+        assert_eq!(Message::from(&LentMessage::from(&packed)), m);
     }
 
     #[test]

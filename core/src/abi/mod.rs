@@ -12,6 +12,7 @@
 //! Both are written by [`export_plugin!`](crate::export_plugin); plugin
 //! authors never write ABI attributes.
 
+pub mod carried;
 pub mod guest;
 pub mod host;
 pub mod lent;
@@ -30,13 +31,15 @@ use std::ffi::CStr;
 /// same major and an equal or older minor.
 ///
 /// 2.0 (from 1.0): message batches are lent ([`lent`]) instead of handed
-/// over as owned records. A minor cannot add a method: abi_stable refuses a
+/// over as owned records. 2.1: the event kind (code 17) and model 1.1's
+/// fields, which cross in extras ([`carried`]); a 2.0 plugin sees an event
+/// as `other` and keeps those extras as they are. A minor cannot add a method: abi_stable refuses a
 /// plugin whose method table is shorter than the host's, so a host with a
 /// new method could not load the previous minor's plugins.
 /// (The abi-liar test fixture claims this version: bump it there too.)
-pub const ABI_VERSION: &str = "2.0.0";
+pub const ABI_VERSION: &str = "2.1.0";
 /// The same, NUL-terminated, for the `chatferry_abi_version` symbol.
-pub const ABI_VERSION_C: &CStr = c"2.0.0";
+pub const ABI_VERSION_C: &CStr = c"2.1.0";
 /// The symbol the host reads first.
 pub const ABI_VERSION_SYMBOL: &str = "chatferry_abi_version";
 

@@ -224,6 +224,11 @@ pub fn native(
             });
             Native::new(codes::REVOKE_NOTICE, text)
         }
+        MessageKind::Event => Native::downgraded(
+            codes::TEXT,
+            as_text(m),
+            "WeChat has no events; written as a text with the time, place and answers",
+        ),
         MessageKind::Other => {
             Native::downgraded(codes::TEXT, as_text(m), "WeChat has no such message; written as a text that states it")
         }

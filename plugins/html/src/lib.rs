@@ -2,6 +2,7 @@
 //! browser, offline. Export only (it proves the host enforces capabilities).
 
 mod navigation;
+mod polls_events;
 mod render;
 mod search;
 mod spill;

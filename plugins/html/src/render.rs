@@ -49,7 +49,7 @@ impl HtmlExporter {
         })
     }
 
-    fn name_of<'a>(&'a self, id: &'a str) -> &'a str {
+    pub(crate) fn name_of<'a>(&'a self, id: &'a str) -> &'a str {
         self.names.get(id).map(String::as_str).unwrap_or_else(|| id.split('@').next().unwrap_or(id))
     }
 
@@ -138,7 +138,7 @@ pub(crate) fn media_label(m: &Message, media: &Media) -> String {
 /// `https:` and `mailto:`. Browsers drop ASCII whitespace and control
 /// characters inside a scheme (`java\tscript:` runs), so those are
 /// removed before the scheme is read.
-fn linkable(url: &str) -> bool {
+pub(crate) fn linkable(url: &str) -> bool {
     let cleaned: String = url.chars().filter(|c| !c.is_ascii_whitespace() && !c.is_control()).take(8).collect();
     let Some((scheme, _)) = cleaned.split_once(':') else { return false };
     ["http", "https", "mailto"].iter().any(|s| scheme.eq_ignore_ascii_case(s))
@@ -372,11 +372,10 @@ impl HtmlExporter {
             let _ = write!(h, r#"<details><summary>vCard</summary><pre>{}</pre></details>"#, text(card));
         }
         if let Some(p) = &m.poll {
-            let _ = write!(h, r#"<div class="poll" dir="auto"><b>📊 {}</b><ul>"#, text(&p.question));
-            for o in &p.options {
-                let _ = write!(h, "<li>{} ({})</li>", text(&o.text), o.voters.len());
-            }
-            h.push_str("</ul></div>");
+            self.poll_html(h, p);
+        }
+        if let Some(e) = &m.event {
+            self.event_html(h, e);
         }
         if let Some(t) = m.text.as_deref().filter(|t| !t.is_empty()) {
             let _ = write!(h, r#"<div class="body" dir="auto">{}</div>"#, text(t));

@@ -142,6 +142,10 @@ pub fn searchable(m: &Message, out: &mut String) {
         add(&p.question);
         p.options.iter().for_each(|o| add(&o.text));
     }
+    if let Some(e) = &m.event {
+        add(&e.name);
+        [&e.description, &e.place, &e.address].into_iter().flatten().for_each(|t| add(t));
+    }
 }
 
 /// The shards' temporary files, shared by the page-writing threads.

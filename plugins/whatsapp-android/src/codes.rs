@@ -22,6 +22,9 @@ pub fn kind_of(message_type: i64) -> MessageKind {
         13 => MessageKind::Gif,
         15 => MessageKind::Deleted,
         20 => MessageKind::Sticker,
+        // A poll and a quiz (`message_poll`), an event (`message_event`); 2023+.
+        66 | 106 => MessageKind::Poll,
+        92 => MessageKind::Event,
         _ => MessageKind::Other,
     }
 }
@@ -42,7 +45,8 @@ pub fn type_of(kind: MessageKind) -> Option<i64> {
         MessageKind::Gif => 13,
         MessageKind::Deleted => 15,
         MessageKind::Sticker => 20,
-        MessageKind::Payment | MessageKind::Poll | MessageKind::Other => return None,
+        // The 2.22.5.13 template has no poll or event tables (§7).
+        MessageKind::Payment | MessageKind::Poll | MessageKind::Event | MessageKind::Other => return None,
     })
 }
 

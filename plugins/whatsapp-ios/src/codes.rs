@@ -40,7 +40,7 @@ pub fn type_of(kind: MessageKind) -> Option<i64> {
         MessageKind::Gif => 11,
         MessageKind::Deleted => 14,
         MessageKind::Sticker => 15,
-        MessageKind::Payment | MessageKind::Poll | MessageKind::Other => return None,
+        MessageKind::Payment | MessageKind::Poll | MessageKind::Event | MessageKind::Other => return None,
     })
 }
 

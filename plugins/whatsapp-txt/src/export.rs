@@ -242,6 +242,7 @@ impl TxtExporter {
                 self.report.native(m.kind);
                 self.guard(m.text.as_deref().unwrap_or(""))
             }
+            MessageKind::Poll if m.poll.is_some() => self.poll_text(m.poll.as_deref().expect("checked")),
             MessageKind::Other if m.extras.get("whatsapp_txt.body").is_some_and(|b| b == "null") => {
                 self.report.native(m.kind);
                 "null".to_string()
@@ -254,6 +255,26 @@ impl TxtExporter {
         };
         let edited = if m.edited { " <This message was edited>" } else { "" };
         Ok(format!("{head}{body}{edited}"))
+    }
+
+    /// A poll as WhatsApp's own export writes one (`POLL:`, the question,
+    /// `OPTION: … (N votes)` lines) [S: exports seen in parsers]. It shows
+    /// counts only: who voted, and a quiz's right answer, are said in the report.
+    fn poll_text(&mut self, p: &chatferry_core::Poll) -> String {
+        let mut s = format!("POLL:\n{}", self.guard(&p.question));
+        for o in &p.options {
+            let votes = text_form::counted(o.voters.len() as u64, "vote", "votes");
+            s.push_str(&format!("\nOPTION: {} ({votes})", self.guard(&o.text)));
+        }
+        if p.correct.is_some() || p.options.iter().any(|o| !o.voters.is_empty()) {
+            self.report.downgraded(
+                chatferry_core::MessageKind::Poll,
+                "an export shows a poll's vote counts, not who voted or a quiz's right answer",
+            );
+        } else {
+            self.report.native(chatferry_core::MessageKind::Poll);
+        }
+        s
     }
 
     /// A system event in the words an English export uses.

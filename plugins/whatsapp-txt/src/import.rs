@@ -772,6 +772,7 @@ impl Pool {
             system,
             payment,
             poll,
+            event,
             reply_to,
             quoted_text,
             reactions,
@@ -803,6 +804,7 @@ impl Pool {
         *system = None;
         *payment = None;
         *poll = None;
+        *event = None;
         reactions.clear();
         *forwarded = false;
         *starred = false;

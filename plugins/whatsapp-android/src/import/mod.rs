@@ -12,6 +12,7 @@ mod contacts;
 mod legacy;
 mod media;
 mod modern;
+mod polls_events;
 mod side;
 
 use crate::source::Source;

@@ -5,6 +5,7 @@
 
 use super::business::{self, Order, Product};
 use super::contacts::phone_of;
+use super::polls_events::{self, EventRows, PollEventSides, PollRows};
 use super::side::{self, Side};
 use super::{Lookups, Structure};
 use crate::codes;
@@ -670,6 +671,8 @@ struct Row {
     interactive: Vec<(Option<String>, Option<String>, Option<String>, Option<String>)>,
     /// (parent row, association type): the album a photo is part of.
     parent: Option<(Option<i64>, Option<i64>)>,
+    poll: Option<PollRows>,
+    event: Option<EventRows>,
 }
 
 /// The message's own columns; the side columns start empty.
@@ -890,6 +893,15 @@ fn to_message(mut row: Row, lk: &Lookups) -> Option<Message> {
                     extras.insert("wa.revoked_key_id".into(), k);
                 }
             }
+            MessageKind::Poll if row.poll.is_some() => {
+                let rows = row.poll.take().expect("checked");
+                m.poll = Some(Box::new(polls_events::poll(rows, non_empty(row.text), &|me, s| person(lk, me, s))));
+            }
+            MessageKind::Event if row.event.is_some() => {
+                let rows = row.event.take().expect("checked");
+                m.event = Some(Box::new(polls_events::event(rows, &|me, s| person(lk, me, s))));
+                m.text = non_empty(row.text);
+            }
             MessageKind::Link => {
                 m.text = non_empty(row.text);
                 m.link = Some(Box::new(Link {
@@ -937,6 +949,15 @@ fn to_message(mut row: Row, lk: &Lookups) -> Option<Message> {
 
 use chatferry_core::media;
 
+/// Who an add-on row (a vote, an answer) is from: the owner's, or its sender's address.
+fn person(lk: &Lookups, from_me: bool, sender_row: Option<i64>) -> Option<String> {
+    if from_me {
+        lk.owner.clone()
+    } else {
+        sender_row.and_then(|r| lk.jids.get(&r).cloned())
+    }
+}
+
 /// Reads every message in (chat, sort order), in batches. Types that are
 /// not read as their own kind are noted for the report (media files are
 /// looked for after, see `open`).
@@ -949,6 +970,7 @@ pub fn stream_messages(
 ) -> Result<()> {
     let e = db::err_for(conn);
     let mut sides = Sides::open(conn, lk.message_count)?;
+    let mut polls_and_events = PollEventSides::open(conn, lk.message_count)?;
     let sql = if lk.joined.is_empty() {
         MESSAGE_SQL.to_string()
     } else {
@@ -999,6 +1021,11 @@ pub fn stream_messages(
             continue;
         }
         sides.fill(&mut row).map_err(&e)?;
+        match row.kind {
+            MessageKind::Poll => row.poll = Some(polls_and_events.poll(row.id).map_err(&e)?),
+            MessageKind::Event => row.event = polls_and_events.event(row.id).map_err(&e)?,
+            _ => {}
+        }
         let note = type_note(row.message_type);
         if let Some(m) = to_message(row, lk) {
             if let Some(what) = note {

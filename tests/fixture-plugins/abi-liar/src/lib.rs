@@ -1,4 +1,4 @@
-//! Test fixture: a library that says it speaks plugin ABI 2.0.0 but whose
+//! Test fixture: a library that says it speaks plugin ABI 2.1.0 but whose
 //! root module has a different layout, as a plugin built against an edited
 //! chatferry-core would. The version gate lets it through; abi_stable's
 //! layout check must refuse it, and the host must say so in one line.
@@ -22,7 +22,7 @@ impl RootModule for PluginModRef {
     declare_root_module_statics! {PluginModRef}
     const BASE_NAME: &'static str = "chatferry_plugin";
     const NAME: &'static str = "chatferry plugin";
-    const VERSION_STRINGS: VersionStrings = VersionStrings::new("2.0.0");
+    const VERSION_STRINGS: VersionStrings = VersionStrings::new("2.1.0");
 }
 
 extern "C" fn describe() -> RString {
@@ -36,5 +36,5 @@ pub fn root() -> PluginModRef {
 
 #[no_mangle]
 pub extern "C" fn chatferry_abi_version() -> *const std::os::raw::c_char {
-    c"2.0.0".as_ptr()
+    c"2.1.0".as_ptr()
 }
