@@ -523,3 +523,73 @@ fn status_sessions_are_counted_not_read_as_chats_unless_kept() {
     let chats = std::fs::read_to_string(kept.join("chats.jsonl")).unwrap();
     assert_eq!(chats.matches("\"id\":\"status@broadcast\"").count(), 1, "one broadcast chat: {chats}");
 }
+
+#[test]
+fn one_person_under_a_number_and_a_lid_is_one_chat_on_iphone_too() {
+    use chatferry_tests::fixtures::whatsapp_ios as gen;
+    let dir = tempfile::tempdir().unwrap();
+    let fx = gen::write_sample(&dir.path().join("group"));
+    let conn = rusqlite::Connection::open(fx.root.join("ChatStorage.sqlite")).unwrap();
+    let family: i64 = conn
+        .query_row("SELECT Z_PK FROM ZWACHATSESSION WHERE ZCONTACTJID = ?1", [canonical::FAMILY], |r| r.get(0))
+        .unwrap();
+    // An older session under the number naming the LID, a newer one under
+    // the LID (2025+), one message in both; a group member known only by a
+    // LID that LID.sqlite pairs with a number.
+    conn.execute_batch(&format!(
+        "INSERT INTO ZWACHATSESSION (Z_PK, Z_ENT, Z_OPT, ZCONTACTJID, ZCONTACTIDENTIFIER, ZSESSIONTYPE, ZPARTNERNAME)
+         VALUES (9101, 3, 1, '4917600000001@s.whatsapp.net', '70000000000001@lid', 0, 'Dana'),
+                (9102, 3, 1, '70000000000001@lid', NULL, 0, 'Dana');
+         INSERT INTO ZWAGROUPMEMBER (Z_PK, Z_ENT, Z_OPT, ZCHATSESSION, ZMEMBERJID, ZISACTIVE)
+         VALUES (9201, 7, 1, {family}, '70000000000002@lid', 1);
+         INSERT INTO ZWAMESSAGE (Z_PK, Z_ENT, Z_OPT, ZCHATSESSION, ZISFROMME, ZMESSAGEDATE, ZMESSAGETYPE, ZTEXT, ZSORT, ZSTANZAID, ZGROUPMEMBER)
+         VALUES (9301, 10, 1, 9101, 0, 700000000, 0, 'first, under the number', 1, 'S1', NULL),
+                (9302, 10, 1, 9101, 1, 700000300, 0, 'third, under the number', 2, 'S3', NULL),
+                (9303, 10, 1, 9102, 0, 700000200, 0, 'second, under the LID', 1, 'S2', NULL),
+                (9304, 10, 1, 9102, 0, 700000000, 0, 'first, under the number', 2, 'S1', NULL),
+                (9305, 10, 1, {family}, 0, 700000400, 0, 'in the group, as a LID', 99999, 'S5', 9201);"
+    ))
+    .unwrap();
+    drop(conn);
+    let lid = rusqlite::Connection::open(fx.root.join("LID.sqlite")).unwrap();
+    lid.execute_batch(
+        "CREATE TABLE ZWAPHONENUMBERLIDPAIR (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER,
+             ZTIMESTAMP TIMESTAMP, ZLID VARCHAR, ZPHONENUMBER VARCHAR);
+         INSERT INTO ZWAPHONENUMBERLIDPAIR VALUES (1, 1, 1, 700000000, '70000000000002', '+4917600000002');",
+    )
+    .unwrap();
+    drop(lid);
+    let env = Env::new();
+    let out = dir.path().join("a");
+    let run = env.run(&["convert", s(&fx.root), "--to", "archive", "-o", s(&out), "--opt", OWNER]).ok();
+    let got = archive_messages(&out);
+    let person = "4917600000001@s.whatsapp.net";
+    let theirs: Vec<&str> =
+        got.iter().filter(|m| m.chat == person).map(|m| m.text.as_deref().unwrap_or_default()).collect();
+    assert_eq!(theirs, ["first, under the number", "second, under the LID", "third, under the number"]);
+    assert!(!got.iter().any(|m| m.chat.ends_with("@lid")), "no chat under the LID");
+    let in_group = got.iter().find(|m| m.text.as_deref() == Some("in the group, as a LID")).unwrap();
+    assert_eq!(in_group.sender.as_deref(), Some("4917600000002@s.whatsapp.net"), "paired by LID.sqlite");
+    for note in [
+        "1 chat with a person under their hidden-number id (LID) joined",
+        "1 message in both",
+        "1 sender known by a hidden-number id",
+    ] {
+        assert!(run.stdout.contains(note), "{note:?} in {}", run.stdout);
+    }
+    let one = dir.path().join("one");
+    env.run(&[
+        "convert",
+        s(&fx.root),
+        "--to",
+        "archive",
+        "-o",
+        s(&one),
+        "--opt",
+        OWNER,
+        "--chat",
+        "70000000000001@lid",
+    ])
+    .ok();
+    assert_eq!(archive_messages(&one).len(), 3, "--chat takes the LID form");
+}

@@ -4,11 +4,13 @@
 //! milliseconds, rounded (dates before 2001 are negative).
 
 use crate::codes;
+use crate::identities::Identities;
 use crate::proto;
 use crate::source::{MediaRoot, Source};
 use chatferry_core::media::{is_escape, resolve_inside, Resolve};
 use chatferry_core::producer::{Reader, StreamedImporter};
 use chatferry_core::sqlite::{self as db, col_or_null, err_for};
+use chatferry_core::text_form::counted;
 use chatferry_core::time::apple_seconds_to_unix_ms;
 use chatferry_core::*;
 use rusqlite::Connection;
@@ -24,6 +26,10 @@ const SIDE_TABLES: [&str; 5] =
 
 struct Lookups {
     chats: HashMap<i64, (String, ChatKind)>,
+    /// A session → the first of the sessions it is joined with (one
+    /// person's sessions under their phone number and their LID).
+    joined: HashMap<i64, i64>,
+    ids: Identities,
     /// A kept status session's person (`--opt statuses=keep`), by session.
     posters: HashMap<i64, String>,
     owner: Option<String>,
@@ -65,6 +71,7 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
         }
     };
     let e = err_for(&conn);
+    let ids = Identities::read(&conn, source.lid_db.as_deref())?;
     let mut report = Report::new();
     for note in &source.notes {
         report.note(note.clone());
@@ -100,7 +107,7 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
             st.query_map([], |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<String>>(1)?))).map_err(&e)?
         {
             if let (Some(j), name) = row.map_err(&e)? {
-                if let Some(c) = person(&mut people, &j) {
+                if let Some(c) = person(&mut people, ids.person(&j)) {
                     c.nickname = name.filter(|n| !n.is_empty());
                 }
             }
@@ -108,6 +115,8 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
     }
     let mut chats = HashMap::new();
     let mut chat_list = Vec::new();
+    let mut first_session: HashMap<String, (i64, usize)> = HashMap::new();
+    let mut joined: HashMap<i64, i64> = HashMap::new();
     let (mut statuses, mut posters) = (0i64, HashMap::new());
     let sql = format!(
         "SELECT c.Z_PK, c.ZCONTACTJID, c.ZPARTNERNAME, {st}, {ar}, {hidden}, {removed}, {created}, {creator}
@@ -167,7 +176,21 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
                 continue;
             }
             let kind = codes::chat_kind(session_type.unwrap_or(-1), &jid);
+            // A person's session under their LID and under their number are one chat.
+            let jid = if kind == ChatKind::Direct { ids.person(&jid).to_string() } else { jid };
+            if let Some(&(first, at)) = first_session.get(&jid) {
+                joined.insert(first, first);
+                joined.insert(pk, first);
+                chats.insert(pk, (jid.clone(), kind));
+                let chat: &mut Chat = &mut chat_list[at];
+                chat.archived &= archived.unwrap_or(0) != 0;
+                continue;
+            }
+            first_session.insert(jid.clone(), (pk, chat_list.len()));
             let mut extras = Extras::new();
+            if let Some(lid) = ids.lid_of(&jid).filter(|_| kind == ChatKind::Direct) {
+                extras.insert(LID_EXTRA.into(), lid.to_string());
+            }
             for (k, v) in [("wai.hidden", hidden), ("wai.removed", removed)] {
                 if let Some(v) = v.filter(|v| *v != 0) {
                     extras.insert(k.into(), v.to_string());
@@ -185,7 +208,7 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
                 }
             }
             if let Some(cr) = creator.filter(|c| !c.is_empty()) {
-                creators.insert(jid.clone(), cr);
+                creators.insert(jid.clone(), ids.person(&cr).to_string());
             }
             chats.insert(pk, (jid.clone(), kind));
             chat_list.push(Chat {
@@ -228,6 +251,7 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
         for row in rows {
             let (chat, jid, name, first, admin, active) = row.map_err(&e)?;
             let (Some(chat), Some(jid)) = (chat.and_then(|c| chats.get(&c)), jid) else { continue };
+            let jid = ids.person(&jid).to_string();
             if let Some(c) = person(&mut people, &jid) {
                 c.name = c.name.take().or(name.filter(|n| !n.is_empty())).or(first.filter(|n| !n.is_empty()));
             }
@@ -273,7 +297,15 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
         estimated_messages: Some(estimated.max(0) as u64),
         extras,
     };
-    let lookups = Lookups { chats, posters, owner, media: source.media.clone() };
+    let joined_sessions = joined.len() - joined.values().collect::<HashSet<_>>().len();
+    if joined_sessions > 0 {
+        report.note(format!(
+            "{} with a person under their hidden-number id (LID) joined to their chat under their phone number: \
+             each person is one chat, their messages in time order",
+            counted(joined_sessions as u64, "chat", "chats")
+        ));
+    }
+    let lookups = Lookups { chats, joined, ids, posters, owner, media: source.media.clone() };
     let reader: Reader = Box::new(move |size, report, send| {
         let conn = db::open_read_only(&source.chat_storage)?;
         stream(&conn, &lookups, size, report, send)
@@ -281,6 +313,10 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
     let contacts = people.into_values().collect();
     Ok(StreamedImporter::new("whatsapp-ios reader", header, contacts, chat_list, report, reader).keeping(decrypted))
 }
+
+/// A 1:1 chat's hidden-number id, when its person is read under their
+/// phone number (`--chat` takes either form); the same key as whatsapp-android's.
+const LID_EXTRA: &str = "wa.lid";
 
 /// The Status feed's chat when kept: WhatsApp's own address for it.
 const STATUS_FEED: &str = "status@broadcast";
@@ -355,6 +391,7 @@ fn stream(
         joins("ZMESSAGEINFO", "ZWAMESSAGEINFO"),
     );
     let side = |joined: bool, t: &str, a: &str, col: &str| if joined { c(t, a, col) } else { "NULL".into() };
+    let sort = if db::has_column(conn, "ZWAMESSAGE", "ZSORT") { "m.ZSORT" } else { "m.ZMESSAGEDATE" };
     let sql = format!(
         "SELECT m.Z_PK, m.ZCHATSESSION, {from_me}, m.ZMESSAGEDATE, {text}, {mtype}, {status}, {stanza},
                 {starred}, {flags}, {event}, {pushname}, {member}, {from_jid},
@@ -364,8 +401,9 @@ fn stream(
          {member_join}
          {media_join}
          {info_join}
+         {joined_join}
          WHERE m.ZCHATSESSION IN (SELECT Z_PK FROM ZWACHATSESSION)
-         ORDER BY m.ZCHATSESSION, {sort}, m.Z_PK",
+         ORDER BY {order}, m.Z_PK",
         from_me = c("ZWAMESSAGE", "m", "ZISFROMME"),
         text = c("ZWAMESSAGE", "m", "ZTEXT"),
         mtype = c("ZWAMESSAGE", "m", "ZMESSAGETYPE"),
@@ -378,7 +416,14 @@ fn stream(
         duration = side(media, "ZWAMEDIAITEM", "i", "ZMOVIEDURATION"),
         lat = side(media, "ZWAMEDIAITEM", "i", "ZLATITUDE"),
         lon = side(media, "ZWAMEDIAITEM", "i", "ZLONGITUDE"),
-        sort = if db::has_column(conn, "ZWAMESSAGE", "ZSORT") { "m.ZSORT" } else { "m.ZMESSAGEDATE" },
+        order = if lk.joined.is_empty() {
+            format!("m.ZCHATSESSION, {sort}")
+        } else {
+            // A person's joined sessions read as one, by date (their ZSORT runs are each their own, §6).
+            format!("COALESCE(k.key, m.ZCHATSESSION), CASE WHEN k.key IS NULL THEN {sort} ELSE m.ZMESSAGEDATE END")
+        },
+        joined_join =
+            if lk.joined.is_empty() { "" } else { "LEFT JOIN temp.cf_joined k ON k.session = m.ZCHATSESSION" },
         member_join = if members { "LEFT JOIN ZWAGROUPMEMBER g ON g.Z_PK = m.ZGROUPMEMBER" } else { "" },
         media_join = if media { "LEFT JOIN ZWAMEDIAITEM i ON i.Z_PK = m.ZMEDIAITEM" } else { "" },
         status = c("ZWAMESSAGE", "m", "ZMESSAGESTATUS"),
@@ -392,9 +437,23 @@ fn stream(
         receipts = side(info, "ZWAMESSAGEINFO", "r", "ZRECEIPTINFO"),
         info_join = if info { "LEFT JOIN ZWAMESSAGEINFO r ON r.Z_PK = m.ZMESSAGEINFO" } else { "" },
     );
+    if !lk.joined.is_empty() {
+        // On this read-only connection's own temporary schema: the store is untouched.
+        conn.execute_batch("CREATE TEMP TABLE cf_joined (session INTEGER PRIMARY KEY, key INTEGER NOT NULL)")
+            .map_err(&e)?;
+        let mut ins = conn.prepare("INSERT INTO temp.cf_joined VALUES (?1, ?2)").map_err(&e)?;
+        for (session, key) in &lk.joined {
+            ins.execute([session, key]).map_err(&e)?;
+        }
+    }
     let mut st = conn.prepare(&sql).map_err(&e)?;
     let mut rows = st.query([]).map_err(&e)?;
     let mut batcher = chatferry_core::producer::Batcher::new(batch_size, report);
+    // A message in both of a person's sessions is read once, by (from me,
+    // stanza id); kept for one person at a time (their rows come together).
+    let (mut seen, mut seen_for): (HashSet<(bool, String)>, Option<i64>) = (HashSet::new(), None);
+    let mut twice = 0u64;
+    let mut lid_senders: HashSet<String> = HashSet::new();
     while let Some(r) = rows.next().map_err(&e)? {
         let pk: i64 = r.get(0).map_err(&e)?;
         let Some((chat, chat_kind)) = r.get::<_, Option<i64>>(1).map_err(&e)?.and_then(|c| lk.chats.get(&c)).cloned()
@@ -407,6 +466,17 @@ fn stream(
         let mtype: i64 = r.get::<_, Option<i64>>(5).map_err(&e)?.unwrap_or(0);
         let status: Option<i64> = r.get(6).map_err(&e)?;
         let stanza: Option<String> = r.get(7).map_err(&e)?;
+        let session: Option<i64> = r.get(1).map_err(&e)?;
+        if let (Some(&key), Some(id)) = (session.and_then(|s| lk.joined.get(&s)), &stanza) {
+            if seen_for != Some(key) {
+                seen.clear();
+                seen_for = Some(key);
+            }
+            if !seen.insert((from_me, id.clone())) {
+                twice += 1;
+                continue;
+            }
+        }
         let starred = r.get::<_, Option<i64>>(8).map_err(&e)?.unwrap_or(0) != 0;
         let flags: Option<i64> = r.get(9).map_err(&e)?;
         let event: Option<i64> = r.get(10).map_err(&e)?;
@@ -428,11 +498,16 @@ fn stream(
         let sender = if from_me {
             lk.owner.clone()
         } else if chat_kind == ChatKind::Group {
-            non_empty(member)
+            non_empty(member).map(|j| {
+                if lk.ids.is_lid_paired(&j) && !lid_senders.contains(&j) {
+                    lid_senders.insert(j.clone());
+                }
+                lk.ids.person(&j).to_string()
+            })
         } else if let Some(poster) = r.get::<_, Option<i64>>(1).map_err(&e)?.and_then(|c| lk.posters.get(&c)) {
             Some(poster.clone())
         } else {
-            Some(non_empty(from_jid).unwrap_or_else(|| chat.clone()))
+            Some(non_empty(from_jid).map_or_else(|| chat.clone(), |j| lk.ids.person(&j).to_string()))
         };
         let mut extras = Extras::new();
         if let Some(s) = &stanza {
@@ -546,6 +621,18 @@ fn stream(
         if !batcher.push(m, send)? {
             return Ok(()); // the importer was dropped
         }
+    }
+    if !lid_senders.is_empty() {
+        batcher.report.note(format!(
+            "{} by a hidden-number id (LID) read under their phone number",
+            counted(lid_senders.len() as u64, "sender known", "senders known")
+        ));
+    }
+    if twice > 0 {
+        batcher.report.note(format!(
+            "{} in both of a person's chats (under their number and their hidden-number id) read once",
+            counted(twice, "message", "messages")
+        ));
     }
     batcher.finish(send)
 }

@@ -3,6 +3,7 @@
 
 mod codes;
 mod export;
+mod identities;
 mod import;
 mod proto;
 mod source;

@@ -44,6 +44,8 @@ impl MediaRoot {
 
 pub struct Source {
     pub chat_storage: PathBuf,
+    /// `LID.sqlite` (phone number ⇄ hidden-number id pairs), when beside it.
+    pub lid_db: Option<PathBuf>,
     pub media: MediaRoot,
     pub backup: Option<PathBuf>,
     /// What the report says about decrypting an encrypted backup.
@@ -95,7 +97,7 @@ impl Source {
     pub fn resolve(input: &Path, options: &Options) -> Result<Source> {
         let mut decrypted = None;
         let mut notes = Vec::new();
-        let (file, media, backup) = if input.is_dir() && input.join("Manifest.db").is_file() {
+        let (file, lid, media, backup) = if input.is_dir() && input.join("Manifest.db").is_file() {
             // An encrypted backup is read through its decrypted view.
             let dir = if ios_backup::is_encrypted(input) {
                 let mut d = Decrypted::open(input, &PasswordSource::for_reading(options))?;
@@ -117,7 +119,8 @@ impl Source {
                     input.display()
                 ))
             })?;
-            (file, MediaRoot::Backup(dir), Some(input.to_path_buf()))
+            let lid = backup_file(&dir, "LID.sqlite")?;
+            (file, lid, MediaRoot::Backup(dir), Some(input.to_path_buf()))
         } else if input.is_dir() {
             let file = input.join("ChatStorage.sqlite");
             if !file.is_file() {
@@ -127,10 +130,12 @@ impl Source {
                 )));
             }
             let media = input.join("Message");
-            (file, if media.is_dir() { MediaRoot::Folder(media) } else { MediaRoot::None }, None)
+            let lid = Some(input.join("LID.sqlite"));
+            (file, lid, if media.is_dir() { MediaRoot::Folder(media) } else { MediaRoot::None }, None)
         } else if input.is_file() {
             let media = input.parent().map(|p| p.join("Message")).filter(|m| m.is_dir());
-            (input.to_path_buf(), media.map(MediaRoot::Folder).unwrap_or(MediaRoot::None), None)
+            let lid = input.parent().map(|p| p.join("LID.sqlite"));
+            (input.to_path_buf(), lid, media.map(MediaRoot::Folder).unwrap_or(MediaRoot::None), None)
         } else {
             return Err(Error::bad_input(format!("{} does not exist", input.display())));
         };
@@ -150,6 +155,13 @@ impl Source {
             Ok(temp.as_ref().expect("set").path().to_path_buf())
         };
         let chat_storage = db::copy_if_wal(&file, &mut temp_dir, "ChatStorage.sqlite")?;
-        Ok(Source { chat_storage, media, backup, notes, _temp: temp, decrypted })
+        // Optional: a store without it (or with one that is not a database) reads without its pairs.
+        // A link is not followed (it may lead out of the input).
+        let plain_file = |p: &PathBuf| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file());
+        let lid_db = match lid.filter(|p| plain_file(p) && db::is_sqlite(p)) {
+            Some(p) => Some(db::copy_if_wal(&p, &mut temp_dir, "LID.sqlite")?),
+            None => None,
+        };
+        Ok(Source { chat_storage, lid_db, media, backup, notes, _temp: temp, decrypted })
     }
 }
