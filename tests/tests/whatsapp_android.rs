@@ -604,3 +604,40 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[test]
+fn whatsapp_business_folders_are_found_and_a_folder_with_both_apps_asks_which() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = dir.path().join("phone");
+    let shop = wa::write_sample(&storage.join("Android/media/com.whatsapp.w4b/WhatsApp Business"));
+    let conn = rusqlite::Connection::open(&shop.msgstore).unwrap();
+    conn.execute_batch(
+        "INSERT INTO message (chat_row_id, from_me, key_id, sender_jid_row_id, timestamp, message_type, text_data, sort_id)
+         SELECT chat_row_id, 1, 'SHOP1', 0, 1700000000000, 0, 'from the shop', 99999 FROM message WHERE chat_row_id > 0 LIMIT 1",
+    )
+    .unwrap();
+    drop(conn);
+    let env = Env::new();
+    // The phone's shared storage, the Business folder somewhere below it.
+    let found = env.run(&["detect", s(&storage), "--json"]).ok().json();
+    assert_eq!(found[0]["adapter"], "whatsapp-android");
+    let out = dir.path().join("a");
+    let run = env.run(&["convert", s(&storage), "--to", "archive", "-o", s(&out)]).ok();
+    assert!(run.stdout.contains("WhatsApp Business"), "the folder read is named: {}", run.stdout);
+    let got = archive_messages(&out);
+    assert!(got.iter().any(|m| m.text.as_deref() == Some("from the shop")));
+    assert!(got.iter().any(|m| m.media.as_ref().is_some_and(|x| !x.missing)), "media from WhatsApp Business/Media");
+
+    // Both apps: asked which, then each read when named.
+    wa::write_sample(&storage.join("Android/media/com.whatsapp/WhatsApp"));
+    let run = env.run(&["convert", s(&storage), "--to", "archive", "-o", s(&dir.path().join("x"))]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.error_lines()[0].contains("both WhatsApp") && run.error_lines()[0].contains("--opt app=business"));
+    let read = |app: &str| {
+        let out = dir.path().join(app);
+        env.run(&["convert", s(&storage), "--to", "archive", "-o", s(&out), "--opt", app]).ok();
+        archive_messages(&out).iter().any(|m| m.text.as_deref() == Some("from the shop"))
+    };
+    assert!(read("app=business"));
+    assert!(!read("app=personal"));
+}

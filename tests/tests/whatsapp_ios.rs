@@ -593,3 +593,49 @@ fn one_person_under_a_number_and_a_lid_is_one_chat_on_iphone_too() {
     .ok();
     assert_eq!(archive_messages(&one).len(), 3, "--chat takes the LID form");
 }
+
+#[test]
+fn a_whatsapp_business_backup_is_read_and_one_with_both_apps_asks_which() {
+    use chatferry_tests::fixtures::whatsapp_ios as gen;
+    let dir = tempfile::tempdir().unwrap();
+    let fx = gen::write_sample(&dir.path().join("group"));
+    let conn = rusqlite::Connection::open(fx.root.join("ChatStorage.sqlite")).unwrap();
+    conn.execute(
+        "INSERT INTO ZWAMESSAGE (Z_PK, Z_ENT, Z_OPT, ZCHATSESSION, ZISFROMME, ZMESSAGEDATE, ZMESSAGETYPE, ZTEXT, ZSORT)
+         SELECT 9401, 10, 1, Z_PK, 1, 700000000, 0, 'from the shop', 99999 FROM ZWACHATSESSION WHERE ZCONTACTJID = ?1",
+        [canonical::ALICE],
+    )
+    .unwrap();
+    drop(conn);
+    let backup = dir.path().join("backup");
+    let b = ios_backup::Backup::create(&backup, None);
+    b.add(ios_backup::SMB_DOMAIN, "ChatStorage.sqlite", Some(&fx.root.join("ChatStorage.sqlite")));
+    b.add(ios_backup::SMB_DOMAIN, "Message", None);
+    b.add_tree(ios_backup::SMB_DOMAIN, &fx.root.join("Message"), "Message/");
+    drop(b);
+    let env = Env::new();
+    let found = env.run(&["detect", s(&backup), "--json"]).ok().json();
+    assert_eq!(found[0]["adapter"], "whatsapp-ios");
+    let out = dir.path().join("a");
+    let run = env.run(&["convert", s(&backup), "--to", "archive", "-o", s(&out), "--opt", OWNER]).ok();
+    assert!(run.stdout.contains("read WhatsApp Business's chats"), "{}", run.stdout);
+    let got = archive_messages(&out);
+    assert!(got.iter().any(|m| m.text.as_deref() == Some("from the shop")));
+    assert!(got.iter().any(|m| m.media.as_ref().is_some_and(|x| !x.missing)), "media come from the Business domain");
+
+    // With the consumer app's store too: which one is asked, and either is read when named.
+    let both = dir.path().join("both");
+    let b = ios_backup::Backup::create(&both, None);
+    for domain in [ios_backup::SMB_DOMAIN, ios_backup::DOMAIN] {
+        b.add(domain, "ChatStorage.sqlite", Some(&fx.root.join("ChatStorage.sqlite")));
+    }
+    drop(b);
+    let run = env.run(&["convert", s(&both), "--to", "archive", "-o", s(&dir.path().join("x")), "--opt", OWNER]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.error_lines()[0].contains("--opt app=business"), "{}", run.stderr);
+    for app in ["app=business", "app=personal"] {
+        let out = dir.path().join(app);
+        env.run(&["convert", s(&both), "--to", "archive", "-o", s(&out), "--opt", OWNER, "--opt", app]).ok();
+        assert!(!archive_messages(&out).is_empty(), "{app}");
+    }
+}

@@ -63,6 +63,13 @@ impl Adapter for WhatsAppAndroid {
                 )
                 .import_only(),
                 OptionSpec::new(
+                    "app",
+                    OptionKind::Text,
+                    "personal or business: which app's folder is read when the folder given holds both WhatsApp and \
+                     WhatsApp Business (asked when both are there)",
+                )
+                .import_only(),
+                OptionSpec::new(
                     "statuses",
                     OptionKind::Text,
                     "keep: read WhatsApp's Status feed (stories) as one broadcast chat; left out by default, as it \

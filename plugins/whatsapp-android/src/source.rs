@@ -18,6 +18,8 @@ pub struct Source {
     pub wa_db: Option<PathBuf>,
     /// The WhatsApp folder that `message_media.file_path` is relative to.
     pub media_root: Option<PathBuf>,
+    /// For the report: which folder was read, when it was found below the input.
+    pub notes: Vec<String>,
     /// Holds decrypted or copied databases until the import ends.
     _temp: Option<tempfile::TempDir>,
 }
@@ -56,6 +58,82 @@ fn find_in_folder(folder: &Path, max: usize) -> Option<PathBuf> {
         .or_else(|| newest_backup(folder, max))
 }
 
+/// Which WhatsApp a folder holding both is read from (`--opt app`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum App {
+    Personal,
+    Business,
+}
+
+/// Where each app keeps its folder below one a person may give: shared
+/// storage (`Android/media/com.whatsapp/WhatsApp`, or the older `WhatsApp/`
+/// at its top) and a copy of the app's own data (`com.whatsapp/databases/`).
+/// WhatsApp Business is `com.whatsapp.w4b` and `WhatsApp Business/`
+/// (whatsapp-2024-2026.md §4).
+const APP_FOLDERS: [(App, &str); 10] = [
+    (App::Personal, "WhatsApp"),
+    (App::Business, "WhatsApp Business"),
+    (App::Personal, "com.whatsapp/WhatsApp"),
+    (App::Business, "com.whatsapp.w4b/WhatsApp Business"),
+    (App::Personal, "Android/media/com.whatsapp/WhatsApp"),
+    (App::Business, "Android/media/com.whatsapp.w4b/WhatsApp Business"),
+    (App::Personal, "media/com.whatsapp/WhatsApp"),
+    (App::Business, "media/com.whatsapp.w4b/WhatsApp Business"),
+    (App::Personal, "com.whatsapp"),
+    (App::Business, "com.whatsapp.w4b"),
+];
+
+/// The apps whose folder below `folder` holds a store, each once (a link
+/// is not followed: it may lead out of the input).
+fn apps_below(folder: &Path, max: usize) -> Vec<(App, PathBuf)> {
+    let mut found: Vec<(App, PathBuf)> = Vec::new();
+    for (app, rel) in APP_FOLDERS {
+        let dir = folder.join(rel);
+        let real_dir = std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir());
+        if !found.iter().any(|(a, _)| *a == app) && real_dir && find_in_folder(&dir, max).is_some() {
+            found.push((app, dir));
+        }
+    }
+    found
+}
+
+/// The folder to read: `input` itself, or the app folder below it — the one
+/// `--opt app` names when both apps are there.
+fn app_folder(input: &Path, options: &Options) -> Result<Option<PathBuf>> {
+    let wanted = match options.get("app") {
+        None => None,
+        Some("personal") => Some(App::Personal),
+        Some("business") => Some(App::Business),
+        Some(other) => return Err(Error::usage(format!("--opt app={other}: give app=personal or app=business"))),
+    };
+    let found = apps_below(input, usize::MAX);
+    let pick = |app: App| found.iter().find(|(a, _)| *a == app).map(|(_, d)| d.clone());
+    Ok(match (wanted, &found[..]) {
+        (Some(app), _) if pick(app).is_some() => pick(app),
+        (Some(app), [(other, dir)]) => {
+            let name = |a: App| if a == App::Business { "WhatsApp Business" } else { "WhatsApp" };
+            return Err(Error::usage(format!(
+                "{} holds no {} folder, only {}'s ({}): leave out --opt app, or give the folder that holds it",
+                input.display(),
+                name(app),
+                name(*other),
+                dir.display()
+            )));
+        }
+        (Some(_), _) => None,
+        (None, [one]) => Some(one.1.clone()),
+        (None, []) => None,
+        (None, _) => {
+            return Err(Error::usage(format!(
+                "{} holds both WhatsApp ({}) and WhatsApp Business ({}): give --opt app=personal or --opt app=business",
+                input.display(),
+                pick(App::Personal).unwrap_or_default().display(),
+                pick(App::Business).unwrap_or_default().display()
+            )))
+        }
+    })
+}
+
 /// The folder a store's relative media paths start from: the one holding
 /// `Media/`, at or above the database's folder.
 fn media_root_for(db: &Path) -> Option<PathBuf> {
@@ -87,7 +165,11 @@ pub fn probe(path: &Path) -> u8 {
     let file = if path.is_dir() {
         // A WhatsApp or Databases folder holds a few dozen entries; an
         // export's folder of media is not looked through whole.
-        match find_in_folder(path, listing::PROBE_AT_MOST) {
+        let below = || {
+            let (_, dir) = apps_below(path, listing::PROBE_AT_MOST).into_iter().next()?;
+            find_in_folder(&dir, listing::PROBE_AT_MOST)
+        };
+        match find_in_folder(path, listing::PROBE_AT_MOST).or_else(below) {
             Some(f) => f,
             // A WhatsApp folder whose Databases may not be read: ours to
             // say so (the import names it).
@@ -121,6 +203,16 @@ fn unreadable_databases(folder: &Path) -> Option<Error> {
 
 impl Source {
     pub fn resolve(input: &Path, options: &Options) -> Result<Source> {
+        let mut notes = Vec::new();
+        // A folder above the app's own (the phone's shared storage, a data copy) is read through it.
+        let below = match find_in_folder(input, usize::MAX) {
+            None if input.is_dir() => app_folder(input, options)?,
+            _ => None,
+        };
+        if let Some(dir) = &below {
+            notes.push(format!("read the WhatsApp folder {}", dir.display()));
+        }
+        let input = below.as_deref().unwrap_or(input);
         let file = if input.is_dir() {
             find_in_folder(input, usize::MAX).ok_or_else(|| {
                 if let Some(denied) = unreadable_databases(input) {
@@ -190,7 +282,7 @@ impl Source {
             Some(p) => Some(db::copy_if_wal(&p, &mut temp_dir, "wa.db")?),
             None => None,
         };
-        Ok(Source { msgstore, wa_db, media_root, _temp: temp })
+        Ok(Source { msgstore, wa_db, media_root, notes, _temp: temp })
     }
 }
 

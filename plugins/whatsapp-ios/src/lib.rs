@@ -46,6 +46,13 @@ impl Adapter for WhatsAppIos {
             output: PathKind::Folder,
             options: vec![
                 OptionSpec::new(
+                    "app",
+                    OptionKind::Text,
+                    "personal or business: which app's chats a backup holding both WhatsApp and WhatsApp Business is \
+                     read from (asked when both are there), or which app's container in a template is written into \
+                     (default personal)",
+                ),
+                OptionSpec::new(
                     "statuses",
                     OptionKind::Text,
                     "keep: read WhatsApp's Status feed (each person's stories) as one broadcast chat; left out by \

@@ -10,9 +10,42 @@ use std::path::{Path, PathBuf};
 
 /// The backup domain of WhatsApp's shared app-group container.
 pub const DOMAIN: &str = "AppDomainGroup-group.net.whatsapp.WhatsApp.shared";
+/// WhatsApp Business's, with the same files inside (whatsapp-2024-2026.md §4).
+pub const SMB_DOMAIN: &str = "AppDomainGroup-group.net.whatsapp.WhatsAppSMB.shared";
 
-/// WhatsApp's app in a backup's Manifest.plist `Applications`.
-const BUNDLE_ID: &str = "net.whatsapp.WhatsApp";
+/// The two apps in a backup's Manifest.plist `Applications`.
+const BUNDLE_IDS: [&str; 2] = ["net.whatsapp.WhatsApp", "net.whatsapp.WhatsAppSMB"];
+
+/// Which WhatsApp a backup's chats are read from (or written into).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum App {
+    Personal,
+    Business,
+}
+
+impl App {
+    pub fn domain(self) -> &'static str {
+        match self {
+            App::Personal => DOMAIN,
+            App::Business => SMB_DOMAIN,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            App::Personal => "WhatsApp",
+            App::Business => "WhatsApp Business",
+        }
+    }
+    /// `--opt app=personal|business`, if given.
+    pub fn wanted(options: &Options) -> Result<Option<App>> {
+        match options.get("app") {
+            None => Ok(None),
+            Some("personal") => Ok(Some(App::Personal)),
+            Some("business") => Ok(Some(App::Business)),
+            Some(other) => Err(Error::usage(format!("--opt app={other}: give app=personal or app=business"))),
+        }
+    }
+}
 
 /// Where media files of `ZMEDIALOCALPATH` (relative to `Message/`) are.
 #[derive(Clone)]
@@ -20,8 +53,8 @@ pub enum MediaRoot {
     None,
     /// The `Message/` folder.
     Folder(PathBuf),
-    /// A backup folder: `Message/<path>` is looked up by its file id.
-    Backup(PathBuf),
+    /// A backup folder: `Message/<path>` of the domain is looked up by its file id.
+    Backup(PathBuf, &'static str),
 }
 
 impl MediaRoot {
@@ -30,12 +63,12 @@ impl MediaRoot {
         match self {
             MediaRoot::None => None,
             MediaRoot::Folder(root) => Some((root.clone(), local_path.to_string())),
-            MediaRoot::Backup(root) => {
+            MediaRoot::Backup(root, domain) => {
                 // Refuse escapes before hashing: the id hides the path.
                 if local_path.split('/').any(|c| c == "..") || local_path.starts_with('/') {
                     return Some((root.clone(), local_path.to_string()));
                 }
-                let id = file_id(DOMAIN, &format!("Message/{local_path}"));
+                let id = file_id(domain, &format!("Message/{local_path}"));
                 Some((root.clone(), format!("{}/{id}", &id[..2])))
             }
         }
@@ -61,9 +94,21 @@ fn is_chat_storage(path: &Path) -> bool {
             .is_ok_and(|c| db::has_table(&c, "ZWAMESSAGE") && db::has_table(&c, "ZWACHATSESSION"))
 }
 
-/// The blob of `relative_path` in WhatsApp's domain, via Manifest.db.
-fn backup_file(dir: &Path, relative_path: &str) -> Result<Option<PathBuf>> {
-    Manifest::open(dir)?.find(DOMAIN, relative_path)
+/// The blob of `relative_path` in `domain`, via Manifest.db.
+fn backup_file(dir: &Path, domain: &str, relative_path: &str) -> Result<Option<PathBuf>> {
+    Manifest::open(dir)?.find(domain, relative_path)
+}
+
+/// The apps of a backup (`dir`: plain, or an encrypted one's decrypted
+/// view) that have a ChatStorage.sqlite, with it.
+fn stores_in(dir: &Path, apps: &[App]) -> Result<Vec<(App, PathBuf)>> {
+    let mut found = Vec::new();
+    for app in apps {
+        if let Some(f) = backup_file(dir, app.domain(), "ChatStorage.sqlite")? {
+            found.push((*app, f));
+        }
+    }
+    Ok(found)
 }
 
 pub fn probe(path: &Path) -> u8 {
@@ -73,18 +118,21 @@ pub fn probe(path: &Path) -> u8 {
     if path.join("Manifest.db").is_file() {
         if ios_backup::is_encrypted(path) {
             // Its files are known only once decrypted; its app list is not encrypted.
-            return match ios_backup::has_app(path, BUNDLE_ID) {
-                Some(true) => 85,
-                Some(false) => 0,
-                None => 55,
+            let has = BUNDLE_IDS.map(|id| ios_backup::has_app(path, id));
+            return if has.contains(&Some(true)) {
+                85
+            } else if has.contains(&None) {
+                55
+            } else {
+                0
             };
         }
-        return match backup_file(path, "ChatStorage.sqlite") {
-            Ok(Some(_)) => 90,
+        return match stores_in(path, &[App::Personal, App::Business]).map(|f| f.is_empty()) {
+            Ok(false) => 90,
             // It lists WhatsApp's store under a file id or a blob it will
             // not use: ours to say why.
             Err(_) => 60,
-            Ok(None) => 0,
+            Ok(true) => 0,
         };
     }
     if is_chat_storage(&path.join("ChatStorage.sqlite")) {
@@ -98,29 +146,57 @@ impl Source {
         let mut decrypted = None;
         let mut notes = Vec::new();
         let (file, lid, media, backup) = if input.is_dir() && input.join("Manifest.db").is_file() {
-            // An encrypted backup is read through its decrypted view.
-            let dir = if ios_backup::is_encrypted(input) {
-                let mut d = Decrypted::open(input, &PasswordSource::for_reading(options))?;
-                d.decrypt(DOMAIN, "%")?;
-                if let Some(why) = d.failure("ChatStorage.sqlite") {
-                    return Err(Error::bad_input(format!(
-                        "the encrypted iPhone backup {}: WhatsApp's ChatStorage.sqlite {why}",
-                        input.display()
-                    )));
-                }
-                notes = d.notes();
-                decrypted.insert(d).dir().to_path_buf()
-            } else {
-                input.to_path_buf()
+            let apps: &[App] = match App::wanted(options)? {
+                Some(App::Personal) => &[App::Personal],
+                Some(App::Business) => &[App::Business],
+                None => &[App::Personal, App::Business],
             };
-            let file = backup_file(&dir, "ChatStorage.sqlite")?.ok_or_else(|| {
-                Error::bad_input(format!(
-                    "the iPhone backup {} holds no WhatsApp chats (no ChatStorage.sqlite in {DOMAIN})",
-                    input.display()
-                ))
-            })?;
-            let lid = backup_file(&dir, "LID.sqlite")?;
-            (file, lid, MediaRoot::Backup(dir), Some(input.to_path_buf()))
+            // An encrypted backup is read through its decrypted view: each
+            // app's store first (to choose), then the chosen app's files.
+            let mut d = if ios_backup::is_encrypted(input) {
+                let mut d = Decrypted::open(input, &PasswordSource::for_reading(options))?;
+                for app in apps {
+                    d.decrypt(app.domain(), "ChatStorage.sqlite")?;
+                }
+                Some(d)
+            } else {
+                None
+            };
+            let dir = d.as_ref().map_or_else(|| input.to_path_buf(), |d| d.dir().to_path_buf());
+            let found = stores_in(&dir, apps)?;
+            let (app, file) = match &found[..] {
+                [] => {
+                    let why = match apps {
+                        [one] => format!("no {} chats (no ChatStorage.sqlite in {})", one.name(), one.domain()),
+                        _ => format!("no WhatsApp chats (no ChatStorage.sqlite in {DOMAIN} or {SMB_DOMAIN})"),
+                    };
+                    if let Some(why) = d.as_ref().and_then(|d| d.failure("ChatStorage.sqlite")) {
+                        return Err(Error::bad_input(format!(
+                            "the encrypted iPhone backup {}: WhatsApp's ChatStorage.sqlite {why}",
+                            input.display()
+                        )));
+                    }
+                    return Err(Error::bad_input(format!("the iPhone backup {} holds {why}", input.display())));
+                }
+                [one] => one.clone(),
+                _ => {
+                    return Err(Error::usage(format!(
+                        "the iPhone backup {} holds both WhatsApp and WhatsApp Business: give --opt app=personal \
+                         or --opt app=business",
+                        input.display()
+                    )))
+                }
+            };
+            if let Some(d) = d.as_mut() {
+                d.decrypt(app.domain(), "%")?;
+                notes = d.notes();
+            }
+            if app == App::Business {
+                notes.push(format!("read WhatsApp Business's chats ({})", app.domain()));
+            }
+            decrypted = d;
+            let lid = backup_file(&dir, app.domain(), "LID.sqlite")?;
+            (file, lid, MediaRoot::Backup(dir, app.domain()), Some(input.to_path_buf()))
         } else if input.is_dir() {
             let file = input.join("ChatStorage.sqlite");
             if !file.is_file() {

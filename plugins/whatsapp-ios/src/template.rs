@@ -5,7 +5,7 @@
 //! blobs and sets each record's `Size` (iOS 10+ manifests hold no content
 //! digest; shared/formats/whatsapp.md §3.2).
 
-use crate::source::DOMAIN;
+use crate::source::App;
 use chatferry_core::ios_backup::{PasswordSource, Template};
 use chatferry_core::{Error, Options, Result};
 use std::path::{Path, PathBuf};
@@ -16,13 +16,18 @@ impl BackupTemplate {
     /// Copies `template` into `out` and returns it with the path of a
     /// private working copy of its ChatStorage.sqlite.
     pub fn open(template: &Path, out: &Path, options: &Options) -> Result<(BackupTemplate, PathBuf)> {
+        // Into WhatsApp Business's container with --opt app=business; the same files inside.
+        let app = App::wanted(options)?.unwrap_or(App::Personal);
         let (t, blob) = Template::open(
             template,
             out,
-            DOMAIN,
+            app.domain(),
             "ChatStorage.sqlite",
-            "it has no WhatsApp ChatStorage.sqlite: install WhatsApp on the new iPhone, register your number, then \
-             make the backup",
+            &format!(
+                "it has no {app} ChatStorage.sqlite: install {app} on the new iPhone, register your number, then \
+                 make the backup",
+                app = app.name()
+            ),
             &PasswordSource::for_template(options),
         )?;
         let chat_storage = t.work().join("ChatStorage.sqlite");

@@ -77,6 +77,9 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
     let conn = db::open_read_only(&source.msgstore)?;
     let schema = detect_schema(&conn, &source.msgstore)?;
     let mut report = Report::new();
+    for note in &source.notes {
+        report.note(note.clone());
+    }
     let owner = chatferry_core::phone::owner_jid(options.get("owner"), options.get("region"))?;
 
     let names = match &source.wa_db {
