@@ -495,6 +495,10 @@ pub struct Message {
     /// Model 1.1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<Box<Event>>,
+    /// The text before the message was edited, oldest first, where the
+    /// store still holds it (`text` is the final one). Model 1.1.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier_texts: Vec<String>,
     /// Id of the message this one replies to (it may not exist any more).
     pub reply_to: Option<String>,
     /// The quoted text as the store kept it at reply time.

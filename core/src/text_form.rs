@@ -105,6 +105,9 @@ pub fn marks(m: &Message) -> Vec<&'static str> {
     if m.edited {
         marks.push("the edit mark");
     }
+    if !m.earlier_texts.is_empty() {
+        marks.push("the text before an edit");
+    }
     if m.view_once {
         marks.push("view-once");
     }

@@ -641,3 +641,59 @@ fn whatsapp_business_folders_are_found_and_a_folder_with_both_apps_asks_which() 
     assert!(read("app=business"));
     assert!(!read("app=personal"));
 }
+
+#[test]
+fn view_once_voice_video_notes_admin_deletes_and_text_before_an_edit_are_read_as_what_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = wa::write_sample(&dir.path().join("WhatsApp"));
+    let conn = rusqlite::Connection::open(&fx.msgstore).unwrap();
+    let row = |raw: &str| -> i64 {
+        conn.query_row("SELECT _id FROM jid WHERE raw_string = ?1", [raw], |r| r.get(0)).unwrap()
+    };
+    let (family, li, alice) = (row(canonical::FAMILY), row(canonical::LI), row(canonical::ALICE));
+    let chat: i64 = conn.query_row("SELECT _id FROM chat WHERE jid_row_id = ?1", [family], |r| r.get(0)).unwrap();
+    conn.execute_batch(&format!(
+        "INSERT INTO message (_id, chat_row_id, from_me, key_id, sender_jid_row_id, timestamp, message_type, text_data, sort_id)
+         VALUES (7101, {chat}, 0, 'VO1', {li}, 1700000000000, 82, NULL, 7101),
+                (7102, {chat}, 0, 'VN1', {li}, 1700000001000, 81, NULL, 7102),
+                (7103, {chat}, 0, 'AD1', {alice}, 1700000002000, 64, NULL, 7103),
+                (7104, {chat}, 0, 'ED1', {alice}, 1700000003000, 0, 'see you at eight', 7104);
+         INSERT INTO message_edit_info (message_row_id, original_key_id, edited_timestamp, sender_timestamp)
+         VALUES (7104, 'ED1', 1700000009000, 1700000009000);
+         INSERT INTO message_ftsv2_content (docid, c0content) VALUES (7104, 'see you at seven');
+         INSERT INTO message_media (message_row_id, chat_row_id, mime_type, file_path, media_duration)
+         VALUES (7101, {chat}, 'audio/ogg; codecs=opus', NULL, 4), (7102, {chat}, 'video/mp4', NULL, 7);
+         INSERT INTO message_revoked (message_row_id, revoked_key_id, admin_jid_row_id) VALUES (7103, 'AD1', {li});"
+    ))
+    .unwrap();
+    drop(conn);
+    let env = Env::new();
+    let out = dir.path().join("a");
+    env.run(&["convert", s(&fx.root), "--to", "archive", "-o", s(&out), "--opt", "owner=+49 151 12345678"]).ok();
+    let got = archive_messages(&out);
+    let by_id = |id: &str| got.iter().find(|m| m.id == id).unwrap_or_else(|| panic!("message {id}"));
+    let voice = by_id("7101");
+    assert!(voice.kind == chatferry_core::MessageKind::Voice && voice.view_once, "{voice:?}");
+    let note = by_id("7102");
+    assert_eq!(note.kind, chatferry_core::MessageKind::Video);
+    assert_eq!(note.extras["wa.message_type"], "81", "a video note stays one going back to WhatsApp");
+    let deleted = by_id("7103");
+    assert_eq!(deleted.kind, chatferry_core::MessageKind::Deleted);
+    let by = deleted.system.as_ref().expect("who deleted it");
+    assert_eq!((by.action.as_str(), by.actor.as_deref()), ("deleted_by_admin", Some(canonical::LI)));
+    let pages = dir.path().join("pages");
+    env.run(&["convert", s(&out), "--to", "html", "-o", s(&pages)]).ok();
+    let html: String = walk(&pages)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "html"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    assert!(html.contains("This message was deleted by 李雷"), "the admin is named");
+    let edited = by_id("7104");
+    assert_eq!((edited.text.as_deref(), edited.edited_ms), (Some("see you at eight"), Some(1700000009000)));
+    assert_eq!(edited.earlier_texts, ["see you at seven"], "search still held the text before the edit");
+    assert!(html.contains("before the edit") && html.contains("<s>see you at seven</s>"));
+    // A store that keeps only the final text says what it left out.
+    let run = env.run(&["convert", s(&out), "--to", "whatsapp-android", "-o", s(&dir.path().join("w"))]).ok();
+    assert!(run.stdout.contains("1 edited message's earlier text was not written"), "{}", run.stdout);
+}

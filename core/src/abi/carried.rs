@@ -1,5 +1,5 @@
 //! What the model gained after the ABI's record layouts were frozen (model
-//! 1.1: a quiz's answer, each vote with its time, events) crosses the
+//! 1.1: a quiz's answer, each vote with its time, events, the text before an edit) crosses the
 //! boundary in the message's extras, as JSON under keys of chatferry's own,
 //! and is taken back out on the other side: within one ABI major the
 //! layouts stay as they are (DESIGN.md), and a plugin of ABI 2.0 keeps the
@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 pub const POLL_KEY: &str = "cf.poll";
 /// The whole event.
 pub const EVENT_KEY: &str = "cf.event";
+/// The texts before an edit.
+pub const EARLIER_KEY: &str = "cf.earlier_texts";
 
 #[derive(Serialize, Deserialize, Default)]
 struct PollMore {
@@ -23,11 +25,17 @@ struct PollMore {
 
 /// Whether `m` has anything the records cannot hold.
 pub fn needs_packing(m: &Message) -> bool {
-    m.event.is_some() || m.poll.as_ref().is_some_and(|p| p.correct.is_some() || !p.votes.is_empty())
+    m.event.is_some()
+        || !m.earlier_texts.is_empty()
+        || m.poll.as_ref().is_some_and(|p| p.correct.is_some() || !p.votes.is_empty())
 }
 
 /// Moves what the records cannot hold into `m`'s extras.
 pub fn pack(m: &mut Message) {
+    if !m.earlier_texts.is_empty() {
+        let texts = std::mem::take(&mut m.earlier_texts);
+        m.extras.insert(EARLIER_KEY.into(), serde_json::to_string(&texts).expect("texts serialize"));
+    }
     if let Some(e) = m.event.take() {
         m.extras.insert(EVENT_KEY.into(), serde_json::to_string(&e).expect("an event serializes"));
     }
@@ -40,6 +48,12 @@ pub fn pack(m: &mut Message) {
 /// Takes the packed fields back out of `m`'s extras. A value that does
 /// not read (a plugin wrote the key itself) stays an extra.
 pub fn unpack(m: &mut Message) {
+    if let Some(json) = m.extras.get(EARLIER_KEY) {
+        if let Ok(texts) = serde_json::from_str::<Vec<String>>(json) {
+            m.earlier_texts = texts;
+            m.extras.remove(EARLIER_KEY);
+        }
+    }
     if let Some(json) = m.extras.get(EVENT_KEY) {
         if let Ok(e) = serde_json::from_str::<Event>(json) {
             m.event = Some(Box::new(e));
@@ -87,12 +101,13 @@ mod tests {
                 }],
                 ..Default::default()
             })),
+            earlier_texts: vec!["befor the fix".into()],
             ..Default::default()
         };
         let want = m.clone();
         assert!(needs_packing(&m));
         pack(&mut m);
-        assert!(m.event.is_none() && m.poll.as_ref().unwrap().votes.is_empty() && m.extras.len() == 2);
+        assert!(m.event.is_none() && m.poll.as_ref().unwrap().votes.is_empty() && m.extras.len() == 3);
         unpack(&mut m);
         assert_eq!(m, want);
         // A key a plugin wrote itself, not in this form, is left as it is.

@@ -440,6 +440,7 @@ impl From<&LentMessage<'_>> for Message {
                     })
                 }),
                 event: None,
+                earlier_texts: Vec::new(),
                 reply_to: oown(&m.reply_to),
                 quoted_text: oown(&m.quoted_text),
                 reactions: m
@@ -539,6 +540,7 @@ pub(super) mod tests {
                 votes: Vec::new(),
             })),
             event: None,
+            earlier_texts: Vec::new(),
             reply_to: Some("41".into()),
             quoted_text: Some("quoted".into()),
             reactions: vec![Reaction { sender: None, from_me: true, emoji: "❤️".into(), timestamp_ms: Some(1) }],
@@ -563,6 +565,7 @@ pub(super) mod tests {
             ..Default::default()
         }];
         m.event = Some(Box::new(crate::model::Event { name: "e".into(), canceled: true, ..Default::default() }));
+        m.earlier_texts = vec!["before".into()];
         let mut packed = m.clone();
         crate::abi::carried::pack(&mut packed);
         assert_eq!(Message::from(&LentMessage::from(&packed)), m);

@@ -330,7 +330,13 @@ impl HtmlExporter {
             media_html(h, m, media, "../../");
         }
         let body: Option<String> = match m.kind {
-            MessageKind::Deleted => Some("🚫 This message was deleted".into()),
+            MessageKind::Deleted => Some(match m.system.as_ref().and_then(|e| e.actor.as_deref()) {
+                // A group admin deleted it.
+                Some(admin) if m.sender.as_deref() != Some(admin) => {
+                    format!("🚫 This message was deleted by {}", self.name_of(admin))
+                }
+                _ => "🚫 This message was deleted".into(),
+            }),
             MessageKind::Location => m.location.as_ref().map(|l| {
                 let name = l.name.clone().map(|n| format!("{n} ")).unwrap_or_default();
                 format!("📍 {name}({:.5}, {:.5}){}", l.latitude, l.longitude, if l.live { " · live" } else { "" })
@@ -396,6 +402,13 @@ impl HtmlExporter {
                     if l.title.is_some() { format!("<br><code>{}</code>", text(&l.url)) } else { String::new() };
                 let _ = write!(h, r#"<div class="link-preview">{title}{shown}{description}</div>"#);
             }
+        }
+        if !m.earlier_texts.is_empty() {
+            h.push_str(r#"<details class="earlier"><summary>before the edit</summary>"#);
+            for t in &m.earlier_texts {
+                let _ = write!(h, r#"<div class="body" dir="auto"><s>{}</s></div>"#, text(t));
+            }
+            h.push_str("</details>");
         }
         let mut flags = String::new();
         if m.forwarded {

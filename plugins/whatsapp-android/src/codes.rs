@@ -9,9 +9,11 @@ pub fn kind_of(message_type: i64) -> MessageKind {
     match message_type {
         // 27: a one-time password, its text in text_data.
         0 | 27 => MessageKind::Text,
+        // 42, 43, 82: view-once photo, video and voice (2021+); 81: a round
+        // video note (whatsapp-2024-2026.md §3.7), kept as `wa.message_type`.
         1 | 42 => MessageKind::Image,
-        2 => MessageKind::Audio,
-        3 | 43 => MessageKind::Video,
+        2 | 82 => MessageKind::Audio,
+        3 | 43 | 81 => MessageKind::Video,
         4 => MessageKind::Contact,
         5 | 16 => MessageKind::Location,
         // 11: "waiting for this message" (the phone never got its content);
@@ -20,7 +22,8 @@ pub fn kind_of(message_type: i64) -> MessageKind {
         9 => MessageKind::Document,
         10 | 90 => MessageKind::Call,
         13 => MessageKind::Gif,
-        15 => MessageKind::Deleted,
+        // 64: deleted by a group admin (`message_revoked.admin_jid_row_id`).
+        15 | 64 => MessageKind::Deleted,
         20 => MessageKind::Sticker,
         // A poll and a quiz (`message_poll`), an event (`message_event`); 2023+.
         66 | 106 => MessageKind::Poll,

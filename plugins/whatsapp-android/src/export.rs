@@ -110,6 +110,8 @@ pub struct WaExporter {
     media_counter: u64,
     report: Report,
     foreign_ids: u64,
+    /// Messages whose text before an edit has no place here.
+    earlier_texts: u64,
     /// The schema's indexes, made in `finish` (see `create_schema`).
     deferred_indexes: Vec<String>,
 }
@@ -164,6 +166,7 @@ impl WaExporter {
             media_counter: 0,
             report: Report::new(),
             foreign_ids: 0,
+            earlier_texts: 0,
             deferred_indexes,
         };
         me.jid_row("status@broadcast")?;
@@ -480,6 +483,9 @@ impl WaExporter {
                 .and_then(|mut s| s.execute([row]))
                 .map_err(&e)?;
         }
+        if !m.earlier_texts.is_empty() {
+            self.earlier_texts += 1;
+        }
         if m.edited {
             c.prepare_cached(
                 "INSERT INTO message_edit_info (message_row_id, original_key_id, edited_timestamp, sender_timestamp)
@@ -771,6 +777,16 @@ impl Exporter for WaExporter {
             )
             .map_err(&e)?;
         self.wa.execute_batch("COMMIT").map_err(err(&self.root.join("wa.db")))?;
+        if self.earlier_texts > 0 {
+            self.report.note(format!(
+                "{}: WhatsApp keeps only the final text",
+                chatferry_core::text_form::counted(
+                    self.earlier_texts,
+                    "edited message's earlier text was not written",
+                    "edited messages' earlier texts were not written"
+                )
+            ));
+        }
         if self.foreign_ids > 0 {
             self.report.note(format!(
                 "{} not WhatsApp addresses (another app's contacts); map them with a contact map",

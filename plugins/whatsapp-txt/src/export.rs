@@ -44,6 +44,8 @@ pub struct TxtExporter {
     chats: HashMap<String, ChatOut>,
     report: Report,
     reactions: u64,
+    /// Messages whose text before an edit an export cannot show.
+    earlier_texts: u64,
     escaped_lines: u64,
     colons: std::cell::Cell<u64>,
     /// Times in an hour the clocks repeat: a reader cannot tell which pass.
@@ -75,6 +77,7 @@ impl TxtExporter {
             chats: HashMap::new(),
             report,
             reactions: 0,
+            earlier_texts: 0,
             escaped_lines: 0,
             colons: Default::default(),
             repeated: Default::default(),
@@ -254,6 +257,9 @@ impl TxtExporter {
             }
         };
         let edited = if m.edited { " <This message was edited>" } else { "" };
+        if !m.earlier_texts.is_empty() {
+            self.earlier_texts += 1;
+        }
         Ok(format!("{head}{body}{edited}"))
     }
 
@@ -507,6 +513,16 @@ impl Exporter for TxtExporter {
                 "{} without messages {} not written (an export is one chat's messages)",
                 chatferry_core::text_form::counted(empty, "chat", "chats"),
                 if empty == 1 { "was" } else { "were" }
+            ));
+        }
+        if self.earlier_texts > 0 {
+            self.report.note(format!(
+                "{}: an export shows only the final text",
+                text_form::counted(
+                    self.earlier_texts,
+                    "edited message's earlier text was not written",
+                    "edited messages' earlier texts were not written"
+                )
             ));
         }
         if self.reactions > 0 {

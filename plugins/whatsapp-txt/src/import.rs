@@ -773,6 +773,7 @@ impl Pool {
             payment,
             poll,
             event,
+            earlier_texts,
             reply_to,
             quoted_text,
             reactions,
@@ -805,6 +806,7 @@ impl Pool {
         *payment = None;
         *poll = None;
         *event = None;
+        earlier_texts.clear();
         reactions.clear();
         *forwarded = false;
         *starred = false;

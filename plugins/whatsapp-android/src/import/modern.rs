@@ -373,6 +373,8 @@ struct Sides<'c> {
     interactive: Option<Side<'c>>,
     /// The album (or other parent) a photo belongs to.
     association: Option<Side<'c>>,
+    /// The text search indexed: for an edited message, its text before the edit (§3.5).
+    indexed: Option<Side<'c>>,
 }
 
 /// The side table, when the message's kind reads it.
@@ -423,7 +425,7 @@ impl<'c> Sides<'c> {
             link: open("message_text", &cols("message_text", &["url", "page_title", "description"]))?,
             edit: open("message_edit_info", &cols("message_edit_info", &["edited_timestamp"]))?,
             call: open("missed_call_logs", &cols("missed_call_logs", &["video_call"]))?,
-            revoked: open("message_revoked", &cols("message_revoked", &["revoked_key_id"]))?,
+            revoked: open("message_revoked", &cols("message_revoked", &["revoked_key_id", "admin_jid_row_id"]))?,
             // The first card (a message may hold several); min(_id) comes from
             // the (message_row_id, vcard) index, ORDER BY would sort each time.
             vcard: Side::with_sql(
@@ -497,6 +499,17 @@ impl<'c> Sides<'c> {
                 ),
                 messages,
             )?,
+            indexed: if db::has_column(conn, "message_ftsv2_content", "c0content") {
+                Side::with_sql(
+                    conn,
+                    "message_ftsv2_content",
+                    "docid",
+                    "SELECT c0content FROM message_ftsv2_content WHERE docid = ?1",
+                    messages,
+                )?
+            } else {
+                None
+            },
             association: Side::with_sql(
                 conn,
                 "message_association",
@@ -565,11 +578,17 @@ impl<'c> Sides<'c> {
         if let Some(s) = self.edit.as_mut() {
             row.edited_ms = s.get(id, |r| r.get(0))?.flatten();
         }
+        // Search is not re-indexed on an edit: what it holds is the text before.
+        if let Some(s) = only(&mut self.indexed, row.edited_ms.is_some()) {
+            row.indexed_text = s.get(id, |r| r.get(0))?.flatten();
+        }
         if let Some(s) = only(&mut self.call, kind == MessageKind::Call) {
             row.video_call = s.get(id, |r| r.get(0))?.flatten();
         }
         if let Some(s) = only(&mut self.revoked, kind == MessageKind::Deleted) {
-            row.revoked_key = s.get(id, |r| r.get(0))?.flatten();
+            if let Some((key, admin)) = s.get(id, |r| Ok((r.get(0)?, r.get(1)?)))? {
+                (row.revoked_key, row.revoked_by) = (key, admin);
+            }
         }
         if let Some(s) = only(&mut self.vcard, kind == MessageKind::Contact) {
             row.vcard = s.get(id, |r| r.get(0))?.flatten();
@@ -661,6 +680,8 @@ struct Row {
     edited_ms: Option<i64>,
     video_call: Option<i64>,
     revoked_key: Option<String>,
+    /// The admin who deleted it (`jid._id`), for a type-64 delete.
+    revoked_by: Option<i64>,
     /// (from me, sender jid row, emoji, time) of each reaction row, oldest first.
     reactions: Vec<(bool, Option<i64>, Option<String>, Option<i64>)>,
     /// The people a system event names (`jid` rows), in order.
@@ -673,6 +694,8 @@ struct Row {
     parent: Option<(Option<i64>, Option<i64>)>,
     poll: Option<PollRows>,
     event: Option<EventRows>,
+    /// What search indexed (read for edited messages only).
+    indexed_text: Option<String>,
 }
 
 /// The message's own columns; the side columns start empty.
@@ -817,7 +840,7 @@ fn to_message(mut row: Row, lk: &Lookups) -> Option<Message> {
         status,
         starred: row.starred,
         forwarded: row.forwarded,
-        view_once: matches!(row.message_type, 42 | 43),
+        view_once: matches!(row.message_type, 42 | 43 | 82),
         ..Default::default()
     };
     if kind.has_media() {
@@ -892,6 +915,15 @@ fn to_message(mut row: Row, lk: &Lookups) -> Option<Message> {
                 if let Some(k) = row.revoked_key {
                     extras.insert("wa.revoked_key_id".into(), k);
                 }
+                // Deleted by a group admin, not its sender: the admin is the actor.
+                if let Some(admin) = row.revoked_by.filter(|a| *a > 0).and_then(|a| lk.jids.get(&a)) {
+                    m.system = Some(Box::new(SystemEvent {
+                        action: "deleted_by_admin".into(),
+                        actor: Some(admin.clone()),
+                        targets: m.sender.iter().cloned().collect(),
+                        value: None,
+                    }));
+                }
             }
             MessageKind::Poll if row.poll.is_some() => {
                 let rows = row.poll.take().expect("checked");
@@ -923,6 +955,13 @@ fn to_message(mut row: Row, lk: &Lookups) -> Option<Message> {
     if let Some(t) = row.edited_ms.filter(|t| *t > 0) {
         m.edited = true;
         m.edited_ms = Some(t);
+        // Whether search keeps the text verbatim is not known (§3.5): one
+        // that differs from the final text only in case or spacing is no earlier text.
+        let plain = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+        let now = m.text.as_deref().or(m.media.as_ref().and_then(|x| x.caption.as_deref())).unwrap_or("");
+        if let Some(before) = row.indexed_text.take().filter(|b| !b.trim().is_empty() && plain(b) != plain(now)) {
+            m.earlier_texts.push(before);
+        }
     }
     for (from_me, sender_row, emoji, ts) in row.reactions {
         let sender = if from_me { lk.owner.clone() } else { sender_row.and_then(|r| lk.jids.get(&r).cloned()) };
