@@ -162,7 +162,7 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
                 }
                 // Every person's status session, one broadcast chat.
                 if let Some(p) = poster {
-                    posters.insert(pk, p);
+                    posters.insert(pk, ids.person(&p).to_string());
                 }
                 if !chat_list.iter().any(|c: &Chat| c.id == STATUS_FEED) {
                     chat_list.push(Chat {

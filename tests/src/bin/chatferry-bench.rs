@@ -669,8 +669,9 @@ fn main() -> ExitCode {
     }
     for r in &rows {
         let ratio = r.m.wall.as_secs_f64() / r.floor.as_secs_f64();
-        // Export text is read against a plain line split: ≤ 3× (issue 22).
-        let target = if r.name.starts_with("whatsapp-txt read") { 3.0 } else { 4.0 };
+        // Export text is read against a plain line split: ≤ 5× (issue 22's
+        // 3× was withdrawn by the project, 2026-12).
+        let target = if r.name.starts_with("whatsapp-txt read") { 5.0 } else { 4.0 };
         check(ratio <= target, format!("{} at {}: {ratio:.1}× the floor (target ≤ {target}×)", r.name, r.size));
         if let Some(w) = r.write_floor {
             // Shown, not judged: the issue's target is against the read floor.
