@@ -106,6 +106,11 @@ impl Family {
             Family::WeChat => id.starts_with("chatferry_"),
         }
     }
+    /// Whether `id` is no number a writer can use: a placeholder, or (in
+    /// WhatsApp) a hidden-number id (`…@lid`) the history pairs with no number.
+    fn needs_number(self, id: &str) -> bool {
+        self.is_placeholder(id) || (self == Family::WhatsApp && id.ends_with("@lid"))
+    }
     /// An id for someone without a pair: cannot be a real account.
     fn placeholder(self, source_id: &str) -> String {
         match self {
@@ -339,7 +344,7 @@ impl Mapping {
         let by_name: HashMap<String, String> = self
             .names
             .iter()
-            .filter(|(id, _)| self.from.is_placeholder(id))
+            .filter(|(id, _)| self.from.needs_number(id))
             .map(|(id, name)| (name.trim().to_string(), id.clone()))
             .collect();
         (self.pairs, self.owner_target) = pair_up(&self.entries, &self.map_name, self.from, self.to, &by_name)?;
@@ -445,6 +450,14 @@ impl<'a> MappedImporter<'a> {
     pub fn new(inner: &'a mut dyn Importer, mut mapping: Mapping) -> Result<MappedImporter<'a>> {
         let (mut header, contacts, chats) = read_ahead(inner)?;
         mapping.names = direct_chat_titles(&chats);
+        // A hidden-number id with no name is named by itself in a template (see `write_template`).
+        for chat in &chats {
+            for id in std::iter::once(&chat.id).chain(chat.participants.iter().map(|p| &p.contact)) {
+                if id.ends_with("@lid") {
+                    mapping.names.entry(id.clone()).or_insert_with(|| id.clone());
+                }
+            }
+        }
         for c in contacts.iter().chain(&header.owner) {
             if let Some(n) = best_name(c) {
                 mapping.names.insert(c.id.clone(), n);
@@ -660,7 +673,7 @@ impl Importer for MappedImporter<'_> {
 /// name only: they need a number, everyone else has one.
 pub fn write_template(inner: &mut dyn Importer, from: Family, to: Family, path: &Path) -> Result<usize> {
     let (header, contacts, chats) = read_ahead(inner)?;
-    let listed = |id: &str| from.is_person(id) && (from != to || from.is_placeholder(id));
+    let listed = |id: &str| from.is_person(id) && (from != to || from.needs_number(id));
     let q = |s: &str| toml::Value::String(s.to_string()).to_string();
     let by_id: HashMap<&str, &Contact> = contacts.iter().map(|c| (c.id.as_str(), c)).collect();
     let titles = direct_chat_titles(&chats);
@@ -694,12 +707,16 @@ pub fn write_template(inner: &mut dyn Importer, from: Family, to: Family, path: 
     let entry = |out: &mut String, table: &str, id: &str, c: Option<&Contact>| {
         out.push_str(&format!("\n[{table}]\n"));
         // Someone known by name only is found by it: it is written as the source has it.
-        let name = c.and_then(best_name).or_else(|| titles.get(id).cloned());
+        // Someone with no name at all is found by their hidden-number id, written as the name.
+        let name = c
+            .and_then(best_name)
+            .or_else(|| titles.get(id).cloned())
+            .or_else(|| (from == Family::WhatsApp && id.ends_with("@lid")).then(|| id.to_string()));
         if let Some(n) = name {
             out.push_str(&format!("name = {}\n", q(&n)));
         }
         let shown = match from {
-            _ if from.is_placeholder(id) => String::new(),
+            _ if from.needs_number(id) => String::new(),
             Family::WhatsApp => chatferry_core::phone::phone_of_jid(id).unwrap_or_else(|| id.to_string()),
             Family::WeChat => id.to_string(),
         };

@@ -697,3 +697,47 @@ fn view_once_voice_video_notes_admin_deletes_and_text_before_an_edit_are_read_as
     let run = env.run(&["convert", s(&out), "--to", "whatsapp-android", "-o", s(&dir.path().join("w"))]).ok();
     assert!(run.stdout.contains("1 edited message's earlier text was not written"), "{}", run.stdout);
 }
+
+#[test]
+fn a_person_known_only_by_a_lid_is_written_under_it_said_and_can_be_given_a_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = wa::write_sample(&dir.path().join("WhatsApp"));
+    let conn = rusqlite::Connection::open(&fx.msgstore).unwrap();
+    wa::add_tables_of_2026(&conn);
+    conn.execute_batch(
+        "INSERT INTO jid (_id, user, server, agent, device, type, raw_string)
+             VALUES (3101, '70000000000009', 'lid', 0, 0, 18, '70000000000009@lid');
+         INSERT INTO lid_display_name (lid_row_id, display_name) VALUES (3101, 'Ola');
+         INSERT INTO chat (_id, jid_row_id, hidden) VALUES (3101, 3101, 0);
+         INSERT INTO message (chat_row_id, from_me, key_id, sender_jid_row_id, timestamp, message_type, text_data, sort_id)
+         VALUES (3101, 0, 'OLA1', 0, 1700000001000, 0, 'hei fra Ola', 1);",
+    )
+    .unwrap();
+    drop(conn);
+    let env = Env::new();
+    let owner = "owner=+49 151 12345678";
+    let plain = dir.path().join("plain");
+    let run = env.run(&["convert", s(&fx.root), "--to", "whatsapp-android", "-o", s(&plain), "--opt", owner]).ok();
+    assert!(
+        run.stdout.contains("1 person known by no number was written under their hidden-number id"),
+        "{}",
+        run.stdout
+    );
+
+    let map = dir.path().join("map.toml");
+    let args = ["convert", s(&fx.root), "--to", "whatsapp-android", "--opt", owner];
+    env.run(&[&args[..], &["-o", s(&dir.path().join("unused")), "--write-contact-map", s(&map)]].concat()).ok();
+    let text = std::fs::read_to_string(&map).unwrap();
+    let parsed: toml::Value = toml::from_str(&text).unwrap();
+    let people = parsed["person"].as_array().unwrap();
+    assert_eq!(people.len(), 1, "only who needs a number: {text}");
+    assert_eq!((people[0]["name"].as_str(), people[0]["whatsapp"].as_str()), (Some("Ola"), Some("")), "{text}");
+    std::fs::write(&map, text.replace("whatsapp = \"\"", "whatsapp = \"+47 412 34 567\"")).unwrap();
+    let (wa_out, back) = (dir.path().join("wa"), dir.path().join("back"));
+    env.run(&[&args[..], &["-o", s(&wa_out), "--contacts", s(&map)]].concat()).ok();
+    env.run(&["convert", s(&wa_out), "--to", "archive", "-o", s(&back), "--opt", owner]).ok();
+    let got = archive_messages(&back);
+    let hei = got.iter().find(|m| m.text.as_deref() == Some("hei fra Ola")).unwrap();
+    assert_eq!(hei.chat, "4741234567@s.whatsapp.net");
+    assert!(!got.iter().any(|m| m.chat.ends_with("@lid")));
+}

@@ -112,6 +112,8 @@ pub struct WaExporter {
     foreign_ids: u64,
     /// Messages whose text before an edit has no place here.
     earlier_texts: u64,
+    /// People known only by a hidden-number id (LID), written under it.
+    lid_only: u64,
     /// The schema's indexes, made in `finish` (see `create_schema`).
     deferred_indexes: Vec<String>,
 }
@@ -167,6 +169,7 @@ impl WaExporter {
             report: Report::new(),
             foreign_ids: 0,
             earlier_texts: 0,
+            lid_only: 0,
             deferred_indexes,
         };
         me.jid_row("status@broadcast")?;
@@ -195,15 +198,21 @@ impl WaExporter {
                 (jid.to_string(), "s.whatsapp.net".to_string())
             }
         };
+        // whatsapp-2024-2026.md §1.1: 18 a LID user, 21 a channel [S: the
+        // app's enums as a reader quotes them]; 17 is a phone's companion device.
         let jid_type = match server.as_str() {
             "g.us" => 1,
             "broadcast" if user == "status" => 5,
             "broadcast" => 2,
-            "lid" => 17,
-            "newsletter" => 24,
+            "lid" => 18,
+            "newsletter" => 21,
             _ if user == "0" => 7,
             _ => 0,
         };
+        if server == "lid" {
+            // No number is known for them: kept under the LID (§7), said in the report.
+            self.lid_only += 1;
+        }
         let raw = format!("{user}@{server}");
         self.conn
             .prepare_cached(
@@ -777,6 +786,18 @@ impl Exporter for WaExporter {
             )
             .map_err(&e)?;
         self.wa.execute_batch("COMMIT").map_err(err(&self.root.join("wa.db")))?;
+        if self.lid_only > 0 {
+            self.report.note(format!(
+                "{} under their hidden-number id (…@lid), the closest form this store has: its 2.22.5.13 \
+                 schema predates those ids, and whether a newer WhatsApp shows them after the restore is not known; \
+                 a contact map can give them their numbers",
+                chatferry_core::text_form::counted(
+                    self.lid_only,
+                    "person known by no number was written",
+                    "people known by no number were written"
+                )
+            ));
+        }
         if self.earlier_texts > 0 {
             self.report.note(format!(
                 "{}: WhatsApp keeps only the final text",
