@@ -545,11 +545,7 @@ fn a_quizs_votes_and_an_events_answers_reach_the_archive_the_pages_and_an_export
     // The pages show who voted and who answered, by name.
     let pages = dir.path().join("pages");
     env.run(&["convert", s(&out), "--to", "html", "-o", s(&pages)]).ok();
-    let html: String = walk(&pages)
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "html"))
-        .map(|p| std::fs::read_to_string(p).unwrap())
-        .collect();
+    let html = all_text(&pages, "html");
     for want in [
         "📊 Quiz: Capital of Australia?",
         "Canberra <span title=\"the right answer\">✓</span> (2 votes)",
@@ -579,17 +575,22 @@ fn a_quizs_votes_and_an_events_answers_reach_the_archive_the_pages_and_an_export
             "style=android",
         ])
         .ok();
-    let text: String = walk(&txt)
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
-        .map(|p| std::fs::read_to_string(p).unwrap())
-        .collect();
+    let text = all_text(&txt, "txt");
     assert!(
         text.contains("POLL:\nCapital of Australia?\nOPTION: Sydney (0 votes)\nOPTION: Canberra (2 votes)"),
         "{text}"
     );
     assert!(text.contains("📅 Event: Picnic 🧺"), "{text}");
     assert!(run.stdout.contains("not who voted"), "{}", run.stdout);
+}
+
+/// Every `.EXT` file under `dir`, one after another.
+fn all_text(dir: &Path, ext: &str) -> String {
+    walk(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect()
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
@@ -683,11 +684,7 @@ fn view_once_voice_video_notes_admin_deletes_and_text_before_an_edit_are_read_as
     assert_eq!((by.action.as_str(), by.actor.as_deref()), ("deleted_by_admin", Some(canonical::LI)));
     let pages = dir.path().join("pages");
     env.run(&["convert", s(&out), "--to", "html", "-o", s(&pages)]).ok();
-    let html: String = walk(&pages)
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "html"))
-        .map(|p| std::fs::read_to_string(p).unwrap())
-        .collect();
+    let html = all_text(&pages, "html");
     assert!(html.contains("This message was deleted by 李雷"), "the admin is named");
     let edited = by_id("7104");
     assert_eq!((edited.text.as_deref(), edited.edited_ms), (Some("see you at eight"), Some(1700000009000)));

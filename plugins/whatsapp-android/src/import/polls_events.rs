@@ -182,8 +182,12 @@ fn text(s: Option<String>) -> Option<String> {
 /// again counts once, by their latest vote; `person` names who voted
 /// (from me, sender row).
 pub fn poll(rows: PollRows, question: Option<String>, person: &dyn Fn(bool, Option<i64>) -> Option<String>) -> Poll {
-    let index = |option_id: i64| rows.options.iter().position(|(id, _)| *id == option_id).map(|i| i as u32);
+    let positions: std::collections::HashMap<i64, u32> =
+        rows.options.iter().enumerate().map(|(i, (id, _))| (*id, i as u32)).collect();
+    let index = |option_id: i64| positions.get(&option_id).copied();
     let mut votes: Vec<PollVote> = Vec::new();
+    // Where each voter's vote is in `votes` (a poll may have many voters).
+    let mut at_of: std::collections::HashMap<(bool, Option<String>), usize> = Default::default();
     for (from_me, sender, time, chosen) in &rows.votes {
         let voter = person(*from_me, *sender);
         let options: Vec<u32> = chosen
@@ -195,10 +199,13 @@ pub fn poll(rows: PollRows, question: Option<String>, person: &dyn Fn(bool, Opti
             .collect();
         let vote = PollVote { voter, from_me: *from_me, options, timestamp_ms: *time };
         // One current vote per person: the latest (a tie goes to the later row).
-        match votes.iter().position(|v| v.from_me == vote.from_me && v.voter == vote.voter) {
-            Some(at) if votes[at].timestamp_ms > vote.timestamp_ms => {}
-            Some(at) => votes[at] = vote,
-            None => votes.push(vote),
+        match at_of.get(&(vote.from_me, vote.voter.clone())) {
+            Some(&at) if votes[at].timestamp_ms > vote.timestamp_ms => {}
+            Some(&at) => votes[at] = vote,
+            None => {
+                at_of.insert((vote.from_me, vote.voter.clone()), votes.len());
+                votes.push(vote);
+            }
         }
     }
     let mut options: Vec<PollOption> = rows
@@ -229,7 +236,8 @@ pub fn poll(rows: PollRows, question: Option<String>, person: &dyn Fn(bool, Opti
 pub fn event(rows: EventRows, person: &dyn Fn(bool, Option<i64>) -> Option<String>) -> Event {
     // `start_time` holds milliseconds despite its DATETIME type (§3.3); a
     // value that can only be seconds is taken as seconds.
-    let ms = |t: Option<i64>| t.filter(|t| *t != 0).map(|t| if t.abs() < 100_000_000_000 { t * 1000 } else { t });
+    let ms =
+        |t: Option<i64>| t.filter(|t| *t != 0).map(|t| if t.unsigned_abs() < 100_000_000_000 { t * 1000 } else { t });
     Event {
         name: rows.name.unwrap_or_default(),
         description: text(rows.description),
@@ -255,9 +263,42 @@ pub fn event(rows: EventRows, person: &dyn Fn(bool, Option<i64>) -> Option<Strin
                     3 => "maybe".into(),
                     n => format!("code {n}"),
                 },
-                extra_guests: guests.filter(|g| *g > 0).map(|g| g as u32),
+                extra_guests: guests.and_then(|g| u32::try_from(g).ok()).filter(|g| *g > 0),
                 timestamp_ms: time,
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_voters_latest_vote_counts_and_unknown_options_are_left_out() {
+        let rows = PollRows {
+            poll_type: Some(0),
+            correct_option: Some(20),
+            selectable: Some(0),
+            options: vec![(10, Some("a".into())), (20, Some("b".into()))],
+            votes: vec![
+                (false, Some(1), Some(5), Some("10".into())),
+                // An older vote in a later row does not replace the newer one.
+                (false, Some(1), Some(3), Some("20".into())),
+                (true, None, Some(4), Some("10,99".into())),
+            ],
+        };
+        let person = |me: bool, s: Option<i64>| if me { Some("me".to_string()) } else { s.map(|s| format!("p{s}")) };
+        let p = poll(rows, Some("Q".into()), &person);
+        assert!(p.multiple && p.correct.is_none(), "0 choices: several; poll_type 0: not a quiz");
+        let votes: Vec<(Option<&str>, &[u32])> = p.votes.iter().map(|v| (v.voter.as_deref(), &v.options[..])).collect();
+        assert_eq!(votes, [(Some("me"), &[0u32][..]), (Some("p1"), &[0][..])]);
+        assert_eq!(p.options[0].voters, ["p1", "me"]);
+        assert!(p.options[1].voters.is_empty());
+        // A start time that can only be seconds, and a hostile one.
+        let rows =
+            EventRows { start: Some(1_700_000_000), end: Some(i64::MIN), responses: vec![], ..Default::default() };
+        let e = event(rows, &person);
+        assert_eq!((e.start_ms, e.end_ms), (Some(1_700_000_000_000), Some(i64::MIN)));
     }
 }
