@@ -582,6 +582,19 @@ fn a_quizs_votes_and_an_events_answers_reach_the_archive_the_pages_and_an_export
     );
     assert!(text.contains("📅 Event: Picnic 🧺"), "{text}");
     assert!(run.stdout.contains("not who voted"), "{}", run.stdout);
+
+    // Into the 2.22.5.13 template, which has no poll or event tables: texts (§7), not type 66/92 rows without theirs.
+    let (wa_out, back) = (dir.path().join("wa"), dir.path().join("back"));
+    env.run(&["convert", s(&out), "--to", "whatsapp-android", "-o", s(&wa_out), "--opt", owner]).ok();
+    let conn = rusqlite::Connection::open(wa_out.join("Databases/msgstore.db")).unwrap();
+    let newer: i64 =
+        conn.query_row("SELECT count(*) FROM message WHERE message_type IN (66, 92, 106)", [], |r| r.get(0)).unwrap();
+    assert_eq!(newer, 0);
+    drop(conn);
+    env.run(&["convert", s(&wa_out), "--to", "archive", "-o", s(&back), "--opt", owner]).ok();
+    let again = archive_messages(&back);
+    assert!(again.iter().any(|m| m.text.as_deref().is_some_and(|t| t.starts_with("📊 Quiz: Capital of Australia?"))));
+    assert!(again.iter().any(|m| m.text.as_deref().is_some_and(|t| t.starts_with("📅 Event: Picnic 🧺"))));
 }
 
 /// Every `.EXT` file under `dir`, one after another.
@@ -693,6 +706,15 @@ fn view_once_voice_video_notes_admin_deletes_and_text_before_an_edit_are_read_as
     // A store that keeps only the final text says what it left out.
     let run = env.run(&["convert", s(&out), "--to", "whatsapp-android", "-o", s(&dir.path().join("w"))]).ok();
     assert!(run.stdout.contains("1 edited message's earlier text was not written"), "{}", run.stdout);
+    let conn = rusqlite::Connection::open(dir.path().join("w/Databases/msgstore.db")).unwrap();
+    let types: Vec<i64> = conn
+        .prepare("SELECT message_type FROM message WHERE key_id IN ('VO1', 'VN1', 'AD1') ORDER BY key_id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|t| t.unwrap())
+        .collect();
+    assert_eq!(types, [15, 3, 2], "a delete, a video, a voice note: the template's forms (§7)");
 }
 
 #[test]

@@ -32,6 +32,12 @@ pub fn kind_of(message_type: i64) -> MessageKind {
     }
 }
 
+/// Types of 2023+ that the 2.22.5.13 template written into has no tables
+/// or feature for (whatsapp-2024-2026.md §7): an admin delete (64, written
+/// as a delete), polls (66, 106) and events (92, as texts), video notes
+/// (81, as a video) and view-once voice (82, as a voice note).
+pub const NEWER_THAN_TEMPLATE: [i64; 6] = [64, 66, 81, 82, 92, 106];
+
 /// Kind → `message_type` for export; `None` where WhatsApp has no such
 /// message and the exporter writes a text instead.
 pub fn type_of(kind: MessageKind) -> Option<i64> {

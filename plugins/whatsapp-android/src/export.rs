@@ -356,7 +356,15 @@ impl WaExporter {
             _ => None,
         };
         let native_type = codes::type_of(m.kind);
-        let message_type = match (m.extras.get("wa.message_type").and_then(|t| t.parse::<i64>().ok()), native_type) {
+        // A type read from a newer store is written back as it was, except
+        // those the 2.22.5.13 template has no tables or feature for (§7):
+        // they take their closest older form.
+        let kept_type = m
+            .extras
+            .get("wa.message_type")
+            .and_then(|t| t.parse::<i64>().ok())
+            .filter(|t| !codes::NEWER_THAN_TEMPLATE.contains(t));
+        let message_type = match (kept_type, native_type) {
             (Some(t), _) => t,
             (None, Some(_)) if m.kind == MessageKind::Image && m.view_once => 42,
             (None, Some(_)) if m.kind == MessageKind::Video && m.view_once => 43,
