@@ -80,13 +80,15 @@ pub fn event_text(e: &crate::model::Event) -> String {
     if let Some(l) = &e.link {
         s.push_str(&format!("\n🔗 {l}"));
     }
+    // Counted in the order the answers first come (found by hash: a store may hold many kinds of code).
     let mut answers: Vec<(String, u64)> = Vec::new();
+    let mut at: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for r in &e.responses {
-        let label = r.answer.replace('_', " ");
-        match answers.iter_mut().find(|(a, _)| *a == label) {
-            Some((_, n)) => *n += 1,
-            None => answers.push((label, 1)),
-        }
+        let i = *at.entry(r.answer.as_str()).or_insert_with(|| {
+            answers.push((r.answer.replace('_', " "), 0));
+            answers.len() - 1
+        });
+        answers[i].1 += 1;
     }
     if !answers.is_empty() {
         let parts: Vec<String> = answers.iter().map(|(a, n)| format!("{n} {a}")).collect();
