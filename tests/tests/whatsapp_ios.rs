@@ -624,18 +624,23 @@ fn a_whatsapp_business_backup_is_read_and_one_with_both_apps_asks_which() {
     assert!(got.iter().any(|m| m.media.as_ref().is_some_and(|x| !x.missing)), "media come from the Business domain");
 
     // With the consumer app's store too: which one is asked, and either is read when named.
+    // The consumer app's store is the same without the shop's message.
+    let personal = dir.path().join("personal.sqlite");
+    std::fs::copy(fx.root.join("ChatStorage.sqlite"), &personal).unwrap();
+    rusqlite::Connection::open(&personal).unwrap().execute("DELETE FROM ZWAMESSAGE WHERE Z_PK = 9401", []).unwrap();
     let both = dir.path().join("both");
     let b = ios_backup::Backup::create(&both, None);
-    for domain in [ios_backup::SMB_DOMAIN, ios_backup::DOMAIN] {
-        b.add(domain, "ChatStorage.sqlite", Some(&fx.root.join("ChatStorage.sqlite")));
-    }
+    b.add(ios_backup::SMB_DOMAIN, "ChatStorage.sqlite", Some(&fx.root.join("ChatStorage.sqlite")));
+    b.add(ios_backup::DOMAIN, "ChatStorage.sqlite", Some(&personal));
     drop(b);
     let run = env.run(&["convert", s(&both), "--to", "archive", "-o", s(&dir.path().join("x")), "--opt", OWNER]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.error_lines()[0].contains("--opt app=business"), "{}", run.stderr);
-    for app in ["app=business", "app=personal"] {
+    for (app, shop) in [("app=business", true), ("app=personal", false)] {
         let out = dir.path().join(app);
         env.run(&["convert", s(&both), "--to", "archive", "-o", s(&out), "--opt", OWNER, "--opt", app]).ok();
-        assert!(!archive_messages(&out).is_empty(), "{app}");
+        let got = archive_messages(&out);
+        assert!(!got.is_empty(), "{app}");
+        assert_eq!(got.iter().any(|m| m.text.as_deref() == Some("from the shop")), shop, "{app} reads its own app");
     }
 }

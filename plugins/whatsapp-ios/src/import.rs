@@ -456,8 +456,8 @@ fn stream(
     let mut lid_senders: HashSet<String> = HashSet::new();
     while let Some(r) = rows.next().map_err(&e)? {
         let pk: i64 = r.get(0).map_err(&e)?;
-        let Some((chat, chat_kind)) = r.get::<_, Option<i64>>(1).map_err(&e)?.and_then(|c| lk.chats.get(&c)).cloned()
-        else {
+        let session: Option<i64> = r.get(1).map_err(&e)?;
+        let Some((chat, chat_kind)) = session.and_then(|c| lk.chats.get(&c)).cloned() else {
             continue;
         };
         let from_me = r.get::<_, Option<i64>>(2).map_err(&e)?.unwrap_or(0) != 0;
@@ -466,7 +466,6 @@ fn stream(
         let mtype: i64 = r.get::<_, Option<i64>>(5).map_err(&e)?.unwrap_or(0);
         let status: Option<i64> = r.get(6).map_err(&e)?;
         let stanza: Option<String> = r.get(7).map_err(&e)?;
-        let session: Option<i64> = r.get(1).map_err(&e)?;
         if let (Some(&key), Some(id)) = (session.and_then(|s| lk.joined.get(&s)), &stanza) {
             if seen_for != Some(key) {
                 seen.clear();
@@ -504,7 +503,7 @@ fn stream(
                 }
                 lk.ids.person(&j).to_string()
             })
-        } else if let Some(poster) = r.get::<_, Option<i64>>(1).map_err(&e)?.and_then(|c| lk.posters.get(&c)) {
+        } else if let Some(poster) = session.and_then(|c| lk.posters.get(&c)) {
             Some(poster.clone())
         } else {
             Some(non_empty(from_jid).map_or_else(|| chat.clone(), |j| lk.ids.person(&j).to_string()))
