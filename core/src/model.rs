@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The canonical model's own version (semver), recorded in every archive.
-pub const MODEL_VERSION: &str = "1.1.0";
+pub const MODEL_VERSION: &str = "1.2.0";
 
 pub use crate::extras::Extras;
 
@@ -446,6 +446,21 @@ pub struct EventResponse {
     pub timestamp_ms: Option<i64>,
 }
 
+/// Who pinned a message to the top of its chat, or kept a disappearing
+/// message from disappearing, and when (WhatsApp 2023+). Model 1.2.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Pin {
+    /// Contact id of who did it; absent when the owner did and the store
+    /// does not know the owner's id.
+    pub sender: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub from_me: bool,
+    pub timestamp_ms: Option<i64>,
+    /// When a pin ran out (pins last 24 hours to 30 days), where the store says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until_ms: Option<i64>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Reaction {
     /// Contact id of who reacted; absent when the owner reacted and the
@@ -499,6 +514,13 @@ pub struct Message {
     /// store still holds it (`text` is the final one). Model 1.1.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub earlier_texts: Vec<String>,
+    /// The message was pinned in its chat (the latest pin, if not taken
+    /// back). Model 1.2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned: Option<Box<Pin>>,
+    /// A disappearing message someone kept in the chat. Model 1.2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept: Option<Box<Pin>>,
     /// Id of the message this one replies to (it may not exist any more).
     pub reply_to: Option<String>,
     /// The quoted text as the store kept it at reply time.

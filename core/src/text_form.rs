@@ -98,7 +98,8 @@ pub fn event_text(e: &crate::model::Event) -> String {
 }
 
 /// The marks a message carries beside its content (forwarded, edited,
-/// view-once), named for a report line when a target has no place for them.
+/// view-once, pinned, kept), named for a report line when a target has no
+/// place for them.
 pub fn marks(m: &Message) -> Vec<&'static str> {
     let mut marks = Vec::new();
     if m.forwarded {
@@ -112,6 +113,12 @@ pub fn marks(m: &Message) -> Vec<&'static str> {
     }
     if m.view_once {
         marks.push("view-once");
+    }
+    if m.pinned.is_some() {
+        marks.push("the pin");
+    }
+    if m.kept.is_some() {
+        marks.push("keep-in-chat");
     }
     marks
 }

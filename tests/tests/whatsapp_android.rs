@@ -540,7 +540,7 @@ fn a_quizs_votes_and_an_events_answers_reach_the_archive_the_pages_and_an_export
         e.responses.iter().map(|r| (r.person.as_deref(), r.answer.as_str(), r.extra_guests)).collect();
     assert_eq!(answers, [(Some(canonical::LI), "going", Some(2)), (Some(OWNER), "not_going", None)]);
     let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap();
-    assert!(manifest.contains("\"model_version\": \"1.1.0\""), "{manifest}");
+    assert!(manifest.contains(&format!("\"model_version\": \"{}\"", chatferry_core::MODEL_VERSION)), "{manifest}");
 
     // The pages show who voted and who answered, by name.
     let pages = dir.path().join("pages");
@@ -654,6 +654,110 @@ fn whatsapp_business_folders_are_found_and_a_folder_with_both_apps_asks_which() 
     };
     assert!(read("app=business"));
     assert!(!read("app=personal"));
+}
+
+#[test]
+fn pins_kept_messages_call_entries_and_invite_cards_are_read_and_each_target_says_what_it_did() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = wa::write_sample(&dir.path().join("WhatsApp"));
+    let conn = rusqlite::Connection::open(&fx.msgstore).unwrap();
+    wa::add_tables_of_2026(&conn);
+    // The template's add-on table has 2.22's nine columns; a 2026 store has the pin's expiry too.
+    conn.execute_batch("ALTER TABLE message_add_on ADD COLUMN expiry_timestamp INTEGER").unwrap();
+    let row = |raw: &str| -> i64 {
+        conn.query_row("SELECT _id FROM jid WHERE raw_string = ?1", [raw], |r| r.get(0)).unwrap()
+    };
+    let (family, li, alice) = (row(canonical::FAMILY), row(canonical::LI), row(canonical::ALICE));
+    let chat: i64 = conn.query_row("SELECT _id FROM chat WHERE jid_row_id = ?1", [family], |r| r.get(0)).unwrap();
+    conn.execute_batch(&format!(
+        "INSERT INTO message (_id, chat_row_id, from_me, key_id, sender_jid_row_id, timestamp, message_type, text_data, sort_id)
+         VALUES (7201, {chat}, 0, 'PIN1', {alice}, 1700000000000, 0, 'the address is Hauptstr. 1', 7201),
+                (7202, {chat}, 0, 'UNPIN', {alice}, 1700000001000, 0, 'pinned, then not', 7202),
+                (7203, {chat}, 1, 'CALL1', 0, 1700000002000, 90, NULL, 7203),
+                (7204, {chat}, 0, 'CALL2', {li}, 1700000003000, 90, NULL, 7204),
+                (7205, {chat}, 0, 'INV1', {li}, 1700000004000, 24, 'join the choir', 7205);
+         INSERT INTO message_add_on (_id, chat_row_id, from_me, key_id, sender_jid_row_id, parent_message_row_id,
+                                     timestamp, status, message_add_on_type, expiry_timestamp)
+         VALUES (901, {chat}, 0, 'P1', {li}, 7201, 1700000010000, 0, 79, 1700604810000),
+                (902, {chat}, 1, 'K1', 0, 7201, 1700000011000, 0, 68, 0),
+                (903, {chat}, 0, 'P2', {li}, 7202, 1700000012000, 0, 79, 0),
+                (904, {chat}, 0, 'P3', {li}, 7202, 1700000013000, 0, 79, 0);
+         INSERT INTO message_add_on_pin_in_chat (message_add_on_row_id, pin_in_chat_state, sender_timestamp)
+         VALUES (901, 1, 1700000010000), (903, 1, 1700000012000), (904, 0, 1700000013000);
+         INSERT INTO message_add_on_keep_in_chat (message_add_on_row_id, keep_in_chat_state, sender_timestamp)
+         VALUES (902, 1, 1700000011000);
+         INSERT INTO call_log (_id, jid_row_id, from_me, call_id, timestamp, video_call, duration, call_result, group_jid_row_id)
+         VALUES (61, {family}, 1, 'C1', 1700000002000, 1, 65, 5, {family}),
+                (62, {li}, 0, 'C2', 1700000003000, 0, 0, 2, 0);
+         INSERT INTO message_call_log (message_row_id, call_log_row_id) VALUES (7203, 61), (7204, 62);
+         INSERT INTO message_group_invite (message_row_id, group_jid_row_id, admin_jid_row_id, group_name, invite_code,
+                                           expiration, invite_time, expired)
+         VALUES (7205, {family}, {li}, 'Choir 🎶', 'AbCdEfGh123', 1700600000000, 1700000004000, 0);"
+    ))
+    .unwrap();
+    drop(conn);
+    let env = Env::new();
+    let owner = "owner=+49 151 12345678";
+    let out = dir.path().join("a");
+    env.run(&["convert", s(&fx.root), "--to", "archive", "-o", s(&out), "--opt", owner]).ok();
+    let got = archive_messages(&out);
+    let by_id = |id: &str| got.iter().find(|m| m.id == id).unwrap_or_else(|| panic!("message {id}"));
+    let pinned = by_id("7201");
+    let pin = pinned.pinned.as_ref().expect("pinned by Li");
+    assert_eq!(
+        (pin.sender.as_deref(), pin.from_me, pin.timestamp_ms, pin.until_ms),
+        (Some(canonical::LI), false, Some(1700000010000), Some(1700604810000))
+    );
+    let kept = pinned.kept.as_ref().expect("kept by the owner");
+    assert!(kept.from_me && kept.sender.as_deref() == Some(OWNER), "{kept:?}");
+    assert!(by_id("7202").pinned.is_none(), "the later unpin wins");
+    let call = by_id("7203").call.as_ref().expect("a call").clone();
+    assert_eq!(
+        (call.video, call.group, call.duration_ms, call.outcome.as_deref()),
+        (true, true, Some(65_000), Some("answered"))
+    );
+    let missed = by_id("7204").call.as_ref().expect("a call").clone();
+    assert_eq!((missed.video, missed.outcome.as_deref()), (false, Some("missed")));
+    let invite = by_id("7205");
+    assert_eq!(invite.kind, chatferry_core::MessageKind::Link);
+    let link = invite.link.as_ref().expect("the group's link");
+    assert_eq!((link.url.as_str(), link.title.as_deref()), ("https://chat.whatsapp.com/AbCdEfGh123", Some("Choir 🎶")));
+    assert_eq!(invite.text.as_deref(), Some("join the choir"));
+
+    let pages = dir.path().join("pages");
+    env.run(&["convert", s(&out), "--to", "html", "-o", s(&pages)]).ok();
+    let html = all_text(&pages, "html");
+    for want in ["📌 Pinned by 李雷", "🔖 Kept in the chat by you", "https://chat.whatsapp.com/AbCdEfGh123", "Choir 🎶"] {
+        assert!(html.contains(want), "{want:?} not in the pages");
+    }
+
+    // The 2.22.5.13 template: the card as it was, the call as a text, the pins counted (§7).
+    let wa_out = dir.path().join("w");
+    let run = env.run(&["convert", s(&out), "--to", "whatsapp-android", "-o", s(&wa_out), "--opt", owner]).ok();
+    assert!(run.stdout.contains("2 pins and keep-in-chat marks were not written"), "{}", run.stdout);
+    let conn = rusqlite::Connection::open(wa_out.join("Databases/msgstore.db")).unwrap();
+    let card: (i64, Option<String>, String, String, String) = conn
+        .query_row(
+            "SELECT m.message_type, m.text_data, i.group_name, i.invite_code, g.raw_string
+             FROM message m JOIN message_group_invite i ON i.message_row_id = m._id
+             JOIN jid g ON g._id = i.group_jid_row_id WHERE m.key_id = 'INV1'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        card,
+        (24, Some("join the choir".into()), "Choir 🎶".into(), "AbCdEfGh123".into(), canonical::FAMILY.into())
+    );
+    let call_text: String =
+        conn.query_row("SELECT text_data FROM message WHERE key_id = 'CALL1'", [], |r| r.get(0)).unwrap();
+    assert_eq!(call_text, "📞 Video call, answered, 65 s");
+    drop(conn);
+    // An iPhone store has no known place for a pin: said, not dropped quietly.
+    let run = env
+        .run(&["convert", s(&out), "--to", "whatsapp-ios", "-o", s(&dir.path().join("i")), "--opt", owner])
+        .ok();
+    assert!(run.stdout.contains("the pin, keep-in-chat"), "{}", run.stdout);
 }
 
 #[test]

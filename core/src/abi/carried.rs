@@ -1,11 +1,12 @@
 //! What the model gained after the ABI's record layouts were frozen (model
-//! 1.1: a quiz's answer, each vote with its time, events, the text before an edit) crosses the
+//! 1.1: a quiz's answer, each vote with its time, events, the text before
+//! an edit; model 1.2: pins and keep-in-chat) crosses the
 //! boundary in the message's extras, as JSON under keys of chatferry's own,
 //! and is taken back out on the other side: within one ABI major the
 //! layouts stay as they are (DESIGN.md), and a plugin of ABI 2.0 keeps the
 //! keys as extras it does not know.
 
-use crate::model::{Event, Message, PollVote};
+use crate::model::{Event, Message, Pin, PollVote};
 use serde::{Deserialize, Serialize};
 
 /// The poll's model-1.1 fields.
@@ -14,6 +15,10 @@ pub const POLL_KEY: &str = "cf.poll";
 pub const EVENT_KEY: &str = "cf.event";
 /// The texts before an edit.
 pub const EARLIER_KEY: &str = "cf.earlier_texts";
+/// Who pinned the message.
+pub const PINNED_KEY: &str = "cf.pinned";
+/// Who kept the disappearing message.
+pub const KEPT_KEY: &str = "cf.kept";
 
 #[derive(Serialize, Deserialize, Default)]
 struct PollMore {
@@ -27,6 +32,8 @@ struct PollMore {
 pub fn needs_packing(m: &Message) -> bool {
     m.event.is_some()
         || !m.earlier_texts.is_empty()
+        || m.pinned.is_some()
+        || m.kept.is_some()
         || m.poll.as_ref().is_some_and(|p| p.correct.is_some() || !p.votes.is_empty())
 }
 
@@ -38,6 +45,11 @@ pub fn pack(m: &mut Message) {
     }
     if let Some(e) = m.event.take() {
         m.extras.insert(EVENT_KEY.into(), serde_json::to_string(&e).expect("an event serializes"));
+    }
+    for (key, pin) in [(PINNED_KEY, m.pinned.take()), (KEPT_KEY, m.kept.take())] {
+        if let Some(p) = pin {
+            m.extras.insert(key.into(), serde_json::to_string(&p).expect("a pin serializes"));
+        }
     }
     if let Some(p) = m.poll.as_mut().filter(|p| p.correct.is_some() || !p.votes.is_empty()) {
         let more = PollMore { correct: p.correct.take(), votes: std::mem::take(&mut p.votes) };
@@ -58,6 +70,12 @@ pub fn unpack(m: &mut Message) {
         if let Ok(e) = serde_json::from_str::<Event>(json) {
             m.event = Some(Box::new(e));
             m.extras.remove(EVENT_KEY);
+        }
+    }
+    for key in [PINNED_KEY, KEPT_KEY] {
+        if let Some(pin) = m.extras.get(key).and_then(|json| serde_json::from_str::<Pin>(json).ok()) {
+            *if key == PINNED_KEY { &mut m.pinned } else { &mut m.kept } = Some(Box::new(pin));
+            m.extras.remove(key);
         }
     }
     if let (Some(json), Some(p)) = (m.extras.get(POLL_KEY), m.poll.as_mut()) {
@@ -102,12 +120,15 @@ mod tests {
                 ..Default::default()
             })),
             earlier_texts: vec!["befor the fix".into()],
+            pinned: Some(Box::new(Pin { sender: Some("b".into()), timestamp_ms: Some(9), until_ms: Some(99), ..Default::default() })),
+            kept: Some(Box::new(Pin { from_me: true, ..Default::default() })),
             ..Default::default()
         };
         let want = m.clone();
         assert!(needs_packing(&m));
         pack(&mut m);
-        assert!(m.event.is_none() && m.poll.as_ref().unwrap().votes.is_empty() && m.extras.len() == 3);
+        assert!(m.event.is_none() && m.pinned.is_none() && m.kept.is_none());
+        assert!(m.poll.as_ref().unwrap().votes.is_empty() && m.extras.len() == 5);
         unpack(&mut m);
         assert_eq!(m, want);
         // A key a plugin wrote itself, not in this form, is left as it is.

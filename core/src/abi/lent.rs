@@ -441,6 +441,8 @@ impl From<&LentMessage<'_>> for Message {
                 }),
                 event: None,
                 earlier_texts: Vec::new(),
+                pinned: None,
+                kept: None,
                 reply_to: oown(&m.reply_to),
                 quoted_text: oown(&m.quoted_text),
                 reactions: m
@@ -541,6 +543,8 @@ pub(super) mod tests {
             })),
             event: None,
             earlier_texts: Vec::new(),
+            pinned: None,
+            kept: None,
             reply_to: Some("41".into()),
             quoted_text: Some("quoted".into()),
             reactions: vec![Reaction { sender: None, from_me: true, emoji: "❤️".into(), timestamp_ms: Some(1) }],
@@ -554,7 +558,7 @@ pub(super) mod tests {
     }
 
     #[test]
-    fn a_packed_loan_brings_model_1_1_back() {
+    fn a_packed_loan_brings_models_1_1_and_1_2_back() {
         let mut m = every_field_message();
         let poll = m.poll.as_mut().unwrap();
         poll.correct = Some(0);
@@ -566,6 +570,8 @@ pub(super) mod tests {
         }];
         m.event = Some(Box::new(crate::model::Event { name: "e".into(), canceled: true, ..Default::default() }));
         m.earlier_texts = vec!["before".into()];
+        m.pinned = Some(Box::new(crate::model::Pin { sender: Some("p".into()), ..Default::default() }));
+        m.kept = Some(Box::new(crate::model::Pin { from_me: true, timestamp_ms: Some(4), ..Default::default() }));
         let mut packed = m.clone();
         crate::abi::carried::pack(&mut packed);
         assert_eq!(Message::from(&LentMessage::from(&packed)), m);

@@ -410,6 +410,14 @@ impl HtmlExporter {
             }
             h.push_str("</details>");
         }
+        for (pin, what) in [(&m.pinned, "📌 Pinned"), (&m.kept, "🔖 Kept in the chat")] {
+            if let Some(p) = pin {
+                let who = if p.from_me { "you" } else { p.sender.as_deref().map_or("someone", |s| self.name_of(s)) };
+                let when = p.timestamp_ms.map(|t| format!(" {}", time_tag(t))).unwrap_or_default();
+                let until = p.until_ms.map(|t| format!(", until {}", time_tag(t))).unwrap_or_default();
+                let _ = write!(h, r#"<div class="pinned">{what} by {}{when}{until}</div>"#, text(who));
+            }
+        }
         let mut flags = String::new();
         if m.forwarded {
             flags.push_str(" ↪ forwarded");

@@ -25,6 +25,8 @@ pub fn kind_of(message_type: i64) -> MessageKind {
         // 64: deleted by a group admin (`message_revoked.admin_jid_row_id`).
         15 | 64 => MessageKind::Deleted,
         20 => MessageKind::Sticker,
+        // A group invite card (`message_group_invite`): a link to join.
+        24 => MessageKind::Link,
         // A poll and a quiz (`message_poll`), an event (`message_event`); 2023+.
         66 | 106 => MessageKind::Poll,
         92 => MessageKind::Event,
@@ -35,8 +37,9 @@ pub fn kind_of(message_type: i64) -> MessageKind {
 /// Types of 2023+ that the 2.22.5.13 template written into has no tables
 /// or feature for (whatsapp-2024-2026.md §7): an admin delete (64, written
 /// as a delete), polls (66, 106) and events (92, as texts), video notes
-/// (81, as a video) and view-once voice (82, as a voice note).
-pub const NEWER_THAN_TEMPLATE: [i64; 6] = [64, 66, 81, 82, 92, 106];
+/// (81, as a video), view-once voice (82, as a voice note) and call entries
+/// (90, which need `message_call_log`: a missed call or a text).
+pub const NEWER_THAN_TEMPLATE: [i64; 7] = [64, 66, 81, 82, 90, 92, 106];
 
 /// Kind → `message_type` for export; `None` where WhatsApp has no such
 /// message and the exporter writes a text instead.

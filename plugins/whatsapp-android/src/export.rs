@@ -47,6 +47,9 @@ const PROPS: &[(&str, &str)] = &[
 ];
 
 /// The legacy `messages` family, which post-2021 stores no longer have.
+/// The extras an invite card read from a WhatsApp store keeps its group by.
+const INVITE_KEYS: [&str; 3] = ["wa.invite_group", "wa.invite_code", "wa.invite_admin"];
+
 const LEGACY: &[&str] = &["messages", "messages_quotes", "messages_vcards", "messages_vcards_jids"];
 
 fn is_legacy(statement: &str) -> bool {
@@ -112,6 +115,8 @@ pub struct WaExporter {
     foreign_ids: u64,
     /// Messages whose text before an edit has no place here.
     earlier_texts: u64,
+    /// Pins and keep-in-chat marks the template has no place for.
+    pins: u64,
     /// People known only by a hidden-number id (LID), written under it.
     lid_only: u64,
     /// The schema's indexes, made in `finish` (see `create_schema`).
@@ -169,6 +174,7 @@ impl WaExporter {
             report: Report::new(),
             foreign_ids: 0,
             earlier_texts: 0,
+            pins: 0,
             lid_only: 0,
             deferred_indexes,
         };
@@ -346,6 +352,33 @@ impl WaExporter {
         hex::encode_upper(&digest[..16])
     }
 
+    /// An invite card's group (type 24), present in 2.22.5.13 as it is (§3.10).
+    fn write_invite(&mut self, m: &Message, row: i64) -> Result<()> {
+        let path = self.msgstore_path.clone();
+        let value = |k: &str| m.extras.get(k).cloned().unwrap_or_default();
+        let group = self.jid_row(&value("wa.invite_group"))?;
+        let admin = self.jid_row(&value("wa.invite_admin"))?;
+        let expiration = m.extras.get("wa.invite_expiration").and_then(|t| t.parse::<i64>().ok()).unwrap_or(0);
+        self.conn
+            .prepare_cached(
+                "INSERT INTO message_group_invite (message_row_id, group_jid_row_id, admin_jid_row_id, group_name,
+                    invite_code, expiration, invite_time, expired) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    row,
+                    group,
+                    admin,
+                    m.link.as_ref().and_then(|l| l.title.clone()),
+                    value("wa.invite_code"),
+                    expiration,
+                    m.timestamp_ms
+                ])
+            })
+            .map_err(err(&path))?;
+        Ok(())
+    }
+
     fn insert_message(&mut self, m: &Message) -> Result<()> {
         let path = self.msgstore_path.clone();
         let e = err(&path);
@@ -363,7 +396,9 @@ impl WaExporter {
             .extras
             .get("wa.message_type")
             .and_then(|t| t.parse::<i64>().ok())
-            .filter(|t| !codes::NEWER_THAN_TEMPLATE.contains(t));
+            .filter(|t| !codes::NEWER_THAN_TEMPLATE.contains(t))
+            // An invite card needs its group, code and admin (§3.10); without them, a link.
+            .filter(|t| *t != 24 || INVITE_KEYS.iter().all(|k| m.extras.get(k).is_some_and(|v| !v.is_empty())));
         let message_type = match (kept_type, native_type) {
             (Some(t), _) => t,
             (None, Some(_)) if m.kind == MessageKind::Image && m.view_once => 42,
@@ -387,6 +422,8 @@ impl WaExporter {
                 MessageKind::Contact => m.contact_card.as_ref().and_then(|c| c.name.clone()),
                 MessageKind::System => m.system.as_ref().and_then(|s| s.value.clone()),
                 MessageKind::Deleted | MessageKind::Call => None,
+                // A card without a caption of its own was read with its link as the text.
+                _ if message_type == 24 => m.text.clone().filter(|t| Some(t) != m.link.as_ref().map(|l| &l.url)),
                 _ => m.text.clone(),
             }
         };
@@ -453,7 +490,10 @@ impl WaExporter {
                 .and_then(|mut s| s.execute(params![row, card.vcard]))
                 .map_err(&e)?;
         }
-        if let Some(link) = &m.link {
+        if message_type == 24 {
+            self.write_invite(m, row)?;
+        } else if let Some(link) = &m.link {
+            let c = &self.conn;
             c.prepare_cached(
                 "INSERT INTO message_text (message_row_id, description, page_title, url, preview_type) VALUES (?1, ?2, ?3, ?4, 0)",
             )
@@ -461,6 +501,7 @@ impl WaExporter {
             .map_err(&e)?;
         }
         if let Some(sys) = m.system.as_ref().filter(|_| message_type == 7) {
+            let c = &self.conn;
             let action = m
                 .extras
                 .get("wa.action_type")
@@ -503,6 +544,8 @@ impl WaExporter {
         if !m.earlier_texts.is_empty() {
             self.earlier_texts += 1;
         }
+        // The template has no pin or keep-in-chat tables (§7: state, not content).
+        self.pins += m.pinned.is_some() as u64 + m.kept.is_some() as u64;
         if m.edited {
             c.prepare_cached(
                 "INSERT INTO message_edit_info (message_row_id, original_key_id, edited_timestamp, sender_timestamp)
@@ -814,6 +857,12 @@ impl Exporter for WaExporter {
                     "edited message's earlier text was not written",
                     "edited messages' earlier texts were not written"
                 )
+            ));
+        }
+        if self.pins > 0 {
+            self.report.note(format!(
+                "{} not written: WhatsApp 2.22, which this store is written as, has no pins",
+                chatferry_core::text_form::counted(self.pins, "pin or keep-in-chat mark was", "pins and keep-in-chat marks were")
             ));
         }
         if self.foreign_ids > 0 {

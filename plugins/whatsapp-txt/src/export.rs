@@ -46,6 +46,8 @@ pub struct TxtExporter {
     reactions: u64,
     /// Messages whose text before an edit an export cannot show.
     earlier_texts: u64,
+    /// Pins and keep-in-chat marks, which an export does not show.
+    pins: u64,
     escaped_lines: u64,
     colons: std::cell::Cell<u64>,
     /// Times in an hour the clocks repeat: a reader cannot tell which pass.
@@ -78,6 +80,7 @@ impl TxtExporter {
             report,
             reactions: 0,
             earlier_texts: 0,
+            pins: 0,
             escaped_lines: 0,
             colons: Default::default(),
             repeated: Default::default(),
@@ -260,6 +263,7 @@ impl TxtExporter {
         if !m.earlier_texts.is_empty() {
             self.earlier_texts += 1;
         }
+        self.pins += m.pinned.is_some() as u64 + m.kept.is_some() as u64;
         Ok(format!("{head}{body}{edited}"))
     }
 
@@ -513,6 +517,12 @@ impl Exporter for TxtExporter {
                 "{} without messages {} not written (an export is one chat's messages)",
                 chatferry_core::text_form::counted(empty, "chat", "chats"),
                 if empty == 1 { "was" } else { "were" }
+            ));
+        }
+        if self.pins > 0 {
+            self.report.note(format!(
+                "{} not written: an export does not show them",
+                text_form::counted(self.pins, "pin or keep-in-chat mark was", "pins and keep-in-chat marks were")
             ));
         }
         if self.earlier_texts > 0 {

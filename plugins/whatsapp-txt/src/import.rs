@@ -774,6 +774,8 @@ impl Pool {
             poll,
             event,
             earlier_texts,
+            pinned,
+            kept,
             reply_to,
             quoted_text,
             reactions,
@@ -807,6 +809,8 @@ impl Pool {
         *poll = None;
         *event = None;
         earlier_texts.clear();
+        *pinned = None;
+        *kept = None;
         reactions.clear();
         *forwarded = false;
         *starred = false;

@@ -8,6 +8,7 @@
 //! bounded channel, so memory stays flat however long the history is.
 
 mod business;
+mod cards;
 mod contacts;
 mod legacy;
 mod media;

@@ -4,6 +4,7 @@
 //! code: one query over the messages, point lookups into the side tables.
 
 use super::business::{self, Order, Product};
+use super::cards::{self, CallRow, CardSides, InviteRow, MarkRow};
 use super::contacts::phone_of;
 use super::polls_events::{self, EventRows, PollEventSides, PollRows};
 use super::side::{self, Side};
@@ -696,6 +697,13 @@ struct Row {
     event: Option<EventRows>,
     /// What search indexed (read for edited messages only).
     indexed_text: Option<String>,
+    /// Pin and keep-in-chat add-ons, oldest first.
+    pins: Vec<MarkRow>,
+    kept: Vec<MarkRow>,
+    /// The call of a call entry (type 90).
+    call_entry: Option<CallRow>,
+    /// The group of an invite card (type 24).
+    invite: Option<InviteRow>,
 }
 
 /// The message's own columns; the side columns start empty.
@@ -904,12 +912,39 @@ fn to_message(mut row: Row, lk: &Lookups) -> Option<Message> {
                 }));
             }
             MessageKind::Call => {
-                m.call = Some(Box::new(Call {
-                    video: row.video_call.unwrap_or(0) != 0,
-                    group: row.message_type == 90,
-                    duration_ms: None,
-                    outcome: (row.message_type == 10).then(|| "missed".to_string()),
+                m.call = Some(Box::new(match &row.call_entry {
+                    Some(c) => cards::call(c, row.from_me),
+                    None => Call {
+                        video: row.video_call.unwrap_or(0) != 0,
+                        group: false,
+                        duration_ms: None,
+                        outcome: (row.message_type == 10).then(|| "missed".to_string()),
+                    },
                 }));
+            }
+            MessageKind::Link if row.message_type == 24 => {
+                // An invite card: a link to join the group, its fields kept
+                // so a WhatsApp store gets the card back (§3.10).
+                let invite = row.invite.take().unwrap_or_default();
+                let url = invite.code.as_deref().filter(|c| !c.is_empty()).map(cards::invite_url);
+                for (key, value) in [
+                    ("wa.invite_group", invite.group_row.and_then(|r| lk.jids.get(&r).cloned())),
+                    ("wa.invite_admin", invite.admin_row.and_then(|r| lk.jids.get(&r).cloned())),
+                    ("wa.invite_code", invite.code.clone()),
+                    ("wa.invite_expiration", invite.expiration.map(|t| t.to_string())),
+                ] {
+                    if let Some(v) = value {
+                        extras.insert(key.into(), v);
+                    }
+                }
+                m.text = non_empty(row.text).or(url.clone());
+                m.link = url.map(|url| {
+                    Box::new(Link {
+                        url,
+                        title: non_empty(invite.group_name),
+                        description: Some("WhatsApp group invite".into()),
+                    })
+                });
             }
             MessageKind::Deleted => {
                 if let Some(k) = row.revoked_key {
@@ -963,6 +998,8 @@ fn to_message(mut row: Row, lk: &Lookups) -> Option<Message> {
             m.earlier_texts.push(before);
         }
     }
+    m.pinned = cards::latest_mark(&row.pins, &|me, s| person(lk, me, s)).map(Box::new);
+    m.kept = cards::latest_mark(&row.kept, &|me, s| person(lk, me, s)).map(Box::new);
     for (from_me, sender_row, emoji, ts) in row.reactions {
         let sender = if from_me { lk.owner.clone() } else { sender_row.and_then(|r| lk.jids.get(&r).cloned()) };
         // One current reaction per person: a later row replaces an earlier
@@ -1010,6 +1047,7 @@ pub fn stream_messages(
     let e = db::err_for(conn);
     let mut sides = Sides::open(conn, lk.message_count)?;
     let mut polls_and_events = PollEventSides::open(conn, lk.message_count)?;
+    let mut cards = CardSides::open(conn, lk.message_count)?;
     let sql = if lk.joined.is_empty() {
         MESSAGE_SQL.to_string()
     } else {
@@ -1063,6 +1101,12 @@ pub fn stream_messages(
         match row.kind {
             MessageKind::Poll => row.poll = Some(polls_and_events.poll(row.id).map_err(&e)?),
             MessageKind::Event => row.event = polls_and_events.event(row.id).map_err(&e)?,
+            _ => {}
+        }
+        (row.pins, row.kept) = cards.marks(row.id).map_err(&e)?;
+        match row.message_type {
+            90 => row.call_entry = cards.call(row.id).map_err(&e)?,
+            24 => row.invite = cards.invite(row.id).map_err(&e)?,
             _ => {}
         }
         let note = type_note(row.message_type);
