@@ -644,3 +644,127 @@ fn a_whatsapp_business_backup_is_read_and_one_with_both_apps_asks_which() {
         assert_eq!(got.iter().any(|m| m.text.as_deref() == Some("from the shop")), shop, "{app} reads its own app");
     }
 }
+
+#[test]
+fn polls_call_entries_view_once_video_notes_and_admin_deletes_are_read_on_iphone() {
+    use chatferry_tests::fixtures::whatsapp_ios::{self as gen, pb_bytes, pb_varint};
+    let dir = tempfile::tempdir().unwrap();
+    let fx = gen::write_sample(&dir.path().join("group"));
+    let conn = rusqlite::Connection::open(fx.root.join("ChatStorage.sqlite")).unwrap();
+    let (family, prefixy, li): (i64, i64, i64) = conn
+        .query_row(
+            "SELECT s.Z_PK, (SELECT Z_PK FROM ZWAGROUPMEMBER WHERE ZCHATSESSION = s.Z_PK AND ZMEMBERJID = ?2),
+                    (SELECT Z_PK FROM ZWAGROUPMEMBER WHERE ZCHATSESSION = s.Z_PK AND ZMEMBERJID = ?3)
+             FROM ZWACHATSESSION s WHERE s.ZCONTACTJID = ?1",
+            [canonical::FAMILY, canonical::PREFIXY, canonical::LI],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    // The poll as public readers find it: ZRECEIPTINFO field 8 (§3.2).
+    let option = |text: &str| {
+        let mut o = Vec::new();
+        pb_bytes(&mut o, 1, text.as_bytes());
+        o
+    };
+    let vote = |selected: &[u64], voter: Option<&str>| {
+        let mut v = Vec::new();
+        for i in selected {
+            pb_varint(&mut v, 1, *i);
+        }
+        if let Some(j) = voter {
+            pb_bytes(&mut v, 4, j.as_bytes());
+        }
+        v
+    };
+    let mut poll = Vec::new();
+    pb_bytes(&mut poll, 2, "Wohin am Samstag? 🍕".as_bytes());
+    pb_bytes(&mut poll, 3, &option("饺子"));
+    pb_bytes(&mut poll, 3, &option("Pizza"));
+    pb_bytes(&mut poll, 5, &vote(&[0], Some(canonical::LI)));
+    pb_bytes(&mut poll, 6, &vote(&[1], None));
+    let mut receipt = Vec::new();
+    pb_bytes(&mut receipt, 8, &poll);
+    // A call entry's length: ZMETADATA 87 → 1 → 3 (§3.9).
+    let mut detail = Vec::new();
+    pb_varint(&mut detail, 3, 65);
+    let mut call = Vec::new();
+    pb_bytes(&mut call, 1, &detail);
+    let mut meta = Vec::new();
+    pb_bytes(&mut meta, 87, &call);
+    conn.execute_batch(&format!(
+        "INSERT INTO ZWAMEDIAITEM (Z_PK, Z_ENT, Z_OPT, ZMETADATA, ZVCARDSTRING, ZMEDIALOCALPATH) VALUES
+             (9601, 9, 1, x'{}', NULL, NULL),
+             (9602, 9, 1, NULL, '{}', NULL),
+             (9603, 9, 1, NULL, 'image/jpeg', NULL),
+             (9604, 9, 1, NULL, 'video/mp4', NULL);
+         INSERT INTO ZWAMESSAGEINFO (Z_PK, Z_ENT, Z_OPT, ZMESSAGE, ZRECEIPTINFO) VALUES (9701, 11, 1, 9501, x'{}');
+         INSERT INTO ZWAMESSAGE (Z_PK, Z_ENT, Z_OPT, ZCHATSESSION, ZISFROMME, ZMESSAGEDATE, ZMESSAGETYPE, ZTEXT, ZSORT,
+                                 ZSTANZAID, ZGROUPMEMBER, ZMEDIAITEM, ZMESSAGEINFO, ZGROUPEVENTTYPE) VALUES
+             (9501, 10, 1, {family}, 1, 700000000, 46, NULL, 90001, 'P1', NULL, NULL, 9701, NULL),
+             (9502, 10, 1, {family}, 1, 700000100, 59, NULL, 90002, 'C1', NULL, 9601, NULL, NULL),
+             (9503, 10, 1, {family}, 0, 700000200, 10, NULL, 90003, 'C2', {prefixy}, NULL, NULL, 4),
+             (9504, 10, 1, {family}, 0, 700000300, 14, NULL, 90004, 'D1', {prefixy}, 9602, NULL, NULL),
+             (9505, 10, 1, {family}, 0, 700000400, 38, NULL, 90005, 'V1', {li}, 9603, NULL, NULL),
+             (9506, 10, 1, {family}, 0, 700000500, 54, NULL, 90006, 'N1', {li}, 9604, NULL, NULL),
+             (9507, 10, 1, {family}, 0, 700000600, 63, 'Picnic', 90007, 'E1', {li}, NULL, NULL, NULL),
+             (9508, 10, 1, {family}, 0, 700000700, 91, 'something new', 90008, 'U1', {li}, NULL, NULL, NULL);",
+        hex(&meta),
+        canonical::LI,
+        hex(&receipt),
+    ))
+    .unwrap();
+    drop(conn);
+    let env = Env::new();
+    let out = dir.path().join("a");
+    let run = env.run(&["convert", s(&fx.root), "--to", "archive", "-o", s(&out), "--opt", OWNER]).ok();
+    let got = archive_messages(&out);
+    let by_id = |id: &str| got.iter().find(|m| m.id == id).unwrap_or_else(|| panic!("message {id}"));
+    let p = by_id("9501").poll.as_ref().expect("the poll");
+    assert_eq!(p.question, "Wohin am Samstag? 🍕");
+    assert_eq!(p.options.iter().map(|o| o.text.as_str()).collect::<Vec<_>>(), ["饺子", "Pizza"]);
+    assert_eq!(p.options[0].voters, [canonical::LI]);
+    assert_eq!(p.options[1].voters, [canonical::OWNER], "the creator's own vote");
+    let c = by_id("9502").call.as_ref().expect("a call entry");
+    assert_eq!((c.duration_ms, c.outcome.as_deref()), (Some(65_000), Some("answered")));
+    let missed = by_id("9503").call.as_ref().expect("a missed call");
+    assert!(missed.video, "event code 4: a video call");
+    let deleted = by_id("9504");
+    let by = deleted.system.as_ref().expect("deleted by an admin");
+    assert_eq!((by.action.as_str(), by.actor.as_deref()), ("deleted_by_admin", Some(canonical::LI)));
+    let once = by_id("9505");
+    assert!(once.kind == chatferry_core::MessageKind::Image && once.view_once);
+    assert_eq!(by_id("9506").kind, chatferry_core::MessageKind::Video);
+    assert_eq!(by_id("9508").kind, chatferry_core::MessageKind::Other);
+    for note in [
+        "ZMESSAGETYPE 63 (an event: where the iPhone keeps its name, time and answers is not known): 1 message kept",
+        "ZMESSAGETYPE 91 (a type chatferry does not know): 1 message kept as `other` with its code and text",
+    ] {
+        assert!(run.stdout.contains(note), "{note:?} in {}", run.stdout);
+    }
+    let pages = dir.path().join("pages");
+    env.run(&["convert", s(&out), "--to", "html", "-o", s(&pages)]).ok();
+    let html: String = tree(&pages)
+        .into_iter()
+        .filter(|(name, _)| name.ends_with(".html"))
+        .map(|(_, bytes)| String::from_utf8(bytes).unwrap())
+        .collect();
+    for want in ["Wohin am Samstag? 🍕", "This message was deleted by 李雷"] {
+        assert!(html.contains(want), "{want:?} not in the pages");
+    }
+    // Back into an iPhone store: the poll and the call entry as they were (iOS → iOS).
+    let back = dir.path().join("back");
+    env.run(&["convert", s(&out), "--to", "whatsapp-ios", "-o", s(&back), "--opt", OWNER]).ok();
+    let conn = rusqlite::Connection::open(back.join("ChatStorage.sqlite")).unwrap();
+    let types: Vec<i64> = conn
+        .prepare("SELECT ZMESSAGETYPE FROM ZWAMESSAGE WHERE ZSTANZAID IN ('P1', 'C1', 'V1', 'N1') ORDER BY ZSTANZAID")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|t| t.unwrap())
+        .collect();
+    assert_eq!(types, [59, 54, 46, 38]);
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -20,8 +20,32 @@ pub fn kind_of(message_type: i64) -> MessageKind {
         11 => MessageKind::Gif,
         14 => MessageKind::Deleted,
         15 => MessageKind::Sticker,
+        // 2023+ (whatsapp-2024-2026.md §3.0, from public readers [S]):
+        // view-once photo, video and voice; a round video note; a poll
+        // (in ZRECEIPTINFO); a call entry.
+        38 => MessageKind::Image,
+        39 | 54 => MessageKind::Video,
+        53 => MessageKind::Voice,
+        46 => MessageKind::Poll,
+        59 => MessageKind::Call,
         _ => MessageKind::Other,
     }
+}
+
+/// Whether a `ZMESSAGETYPE` is a view-once photo, video or voice note.
+pub fn is_view_once(message_type: i64) -> bool {
+    matches!(message_type, 38 | 39 | 53)
+}
+
+/// What the report says of a type kept as an `other` message: what the
+/// type is, and why it is not read as its own kind.
+pub fn type_note(message_type: i64) -> Option<&'static str> {
+    Some(match message_type {
+        63 => "an event: where the iPhone keeps its name, time and answers is not known",
+        66 => "an album header or a poll-vote update: public readers disagree",
+        t if kind_of(t) == MessageKind::Other => "a type chatferry does not know",
+        _ => return None,
+    })
 }
 
 /// Kind → `ZMESSAGETYPE`; `None` where WhatsApp has no such message.

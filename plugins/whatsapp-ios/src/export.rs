@@ -330,7 +330,9 @@ impl IosExporter {
             (Some(s), false, true) => Some(self.member(chat_pk, s, false, false)?),
             _ => None,
         };
-        let native = codes::type_of(m.kind);
+        // A missed call is a call row there; any other call, a text that states it.
+        let answered = m.call.as_ref().and_then(|c| c.outcome.as_deref()).is_some_and(|o| o != "missed");
+        let native = codes::type_of(m.kind).filter(|_| !(m.kind == MessageKind::Call && answered));
         let mtype = m.extras.get("wai.message_type").and_then(|t| t.parse::<i64>().ok()).or(native).unwrap_or(0);
         let downgraded = native.is_none() && !m.extras.contains_key("wai.message_type");
         let text = if downgraded {
@@ -481,6 +483,7 @@ impl IosExporter {
             Some(raw) => Some(raw),
             None if !m.reactions.is_empty() => Some(
                 ReceiptInfo {
+                    poll: None,
                     reactions: Some(Reactions {
                         items: m
                             .reactions
@@ -682,6 +685,7 @@ impl Exporter for IosExporter {
                     quoted_stanza: r.get(1).map_err(&e)?,
                     quoted_author: r.get(2).map_err(&e)?,
                     quoted_text: r.get(3).map_err(&e)?,
+                    call: None,
                 }
                 .encode_to_vec();
                 update.execute(params![blob, item]).map_err(&e)?;

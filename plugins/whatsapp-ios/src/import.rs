@@ -454,6 +454,8 @@ fn stream(
     let (mut seen, mut seen_for): (HashSet<(bool, String)>, Option<i64>) = (HashSet::new(), None);
     let mut twice = 0u64;
     let mut lid_senders: HashSet<String> = HashSet::new();
+    // (type, what the report says of it) → messages.
+    let mut type_notes: std::collections::BTreeMap<(i64, &str), u64> = Default::default();
     while let Some(r) = rows.next().map_err(&e)? {
         let pk: i64 = r.get(0).map_err(&e)?;
         let session: Option<i64> = r.get(1).map_err(&e)?;
@@ -493,7 +495,10 @@ fn stream(
         let meta: Option<Vec<u8>> = r.get(22).map_err(&e)?;
         let receipts: Option<Vec<u8>> = r.get(23).map_err(&e)?;
 
-        let kind = codes::kind_of(mtype);
+        let mut kind = codes::kind_of(mtype);
+        if let Some(what) = codes::type_note(mtype) {
+            *type_notes.entry((mtype, what)).or_insert(0) += 1;
+        }
         let sender = if from_me {
             lk.owner.clone()
         } else if chat_kind == ChatKind::Group {
@@ -530,6 +535,7 @@ fn stream(
             kind,
             status: if from_me { Status::Sent } else { Status::Received },
             starred,
+            view_once: codes::is_view_once(mtype),
             ..Default::default()
         };
         if kind.has_media() {
@@ -585,10 +591,32 @@ fn stream(
                         value: non_empty(text.clone()),
                     }))
                 }
-                MessageKind::Call => {
-                    m.call = Some(Box::new(Call { outcome: Some("missed".into()), ..Default::default() }))
+                MessageKind::Call if mtype == 59 => {
+                    // A call entry: its length in the metadata, 0 when no one answered (§3.9) [U].
+                    let seconds = meta.as_deref().and_then(proto::call_seconds);
+                    m.call = Some(Box::new(Call {
+                        duration_ms: seconds.filter(|s| *s > 0).map(|s| s * 1000),
+                        outcome: seconds.map(|s| if s > 0 { "answered" } else { "missed" }.to_string()),
+                        ..Default::default()
+                    }))
                 }
-                MessageKind::Deleted => {}
+                MessageKind::Call => {
+                    // A missed call; its kind only in the event code (voice 1/45/21, video 4/46/22 [S: one reader]).
+                    let video = matches!(event, Some(4 | 46 | 22));
+                    m.call = Some(Box::new(Call { outcome: Some("missed".into()), video, ..Default::default() }))
+                }
+                MessageKind::Deleted => {
+                    // Deleted by a group admin: the admin's address is in the card column (§3.8) [S].
+                    let by = non_empty(vstring.clone()).filter(|v| v.contains('@') && !v.contains(['/', '\n', ' ']));
+                    if let Some(admin) = by.map(|j| lk.ids.person(&j).to_string()).filter(|a| Some(a) != m.sender.as_ref()) {
+                        m.system = Some(Box::new(SystemEvent {
+                            action: "deleted_by_admin".into(),
+                            actor: Some(admin),
+                            targets: m.sender.iter().cloned().collect(),
+                            value: None,
+                        }));
+                    }
+                }
                 MessageKind::Link => {
                     m.text = text.clone();
                     let url = text
@@ -614,7 +642,23 @@ fn stream(
         }
         if let Some(blob) = receipts.filter(|b| !b.is_empty()) {
             m.reactions.extend(proto::reactions_of(&blob, lk.owner.as_ref()));
+            if kind == MessageKind::Poll {
+                m.poll = proto::poll_of(&blob, (from_me, m.sender.as_ref()), &|j| lk.ids.person(j).to_string())
+                    .map(|mut p| {
+                        if p.question.is_empty() {
+                            p.question = m.text.clone().unwrap_or_default();
+                        }
+                        Box::new(p)
+                    });
+            }
             extras.insert("wai.receipt_info".into(), hex::encode(&blob));
+        }
+        if kind == MessageKind::Poll && m.poll.is_none() {
+            // No poll where public readers find one: kept as what it was.
+            kind = MessageKind::Other;
+            m.kind = kind;
+            let what = "a poll whose question and options are not where public readers find them";
+            *type_notes.entry((mtype, what)).or_insert(0) += 1;
         }
         m.extras = extras;
         if !batcher.push(m, send)? {
@@ -631,6 +675,13 @@ fn stream(
         batcher.report.note(format!(
             "{} in both of a person's chats (under their number and their hidden-number id) read once",
             counted(twice, "message", "messages")
+        ));
+    }
+    for ((mtype, what), n) in type_notes {
+        batcher.report.note(format!(
+            "ZMESSAGETYPE {mtype} ({what}): {} as `other` with {} code and text",
+            counted(n, "message kept", "messages kept"),
+            if n == 1 { "its" } else { "their" }
         ));
     }
     batcher.finish(send)
