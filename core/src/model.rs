@@ -336,7 +336,10 @@ pub struct Call {
 /// `member_added`, `member_removed`, `member_left`, `member_joined_by_link`,
 /// `title_changed`, `photo_changed`, `description_changed`, `admin_promoted`,
 /// `admin_demoted`, `number_changed`, `encryption_notice`,
-/// `disappearing_timer`, `security_code_changed`, `pat`, `other`.
+/// `disappearing_timer`, `security_code_changed`, `pat`, `other`; since
+/// model 1.2 also what an actor did, in words (`joined_from_the_community`,
+/// `created_the_community`, `pinned_a_message`, `started_a_group_call`, …):
+/// a writer that does not know one words it "Anna joined from the community".
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct SystemEvent {
     pub action: String,

@@ -675,7 +675,9 @@ fn pins_kept_messages_call_entries_and_invite_cards_are_read_and_each_target_say
                 (7202, {chat}, 0, 'UNPIN', {alice}, 1700000001000, 0, 'pinned, then not', 7202),
                 (7203, {chat}, 1, 'CALL1', 0, 1700000002000, 90, NULL, 7203),
                 (7204, {chat}, 0, 'CALL2', {li}, 1700000003000, 90, NULL, 7204),
-                (7205, {chat}, 0, 'INV1', {li}, 1700000004000, 24, 'join the choir', 7205);
+                (7205, {chat}, 0, 'INV1', {li}, 1700000004000, 24, 'join the choir', 7205),
+                (7206, {chat}, 0, 'SYS79', {li}, 1700000005000, 7, NULL, 7206);
+         INSERT INTO message_system (message_row_id, action_type) VALUES (7206, 79);
          INSERT INTO message_add_on (_id, chat_row_id, from_me, key_id, sender_jid_row_id, parent_message_row_id,
                                      timestamp, status, message_add_on_type, expiry_timestamp)
          VALUES (901, {chat}, 0, 'P1', {li}, 7201, 1700000010000, 0, 79, 1700604810000),
@@ -727,7 +729,13 @@ fn pins_kept_messages_call_entries_and_invite_cards_are_read_and_each_target_say
     let pages = dir.path().join("pages");
     env.run(&["convert", s(&out), "--to", "html", "-o", s(&pages)]).ok();
     let html = all_text(&pages, "html");
-    for want in ["📌 Pinned by 李雷", "🔖 Kept in the chat by you", "https://chat.whatsapp.com/AbCdEfGh123", "Choir 🎶"] {
+    for want in [
+        "📌 Pinned by 李雷",
+        "🔖 Kept in the chat by you",
+        "https://chat.whatsapp.com/AbCdEfGh123",
+        "Choir 🎶",
+        "李雷 joined from the community",
+    ] {
         assert!(html.contains(want), "{want:?} not in the pages");
     }
 
@@ -752,6 +760,14 @@ fn pins_kept_messages_call_entries_and_invite_cards_are_read_and_each_target_say
     let call_text: String =
         conn.query_row("SELECT text_data FROM message WHERE key_id = 'CALL1'", [], |r| r.get(0)).unwrap();
     assert_eq!(call_text, "📞 Video call, answered, 65 s");
+    let action: i64 = conn
+        .query_row(
+            "SELECT s.action_type FROM message m JOIN message_system s ON s.message_row_id = m._id WHERE m.key_id = 'SYS79'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(action, 79, "a community event goes back as its code");
     drop(conn);
     // An iPhone store has no known place for a pin: said, not dropped quietly.
     let run = env

@@ -260,6 +260,9 @@ fn system_text(exp: &HtmlExporter, m: &Message) -> String {
         "admin_promoted" => format!("{} became an admin", targets.join(", ")),
         "number_changed" => format!("{actor} changed their phone number"),
         "encryption_notice" => "Messages are end-to-end encrypted".into(),
+        "other" if value.is_empty() => "system message".into(),
+        "other" => value,
+        // What the actor did, in words (`joined_from_the_community`).
         other => {
             let mut t = format!("{actor} {}", other.replace('_', " "));
             if !value.is_empty() {

@@ -109,6 +109,17 @@ pub fn action_of(code: i64) -> &'static str {
         20 => "member_joined_by_link",
         27 => "description_changed",
         56 | 59 => "disappearing_timer",
+        // 2023+ (whatsapp-2024-2026.md §3.4, §3.9, §3.12): named as what
+        // the actor did, so a page words them "Anna joined from the community".
+        70 => "started_a_group_call",
+        79 => "joined_from_the_community",
+        // 87: its rows are exactly those naming a parent group [V]; one reader says "deactivated" [S].
+        87 => "linked_this_group_to_a_community",
+        110 => "added_a_group_to_the_community",
+        109 | 111 => "removed_a_group_from_the_community",
+        116 => "unlinked_a_group_from_the_community",
+        118 => "pinned_a_message",
+        167 => "created_the_community",
         _ => "other",
     }
 }
@@ -129,6 +140,14 @@ pub fn action_code(action: &str) -> i64 {
         "member_joined_by_link" => 20,
         "description_changed" => 27,
         "disappearing_timer" => 56,
+        "started_a_group_call" => 70,
+        "joined_from_the_community" => 79,
+        "linked_this_group_to_a_community" => 87,
+        "added_a_group_to_the_community" => 110,
+        "removed_a_group_from_the_community" => 109,
+        "unlinked_a_group_from_the_community" => 116,
+        "pinned_a_message" => 118,
+        "created_the_community" => 167,
         _ => 0,
     }
 }
@@ -169,6 +188,14 @@ mod tests {
             "member_joined_by_link",
             "description_changed",
             "disappearing_timer",
+            "started_a_group_call",
+            "joined_from_the_community",
+            "linked_this_group_to_a_community",
+            "added_a_group_to_the_community",
+            "removed_a_group_from_the_community",
+            "unlinked_a_group_from_the_community",
+            "pinned_a_message",
+            "created_the_community",
         ] {
             assert_eq!(action_of(action_code(action)), action);
         }

@@ -313,7 +313,11 @@ impl TxtExporter {
             }
             "disappearing_timer" => format!("{actor} updated the message timer"),
             "number_changed" => format!("{actor} changed their phone number"),
-            other => format!("[{other}]"),
+            "security_code_changed" => format!("Your security code with {actor} changed."),
+            "admin_promoted" => format!("{targets} became an admin"),
+            "other" => "[system message]".into(),
+            // What the actor did, in words (`joined_from_the_community`).
+            other => format!("{actor} {}", other.replace('_', " ")),
         }
     }
 
