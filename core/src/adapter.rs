@@ -12,6 +12,10 @@ use std::path::{Path, PathBuf};
 /// Batches of about this many records cross the plugin boundary at a time.
 pub const BATCH_SIZE: usize = 1000;
 
+/// How an importer's error ends when its input holds both WhatsApp and
+/// WhatsApp Business: `inspect` then shows each (the words are the contract).
+pub const BOTH_APPS: &str = "give --opt app=personal or --opt app=business";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Capabilities {
     pub import: bool,

@@ -151,6 +151,10 @@ pub struct Inspection {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ChatSummary {
     pub id: String,
+    /// The chat's other id, where the store knows one: a WhatsApp person's
+    /// hidden-number id (`…@lid`) beside their number (`--chat` takes either).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub also: Option<String>,
     pub title: Option<String>,
     pub kind: String,
     pub messages: u64,
@@ -161,6 +165,10 @@ pub struct ChatSummary {
     pub media: u64,
     pub media_missing: u64,
 }
+
+/// The chat extra that holds a chat's other id (WhatsApp's `…@lid` form,
+/// whatsapp-2024-2026.md §1), shown by `inspect`.
+pub const OTHER_ID: &str = "wa.lid";
 
 /// Reads a whole store and summarises it, in bounded memory.
 pub fn inspect(importer: &mut dyn Importer, progress: &mut dyn Progress) -> Result<Inspection> {
@@ -203,6 +211,7 @@ pub fn inspect(importer: &mut dyn Importer, progress: &mut dyn Progress) -> Resu
             *out.chats_by_kind.entry(c.kind.as_str().to_string()).or_default() += 1;
             let summary = ChatSummary {
                 id: c.id.clone(),
+                also: c.extras.get(OTHER_ID).cloned(),
                 title: c.title,
                 kind: c.kind.as_str().to_string(),
                 ..Default::default()

@@ -282,6 +282,51 @@ fn inspect(
     json: bool,
     quiet: bool,
 ) -> Result<ExitCode> {
+    let both = |e: &anyhow::Error| format!("{e:#}").contains(chatferry_core::adapter::BOTH_APPS);
+    let asked = opts.iter().any(|o| o.trim_start().starts_with("app="));
+    let (adapter, summary) = match read_summary(path, from, opts, select, json || quiet) {
+        // Both WhatsApp apps: convert asks which, inspect shows each.
+        Err(e) if both(&e) && !asked => {
+            let mut apps = Vec::new();
+            for app in ["personal", "business"] {
+                let mut with_app = opts.to_vec();
+                with_app.push(format!("app={app}"));
+                apps.push((app, read_summary(path, from, &with_app, select, json || quiet)?));
+            }
+            if json {
+                let mut v = serde_json::Map::new();
+                for (app, (adapter, summary)) in &apps {
+                    v.insert(app.to_string(), summary_json(path, adapter, summary)?);
+                }
+                outln!("{}", serde_json::to_string_pretty(&serde_json::json!({ "apps": v }))?);
+            } else {
+                outln!("{} holds both WhatsApp and WhatsApp Business; convert takes --opt app=personal or app=business.", path.display());
+                for (app, (adapter, summary)) in &apps {
+                    outln!();
+                    outln!("== {} (--opt app={app}) ==", if *app == "business" { "WhatsApp Business" } else { "WhatsApp" });
+                    print_summary(path, adapter, summary);
+                }
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        r => r?,
+    };
+    if json {
+        outln!("{}", serde_json::to_string_pretty(&summary_json(path, &adapter, &summary)?)?);
+    } else {
+        print_summary(path, &adapter, &summary);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The adapter read with (id, name) and what `inspect` found.
+fn read_summary(
+    path: &Path,
+    from: Option<&str>,
+    opts: &[String],
+    select: &crate::cli::Select,
+    quiet: bool,
+) -> Result<((String, String), pipeline::Inspection)> {
     let cat = catalog();
     let source = source_adapter(&cat, path, from)?;
     let given = crate::options::parse(opts)?;
@@ -290,25 +335,29 @@ fn inspect(
     let mut importer = source.adapter.open_importer(path, &import_opts)?;
     let mut selected = None;
     let importer = crate::select::apply(importer.as_mut(), selection, &mut selected);
-    let mut bar = Bar::new(quiet || json);
+    let mut bar = Bar::new(quiet);
     let summary = pipeline::inspect(importer, &mut bar)
         .with_context(|| format!("reading {} with {}", path.display(), source.info.id))?;
-    if json {
-        let mut v = serde_json::to_value(&summary)?;
-        v["adapter"] = source.info.id.clone().into();
-        v["input"] = path.display().to_string().into();
-        outln!("{}", serde_json::to_string_pretty(&v)?);
-        return Ok(ExitCode::SUCCESS);
-    }
+    Ok(((source.info.id.clone(), source.info.name.clone()), summary))
+}
+
+fn summary_json(path: &Path, adapter: &(String, String), summary: &pipeline::Inspection) -> Result<serde_json::Value> {
+    let mut v = serde_json::to_value(summary)?;
+    v["adapter"] = adapter.0.clone().into();
+    v["input"] = path.display().to_string().into();
+    Ok(v)
+}
+
+fn print_summary(path: &Path, (adapter_id, adapter_name): &(String, String), summary: &pipeline::Inspection) {
     let encrypted = path.join("Manifest.db").is_file() && chatferry_core::backup_plist::is_encrypted(path);
     outln!(
         "read:     {} with {} ({}){}",
         path.display(),
-        source.info.id,
-        source.info.name,
+        adapter_id,
+        adapter_name,
         if encrypted { ", an encrypted iPhone backup" } else { "" }
     );
-    if summary.source_adapter != source.info.id && !summary.source_adapter.is_empty() {
+    if summary.source_adapter != *adapter_id && !summary.source_adapter.is_empty() {
         outln!("          a history that came from {}", summary.source_adapter);
     }
     match &summary.owner {
@@ -351,7 +400,15 @@ fn inspect(
                 format!("{}/{}", c.media, c.media_missing)
             );
         }
-        outln!("(--chat takes a chat's title or id; `inspect --json` gives every id)");
+        let both: Vec<String> = summary
+            .chat_list
+            .iter()
+            .filter_map(|c| c.also.as_ref().map(|a| format!("{} = {a}", c.title.as_deref().unwrap_or(&c.id))))
+            .collect();
+        if !both.is_empty() {
+            outln!("also known by a hidden-number id (LID): {}", both.join(", "));
+        }
+        outln!("(--chat takes a chat's title or id, either form; `inspect --json` gives every id)");
     }
     if !summary.notes.is_empty() {
         outln!();
@@ -360,7 +417,6 @@ fn inspect(
             outln!("  {n}");
         }
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// `text` cut and padded to `width` columns on a terminal: a CJK character

@@ -654,6 +654,14 @@ fn whatsapp_business_folders_are_found_and_a_folder_with_both_apps_asks_which() 
     };
     assert!(read("app=business"));
     assert!(!read("app=personal"));
+    // inspect shows each app, the shop's one message more.
+    let shown = env.run(&["inspect", s(&storage)]).ok();
+    for want in ["== WhatsApp (--opt app=personal) ==", "== WhatsApp Business (--opt app=business) =="] {
+        assert!(shown.stdout.contains(want), "{want:?} in {}", shown.stdout);
+    }
+    let both = env.run(&["inspect", s(&storage), "--json"]).ok().json();
+    let count = |app: &str| both["apps"][app]["messages"].as_u64().unwrap_or_else(|| panic!("{app}: {both}"));
+    assert_eq!(count("business"), count("personal") + 1);
 }
 
 #[test]

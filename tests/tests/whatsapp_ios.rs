@@ -592,6 +592,12 @@ fn one_person_under_a_number_and_a_lid_is_one_chat_on_iphone_too() {
     ])
     .ok();
     assert_eq!(archive_messages(&one).len(), 3, "--chat takes the LID form");
+    let shown = env.run(&["inspect", s(&fx.root), "--opt", OWNER]).ok();
+    assert!(
+        shown.stdout.contains("also known by a hidden-number id (LID): Dana = 70000000000001@lid"),
+        "{}",
+        shown.stdout
+    );
 }
 
 #[test]
@@ -643,6 +649,9 @@ fn a_whatsapp_business_backup_is_read_and_one_with_both_apps_asks_which() {
         assert!(!got.is_empty(), "{app}");
         assert_eq!(got.iter().any(|m| m.text.as_deref() == Some("from the shop")), shop, "{app} reads its own app");
     }
+    let shown = env.run(&["inspect", s(&both), "--json", "--opt", OWNER]).ok().json();
+    let count = |app: &str| shown["apps"][app]["messages"].as_u64().unwrap_or_else(|| panic!("{app}: {shown}"));
+    assert_eq!(count("business"), count("personal") + 1, "inspect shows both apps");
 }
 
 #[test]

@@ -125,10 +125,11 @@ fn app_folder(input: &Path, options: &Options) -> Result<Option<PathBuf>> {
         (None, []) => None,
         (None, _) => {
             return Err(Error::usage(format!(
-                "{} holds both WhatsApp ({}) and WhatsApp Business ({}): give --opt app=personal or --opt app=business",
+                "{} holds both WhatsApp ({}) and WhatsApp Business ({}): {}",
                 input.display(),
                 pick(App::Personal).unwrap_or_default().display(),
-                pick(App::Business).unwrap_or_default().display()
+                pick(App::Business).unwrap_or_default().display(),
+                chatferry_core::adapter::BOTH_APPS
             )))
         }
     })

@@ -316,7 +316,7 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
 
 /// A 1:1 chat's hidden-number id, when its person is read under their
 /// phone number (`--chat` takes either form); the same key as whatsapp-android's.
-const LID_EXTRA: &str = "wa.lid";
+const LID_EXTRA: &str = chatferry_core::pipeline::OTHER_ID;
 
 /// The Status feed's chat when kept: WhatsApp's own address for it.
 const STATUS_FEED: &str = "status@broadcast";

@@ -181,9 +181,9 @@ impl Source {
                 [one] => one.clone(),
                 _ => {
                     return Err(Error::usage(format!(
-                        "the iPhone backup {} holds both WhatsApp and WhatsApp Business: give --opt app=personal \
-                         or --opt app=business",
-                        input.display()
+                        "the iPhone backup {} holds both WhatsApp and WhatsApp Business: {}",
+                        input.display(),
+                        chatferry_core::adapter::BOTH_APPS
                     )))
                 }
             };

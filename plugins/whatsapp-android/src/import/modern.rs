@@ -327,8 +327,8 @@ pub fn read_structure(
 }
 
 /// The extras key of a 1:1 chat's hidden-number id (LID), when its person
-/// is read under their phone number (`--chat` takes either form).
-pub const LID: &str = "wa.lid";
+/// is read under their phone number (`--chat` takes either form; `inspect` shows it).
+pub const LID: &str = chatferry_core::pipeline::OTHER_ID;
 
 /// WhatsApp's Status feed (`status@broadcast`; the owner's own `status_me`):
 /// stories, not chat history.
