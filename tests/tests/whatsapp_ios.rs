@@ -88,7 +88,7 @@ fn the_store_has_consistent_core_data_bookkeeping() {
         .filter_map(|l| l.trim().strip_prefix("CREATE INDEX "))
         .map(|l| l.split_whitespace().next().unwrap().to_string())
         .collect();
-    assert_eq!(wanted.len(), 7);
+    assert_eq!(wanted.len(), 8);
     assert_eq!(indexes, wanted);
     let integrity: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(integrity, "ok");

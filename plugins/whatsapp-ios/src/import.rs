@@ -517,7 +517,10 @@ fn stream(
         if let Some(s) = &stanza {
             extras.insert("wai.stanza_id".into(), s.clone());
         }
-        for (k, v) in [("wai.status", status), ("wai.flags", flags), ("wai.group_event", event)] {
+        // Kept where they differ from what the iPhone writer writes without
+        // them (status 5 sent, 0 received; flags 0): most messages carry none.
+        let status = status.filter(|s| *s != if from_me { 5 } else { 0 });
+        for (k, v) in [("wai.status", status), ("wai.flags", flags.filter(|f| *f != 0)), ("wai.group_event", event)] {
             if let Some(v) = v {
                 extras.insert(k.into(), v.to_string());
             }
