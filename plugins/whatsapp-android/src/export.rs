@@ -862,7 +862,11 @@ impl Exporter for WaExporter {
         if self.pins > 0 {
             self.report.note(format!(
                 "{} not written: WhatsApp 2.22, which this store is written as, has no pins",
-                chatferry_core::text_form::counted(self.pins, "pin or keep-in-chat mark was", "pins and keep-in-chat marks were")
+                chatferry_core::text_form::counted(
+                    self.pins,
+                    "pin or keep-in-chat mark was",
+                    "pins and keep-in-chat marks were"
+                )
             ));
         }
         if self.foreign_ids > 0 {

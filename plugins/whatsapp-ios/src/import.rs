@@ -401,9 +401,8 @@ fn stream(
          {member_join}
          {media_join}
          {info_join}
-         {joined_join}
-         WHERE m.ZCHATSESSION IN (SELECT Z_PK FROM ZWACHATSESSION)
-         ORDER BY {order}, m.Z_PK",
+         {{joined}}
+         ORDER BY {{order}}, m.Z_PK",
         from_me = c("ZWAMESSAGE", "m", "ZISFROMME"),
         text = c("ZWAMESSAGE", "m", "ZTEXT"),
         mtype = c("ZWAMESSAGE", "m", "ZMESSAGETYPE"),
@@ -416,14 +415,6 @@ fn stream(
         duration = side(media, "ZWAMEDIAITEM", "i", "ZMOVIEDURATION"),
         lat = side(media, "ZWAMEDIAITEM", "i", "ZLATITUDE"),
         lon = side(media, "ZWAMEDIAITEM", "i", "ZLONGITUDE"),
-        order = if lk.joined.is_empty() {
-            format!("m.ZCHATSESSION, {sort}")
-        } else {
-            // A person's joined sessions read as one, by date (their ZSORT runs are each their own, §6).
-            format!("COALESCE(k.key, m.ZCHATSESSION), CASE WHEN k.key IS NULL THEN {sort} ELSE m.ZMESSAGEDATE END")
-        },
-        joined_join =
-            if lk.joined.is_empty() { "" } else { "LEFT JOIN temp.cf_joined k ON k.session = m.ZCHATSESSION" },
         member_join = if members { "LEFT JOIN ZWAGROUPMEMBER g ON g.Z_PK = m.ZGROUPMEMBER" } else { "" },
         media_join = if media { "LEFT JOIN ZWAMEDIAITEM i ON i.Z_PK = m.ZMEDIAITEM" } else { "" },
         status = c("ZWAMESSAGE", "m", "ZMESSAGESTATUS"),
@@ -446,8 +437,29 @@ fn stream(
             ins.execute([session, key]).map_err(&e)?;
         }
     }
-    let mut st = conn.prepare(&sql).map_err(&e)?;
-    let mut rows = st.query([]).map_err(&e)?;
+    // Every other session in the order of the app's (ZCHATSESSION, ZSORT)
+    // index, then a person's joined sessions as one, by date (their ZSORT
+    // runs are each their own, §6): one query over both would sort all messages.
+    let every_session = "WHERE m.ZCHATSESSION IN (SELECT Z_PK FROM ZWACHATSESSION)";
+    let mut queries = vec![if lk.joined.is_empty() {
+        sql.replace("{joined}", every_session)
+    } else {
+        sql.replace(
+            "{joined}",
+            &format!("{every_session} AND m.ZCHATSESSION NOT IN (SELECT session FROM temp.cf_joined)"),
+        )
+    }
+    .replace("{order}", &format!("m.ZCHATSESSION, {sort}"))];
+    if !lk.joined.is_empty() {
+        // An IN, not a join: SQLite knows nothing of the temporary table's
+        // size and would scan every message for a join.
+        queries.push(
+            sql.replace("{joined}", "WHERE m.ZCHATSESSION IN (SELECT session FROM temp.cf_joined)").replace(
+                "{order}",
+                "(SELECT k.key FROM temp.cf_joined k WHERE k.session = m.ZCHATSESSION), m.ZMESSAGEDATE",
+            ),
+        );
+    }
     let mut batcher = chatferry_core::producer::Batcher::new(batch_size, report);
     // A message in both of a person's sessions is read once, by (from me,
     // stanza id); kept for one person at a time (their rows come together).
@@ -456,216 +468,226 @@ fn stream(
     let mut lid_senders: HashSet<String> = HashSet::new();
     // (type, what the report says of it) → messages.
     let mut type_notes: std::collections::BTreeMap<(i64, &str), u64> = Default::default();
-    while let Some(r) = rows.next().map_err(&e)? {
-        let pk: i64 = r.get(0).map_err(&e)?;
-        let session: Option<i64> = r.get(1).map_err(&e)?;
-        let Some((chat, chat_kind)) = session.and_then(|c| lk.chats.get(&c)).cloned() else {
-            continue;
-        };
-        let from_me = r.get::<_, Option<i64>>(2).map_err(&e)?.unwrap_or(0) != 0;
-        let date: f64 = r.get::<_, Option<f64>>(3).map_err(&e)?.unwrap_or(0.0);
-        let text: Option<String> = r.get(4).map_err(&e)?;
-        let mtype: i64 = r.get::<_, Option<i64>>(5).map_err(&e)?.unwrap_or(0);
-        let status: Option<i64> = r.get(6).map_err(&e)?;
-        let stanza: Option<String> = r.get(7).map_err(&e)?;
-        if let (Some(&key), Some(id)) = (session.and_then(|s| lk.joined.get(&s)), &stanza) {
-            if seen_for != Some(key) {
-                seen.clear();
-                seen_for = Some(key);
-            }
-            if !seen.insert((from_me, id.clone())) {
-                twice += 1;
+    for sql in &queries {
+        let mut st = conn.prepare(sql).map_err(&e)?;
+        let mut rows = st.query([]).map_err(&e)?;
+        while let Some(r) = rows.next().map_err(&e)? {
+            let pk: i64 = r.get(0).map_err(&e)?;
+            let session: Option<i64> = r.get(1).map_err(&e)?;
+            let Some((chat, chat_kind)) = session.and_then(|c| lk.chats.get(&c)).cloned() else {
                 continue;
-            }
-        }
-        let starred = r.get::<_, Option<i64>>(8).map_err(&e)?.unwrap_or(0) != 0;
-        let flags: Option<i64> = r.get(9).map_err(&e)?;
-        let event: Option<i64> = r.get(10).map_err(&e)?;
-        let _push: Option<String> = r.get(11).map_err(&e)?;
-        let member: Option<String> = r.get(12).map_err(&e)?;
-        let from_jid: Option<String> = r.get(13).map_err(&e)?;
-        let local_path: Option<String> = r.get(14).map_err(&e)?;
-        let title: Option<String> = r.get(15).map_err(&e)?;
-        let size: Option<i64> = r.get(16).map_err(&e)?;
-        let duration: Option<f64> = r.get::<_, Option<f64>>(17).map_err(&e)?;
-        let lat: Option<f64> = r.get(18).map_err(&e)?;
-        let lon: Option<f64> = r.get(19).map_err(&e)?;
-        let vname: Option<String> = r.get(20).map_err(&e)?;
-        let vstring: Option<String> = r.get(21).map_err(&e)?;
-        let meta: Option<Vec<u8>> = r.get(22).map_err(&e)?;
-        let receipts: Option<Vec<u8>> = r.get(23).map_err(&e)?;
-
-        let mut kind = codes::kind_of(mtype);
-        if let Some(what) = codes::type_note(mtype) {
-            *type_notes.entry((mtype, what)).or_insert(0) += 1;
-        }
-        let sender = if from_me {
-            lk.owner.clone()
-        } else if chat_kind == ChatKind::Group {
-            non_empty(member).map(|j| {
-                if lk.ids.is_lid_paired(&j) && !lid_senders.contains(&j) {
-                    lid_senders.insert(j.clone());
+            };
+            let from_me = r.get::<_, Option<i64>>(2).map_err(&e)?.unwrap_or(0) != 0;
+            let date: f64 = r.get::<_, Option<f64>>(3).map_err(&e)?.unwrap_or(0.0);
+            let text: Option<String> = r.get(4).map_err(&e)?;
+            let mtype: i64 = r.get::<_, Option<i64>>(5).map_err(&e)?.unwrap_or(0);
+            let status: Option<i64> = r.get(6).map_err(&e)?;
+            let stanza: Option<String> = r.get(7).map_err(&e)?;
+            if let (Some(&key), Some(id)) = (session.and_then(|s| lk.joined.get(&s)), &stanza) {
+                if seen_for != Some(key) {
+                    seen.clear();
+                    seen_for = Some(key);
                 }
-                lk.ids.person(&j).to_string()
-            })
-        } else if let Some(poster) = session.and_then(|c| lk.posters.get(&c)) {
-            Some(poster.clone())
-        } else {
-            Some(non_empty(from_jid).map_or_else(|| chat.clone(), |j| lk.ids.person(&j).to_string()))
-        };
-        let mut extras = Extras::new();
-        if let Some(s) = &stanza {
-            extras.insert("wai.stanza_id".into(), s.clone());
-        }
-        // Kept where they differ from what the iPhone writer writes without
-        // them (status 5 sent, 0 received; flags 0): most messages carry none.
-        let status = status.filter(|s| *s != if from_me { 5 } else { 0 });
-        for (k, v) in [("wai.status", status), ("wai.flags", flags.filter(|f| *f != 0)), ("wai.group_event", event)] {
-            if let Some(v) = v {
-                extras.insert(k.into(), v.to_string());
+                if !seen.insert((from_me, id.clone())) {
+                    twice += 1;
+                    continue;
+                }
             }
-        }
-        if codes::type_of(kind) != Some(mtype) {
-            extras.insert("wai.message_type".into(), mtype.to_string());
-        }
-        let id = pk.to_string();
-        let mut m = Message {
-            id: id.clone(),
-            chat,
-            sender,
-            from_me,
-            timestamp_ms: apple_seconds_to_unix_ms(date),
-            kind,
-            status: if from_me { Status::Sent } else { Status::Received },
-            starred,
-            view_once: codes::is_view_once(mtype),
-            ..Default::default()
-        };
-        if kind.has_media() {
-            let mime = non_empty(vstring.clone()).filter(|v| v.contains('/') && !v.contains('\n'));
-            let mut media = Media {
-                mime,
-                size: size.filter(|s| *s >= 0).map(|s| s as u64),
-                duration_ms: duration.filter(|d| *d > 0.0).map(|d| (d * 1000.0).round() as u64),
+            let starred = r.get::<_, Option<i64>>(8).map_err(&e)?.unwrap_or(0) != 0;
+            let flags: Option<i64> = r.get(9).map_err(&e)?;
+            let event: Option<i64> = r.get(10).map_err(&e)?;
+            let _push: Option<String> = r.get(11).map_err(&e)?;
+            let member: Option<String> = r.get(12).map_err(&e)?;
+            let from_jid: Option<String> = r.get(13).map_err(&e)?;
+            let local_path: Option<String> = r.get(14).map_err(&e)?;
+            let title: Option<String> = r.get(15).map_err(&e)?;
+            let size: Option<i64> = r.get(16).map_err(&e)?;
+            let duration: Option<f64> = r.get::<_, Option<f64>>(17).map_err(&e)?;
+            let lat: Option<f64> = r.get(18).map_err(&e)?;
+            let lon: Option<f64> = r.get(19).map_err(&e)?;
+            let vname: Option<String> = r.get(20).map_err(&e)?;
+            let vstring: Option<String> = r.get(21).map_err(&e)?;
+            let meta: Option<Vec<u8>> = r.get(22).map_err(&e)?;
+            let receipts: Option<Vec<u8>> = r.get(23).map_err(&e)?;
+
+            let mut kind = codes::kind_of(mtype);
+            if let Some(what) = codes::type_note(mtype) {
+                *type_notes.entry((mtype, what)).or_insert(0) += 1;
+            }
+            let sender = if from_me {
+                lk.owner.clone()
+            } else if chat_kind == ChatKind::Group {
+                non_empty(member).map(|j| {
+                    if lk.ids.is_lid_paired(&j) && !lid_senders.contains(&j) {
+                        lid_senders.insert(j.clone());
+                    }
+                    lk.ids.person(&j).to_string()
+                })
+            } else if let Some(poster) = session.and_then(|c| lk.posters.get(&c)) {
+                Some(poster.clone())
+            } else {
+                Some(non_empty(from_jid).map_or_else(|| chat.clone(), |j| lk.ids.person(&j).to_string()))
+            };
+            let mut extras = Extras::new();
+            if let Some(s) = &stanza {
+                extras.insert("wai.stanza_id".into(), s.clone());
+            }
+            // Kept where they differ from what the iPhone writer writes without
+            // them (status 5 sent, 0 received; flags 0): most messages carry none.
+            let status = status.filter(|s| *s != if from_me { 5 } else { 0 });
+            for (k, v) in [("wai.status", status), ("wai.flags", flags.filter(|f| *f != 0)), ("wai.group_event", event)]
+            {
+                if let Some(v) = v {
+                    extras.insert(k.into(), v.to_string());
+                }
+            }
+            if codes::type_of(kind) != Some(mtype) {
+                extras.insert("wai.message_type".into(), mtype.to_string());
+            }
+            let id = pk.to_string();
+            let mut m = Message {
+                id: id.clone(),
+                chat,
+                sender,
+                from_me,
+                timestamp_ms: apple_seconds_to_unix_ms(date),
+                kind,
+                status: if from_me { Status::Sent } else { Status::Received },
+                starred,
+                view_once: codes::is_view_once(mtype),
                 ..Default::default()
             };
-            if kind == MessageKind::Document {
-                media.file_name = non_empty(title.clone());
-                media.caption = non_empty(text.clone());
-            } else {
-                media.caption = non_empty(title.clone()).or(non_empty(text.clone()));
-            }
-            match local_path.as_deref().filter(|p| !p.is_empty()) {
-                None => media.missing = true,
-                Some(p) => {
-                    extras.insert("wai.local_path".into(), p.to_string());
-                    locate(&lk.media, &id, p, &mut media, &mut batcher.report);
+            if kind.has_media() {
+                let mime = non_empty(vstring.clone()).filter(|v| v.contains('/') && !v.contains('\n'));
+                let mut media = Media {
+                    mime,
+                    size: size.filter(|s| *s >= 0).map(|s| s as u64),
+                    duration_ms: duration.filter(|d| *d > 0.0).map(|d| (d * 1000.0).round() as u64),
+                    ..Default::default()
+                };
+                if kind == MessageKind::Document {
+                    media.file_name = non_empty(title.clone());
+                    media.caption = non_empty(text.clone());
+                } else {
+                    media.caption = non_empty(title.clone()).or(non_empty(text.clone()));
                 }
-            }
-            m.media = Some(media);
-        } else {
-            match kind {
-                MessageKind::Location => {
-                    // Place name, and the address on a second line [U].
-                    let (name, address) = match title.as_deref().map(|t| t.split_once('\n')) {
-                        Some(Some((n, a))) => (Some(n.to_string()), Some(a.to_string())),
-                        _ => (title.clone(), None),
-                    };
-                    m.location = Some(Box::new(Location {
-                        latitude: lat.unwrap_or(0.0),
-                        longitude: lon.unwrap_or(0.0),
-                        name: non_empty(name),
-                        address: non_empty(address),
-                        ..Default::default()
-                    }))
-                }
-                MessageKind::Contact => {
-                    m.contact_card = Some(Box::new(ContactCard { name: non_empty(vname), vcard: non_empty(vstring) }))
-                }
-                MessageKind::System => {
-                    m.system = Some(Box::new(SystemEvent {
-                        action: if text.is_some() && chat_kind == ChatKind::Group {
-                            "title_changed".into()
-                        } else {
-                            "other".into()
-                        },
-                        actor: m.sender.clone(),
-                        targets: vec![],
-                        value: non_empty(text.clone()),
-                    }))
-                }
-                MessageKind::Call if mtype == 59 => {
-                    // A call entry: its length in the metadata, 0 when no one answered (§3.9) [U].
-                    let seconds = meta.as_deref().and_then(proto::call_seconds);
-                    m.call = Some(Box::new(Call {
-                        duration_ms: seconds.filter(|s| *s > 0).map(|s| s * 1000),
-                        outcome: seconds.map(|s| if s > 0 { "answered" } else { "missed" }.to_string()),
-                        ..Default::default()
-                    }))
-                }
-                MessageKind::Call => {
-                    // A missed call; its kind only in the event code (voice 1/45/21, video 4/46/22 [S: one reader]).
-                    let video = matches!(event, Some(4 | 46 | 22));
-                    m.call = Some(Box::new(Call { outcome: Some("missed".into()), video, ..Default::default() }))
-                }
-                MessageKind::Deleted => {
-                    // Deleted by a group admin: the admin's address is in the card column (§3.8) [S].
-                    let by = non_empty(vstring.clone()).filter(|v| v.contains('@') && !v.contains(['/', '\n', ' ']));
-                    if let Some(admin) = by.map(|j| lk.ids.person(&j).to_string()).filter(|a| Some(a) != m.sender.as_ref()) {
-                        m.system = Some(Box::new(SystemEvent {
-                            action: "deleted_by_admin".into(),
-                            actor: Some(admin),
-                            targets: m.sender.iter().cloned().collect(),
-                            value: None,
-                        }));
+                match local_path.as_deref().filter(|p| !p.is_empty()) {
+                    None => media.missing = true,
+                    Some(p) => {
+                        extras.insert("wai.local_path".into(), p.to_string());
+                        locate(&lk.media, &id, p, &mut media, &mut batcher.report);
                     }
                 }
-                MessageKind::Link => {
-                    m.text = text.clone();
-                    let url = text
-                        .as_deref()
-                        .and_then(|t| {
-                            t.split_whitespace().find(|w| w.starts_with("http://") || w.starts_with("https://"))
-                        })
-                        .map(String::from);
-                    m.link = url.map(|url| Box::new(Link { url, title: non_empty(title.clone()), description: None }));
-                }
-                _ => m.text = text.clone(),
-            }
-        }
-        if let Some(blob) = meta.filter(|b| !b.is_empty()) {
-            if let Some((q, quoted_text)) = proto::quote_of(&blob) {
-                m.reply_to = quoted.get(&q).map(|pk| pk.to_string());
-                m.quoted_text = quoted_text;
-                if m.reply_to.is_none() {
-                    extras.insert("wai.quoted_stanza".into(), q);
-                }
-            }
-            extras.insert("wai.metadata".into(), hex::encode(&blob));
-        }
-        if let Some(blob) = receipts.filter(|b| !b.is_empty()) {
-            m.reactions.extend(proto::reactions_of(&blob, lk.owner.as_ref()));
-            if kind == MessageKind::Poll {
-                m.poll = proto::poll_of(&blob, (from_me, m.sender.as_ref()), &|j| lk.ids.person(j).to_string())
-                    .map(|mut p| {
-                        if p.question.is_empty() {
-                            p.question = m.text.clone().unwrap_or_default();
+                m.media = Some(media);
+            } else {
+                match kind {
+                    MessageKind::Location => {
+                        // Place name, and the address on a second line [U].
+                        let (name, address) = match title.as_deref().map(|t| t.split_once('\n')) {
+                            Some(Some((n, a))) => (Some(n.to_string()), Some(a.to_string())),
+                            _ => (title.clone(), None),
+                        };
+                        m.location = Some(Box::new(Location {
+                            latitude: lat.unwrap_or(0.0),
+                            longitude: lon.unwrap_or(0.0),
+                            name: non_empty(name),
+                            address: non_empty(address),
+                            ..Default::default()
+                        }))
+                    }
+                    MessageKind::Contact => {
+                        m.contact_card =
+                            Some(Box::new(ContactCard { name: non_empty(vname), vcard: non_empty(vstring) }))
+                    }
+                    MessageKind::System => {
+                        m.system = Some(Box::new(SystemEvent {
+                            action: if text.is_some() && chat_kind == ChatKind::Group {
+                                "title_changed".into()
+                            } else {
+                                "other".into()
+                            },
+                            actor: m.sender.clone(),
+                            targets: vec![],
+                            value: non_empty(text.clone()),
+                        }))
+                    }
+                    MessageKind::Call if mtype == 59 => {
+                        // A call entry: its length in the metadata, 0 when no one answered (§3.9) [U].
+                        let seconds = meta.as_deref().and_then(proto::call_seconds);
+                        m.call = Some(Box::new(Call {
+                            duration_ms: seconds.filter(|s| *s > 0).map(|s| s * 1000),
+                            outcome: seconds.map(|s| if s > 0 { "answered" } else { "missed" }.to_string()),
+                            ..Default::default()
+                        }))
+                    }
+                    MessageKind::Call => {
+                        // A missed call; its kind only in the event code (voice 1/45/21, video 4/46/22 [S: one reader]).
+                        let video = matches!(event, Some(4 | 46 | 22));
+                        m.call = Some(Box::new(Call { outcome: Some("missed".into()), video, ..Default::default() }))
+                    }
+                    MessageKind::Deleted => {
+                        // Deleted by a group admin: the admin's address is in the card column (§3.8) [S].
+                        let by =
+                            non_empty(vstring.clone()).filter(|v| v.contains('@') && !v.contains(['/', '\n', ' ']));
+                        if let Some(admin) =
+                            by.map(|j| lk.ids.person(&j).to_string()).filter(|a| Some(a) != m.sender.as_ref())
+                        {
+                            m.system = Some(Box::new(SystemEvent {
+                                action: "deleted_by_admin".into(),
+                                actor: Some(admin),
+                                targets: m.sender.iter().cloned().collect(),
+                                value: None,
+                            }));
                         }
-                        Box::new(p)
-                    });
+                    }
+                    MessageKind::Link => {
+                        m.text = text.clone();
+                        let url = text
+                            .as_deref()
+                            .and_then(|t| {
+                                t.split_whitespace().find(|w| w.starts_with("http://") || w.starts_with("https://"))
+                            })
+                            .map(String::from);
+                        m.link =
+                            url.map(|url| Box::new(Link { url, title: non_empty(title.clone()), description: None }));
+                    }
+                    _ => m.text = text.clone(),
+                }
             }
-            extras.insert("wai.receipt_info".into(), hex::encode(&blob));
-        }
-        if kind == MessageKind::Poll && m.poll.is_none() {
-            // No poll where public readers find one: kept as what it was.
-            kind = MessageKind::Other;
-            m.kind = kind;
-            let what = "a poll whose question and options are not where public readers find them";
-            *type_notes.entry((mtype, what)).or_insert(0) += 1;
-        }
-        m.extras = extras;
-        if !batcher.push(m, send)? {
-            return Ok(()); // the importer was dropped
+            if let Some(blob) = meta.filter(|b| !b.is_empty()) {
+                if let Some((q, quoted_text)) = proto::quote_of(&blob) {
+                    m.reply_to = quoted.get(&q).map(|pk| pk.to_string());
+                    m.quoted_text = quoted_text;
+                    if m.reply_to.is_none() {
+                        extras.insert("wai.quoted_stanza".into(), q);
+                    }
+                }
+                extras.insert("wai.metadata".into(), hex::encode(&blob));
+            }
+            if let Some(blob) = receipts.filter(|b| !b.is_empty()) {
+                m.reactions.extend(proto::reactions_of(&blob, lk.owner.as_ref()));
+                if kind == MessageKind::Poll {
+                    m.poll = proto::poll_of(&blob, (from_me, m.sender.as_ref()), &|j| lk.ids.person(j).to_string())
+                        .map(|mut p| {
+                            if p.question.is_empty() {
+                                p.question = m.text.clone().unwrap_or_default();
+                            }
+                            Box::new(p)
+                        });
+                }
+                extras.insert("wai.receipt_info".into(), hex::encode(&blob));
+            }
+            if kind == MessageKind::Poll && m.poll.is_none() {
+                // No poll where public readers find one: kept as what it was.
+                kind = MessageKind::Other;
+                m.kind = kind;
+                let what = "a poll whose question and options are not where public readers find them";
+                *type_notes.entry((mtype, what)).or_insert(0) += 1;
+            }
+            m.extras = extras;
+            if !batcher.push(m, send)? {
+                return Ok(()); // the importer was dropped
+            }
         }
     }
     if !lid_senders.is_empty() {

@@ -198,7 +198,8 @@ mod tests {
             }),
         };
         let owner = "4915112345678@s.whatsapp.net".to_string();
-        let person = |j: &str| if j == "1234567@lid" { "8613800138000@s.whatsapp.net".to_string() } else { j.to_string() };
+        let person =
+            |j: &str| if j == "1234567@lid" { "8613800138000@s.whatsapp.net".to_string() } else { j.to_string() };
         let p = poll_of(&info.encode_to_vec(), (true, Some(&owner)), &person).unwrap();
         assert_eq!(p.question, "Wohin? 🍕");
         assert_eq!(p.options[1].voters, [owner.as_str(), "8613800138000@s.whatsapp.net"], "the LID voter by number");
@@ -206,7 +207,12 @@ mod tests {
         assert_eq!(p.votes[2].options, [0], "an index past the options names nothing");
         assert!(p.votes[0].from_me && !p.votes[1].from_me);
         // A blob with reactions only has no poll.
-        assert!(poll_of(&ReceiptInfo { reactions: Some(Reactions { items: vec![] }), poll: None }.encode_to_vec(), (false, None), &person).is_none());
+        assert!(poll_of(
+            &ReceiptInfo { reactions: Some(Reactions { items: vec![] }), poll: None }.encode_to_vec(),
+            (false, None),
+            &person
+        )
+        .is_none());
         let call = MediaMetadata {
             call: Some(CallInfo { detail: Some(CallDetail { duration: Some(65) }) }),
             ..Default::default()

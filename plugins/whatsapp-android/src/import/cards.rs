@@ -201,12 +201,16 @@ mod tests {
     #[test]
     fn the_latest_pin_row_says_whether_a_message_is_pinned() {
         let person = |me: bool, s: Option<i64>| if me { Some("me".to_string()) } else { s.map(|s| format!("p{s}")) };
-        let pinned_then_unpinned = [(false, Some(1), Some(1), Some(10), Some(99)), (true, None, Some(0), Some(20), None)];
+        let pinned_then_unpinned =
+            [(false, Some(1), Some(1), Some(10), Some(99)), (true, None, Some(0), Some(20), None)];
         assert_eq!(latest_mark(&pinned_then_unpinned, &person), None);
         // An older row later in the table does not win.
         let again = [(true, None, Some(1), Some(30), Some(0)), (false, Some(2), Some(0), Some(20), None)];
         let pin = latest_mark(&again, &person).unwrap();
-        assert_eq!((pin.sender.as_deref(), pin.from_me, pin.timestamp_ms, pin.until_ms), (Some("me"), true, Some(30), None));
+        assert_eq!(
+            (pin.sender.as_deref(), pin.from_me, pin.timestamp_ms, pin.until_ms),
+            (Some("me"), true, Some(30), None)
+        );
         assert_eq!(latest_mark(&[], &person), None);
     }
 

@@ -1048,27 +1048,32 @@ pub fn stream_messages(
     let mut sides = Sides::open(conn, lk.message_count)?;
     let mut polls_and_events = PollEventSides::open(conn, lk.message_count)?;
     let mut cards = CardSides::open(conn, lk.message_count)?;
-    let sql = if lk.joined.is_empty() {
-        MESSAGE_SQL.to_string()
-    } else {
-        // Joined chats read as one, by time (their `sort_id` runs are
-        // each their own); a temporary table on this connection, the store untouched.
+    let mut queries = vec![MESSAGE_SQL.to_string()];
+    if !lk.joined.is_empty() {
+        // Every other chat in the (chat, sort_id) order an index may serve,
+        // then a person's joined chats as one, by time (their `sort_id`
+        // runs are each their own): one query over both would sort every
+        // message. A temporary table on this connection, the store untouched.
         conn.execute_batch("CREATE TEMP TABLE cf_joined (chat_row_id INTEGER PRIMARY KEY, key INTEGER NOT NULL)")
             .map_err(&e)?;
         let mut ins = conn.prepare("INSERT INTO temp.cf_joined VALUES (?1, ?2)").map_err(&e)?;
         for (row, key) in &lk.joined {
             ins.execute([row, key]).map_err(&e)?;
         }
-        MESSAGE_SQL
-            .replace("FROM message m", "FROM message m LEFT JOIN temp.cf_joined k ON k.chat_row_id = m.chat_row_id")
-            .replace(
+        let every_chat = "WHERE m.chat_row_id IN (SELECT _id FROM chat)";
+        queries = vec![
+            MESSAGE_SQL.replace(
+                every_chat,
+                &format!("{every_chat} AND m.chat_row_id NOT IN (SELECT chat_row_id FROM temp.cf_joined)"),
+            ),
+            // An IN, not a join: SQLite knows nothing of the temporary
+            // table's size and would scan every message for a join.
+            MESSAGE_SQL.replace(every_chat, "WHERE m.chat_row_id IN (SELECT chat_row_id FROM temp.cf_joined)").replace(
                 "ORDER BY m.chat_row_id, m.sort_id, m._id",
-                "ORDER BY COALESCE(k.key, m.chat_row_id), CASE WHEN k.key IS NULL THEN m.sort_id ELSE m.timestamp END, \
-                 m._id",
-            )
-    };
-    let mut stmt = conn.prepare(&sql).map_err(&e)?;
-    let mut rows = stmt.query([]).map_err(&e)?;
+                "ORDER BY (SELECT k.key FROM temp.cf_joined k WHERE k.chat_row_id = m.chat_row_id), m.timestamp, m._id",
+            ),
+        ];
+    }
     let mut batcher = chatferry_core::producer::Batcher::new(batch_size, report);
     let mut albums = 0u64;
     // A message in both of a person's chats is read once: by (from me, key
@@ -1076,46 +1081,50 @@ pub fn stream_messages(
     let (mut seen, mut seen_for): (HashSet<(bool, String)>, Option<i64>) = (HashSet::new(), None);
     let mut twice = 0u64;
     let mut lid_senders: HashSet<i64> = HashSet::new();
-    while let Some(r) = rows.next().map_err(&e)? {
-        let mut row = read_row(r).map_err(&e)?;
-        if let Some(&key) = lk.joined.get(&row.chat_row) {
-            if seen_for != Some(key) {
-                seen.clear();
-                seen_for = Some(key);
+    for sql in &queries {
+        let mut stmt = conn.prepare(sql).map_err(&e)?;
+        let mut rows = stmt.query([]).map_err(&e)?;
+        while let Some(r) = rows.next().map_err(&e)? {
+            let mut row = read_row(r).map_err(&e)?;
+            if let Some(&key) = lk.joined.get(&row.chat_row) {
+                if seen_for != Some(key) {
+                    seen.clear();
+                    seen_for = Some(key);
+                }
+                if !seen.insert((row.from_me, row.key_id.clone())) {
+                    twice += 1;
+                    continue;
+                }
             }
-            if !seen.insert((row.from_me, row.key_id.clone())) {
-                twice += 1;
+            if let Some(s) = row.sender_row.filter(|s| lk.lid_rows.contains(s)) {
+                lid_senders.insert(s);
+            }
+            if row.message_type == business::ALBUM {
+                // An album's own row shows nothing: its photos follow as
+                // messages of their own, each pointing at it (`wa.parent_row`).
+                albums += 1;
                 continue;
             }
-        }
-        if let Some(s) = row.sender_row.filter(|s| lk.lid_rows.contains(s)) {
-            lid_senders.insert(s);
-        }
-        if row.message_type == business::ALBUM {
-            // An album's own row shows nothing: its photos follow as
-            // messages of their own, each pointing at it (`wa.parent_row`).
-            albums += 1;
-            continue;
-        }
-        sides.fill(&mut row).map_err(&e)?;
-        match row.kind {
-            MessageKind::Poll => row.poll = Some(polls_and_events.poll(row.id).map_err(&e)?),
-            MessageKind::Event => row.event = polls_and_events.event(row.id).map_err(&e)?,
-            _ => {}
-        }
-        (row.pins, row.kept) = cards.marks(row.id).map_err(&e)?;
-        match row.message_type {
-            90 => row.call_entry = cards.call(row.id).map_err(&e)?,
-            24 => row.invite = cards.invite(row.id).map_err(&e)?,
-            _ => {}
-        }
-        let note = type_note(row.message_type);
-        if let Some(m) = to_message(row, lk) {
-            if let Some(what) = note {
-                batcher.report.note(format!("message {}: {what}", m.id));
+            sides.fill(&mut row).map_err(&e)?;
+            match row.kind {
+                MessageKind::Poll => row.poll = Some(polls_and_events.poll(row.id).map_err(&e)?),
+                MessageKind::Event => row.event = polls_and_events.event(row.id).map_err(&e)?,
+                _ => {}
             }
-            if !batcher.push(m, send)? {
-                return Ok(()); // the importer was dropped
+            (row.pins, row.kept) = cards.marks(row.id).map_err(&e)?;
+            match row.message_type {
+                90 => row.call_entry = cards.call(row.id).map_err(&e)?,
+                24 => row.invite = cards.invite(row.id).map_err(&e)?,
+                _ => {}
+            }
+            let note = type_note(row.message_type);
+            if let Some(m) = to_message(row, lk) {
+                if let Some(what) = note {
+                    batcher.report.note(format!("message {}: {what}", m.id));
+                }
+                if !batcher.push(m, send)? {
+                    return Ok(()); // the importer was dropped
+                }
             }
         }
     }
