@@ -300,10 +300,16 @@ fn inspect(
                 }
                 outln!("{}", serde_json::to_string_pretty(&serde_json::json!({ "apps": v }))?);
             } else {
-                outln!("{} holds both WhatsApp and WhatsApp Business; convert takes --opt app=personal or app=business.", path.display());
+                outln!(
+                    "{} holds both WhatsApp and WhatsApp Business; convert takes --opt app=personal or app=business.",
+                    path.display()
+                );
                 for (app, (adapter, summary)) in &apps {
                     outln!();
-                    outln!("== {} (--opt app={app}) ==", if *app == "business" { "WhatsApp Business" } else { "WhatsApp" });
+                    outln!(
+                        "== {} (--opt app={app}) ==",
+                        if *app == "business" { "WhatsApp Business" } else { "WhatsApp" }
+                    );
                     print_summary(path, adapter, summary);
                 }
             }

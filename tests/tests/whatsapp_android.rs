@@ -778,9 +778,8 @@ fn pins_kept_messages_call_entries_and_invite_cards_are_read_and_each_target_say
     assert_eq!(action, 79, "a community event goes back as its code");
     drop(conn);
     // An iPhone store has no known place for a pin: said, not dropped quietly.
-    let run = env
-        .run(&["convert", s(&out), "--to", "whatsapp-ios", "-o", s(&dir.path().join("i")), "--opt", owner])
-        .ok();
+    let run =
+        env.run(&["convert", s(&out), "--to", "whatsapp-ios", "-o", s(&dir.path().join("i")), "--opt", owner]).ok();
     assert!(run.stdout.contains("the pin, keep-in-chat"), "{}", run.stdout);
 }
 
@@ -887,4 +886,36 @@ fn a_person_known_only_by_a_lid_is_written_under_it_said_and_can_be_given_a_numb
     let hei = got.iter().find(|m| m.text.as_deref() == Some("hei fra Ola")).unwrap();
     assert_eq!(hei.chat, "4741234567@s.whatsapp.net");
     assert!(!got.iter().any(|m| m.chat.ends_with("@lid")));
+}
+
+#[test]
+fn a_generated_2026_store_with_a_person_split_under_two_ids_reads_as_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = wa::write_sample(&dir.path().join("WhatsApp"));
+    let env = Env::new();
+    let (before, after) = (dir.path().join("before"), dir.path().join("after"));
+    env.run(&["convert", s(&fx.root), "--to", "archive", "-o", s(&before), "--opt", "owner=+49 151 12345678"]).ok();
+    wa::split_person_under_lid(&fx.msgstore);
+    let moved: i64 = rusqlite::Connection::open(&fx.msgstore)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM message m JOIN chat c ON c._id = m.chat_row_id JOIN jid j ON j._id = c.jid_row_id
+             WHERE j.raw_string = '70000000000042@lid'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(moved > 0, "the generator moved some of Alice's messages under her LID");
+    let run =
+        env.run(&["convert", s(&fx.root), "--to", "archive", "-o", s(&after), "--opt", "owner=+49 151 12345678"]).ok();
+    assert!(run.stdout.contains("1 chat with a person under their hidden-number id (LID) joined"), "{}", run.stdout);
+    // Chat by chat (a joined person's chat is read after the others).
+    let ids = |dir: &Path| -> std::collections::BTreeMap<String, Vec<String>> {
+        let mut by_chat = std::collections::BTreeMap::<String, Vec<String>>::new();
+        for m in archive_messages(dir) {
+            by_chat.entry(m.chat).or_default().push(m.extras.get("wa.key_id").cloned().unwrap_or_default());
+        }
+        by_chat
+    };
+    assert_eq!(ids(&after), ids(&before), "every message in the same chat and order as before the split");
 }

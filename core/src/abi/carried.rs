@@ -120,7 +120,12 @@ mod tests {
                 ..Default::default()
             })),
             earlier_texts: vec!["befor the fix".into()],
-            pinned: Some(Box::new(Pin { sender: Some("b".into()), timestamp_ms: Some(9), until_ms: Some(99), ..Default::default() })),
+            pinned: Some(Box::new(Pin {
+                sender: Some("b".into()),
+                timestamp_ms: Some(9),
+                until_ms: Some(99),
+                ..Default::default()
+            })),
             kept: Some(Box::new(Pin { from_me: true, ..Default::default() })),
             ..Default::default()
         };

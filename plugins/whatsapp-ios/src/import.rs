@@ -453,12 +453,10 @@ fn stream(
     if !lk.joined.is_empty() {
         // An IN, not a join: SQLite knows nothing of the temporary table's
         // size and would scan every message for a join.
-        queries.push(
-            sql.replace("{joined}", "WHERE m.ZCHATSESSION IN (SELECT session FROM temp.cf_joined)").replace(
-                "{order}",
-                "(SELECT k.key FROM temp.cf_joined k WHERE k.session = m.ZCHATSESSION), m.ZMESSAGEDATE",
-            ),
-        );
+        queries.push(sql.replace("{joined}", "WHERE m.ZCHATSESSION IN (SELECT session FROM temp.cf_joined)").replace(
+            "{order}",
+            "(SELECT k.key FROM temp.cf_joined k WHERE k.session = m.ZCHATSESSION), m.ZMESSAGEDATE",
+        ));
     }
     let mut batcher = chatferry_core::producer::Batcher::new(batch_size, report);
     // A message in both of a person's sessions is read once, by (from me,

@@ -378,6 +378,20 @@ struct Row {
     write_floor: Option<Duration>,
 }
 
+/// `from` copied to `to`, folders and files (the benchmark's inputs have no links).
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&src, &dst);
+        } else {
+            std::fs::copy(&src, &dst).unwrap();
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--run-measured") {
@@ -454,6 +468,21 @@ fn main() -> ExitCode {
         rows.push(Row { size: n, name: "whatsapp-android → archive", m, floor: wa_floor, write_floor: None });
         let (ar_floor, ar_rows) = best_of_3(|| archive_floor(&archive));
         assert_eq!(ar_rows as usize, n);
+
+        // The same store 2026-shaped: a person's chat under their number and their LID, read as one.
+        eprintln!("[{n}] whatsapp-android 2026-shaped → archive");
+        let shaped = dir.join("WhatsApp-2026");
+        copy_dir(&wa.root, &shaped);
+        whatsapp_android::split_person_under_lid(&shaped.join("Databases/msgstore.db"));
+        let m = run(&["convert", &p(&shaped), "--to", "archive", "--opt", "owner=+4915112345678"], &dir.join("a2026"));
+        rows.push(Row {
+            size: n,
+            name: "whatsapp-android 2026-shaped (a person under 2 ids) → archive",
+            m,
+            floor: wa_floor,
+            write_floor: None,
+        });
+        let _ = std::fs::remove_dir_all(dir.join("a2026"));
 
         eprintln!("[{n}] whatsapp-android → whatsapp-ios");
         let m =
