@@ -23,6 +23,7 @@ pub mod phone;
 pub mod pipeline;
 pub mod producer;
 pub mod report;
+pub mod seen;
 pub mod small_file;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;

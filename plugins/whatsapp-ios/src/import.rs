@@ -437,11 +437,10 @@ fn stream(
             ins.execute([session, key]).map_err(&e)?;
         }
     }
-    // Every other session in the order of the app's (ZCHATSESSION, ZSORT)
-    // index, then a person's joined sessions as one, by date (their ZSORT
-    // runs are each their own, §6): one query over both would sort all messages.
+    // Every session but a person's joined ones, in the order of the app's
+    // (ZCHATSESSION, ZSORT) index.
     let every_session = "WHERE m.ZCHATSESSION IN (SELECT Z_PK FROM ZWACHATSESSION)";
-    let mut queries = vec![if lk.joined.is_empty() {
+    let first = if lk.joined.is_empty() {
         sql.replace("{joined}", every_session)
     } else {
         sql.replace(
@@ -449,242 +448,263 @@ fn stream(
             &format!("{every_session} AND m.ZCHATSESSION NOT IN (SELECT session FROM temp.cf_joined)"),
         )
     }
-    .replace("{order}", &format!("m.ZCHATSESSION, {sort}"))];
-    if !lk.joined.is_empty() {
-        // An IN, not a join: SQLite knows nothing of the temporary table's
-        // size and would scan every message for a join.
-        queries.push(sql.replace("{joined}", "WHERE m.ZCHATSESSION IN (SELECT session FROM temp.cf_joined)").replace(
-            "{order}",
-            "(SELECT k.key FROM temp.cf_joined k WHERE k.session = m.ZCHATSESSION), m.ZMESSAGEDATE",
-        ));
-    }
+    .replace("{order}", &format!("m.ZCHATSESSION, {sort}"));
+    let one_session = sql.replace("{joined}", "WHERE m.ZCHATSESSION = ?1").replace("{order}", sort);
     let mut batcher = chatferry_core::producer::Batcher::new(batch_size, report);
     // A message in both of a person's sessions is read once, by (from me,
-    // stanza id); kept for one person at a time (their rows come together).
-    let (mut seen, mut seen_for): (HashSet<(bool, String)>, Option<i64>) = (HashSet::new(), None);
+    // stanza id); kept for one person at a time.
+    let mut seen = chatferry_core::seen::SeenOnce::default();
     let mut twice = 0u64;
     let mut lid_senders: HashSet<String> = HashSet::new();
     // (type, what the report says of it) → messages.
     let mut type_notes: std::collections::BTreeMap<(i64, &str), u64> = Default::default();
-    for sql in &queries {
-        let mut st = conn.prepare(sql).map_err(&e)?;
-        let mut rows = st.query([]).map_err(&e)?;
-        while let Some(r) = rows.next().map_err(&e)? {
-            let pk: i64 = r.get(0).map_err(&e)?;
-            let session: Option<i64> = r.get(1).map_err(&e)?;
-            let Some((chat, chat_kind)) = session.and_then(|c| lk.chats.get(&c)).cloned() else {
-                continue;
-            };
-            let from_me = r.get::<_, Option<i64>>(2).map_err(&e)?.unwrap_or(0) != 0;
-            let date: f64 = r.get::<_, Option<f64>>(3).map_err(&e)?.unwrap_or(0.0);
-            let text: Option<String> = r.get(4).map_err(&e)?;
-            let mtype: i64 = r.get::<_, Option<i64>>(5).map_err(&e)?.unwrap_or(0);
-            let status: Option<i64> = r.get(6).map_err(&e)?;
-            let stanza: Option<String> = r.get(7).map_err(&e)?;
-            if let (Some(&key), Some(id)) = (session.and_then(|s| lk.joined.get(&s)), &stanza) {
-                if seen_for != Some(key) {
-                    seen.clear();
-                    seen_for = Some(key);
+    // One message read into the model and sent; false once the importer was dropped.
+    let mut handle = |raw: RawRow, batcher: &mut chatferry_core::producer::Batcher<'_>| -> Result<bool> {
+        let RawRow {
+            pk,
+            session,
+            from_me,
+            date,
+            text,
+            mtype,
+            status,
+            stanza,
+            starred,
+            flags,
+            event,
+            member,
+            from_jid,
+            local_path,
+            title,
+            size,
+            duration,
+            lat,
+            lon,
+            vname,
+            vstring,
+            meta,
+            receipts,
+        } = raw;
+        let Some((chat, chat_kind)) = session.and_then(|c| lk.chats.get(&c)).cloned() else {
+            return Ok(true);
+        };
+        let mut kind = codes::kind_of(mtype);
+        if let Some(what) = codes::type_note(mtype) {
+            *type_notes.entry((mtype, what)).or_insert(0) += 1;
+        }
+        let sender = if from_me {
+            lk.owner.clone()
+        } else if chat_kind == ChatKind::Group {
+            non_empty(member).map(|j| {
+                if lk.ids.is_lid_paired(&j) && !lid_senders.contains(&j) {
+                    lid_senders.insert(j.clone());
                 }
-                if !seen.insert((from_me, id.clone())) {
-                    twice += 1;
-                    continue;
-                }
+                lk.ids.person(&j).to_string()
+            })
+        } else if let Some(poster) = session.and_then(|c| lk.posters.get(&c)) {
+            Some(poster.clone())
+        } else {
+            Some(non_empty(from_jid).map_or_else(|| chat.clone(), |j| lk.ids.person(&j).to_string()))
+        };
+        let mut extras = Extras::new();
+        if let Some(s) = &stanza {
+            extras.insert("wai.stanza_id".into(), s.clone());
+        }
+        // Kept where they differ from what the iPhone writer writes without
+        // them (status 5 sent, 0 received; flags 0): most messages carry none.
+        let status = status.filter(|s| *s != if from_me { 5 } else { 0 });
+        for (k, v) in [("wai.status", status), ("wai.flags", flags.filter(|f| *f != 0)), ("wai.group_event", event)] {
+            if let Some(v) = v {
+                extras.insert(k.into(), v.to_string());
             }
-            let starred = r.get::<_, Option<i64>>(8).map_err(&e)?.unwrap_or(0) != 0;
-            let flags: Option<i64> = r.get(9).map_err(&e)?;
-            let event: Option<i64> = r.get(10).map_err(&e)?;
-            let _push: Option<String> = r.get(11).map_err(&e)?;
-            let member: Option<String> = r.get(12).map_err(&e)?;
-            let from_jid: Option<String> = r.get(13).map_err(&e)?;
-            let local_path: Option<String> = r.get(14).map_err(&e)?;
-            let title: Option<String> = r.get(15).map_err(&e)?;
-            let size: Option<i64> = r.get(16).map_err(&e)?;
-            let duration: Option<f64> = r.get::<_, Option<f64>>(17).map_err(&e)?;
-            let lat: Option<f64> = r.get(18).map_err(&e)?;
-            let lon: Option<f64> = r.get(19).map_err(&e)?;
-            let vname: Option<String> = r.get(20).map_err(&e)?;
-            let vstring: Option<String> = r.get(21).map_err(&e)?;
-            let meta: Option<Vec<u8>> = r.get(22).map_err(&e)?;
-            let receipts: Option<Vec<u8>> = r.get(23).map_err(&e)?;
-
-            let mut kind = codes::kind_of(mtype);
-            if let Some(what) = codes::type_note(mtype) {
-                *type_notes.entry((mtype, what)).or_insert(0) += 1;
-            }
-            let sender = if from_me {
-                lk.owner.clone()
-            } else if chat_kind == ChatKind::Group {
-                non_empty(member).map(|j| {
-                    if lk.ids.is_lid_paired(&j) && !lid_senders.contains(&j) {
-                        lid_senders.insert(j.clone());
-                    }
-                    lk.ids.person(&j).to_string()
-                })
-            } else if let Some(poster) = session.and_then(|c| lk.posters.get(&c)) {
-                Some(poster.clone())
-            } else {
-                Some(non_empty(from_jid).map_or_else(|| chat.clone(), |j| lk.ids.person(&j).to_string()))
-            };
-            let mut extras = Extras::new();
-            if let Some(s) = &stanza {
-                extras.insert("wai.stanza_id".into(), s.clone());
-            }
-            // Kept where they differ from what the iPhone writer writes without
-            // them (status 5 sent, 0 received; flags 0): most messages carry none.
-            let status = status.filter(|s| *s != if from_me { 5 } else { 0 });
-            for (k, v) in [("wai.status", status), ("wai.flags", flags.filter(|f| *f != 0)), ("wai.group_event", event)]
-            {
-                if let Some(v) = v {
-                    extras.insert(k.into(), v.to_string());
-                }
-            }
-            if codes::type_of(kind) != Some(mtype) {
-                extras.insert("wai.message_type".into(), mtype.to_string());
-            }
-            let id = pk.to_string();
-            let mut m = Message {
-                id: id.clone(),
-                chat,
-                sender,
-                from_me,
-                timestamp_ms: apple_seconds_to_unix_ms(date),
-                kind,
-                status: if from_me { Status::Sent } else { Status::Received },
-                starred,
-                view_once: codes::is_view_once(mtype),
+        }
+        if codes::type_of(kind) != Some(mtype) {
+            extras.insert("wai.message_type".into(), mtype.to_string());
+        }
+        let id = pk.to_string();
+        let mut m = Message {
+            id: id.clone(),
+            chat,
+            sender,
+            from_me,
+            timestamp_ms: apple_seconds_to_unix_ms(date),
+            kind,
+            status: if from_me { Status::Sent } else { Status::Received },
+            starred,
+            view_once: codes::is_view_once(mtype),
+            ..Default::default()
+        };
+        if kind.has_media() {
+            let mime = non_empty(vstring.clone()).filter(|v| v.contains('/') && !v.contains('\n'));
+            let mut media = Media {
+                mime,
+                size: size.filter(|s| *s >= 0).map(|s| s as u64),
+                duration_ms: duration.filter(|d| *d > 0.0).map(|d| (d * 1000.0).round() as u64),
                 ..Default::default()
             };
-            if kind.has_media() {
-                let mime = non_empty(vstring.clone()).filter(|v| v.contains('/') && !v.contains('\n'));
-                let mut media = Media {
-                    mime,
-                    size: size.filter(|s| *s >= 0).map(|s| s as u64),
-                    duration_ms: duration.filter(|d| *d > 0.0).map(|d| (d * 1000.0).round() as u64),
-                    ..Default::default()
-                };
-                if kind == MessageKind::Document {
-                    media.file_name = non_empty(title.clone());
-                    media.caption = non_empty(text.clone());
-                } else {
-                    media.caption = non_empty(title.clone()).or(non_empty(text.clone()));
-                }
-                match local_path.as_deref().filter(|p| !p.is_empty()) {
-                    None => media.missing = true,
-                    Some(p) => {
-                        extras.insert("wai.local_path".into(), p.to_string());
-                        locate(&lk.media, &id, p, &mut media, &mut batcher.report);
-                    }
-                }
-                m.media = Some(media);
+            if kind == MessageKind::Document {
+                media.file_name = non_empty(title.clone());
+                media.caption = non_empty(text.clone());
             } else {
-                match kind {
-                    MessageKind::Location => {
-                        // Place name, and the address on a second line [U].
-                        let (name, address) = match title.as_deref().map(|t| t.split_once('\n')) {
-                            Some(Some((n, a))) => (Some(n.to_string()), Some(a.to_string())),
-                            _ => (title.clone(), None),
-                        };
-                        m.location = Some(Box::new(Location {
-                            latitude: lat.unwrap_or(0.0),
-                            longitude: lon.unwrap_or(0.0),
-                            name: non_empty(name),
-                            address: non_empty(address),
-                            ..Default::default()
-                        }))
-                    }
-                    MessageKind::Contact => {
-                        m.contact_card =
-                            Some(Box::new(ContactCard { name: non_empty(vname), vcard: non_empty(vstring) }))
-                    }
-                    MessageKind::System => {
+                media.caption = non_empty(title.clone()).or(non_empty(text.clone()));
+            }
+            match local_path.as_deref().filter(|p| !p.is_empty()) {
+                None => media.missing = true,
+                Some(p) => {
+                    extras.insert("wai.local_path".into(), p.to_string());
+                    locate(&lk.media, &id, p, &mut media, &mut batcher.report);
+                }
+            }
+            m.media = Some(media);
+        } else {
+            match kind {
+                MessageKind::Location => {
+                    // Place name, and the address on a second line [U].
+                    let (name, address) = match title.as_deref().map(|t| t.split_once('\n')) {
+                        Some(Some((n, a))) => (Some(n.to_string()), Some(a.to_string())),
+                        _ => (title.clone(), None),
+                    };
+                    m.location = Some(Box::new(Location {
+                        latitude: lat.unwrap_or(0.0),
+                        longitude: lon.unwrap_or(0.0),
+                        name: non_empty(name),
+                        address: non_empty(address),
+                        ..Default::default()
+                    }))
+                }
+                MessageKind::Contact => {
+                    m.contact_card = Some(Box::new(ContactCard { name: non_empty(vname), vcard: non_empty(vstring) }))
+                }
+                MessageKind::System => {
+                    m.system = Some(Box::new(SystemEvent {
+                        action: if text.is_some() && chat_kind == ChatKind::Group {
+                            "title_changed".into()
+                        } else {
+                            "other".into()
+                        },
+                        actor: m.sender.clone(),
+                        targets: vec![],
+                        value: non_empty(text.clone()),
+                    }))
+                }
+                MessageKind::Call if mtype == 59 => {
+                    // A call entry: its length in the metadata, 0 when no one answered (§3.9) [U].
+                    let seconds = meta.as_deref().and_then(proto::call_seconds);
+                    m.call = Some(Box::new(Call {
+                        duration_ms: seconds.filter(|s| *s > 0).map(|s| s * 1000),
+                        outcome: seconds.map(|s| if s > 0 { "answered" } else { "missed" }.to_string()),
+                        ..Default::default()
+                    }))
+                }
+                MessageKind::Call => {
+                    // A missed call; its kind only in the event code (voice 1/45/21, video 4/46/22 [S: one reader]).
+                    let video = matches!(event, Some(4 | 46 | 22));
+                    m.call = Some(Box::new(Call { outcome: Some("missed".into()), video, ..Default::default() }))
+                }
+                MessageKind::Deleted => {
+                    // Deleted by a group admin: the admin's address is in the card column (§3.8) [S].
+                    let by = non_empty(vstring.clone()).filter(|v| v.contains('@') && !v.contains(['/', '\n', ' ']));
+                    if let Some(admin) =
+                        by.map(|j| lk.ids.person(&j).to_string()).filter(|a| Some(a) != m.sender.as_ref())
+                    {
                         m.system = Some(Box::new(SystemEvent {
-                            action: if text.is_some() && chat_kind == ChatKind::Group {
-                                "title_changed".into()
-                            } else {
-                                "other".into()
-                            },
-                            actor: m.sender.clone(),
-                            targets: vec![],
-                            value: non_empty(text.clone()),
-                        }))
+                            action: "deleted_by_admin".into(),
+                            actor: Some(admin),
+                            targets: m.sender.iter().cloned().collect(),
+                            value: None,
+                        }));
                     }
-                    MessageKind::Call if mtype == 59 => {
-                        // A call entry: its length in the metadata, 0 when no one answered (§3.9) [U].
-                        let seconds = meta.as_deref().and_then(proto::call_seconds);
-                        m.call = Some(Box::new(Call {
-                            duration_ms: seconds.filter(|s| *s > 0).map(|s| s * 1000),
-                            outcome: seconds.map(|s| if s > 0 { "answered" } else { "missed" }.to_string()),
-                            ..Default::default()
-                        }))
-                    }
-                    MessageKind::Call => {
-                        // A missed call; its kind only in the event code (voice 1/45/21, video 4/46/22 [S: one reader]).
-                        let video = matches!(event, Some(4 | 46 | 22));
-                        m.call = Some(Box::new(Call { outcome: Some("missed".into()), video, ..Default::default() }))
-                    }
-                    MessageKind::Deleted => {
-                        // Deleted by a group admin: the admin's address is in the card column (§3.8) [S].
-                        let by =
-                            non_empty(vstring.clone()).filter(|v| v.contains('@') && !v.contains(['/', '\n', ' ']));
-                        if let Some(admin) =
-                            by.map(|j| lk.ids.person(&j).to_string()).filter(|a| Some(a) != m.sender.as_ref())
-                        {
-                            m.system = Some(Box::new(SystemEvent {
-                                action: "deleted_by_admin".into(),
-                                actor: Some(admin),
-                                targets: m.sender.iter().cloned().collect(),
-                                value: None,
-                            }));
+                }
+                MessageKind::Link => {
+                    m.text = text.clone();
+                    let url = text
+                        .as_deref()
+                        .and_then(|t| {
+                            t.split_whitespace().find(|w| w.starts_with("http://") || w.starts_with("https://"))
+                        })
+                        .map(String::from);
+                    m.link = url.map(|url| Box::new(Link { url, title: non_empty(title.clone()), description: None }));
+                }
+                _ => m.text = text.clone(),
+            }
+        }
+        if let Some(blob) = meta.filter(|b| !b.is_empty()) {
+            if let Some((q, quoted_text)) = proto::quote_of(&blob) {
+                m.reply_to = quoted.get(&q).map(|pk| pk.to_string());
+                m.quoted_text = quoted_text;
+                if m.reply_to.is_none() {
+                    extras.insert("wai.quoted_stanza".into(), q);
+                }
+            }
+            extras.insert("wai.metadata".into(), hex::encode(&blob));
+        }
+        if let Some(blob) = receipts.filter(|b| !b.is_empty()) {
+            m.reactions.extend(proto::reactions_of(&blob, lk.owner.as_ref()));
+            if kind == MessageKind::Poll {
+                m.poll = proto::poll_of(&blob, (from_me, m.sender.as_ref()), &|j| lk.ids.person(j).to_string()).map(
+                    |mut p| {
+                        if p.question.is_empty() {
+                            p.question = m.text.clone().unwrap_or_default();
                         }
-                    }
-                    MessageKind::Link => {
-                        m.text = text.clone();
-                        let url = text
-                            .as_deref()
-                            .and_then(|t| {
-                                t.split_whitespace().find(|w| w.starts_with("http://") || w.starts_with("https://"))
-                            })
-                            .map(String::from);
-                        m.link =
-                            url.map(|url| Box::new(Link { url, title: non_empty(title.clone()), description: None }));
-                    }
-                    _ => m.text = text.clone(),
-                }
+                        Box::new(p)
+                    },
+                );
             }
-            if let Some(blob) = meta.filter(|b| !b.is_empty()) {
-                if let Some((q, quoted_text)) = proto::quote_of(&blob) {
-                    m.reply_to = quoted.get(&q).map(|pk| pk.to_string());
-                    m.quoted_text = quoted_text;
-                    if m.reply_to.is_none() {
-                        extras.insert("wai.quoted_stanza".into(), q);
-                    }
-                }
-                extras.insert("wai.metadata".into(), hex::encode(&blob));
+            extras.insert("wai.receipt_info".into(), hex::encode(&blob));
+        }
+        if kind == MessageKind::Poll && m.poll.is_none() {
+            // No poll where public readers find one: kept as what it was.
+            kind = MessageKind::Other;
+            m.kind = kind;
+            let what = "a poll whose question and options are not where public readers find them";
+            *type_notes.entry((mtype, what)).or_insert(0) += 1;
+        }
+        m.extras = extras;
+        batcher.push(m, send)
+    };
+    let mut st = conn.prepare(&first).map_err(&e)?;
+    let mut rows = st.query([]).map_err(&e)?;
+    while let Some(r) = rows.next().map_err(&e)? {
+        if !handle(RawRow::read(r).map_err(&e)?, &mut batcher)? {
+            return Ok(()); // the importer was dropped
+        }
+    }
+    // Then each person's sessions as one: each in its own ZSORT order,
+    // merged by date (their ZSORT runs are each their own, §6). Sorting
+    // them together instead cost a sort of all their messages.
+    let mut people: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
+    for (session, key) in &lk.joined {
+        people.entry(*key).or_default().push(*session);
+    }
+    for mut sessions in people.into_values() {
+        sessions.sort_unstable();
+        seen.clear();
+        let mut stmts =
+            sessions.iter().map(|_| conn.prepare(&one_session)).collect::<rusqlite::Result<Vec<_>>>().map_err(&e)?;
+        let mut cursors = stmts
+            .iter_mut()
+            .zip(&sessions)
+            .map(|(s, c)| s.query([c]))
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(&e)?;
+        let mut heads = Vec::with_capacity(cursors.len());
+        for c in &mut cursors {
+            heads.push(c.next().map_err(&e)?.map(RawRow::read).transpose().map_err(&e)?);
+        }
+        // The earliest head next (a tie to the first session).
+        let date = |h: &Option<RawRow>| h.as_ref().map_or(f64::INFINITY, |r| r.date);
+        while let Some(i) = (0..heads.len())
+            .filter(|i| heads[*i].is_some())
+            .min_by(|a, b| date(&heads[*a]).total_cmp(&date(&heads[*b])))
+        {
+            let raw = heads[i].take().expect("chosen");
+            heads[i] = cursors[i].next().map_err(&e)?.map(RawRow::read).transpose().map_err(&e)?;
+            if raw.stanza.as_deref().is_some_and(|id| !seen.first(raw.from_me, id)) {
+                twice += 1;
+                continue;
             }
-            if let Some(blob) = receipts.filter(|b| !b.is_empty()) {
-                m.reactions.extend(proto::reactions_of(&blob, lk.owner.as_ref()));
-                if kind == MessageKind::Poll {
-                    m.poll = proto::poll_of(&blob, (from_me, m.sender.as_ref()), &|j| lk.ids.person(j).to_string())
-                        .map(|mut p| {
-                            if p.question.is_empty() {
-                                p.question = m.text.clone().unwrap_or_default();
-                            }
-                            Box::new(p)
-                        });
-                }
-                extras.insert("wai.receipt_info".into(), hex::encode(&blob));
-            }
-            if kind == MessageKind::Poll && m.poll.is_none() {
-                // No poll where public readers find one: kept as what it was.
-                kind = MessageKind::Other;
-                m.kind = kind;
-                let what = "a poll whose question and options are not where public readers find them";
-                *type_notes.entry((mtype, what)).or_insert(0) += 1;
-            }
-            m.extras = extras;
-            if !batcher.push(m, send)? {
-                return Ok(()); // the importer was dropped
+            if !handle(raw, &mut batcher)? {
+                return Ok(());
             }
         }
     }
@@ -708,6 +728,65 @@ fn stream(
         ));
     }
     batcher.finish(send)
+}
+
+/// One message row of the query, before mapping.
+struct RawRow {
+    pk: i64,
+    session: Option<i64>,
+    from_me: bool,
+    /// Apple seconds.
+    date: f64,
+    text: Option<String>,
+    mtype: i64,
+    status: Option<i64>,
+    stanza: Option<String>,
+    starred: bool,
+    flags: Option<i64>,
+    event: Option<i64>,
+    member: Option<String>,
+    from_jid: Option<String>,
+    local_path: Option<String>,
+    title: Option<String>,
+    size: Option<i64>,
+    duration: Option<f64>,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    vname: Option<String>,
+    vstring: Option<String>,
+    meta: Option<Vec<u8>>,
+    receipts: Option<Vec<u8>>,
+}
+
+impl RawRow {
+    fn read(r: &rusqlite::Row) -> rusqlite::Result<RawRow> {
+        Ok(RawRow {
+            pk: r.get(0)?,
+            session: r.get(1)?,
+            from_me: r.get::<_, Option<i64>>(2)?.unwrap_or(0) != 0,
+            date: r.get::<_, Option<f64>>(3)?.unwrap_or(0.0),
+            text: r.get(4)?,
+            mtype: r.get::<_, Option<i64>>(5)?.unwrap_or(0),
+            status: r.get(6)?,
+            stanza: r.get(7)?,
+            starred: r.get::<_, Option<i64>>(8)?.unwrap_or(0) != 0,
+            flags: r.get(9)?,
+            event: r.get(10)?,
+            // 11: the push name, not read.
+            member: r.get(12)?,
+            from_jid: r.get(13)?,
+            local_path: r.get(14)?,
+            title: r.get(15)?,
+            size: r.get(16)?,
+            duration: r.get(17)?,
+            lat: r.get(18)?,
+            lon: r.get(19)?,
+            vname: r.get(20)?,
+            vstring: r.get(21)?,
+            meta: r.get(22)?,
+            receipts: r.get(23)?,
+        })
+    }
 }
 
 fn locate(root: &MediaRoot, id: &str, local_path: &str, media: &mut Media, report: &mut Report) {

@@ -10,6 +10,7 @@ use super::polls_events::{self, EventRows, PollEventSides, PollRows};
 use super::side::{self, Side};
 use super::{Lookups, Structure};
 use crate::codes;
+use chatferry_core::seen::SeenOnce;
 use chatferry_core::sqlite as db;
 use chatferry_core::*;
 use rusqlite::Connection;
@@ -1048,83 +1049,103 @@ pub fn stream_messages(
     let mut sides = Sides::open(conn, lk.message_count)?;
     let mut polls_and_events = PollEventSides::open(conn, lk.message_count)?;
     let mut cards = CardSides::open(conn, lk.message_count)?;
-    let mut queries = vec![MESSAGE_SQL.to_string()];
-    if !lk.joined.is_empty() {
-        // Every other chat in the (chat, sort_id) order an index may serve,
-        // then a person's joined chats as one, by time (their `sort_id`
-        // runs are each their own): one query over both would sort every
-        // message. A temporary table on this connection, the store untouched.
-        conn.execute_batch("CREATE TEMP TABLE cf_joined (chat_row_id INTEGER PRIMARY KEY, key INTEGER NOT NULL)")
-            .map_err(&e)?;
-        let mut ins = conn.prepare("INSERT INTO temp.cf_joined VALUES (?1, ?2)").map_err(&e)?;
-        for (row, key) in &lk.joined {
-            ins.execute([row, key]).map_err(&e)?;
-        }
-        let every_chat = "WHERE m.chat_row_id IN (SELECT _id FROM chat)";
-        queries = vec![
-            MESSAGE_SQL.replace(
-                every_chat,
-                &format!("{every_chat} AND m.chat_row_id NOT IN (SELECT chat_row_id FROM temp.cf_joined)"),
-            ),
-            // An IN, not a join: SQLite knows nothing of the temporary
-            // table's size and would scan every message for a join.
-            MESSAGE_SQL.replace(every_chat, "WHERE m.chat_row_id IN (SELECT chat_row_id FROM temp.cf_joined)").replace(
-                "ORDER BY m.chat_row_id, m.sort_id, m._id",
-                "ORDER BY (SELECT k.key FROM temp.cf_joined k WHERE k.chat_row_id = m.chat_row_id), m.timestamp, m._id",
-            ),
-        ];
-    }
     let mut batcher = chatferry_core::producer::Batcher::new(batch_size, report);
     let mut albums = 0u64;
     // A message in both of a person's chats is read once: by (from me, key
-    // id), the app's own key; kept for one person at a time (their rows come together).
-    let (mut seen, mut seen_for): (HashSet<(bool, String)>, Option<i64>) = (HashSet::new(), None);
+    // id), the app's own key; kept for one person at a time.
+    let mut seen = SeenOnce::default();
     let mut twice = 0u64;
     let mut lid_senders: HashSet<i64> = HashSet::new();
-    for sql in &queries {
-        let mut stmt = conn.prepare(sql).map_err(&e)?;
-        let mut rows = stmt.query([]).map_err(&e)?;
-        while let Some(r) = rows.next().map_err(&e)? {
-            let mut row = read_row(r).map_err(&e)?;
-            if let Some(&key) = lk.joined.get(&row.chat_row) {
-                if seen_for != Some(key) {
-                    seen.clear();
-                    seen_for = Some(key);
-                }
-                if !seen.insert((row.from_me, row.key_id.clone())) {
-                    twice += 1;
-                    continue;
-                }
+    // One message read into the model and sent; false once the importer was dropped.
+    let mut handle = |mut row: Row, batcher: &mut chatferry_core::producer::Batcher<'_>| -> Result<bool> {
+        if let Some(s) = row.sender_row.filter(|s| lk.lid_rows.contains(s)) {
+            lid_senders.insert(s);
+        }
+        if row.message_type == business::ALBUM {
+            // An album's own row shows nothing: its photos follow as
+            // messages of their own, each pointing at it (`wa.parent_row`).
+            albums += 1;
+            return Ok(true);
+        }
+        sides.fill(&mut row).map_err(&e)?;
+        match row.kind {
+            MessageKind::Poll => row.poll = Some(polls_and_events.poll(row.id).map_err(&e)?),
+            MessageKind::Event => row.event = polls_and_events.event(row.id).map_err(&e)?,
+            _ => {}
+        }
+        (row.pins, row.kept) = cards.marks(row.id).map_err(&e)?;
+        match row.message_type {
+            90 => row.call_entry = cards.call(row.id).map_err(&e)?,
+            24 => row.invite = cards.invite(row.id).map_err(&e)?,
+            _ => {}
+        }
+        let note = type_note(row.message_type);
+        if let Some(m) = to_message(row, lk) {
+            if let Some(what) = note {
+                batcher.report.note(format!("message {}: {what}", m.id));
             }
-            if let Some(s) = row.sender_row.filter(|s| lk.lid_rows.contains(s)) {
-                lid_senders.insert(s);
-            }
-            if row.message_type == business::ALBUM {
-                // An album's own row shows nothing: its photos follow as
-                // messages of their own, each pointing at it (`wa.parent_row`).
-                albums += 1;
+            return batcher.push(m, send);
+        }
+        Ok(true)
+    };
+    // Every chat but a person's joined ones, in the (chat, sort_id) order an index may serve.
+    let every_chat = "WHERE m.chat_row_id IN (SELECT _id FROM chat)";
+    let sql = if lk.joined.is_empty() {
+        MESSAGE_SQL.to_string()
+    } else {
+        // A temporary table on this connection, the store untouched.
+        conn.execute_batch("CREATE TEMP TABLE cf_joined (chat_row_id INTEGER PRIMARY KEY)").map_err(&e)?;
+        let mut ins = conn.prepare("INSERT INTO temp.cf_joined VALUES (?1)").map_err(&e)?;
+        for row in lk.joined.keys() {
+            ins.execute([row]).map_err(&e)?;
+        }
+        MESSAGE_SQL.replace(
+            every_chat,
+            &format!("{every_chat} AND m.chat_row_id NOT IN (SELECT chat_row_id FROM temp.cf_joined)"),
+        )
+    };
+    let mut stmt = conn.prepare(&sql).map_err(&e)?;
+    let mut rows = stmt.query([]).map_err(&e)?;
+    while let Some(r) = rows.next().map_err(&e)? {
+        if !handle(read_row(r).map_err(&e)?, &mut batcher)? {
+            return Ok(()); // the importer was dropped
+        }
+    }
+    // Then each person's chats as one: each chat in its own order, merged
+    // by time (their `sort_id` runs are each their own). Sorting them
+    // together instead cost a sort of all their messages.
+    let mut people: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    for (chat, key) in &lk.joined {
+        people.entry(*key).or_default().push(*chat);
+    }
+    let one_chat = MESSAGE_SQL.replace(every_chat, "WHERE m.chat_row_id = ?1");
+    for mut chats in people.into_values() {
+        chats.sort_unstable();
+        seen.clear();
+        let mut stmts =
+            chats.iter().map(|_| conn.prepare(&one_chat)).collect::<rusqlite::Result<Vec<_>>>().map_err(&e)?;
+        let mut cursors = stmts
+            .iter_mut()
+            .zip(&chats)
+            .map(|(s, c)| s.query([c]))
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(&e)?;
+        let mut heads = Vec::with_capacity(cursors.len());
+        for c in &mut cursors {
+            heads.push(c.next().map_err(&e)?.map(read_row).transpose().map_err(&e)?);
+        }
+        // The earliest head next (a tie to the first chat).
+        while let Some(i) =
+            (0..heads.len()).filter(|i| heads[*i].is_some()).min_by_key(|i| heads[*i].as_ref().map(|r| r.timestamp))
+        {
+            let row = heads[i].take().expect("chosen");
+            heads[i] = cursors[i].next().map_err(&e)?.map(read_row).transpose().map_err(&e)?;
+            if !seen.first(row.from_me, &row.key_id) {
+                twice += 1;
                 continue;
             }
-            sides.fill(&mut row).map_err(&e)?;
-            match row.kind {
-                MessageKind::Poll => row.poll = Some(polls_and_events.poll(row.id).map_err(&e)?),
-                MessageKind::Event => row.event = polls_and_events.event(row.id).map_err(&e)?,
-                _ => {}
-            }
-            (row.pins, row.kept) = cards.marks(row.id).map_err(&e)?;
-            match row.message_type {
-                90 => row.call_entry = cards.call(row.id).map_err(&e)?,
-                24 => row.invite = cards.invite(row.id).map_err(&e)?,
-                _ => {}
-            }
-            let note = type_note(row.message_type);
-            if let Some(m) = to_message(row, lk) {
-                if let Some(what) = note {
-                    batcher.report.note(format!("message {}: {what}", m.id));
-                }
-                if !batcher.push(m, send)? {
-                    return Ok(()); // the importer was dropped
-                }
+            if !handle(row, &mut batcher)? {
+                return Ok(());
             }
         }
     }
