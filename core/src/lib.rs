@@ -16,6 +16,7 @@ mod extras;
 pub mod fuzzing;
 #[cfg(feature = "ios-backup")]
 pub mod ios_backup;
+pub mod joined;
 pub mod listing;
 pub mod media;
 pub mod model;
@@ -23,7 +24,6 @@ pub mod phone;
 pub mod pipeline;
 pub mod producer;
 pub mod report;
-pub mod seen;
 pub mod small_file;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;

@@ -453,7 +453,7 @@ fn stream(
     let mut batcher = chatferry_core::producer::Batcher::new(batch_size, report);
     // A message in both of a person's sessions is read once, by (from me,
     // stanza id); kept for one person at a time.
-    let mut seen = chatferry_core::seen::SeenOnce::default();
+    let mut seen = chatferry_core::joined::SeenOnce::default();
     let mut twice = 0u64;
     let mut lid_senders: HashSet<String> = HashSet::new();
     // (type, what the report says of it) → messages.
@@ -670,8 +670,7 @@ fn stream(
         }
     }
     // Then each person's sessions as one: each in its own ZSORT order,
-    // merged by date (their ZSORT runs are each their own, §6). Sorting
-    // them together instead cost a sort of all their messages.
+    // merged by date (their ZSORT runs are each their own, §6).
     let mut people: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
     for (session, key) in &lk.joined {
         people.entry(*key).or_default().push(*session);
@@ -687,25 +686,28 @@ fn stream(
             .map(|(s, c)| s.query([c]))
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(&e)?;
-        let mut heads = Vec::with_capacity(cursors.len());
-        for c in &mut cursors {
-            heads.push(c.next().map_err(&e)?.map(RawRow::read).transpose().map_err(&e)?);
-        }
-        // The earliest head next (a tie to the first session).
-        let date = |h: &Option<RawRow>| h.as_ref().map_or(f64::INFINITY, |r| r.date);
-        while let Some(i) = (0..heads.len())
-            .filter(|i| heads[*i].is_some())
-            .min_by(|a, b| date(&heads[*a]).total_cmp(&date(&heads[*b])))
-        {
-            let raw = heads[i].take().expect("chosen");
-            heads[i] = cursors[i].next().map_err(&e)?.map(RawRow::read).transpose().map_err(&e)?;
-            if raw.stanza.as_deref().is_some_and(|id| !seen.first(raw.from_me, id)) {
-                twice += 1;
-                continue;
-            }
-            if !handle(raw, &mut batcher)? {
-                return Ok(());
-            }
+        let e = &e;
+        let mut sources: Vec<_> = cursors
+            .iter_mut()
+            .map(|c| {
+                move || -> Result<Option<RawRow>> { c.next().map_err(e)?.map(RawRow::read).transpose().map_err(e) }
+            })
+            .collect();
+        let mut sources: Vec<&mut dyn FnMut() -> Result<Option<RawRow>>> =
+            sources.iter_mut().map(|s| s as &mut dyn FnMut() -> Result<Option<RawRow>>).collect();
+        let went_on = chatferry_core::joined::merge(
+            &mut sources,
+            |a, b| a.date.total_cmp(&b.date),
+            |raw| {
+                if raw.stanza.as_deref().is_some_and(|id| !seen.first(raw.from_me, id)) {
+                    twice += 1;
+                    return Ok(true);
+                }
+                handle(raw, &mut batcher)
+            },
+        )?;
+        if !went_on {
+            return Ok(()); // the importer was dropped
         }
     }
     if !lid_senders.is_empty() {

@@ -49,21 +49,10 @@ impl<'c> CardSides<'c> {
     pub fn open(conn: &'c Connection, messages: u64) -> Result<CardSides<'c>> {
         // An add-on's own expiry: 2.22 stores have only the first nine columns.
         let expiry = db::col_or_null(conn, "message_add_on", "a", "expiry_timestamp");
-        let marks = |detail: &str, state: &str, kind: i64| -> Result<Option<Side<'c>>> {
-            if !db::has_table(conn, detail) {
-                return Ok(None);
-            }
-            Side::with_sql(
-                conn,
-                "message_add_on",
-                "parent_message_row_id",
-                &format!(
-                    "SELECT a.from_me, a.sender_jid_row_id, d.{state}, COALESCE(d.sender_timestamp, a.timestamp), {expiry}
-                     FROM message_add_on a JOIN {detail} d ON d.message_add_on_row_id = a._id
-                     WHERE a.parent_message_row_id = ?1 AND a.message_add_on_type = {kind} ORDER BY a._id"
-                ),
-                messages,
-            )
+        // Only add-ons with their detail row: one without says nothing of the state.
+        let marks = |detail: &str, state: &str, kind: i64| {
+            let select = format!("d.{state}, COALESCE(d.sender_timestamp, a.timestamp), {expiry}");
+            side::add_ons(conn, detail, "JOIN", &select, kind, messages)
         };
         let calls = if db::has_table(conn, "call_log") {
             let c = |column: &str| db::col_or_null(conn, "call_log", "c", column);

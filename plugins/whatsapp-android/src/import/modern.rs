@@ -10,7 +10,7 @@ use super::polls_events::{self, EventRows, PollEventSides, PollRows};
 use super::side::{self, Side};
 use super::{Lookups, Structure};
 use crate::codes;
-use chatferry_core::seen::SeenOnce;
+use chatferry_core::joined::{self, SeenOnce};
 use chatferry_core::sqlite as db;
 use chatferry_core::*;
 use rusqlite::Connection;
@@ -1112,8 +1112,7 @@ pub fn stream_messages(
         }
     }
     // Then each person's chats as one: each chat in its own order, merged
-    // by time (their `sort_id` runs are each their own). Sorting them
-    // together instead cost a sort of all their messages.
+    // by time (their `sort_id` runs are each their own).
     let mut people: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
     for (chat, key) in &lk.joined {
         people.entry(*key).or_default().push(*chat);
@@ -1130,23 +1129,26 @@ pub fn stream_messages(
             .map(|(s, c)| s.query([c]))
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(&e)?;
-        let mut heads = Vec::with_capacity(cursors.len());
-        for c in &mut cursors {
-            heads.push(c.next().map_err(&e)?.map(read_row).transpose().map_err(&e)?);
-        }
-        // The earliest head next (a tie to the first chat).
-        while let Some(i) =
-            (0..heads.len()).filter(|i| heads[*i].is_some()).min_by_key(|i| heads[*i].as_ref().map(|r| r.timestamp))
-        {
-            let row = heads[i].take().expect("chosen");
-            heads[i] = cursors[i].next().map_err(&e)?.map(read_row).transpose().map_err(&e)?;
-            if !seen.first(row.from_me, &row.key_id) {
-                twice += 1;
-                continue;
-            }
-            if !handle(row, &mut batcher)? {
-                return Ok(());
-            }
+        let e = &e;
+        let mut sources: Vec<_> = cursors
+            .iter_mut()
+            .map(|c| move || -> Result<Option<Row>> { c.next().map_err(e)?.map(read_row).transpose().map_err(e) })
+            .collect();
+        let mut sources: Vec<&mut dyn FnMut() -> Result<Option<Row>>> =
+            sources.iter_mut().map(|s| s as &mut dyn FnMut() -> Result<Option<Row>>).collect();
+        let went_on = joined::merge(
+            &mut sources,
+            |a, b| a.timestamp.cmp(&b.timestamp),
+            |row| {
+                if !seen.first(row.from_me, &row.key_id) {
+                    twice += 1;
+                    return Ok(true);
+                }
+                handle(row, &mut batcher)
+            },
+        )?;
+        if !went_on {
+            return Ok(()); // the importer was dropped
         }
     }
     if twice > 0 {

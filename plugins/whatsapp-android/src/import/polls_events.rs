@@ -55,22 +55,8 @@ impl<'c> PollEventSides<'c> {
         let cols = |table: &str, names: &[&str]| -> String {
             names.iter().map(|c| side::col(conn, table, c)).collect::<Vec<_>>().join(", ")
         };
-        let add_ons = |detail: &str, select: &str, kind: i64| -> Result<Option<Side<'c>>> {
-            if !db::has_table(conn, detail) {
-                return Ok(None);
-            }
-            Side::with_sql(
-                conn,
-                "message_add_on",
-                "parent_message_row_id",
-                &format!(
-                    "SELECT a.from_me, a.sender_jid_row_id, {select} FROM message_add_on a
-                     LEFT JOIN {detail} d ON d.message_add_on_row_id = a._id
-                     WHERE a.parent_message_row_id = ?1 AND a.message_add_on_type = {kind} ORDER BY a._id"
-                ),
-                messages,
-            )
-        };
+        let add_ons =
+            |detail: &str, select: &str, kind: i64| side::add_ons(conn, detail, "LEFT JOIN", select, kind, messages);
         let chosen = if db::has_table(conn, "message_add_on_poll_vote_selected_option") {
             "(SELECT group_concat(s.message_poll_option_id) FROM message_add_on_poll_vote_selected_option s
               WHERE s.message_add_on_row_id = a._id)"

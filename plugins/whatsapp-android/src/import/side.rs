@@ -127,6 +127,34 @@ impl Side<'_> {
     }
 }
 
+/// The add-ons of one type on a message (`message_add_on` rows, alias `a`,
+/// whose `parent_message_row_id` is the message) with their detail row
+/// (alias `d`, joined as `join`: `JOIN` or `LEFT JOIN`), oldest first;
+/// `None` when the store has no `detail` table.
+pub fn add_ons<'c>(
+    conn: &'c Connection,
+    detail: &str,
+    join: &str,
+    select: &str,
+    kind: i64,
+    messages: u64,
+) -> Result<Option<Side<'c>>> {
+    if !db::has_table(conn, detail) {
+        return Ok(None);
+    }
+    Side::with_sql(
+        conn,
+        "message_add_on",
+        "parent_message_row_id",
+        &format!(
+            "SELECT a.from_me, a.sender_jid_row_id, {select} FROM message_add_on a
+             {join} {detail} d ON d.message_add_on_row_id = a._id
+             WHERE a.parent_message_row_id = ?1 AND a.message_add_on_type = {kind} ORDER BY a._id"
+        ),
+        messages,
+    )
+}
+
 /// A column of `table` by the alias `t`, or NULL where this version of
 /// the store lacks it.
 pub fn col(conn: &Connection, table: &str, column: &str) -> String {
