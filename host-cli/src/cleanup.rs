@@ -34,30 +34,30 @@ pub fn keep(path: &Path) {
     }
 }
 
-/// Set when a signal stops the run: from then on the signal thread alone
-/// ends the process (see `wait_if_stopping`).
-static STOPPING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// Taken by whichever comes first, a signal's clean-up or the main
+/// thread's normal end, and never given back: the other then waits for the
+/// process to end. Without it a signal arriving as the run ended could
+/// have its clean-up cut short by the exit (its placeholder file left in
+/// the temporary folder), or the normal end could remove what the clean-up
+/// was moving.
+static ENDING: Mutex<()> = Mutex::new(());
 
 /// Removes what the run registered and exits as a stopped process does.
 fn stopped(signal: i32) -> ! {
-    STOPPING.store(true, std::sync::atomic::Ordering::SeqCst);
+    std::mem::forget(ENDING.lock().unwrap_or_else(|p| p.into_inner()));
     remove_registered();
     let name = if signal == 2 { "SIGINT" } else { "SIGTERM" };
     eprintln!("chatferry: stopped by {name}: the partial output and the run's temporary files were removed");
     std::process::exit(128 + signal);
 }
 
-/// Called by the main thread before it reports and ends: while a signal's
-/// clean-up runs, it waits for the signal thread to end the process. Its
-/// own error then (a file it could not make where the partial output was)
-/// is not the news, and ending first would cut the removal short and leave
-/// the partial output behind.
+/// Called by the main thread before it reports and ends: from here a
+/// signal no longer starts a clean-up (the run is complete), and if one is
+/// under way it waits for the signal thread to end the process. Its own
+/// error then (a file it could not make where the partial output was) is
+/// not the news, and ending first would cut the removal short.
 pub fn wait_if_stopping() {
-    if STOPPING.load(std::sync::atomic::Ordering::SeqCst) {
-        loop {
-            std::thread::park();
-        }
-    }
+    std::mem::forget(ENDING.lock().unwrap_or_else(|p| p.into_inner()));
 }
 
 /// Removes what the run registered and exits 0 without a word: what reads
