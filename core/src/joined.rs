@@ -2,9 +2,12 @@
 //! number and the one under their hidden-number id), read as one: each
 //! chat in its own order, merged by time, each message once.
 
+use crate::text_form::counted;
 use std::cmp::Ordering;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
+#[cfg(feature = "sqlite")]
+use {crate::error::Result, rusqlite::Connection, std::collections::BTreeMap};
 
 /// A message key seen once per person. Kept as a 128-bit fingerprint of
 /// two independently keyed hashes: 16 bytes a message instead of its key
@@ -67,6 +70,89 @@ pub fn merge<T, E>(
     }
 }
 
+#[cfg(feature = "sqlite")]
+/// Reads every person's chats as one, person after person: `joined` maps
+/// each joined chat's id to its person's key; `sql` reads one chat in its
+/// own order (`?1` = the chat's id), each row read with `read`; the chats
+/// are merged by `cmp`, a row `first` says was seen already (it keeps its
+/// `SeenOnce` per person) is skipped and counted, and the others go to
+/// `take` until it returns false. Returns whether every row was taken and
+/// how many were skipped.
+pub fn read_people<T>(
+    conn: &Connection,
+    sql: &str,
+    joined: &HashMap<i64, i64>,
+    read: impl Fn(&rusqlite::Row) -> rusqlite::Result<T>,
+    cmp: impl Fn(&T, &T) -> Ordering,
+    first: impl Fn(&T, &mut SeenOnce) -> bool,
+    mut take: impl FnMut(T) -> Result<bool>,
+) -> Result<(bool, u64)> {
+    let e = &crate::sqlite::err_for(conn);
+    let mut people: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    for (chat, person) in joined {
+        people.entry(*person).or_default().push(*chat);
+    }
+    let (mut seen, mut twice) = (SeenOnce::default(), 0u64);
+    for mut chats in people.into_values() {
+        chats.sort_unstable();
+        seen.clear();
+        let mut stmts = chats.iter().map(|_| conn.prepare(sql)).collect::<rusqlite::Result<Vec<_>>>().map_err(e)?;
+        let mut cursors =
+            stmts.iter_mut().zip(&chats).map(|(s, c)| s.query([c])).collect::<rusqlite::Result<Vec<_>>>().map_err(e)?;
+        let read = &read;
+        let mut sources: Vec<_> = cursors
+            .iter_mut()
+            .map(|c| move || -> Result<Option<T>> { c.next().map_err(e)?.map(read).transpose().map_err(e) })
+            .collect();
+        let mut sources: Vec<&mut dyn FnMut() -> Result<Option<T>>> =
+            sources.iter_mut().map(|s| s as &mut dyn FnMut() -> Result<Option<T>>).collect();
+        let went_on = merge(&mut sources, &cmp, |row| {
+            if !first(&row, &mut seen) {
+                twice += 1;
+                return Ok(true);
+            }
+            take(row)
+        })?;
+        if !went_on {
+            return Ok((false, twice));
+        }
+    }
+    Ok((true, twice))
+}
+
+/// The report's line for the chats joined to their person's first chat
+/// (`joined`: chat → its person's key, the key being one of the chats).
+pub fn joined_chats_note(joined: &HashMap<i64, i64>) -> Option<String> {
+    let n = joined.len() - joined.values().collect::<HashSet<_>>().len();
+    (n > 0).then(|| {
+        format!(
+            "{} with a person under their hidden-number id (LID) joined to their chat under their phone number: \
+             each person is one chat, their messages in time order",
+            counted(n as u64, "chat", "chats")
+        )
+    })
+}
+
+/// The report's line for the messages found in both of a person's chats.
+pub fn read_once_note(twice: u64) -> Option<String> {
+    (twice > 0).then(|| {
+        format!(
+            "{} in both of a person's chats (under their number and their hidden-number id) read once",
+            counted(twice, "message", "messages")
+        )
+    })
+}
+
+/// The report's line for the group senders a store names by their LID.
+pub fn lid_senders_note(senders: usize) -> Option<String> {
+    (senders > 0).then(|| {
+        format!(
+            "{} by a hidden-number id (LID) read under their phone number",
+            counted(senders as u64, "sender known", "senders known")
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +189,37 @@ mod tests {
             Ok(false)
         );
         assert_eq!(n, 1);
+    }
+
+    #[cfg(feature = "sqlite")]
+    #[test]
+    fn a_persons_chats_read_as_one_in_time_order_each_message_once() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE m (chat INTEGER, sort INTEGER, t INTEGER, k TEXT);
+             INSERT INTO m VALUES (1, 1, 10, 'a'), (1, 2, 30, 'c'), (2, 1, 20, 'b'), (2, 2, 30, 'c'), (2, 3, 40, 'd'),
+                                  (3, 1, 5, 'x'), (4, 1, 6, 'x');",
+        )
+        .unwrap();
+        // Chats 1 and 2 are one person, 3 and 4 another (the same key there is not the first person's).
+        let joined: HashMap<i64, i64> = [(1, 1), (2, 1), (3, 3), (4, 3)].into();
+        let mut got = Vec::new();
+        let (all, twice) = read_people(
+            &conn,
+            "SELECT t, k FROM m WHERE chat = ?1 ORDER BY sort",
+            &joined,
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+            |a, b| a.0.cmp(&b.0),
+            |r, seen| seen.first(false, &r.1),
+            |r| {
+                got.push(r.1);
+                Ok(true)
+            },
+        )
+        .unwrap();
+        assert!(all);
+        assert_eq!(got, ["a", "b", "c", "d", "x"]);
+        assert_eq!(twice, 2, "c in both of the first person's chats, x in both of the second's");
     }
 
     #[test]

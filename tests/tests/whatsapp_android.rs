@@ -472,11 +472,7 @@ fn one_person_under_a_number_and_a_lid_is_one_chat_and_statuses_are_left_out() {
 fn add_quiz_and_event(msgstore: &Path) {
     let conn = rusqlite::Connection::open(msgstore).unwrap();
     wa::add_tables_of_2026(&conn);
-    let row = |raw: &str| -> i64 {
-        conn.query_row("SELECT _id FROM jid WHERE raw_string = ?1", [raw], |r| r.get(0)).unwrap()
-    };
-    let (family, li) = (row(canonical::FAMILY), row(canonical::LI));
-    let chat: i64 = conn.query_row("SELECT _id FROM chat WHERE jid_row_id = ?1", [family], |r| r.get(0)).unwrap();
+    let (chat, _, li, _) = family_chat_li_alice(&conn);
     conn.execute_batch(&format!(
         "INSERT INTO message (_id, chat_row_id, from_me, key_id, sender_jid_row_id, timestamp, message_type, text_data, sort_id)
          VALUES (7001, {chat}, 0, 'QUIZ1', {li}, 1700000000000, 66, 'Capital of Australia?', 7001),
@@ -543,9 +539,7 @@ fn a_quizs_votes_and_an_events_answers_reach_the_archive_the_pages_and_an_export
     assert!(manifest.contains(&format!("\"model_version\": \"{}\"", chatferry_core::MODEL_VERSION)), "{manifest}");
 
     // The pages show who voted and who answered, by name.
-    let pages = dir.path().join("pages");
-    env.run(&["convert", s(&out), "--to", "html", "-o", s(&pages)]).ok();
-    let html = all_text(&pages, "html");
+    let html = pages_of(&env, &out, dir.path());
     for want in [
         "📊 Quiz: Capital of Australia?",
         "Canberra <span title=\"the right answer\">✓</span> (2 votes)",
@@ -595,6 +589,23 @@ fn a_quizs_votes_and_an_events_answers_reach_the_archive_the_pages_and_an_export
     let again = archive_messages(&back);
     assert!(again.iter().any(|m| m.text.as_deref().is_some_and(|t| t.starts_with("📊 Quiz: Capital of Australia?"))));
     assert!(again.iter().any(|m| m.text.as_deref().is_some_and(|t| t.starts_with("📅 Event: Picnic 🧺"))));
+}
+
+/// In a sample store: the family group's chat row and `jid` row, and the `jid` rows of Li and Alice.
+fn family_chat_li_alice(conn: &rusqlite::Connection) -> (i64, i64, i64, i64) {
+    let row = |raw: &str| -> i64 {
+        conn.query_row("SELECT _id FROM jid WHERE raw_string = ?1", [raw], |r| r.get(0)).unwrap()
+    };
+    let family = row(canonical::FAMILY);
+    let chat = conn.query_row("SELECT _id FROM chat WHERE jid_row_id = ?1", [family], |r| r.get(0)).unwrap();
+    (chat, family, row(canonical::LI), row(canonical::ALICE))
+}
+
+/// `archive` converted to pages in `dir/pages`: all their html.
+fn pages_of(env: &Env, archive: &Path, dir: &Path) -> String {
+    let pages = dir.join("pages");
+    env.run(&["convert", s(archive), "--to", "html", "-o", s(&pages)]).ok();
+    all_text(&pages, "html")
 }
 
 /// Every `.EXT` file under `dir`, one after another.
@@ -672,11 +683,7 @@ fn pins_kept_messages_call_entries_and_invite_cards_are_read_and_each_target_say
     wa::add_tables_of_2026(&conn);
     // The template's add-on table has 2.22's nine columns; a 2026 store has the pin's expiry too.
     conn.execute_batch("ALTER TABLE message_add_on ADD COLUMN expiry_timestamp INTEGER").unwrap();
-    let row = |raw: &str| -> i64 {
-        conn.query_row("SELECT _id FROM jid WHERE raw_string = ?1", [raw], |r| r.get(0)).unwrap()
-    };
-    let (family, li, alice) = (row(canonical::FAMILY), row(canonical::LI), row(canonical::ALICE));
-    let chat: i64 = conn.query_row("SELECT _id FROM chat WHERE jid_row_id = ?1", [family], |r| r.get(0)).unwrap();
+    let (chat, family, li, alice) = family_chat_li_alice(&conn);
     conn.execute_batch(&format!(
         "INSERT INTO message (_id, chat_row_id, from_me, key_id, sender_jid_row_id, timestamp, message_type, text_data, sort_id)
          VALUES (7201, {chat}, 0, 'PIN1', {alice}, 1700000000000, 0, 'the address is Hauptstr. 1', 7201),
@@ -734,9 +741,7 @@ fn pins_kept_messages_call_entries_and_invite_cards_are_read_and_each_target_say
     assert_eq!((link.url.as_str(), link.title.as_deref()), ("https://chat.whatsapp.com/AbCdEfGh123", Some("Choir 🎶")));
     assert_eq!(invite.text.as_deref(), Some("join the choir"));
 
-    let pages = dir.path().join("pages");
-    env.run(&["convert", s(&out), "--to", "html", "-o", s(&pages)]).ok();
-    let html = all_text(&pages, "html");
+    let html = pages_of(&env, &out, dir.path());
     for want in [
         "📌 Pinned by 李雷",
         "🔖 Kept in the chat by you",
@@ -788,11 +793,7 @@ fn view_once_voice_video_notes_admin_deletes_and_text_before_an_edit_are_read_as
     let dir = tempfile::tempdir().unwrap();
     let fx = wa::write_sample(&dir.path().join("WhatsApp"));
     let conn = rusqlite::Connection::open(&fx.msgstore).unwrap();
-    let row = |raw: &str| -> i64 {
-        conn.query_row("SELECT _id FROM jid WHERE raw_string = ?1", [raw], |r| r.get(0)).unwrap()
-    };
-    let (family, li, alice) = (row(canonical::FAMILY), row(canonical::LI), row(canonical::ALICE));
-    let chat: i64 = conn.query_row("SELECT _id FROM chat WHERE jid_row_id = ?1", [family], |r| r.get(0)).unwrap();
+    let (chat, _, li, alice) = family_chat_li_alice(&conn);
     conn.execute_batch(&format!(
         "INSERT INTO message (_id, chat_row_id, from_me, key_id, sender_jid_row_id, timestamp, message_type, text_data, sort_id)
          VALUES (7101, {chat}, 0, 'VO1', {li}, 1700000000000, 82, NULL, 7101),
@@ -822,9 +823,7 @@ fn view_once_voice_video_notes_admin_deletes_and_text_before_an_edit_are_read_as
     assert_eq!(deleted.kind, chatferry_core::MessageKind::Deleted);
     let by = deleted.system.as_ref().expect("who deleted it");
     assert_eq!((by.action.as_str(), by.actor.as_deref()), ("deleted_by_admin", Some(canonical::LI)));
-    let pages = dir.path().join("pages");
-    env.run(&["convert", s(&out), "--to", "html", "-o", s(&pages)]).ok();
-    let html = all_text(&pages, "html");
+    let html = pages_of(&env, &out, dir.path());
     assert!(html.contains("This message was deleted by 李雷"), "the admin is named");
     let edited = by_id("7104");
     assert_eq!((edited.text.as_deref(), edited.edited_ms), (Some("see you at eight"), Some(1700000009000)));

@@ -745,8 +745,8 @@ fn polls_call_entries_view_once_video_notes_and_admin_deletes_are_read_on_iphone
     assert_eq!(by_id("9506").kind, chatferry_core::MessageKind::Video);
     assert_eq!(by_id("9508").kind, chatferry_core::MessageKind::Other);
     for note in [
-        "ZMESSAGETYPE 63 (an event: where the iPhone keeps its name, time and answers is not known): 1 message kept",
-        "ZMESSAGETYPE 91 (a type chatferry does not know): 1 message kept as `other` with its code and text",
+        "WhatsApp iPhone message type 63 (an event: where the iPhone keeps its name, time and answers is not known): 1 message kept",
+        "WhatsApp iPhone message type 91 (a type chatferry does not know): 1 message kept as `other` with its code and text",
     ] {
         assert!(run.stdout.contains(note), "{note:?} in {}", run.stdout);
     }

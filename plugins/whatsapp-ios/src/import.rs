@@ -297,13 +297,8 @@ pub fn open(input: &std::path::Path, options: &Options) -> Result<StreamedImport
         estimated_messages: Some(estimated.max(0) as u64),
         extras,
     };
-    let joined_sessions = joined.len() - joined.values().collect::<HashSet<_>>().len();
-    if joined_sessions > 0 {
-        report.note(format!(
-            "{} with a person under their hidden-number id (LID) joined to their chat under their phone number: \
-             each person is one chat, their messages in time order",
-            counted(joined_sessions as u64, "chat", "chats")
-        ));
+    if let Some(n) = chatferry_core::joined::joined_chats_note(&joined) {
+        report.note(n);
     }
     let lookups = Lookups { chats, joined, ids, posters, owner, media: source.media.clone() };
     let reader: Reader = Box::new(move |size, report, send| {
@@ -451,10 +446,6 @@ fn stream(
     .replace("{order}", &format!("m.ZCHATSESSION, {sort}"));
     let one_session = sql.replace("{joined}", "WHERE m.ZCHATSESSION = ?1").replace("{order}", sort);
     let mut batcher = chatferry_core::producer::Batcher::new(batch_size, report);
-    // A message in both of a person's sessions is read once, by (from me,
-    // stanza id); kept for one person at a time.
-    let mut seen = chatferry_core::joined::SeenOnce::default();
-    let mut twice = 0u64;
     let mut lid_senders: HashSet<String> = HashSet::new();
     // (type, what the report says of it) → messages.
     let mut type_notes: std::collections::BTreeMap<(i64, &str), u64> = Default::default();
@@ -671,60 +662,28 @@ fn stream(
     }
     // Then each person's sessions as one: each in its own ZSORT order,
     // merged by date (their ZSORT runs are each their own, §6).
-    let mut people: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
-    for (session, key) in &lk.joined {
-        people.entry(*key).or_default().push(*session);
+    let (went_on, twice) = chatferry_core::joined::read_people(
+        conn,
+        &one_session,
+        &lk.joined,
+        RawRow::read,
+        |a, b| a.date.total_cmp(&b.date),
+        // By (from me, stanza id); a row without one is read.
+        |raw, seen| raw.stanza.as_deref().is_none_or(|id| seen.first(raw.from_me, id)),
+        |raw| handle(raw, &mut batcher),
+    )?;
+    if !went_on {
+        return Ok(()); // the importer was dropped
     }
-    for mut sessions in people.into_values() {
-        sessions.sort_unstable();
-        seen.clear();
-        let mut stmts =
-            sessions.iter().map(|_| conn.prepare(&one_session)).collect::<rusqlite::Result<Vec<_>>>().map_err(&e)?;
-        let mut cursors = stmts
-            .iter_mut()
-            .zip(&sessions)
-            .map(|(s, c)| s.query([c]))
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(&e)?;
-        let e = &e;
-        let mut sources: Vec<_> = cursors
-            .iter_mut()
-            .map(|c| {
-                move || -> Result<Option<RawRow>> { c.next().map_err(e)?.map(RawRow::read).transpose().map_err(e) }
-            })
-            .collect();
-        let mut sources: Vec<&mut dyn FnMut() -> Result<Option<RawRow>>> =
-            sources.iter_mut().map(|s| s as &mut dyn FnMut() -> Result<Option<RawRow>>).collect();
-        let went_on = chatferry_core::joined::merge(
-            &mut sources,
-            |a, b| a.date.total_cmp(&b.date),
-            |raw| {
-                if raw.stanza.as_deref().is_some_and(|id| !seen.first(raw.from_me, id)) {
-                    twice += 1;
-                    return Ok(true);
-                }
-                handle(raw, &mut batcher)
-            },
-        )?;
-        if !went_on {
-            return Ok(()); // the importer was dropped
-        }
+    if let Some(n) = chatferry_core::joined::lid_senders_note(lid_senders.len()) {
+        batcher.report.note(n);
     }
-    if !lid_senders.is_empty() {
-        batcher.report.note(format!(
-            "{} by a hidden-number id (LID) read under their phone number",
-            counted(lid_senders.len() as u64, "sender known", "senders known")
-        ));
-    }
-    if twice > 0 {
-        batcher.report.note(format!(
-            "{} in both of a person's chats (under their number and their hidden-number id) read once",
-            counted(twice, "message", "messages")
-        ));
+    if let Some(n) = chatferry_core::joined::read_once_note(twice) {
+        batcher.report.note(n);
     }
     for ((mtype, what), n) in type_notes {
         batcher.report.note(format!(
-            "ZMESSAGETYPE {mtype} ({what}): {} as `other` with {} code and text",
+            "WhatsApp iPhone message type {mtype} ({what}): {} as `other` with {} code and text",
             counted(n, "message kept", "messages kept"),
             if n == 1 { "its" } else { "their" }
         ));

@@ -10,7 +10,7 @@ use super::polls_events::{self, EventRows, PollEventSides, PollRows};
 use super::side::{self, Side};
 use super::{Lookups, Structure};
 use crate::codes;
-use chatferry_core::joined::{self, SeenOnce};
+use chatferry_core::joined;
 use chatferry_core::sqlite as db;
 use chatferry_core::*;
 use rusqlite::Connection;
@@ -249,13 +249,8 @@ pub fn read_structure(
             });
         }
     }
-    let joined_chats = joined.len() - joined.values().collect::<HashSet<_>>().len();
-    if joined_chats > 0 {
-        report.note(format!(
-            "{} with a person under their hidden-number id (LID) joined to their chat under their phone number: \
-             each person is one chat, their messages in time order",
-            chatferry_core::text_form::counted(joined_chats as u64, "chat", "chats")
-        ));
+    if let Some(n) = chatferry_core::joined::joined_chats_note(&joined) {
+        report.note(n);
     }
     if statuses > 0 {
         report.note(status_note(statuses as u64));
@@ -1051,10 +1046,6 @@ pub fn stream_messages(
     let mut cards = CardSides::open(conn, lk.message_count)?;
     let mut batcher = chatferry_core::producer::Batcher::new(batch_size, report);
     let mut albums = 0u64;
-    // A message in both of a person's chats is read once: by (from me, key
-    // id), the app's own key; kept for one person at a time.
-    let mut seen = SeenOnce::default();
-    let mut twice = 0u64;
     let mut lid_senders: HashSet<i64> = HashSet::new();
     // One message read into the model and sent; false once the importer was dropped.
     let mut handle = |mut row: Row, batcher: &mut chatferry_core::producer::Batcher<'_>| -> Result<bool> {
@@ -1113,55 +1104,25 @@ pub fn stream_messages(
     }
     // Then each person's chats as one: each chat in its own order, merged
     // by time (their `sort_id` runs are each their own).
-    let mut people: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
-    for (chat, key) in &lk.joined {
-        people.entry(*key).or_default().push(*chat);
-    }
     let one_chat = MESSAGE_SQL.replace(every_chat, "WHERE m.chat_row_id = ?1");
-    for mut chats in people.into_values() {
-        chats.sort_unstable();
-        seen.clear();
-        let mut stmts =
-            chats.iter().map(|_| conn.prepare(&one_chat)).collect::<rusqlite::Result<Vec<_>>>().map_err(&e)?;
-        let mut cursors = stmts
-            .iter_mut()
-            .zip(&chats)
-            .map(|(s, c)| s.query([c]))
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(&e)?;
-        let e = &e;
-        let mut sources: Vec<_> = cursors
-            .iter_mut()
-            .map(|c| move || -> Result<Option<Row>> { c.next().map_err(e)?.map(read_row).transpose().map_err(e) })
-            .collect();
-        let mut sources: Vec<&mut dyn FnMut() -> Result<Option<Row>>> =
-            sources.iter_mut().map(|s| s as &mut dyn FnMut() -> Result<Option<Row>>).collect();
-        let went_on = joined::merge(
-            &mut sources,
-            |a, b| a.timestamp.cmp(&b.timestamp),
-            |row| {
-                if !seen.first(row.from_me, &row.key_id) {
-                    twice += 1;
-                    return Ok(true);
-                }
-                handle(row, &mut batcher)
-            },
-        )?;
-        if !went_on {
-            return Ok(()); // the importer was dropped
-        }
+    let (went_on, twice) = joined::read_people(
+        conn,
+        &one_chat,
+        &lk.joined,
+        read_row,
+        |a, b| a.timestamp.cmp(&b.timestamp),
+        // By (from me, key id), the app's own key.
+        |row, seen| seen.first(row.from_me, &row.key_id),
+        |row| handle(row, &mut batcher),
+    )?;
+    if !went_on {
+        return Ok(()); // the importer was dropped
     }
-    if twice > 0 {
-        batcher.report.note(format!(
-            "{} in both of a person's chats (under their number and their hidden-number id) read once",
-            chatferry_core::text_form::counted(twice, "message", "messages")
-        ));
+    if let Some(n) = chatferry_core::joined::read_once_note(twice) {
+        batcher.report.note(n);
     }
-    if !lid_senders.is_empty() {
-        batcher.report.note(format!(
-            "{} by a hidden-number id (LID) read under their phone number",
-            chatferry_core::text_form::counted(lid_senders.len() as u64, "sender known", "senders known")
-        ));
+    if let Some(n) = chatferry_core::joined::lid_senders_note(lid_senders.len()) {
+        batcher.report.note(n);
     }
     if albums > 0 {
         batcher.report.note(format!(
