@@ -31,6 +31,10 @@ pub mod sqlite;
 pub mod testing;
 pub mod text_form;
 pub mod time;
+#[cfg(feature = "zip")]
+pub mod unzip;
+#[cfg(feature = "zone")]
+pub mod zone;
 
 pub use adapter::{
     Adapter, AdapterInfo, Capabilities, Exporter, Glance, Importer, OptionKind, OptionSpec, Options, PathKind,

@@ -8,8 +8,8 @@
 //! part file (opened and closed per batch, so thousands of chats need no
 //! thousands of open files), and the parts become zips or folders at the end.
 
-use crate::zone::Zone;
 use chatferry_core::media::extension_for;
+use chatferry_core::zone::Zone;
 use chatferry_core::{
     text_form, Chat, ChatKind, Contact, Error, Exporter, Header, Message, MessageKind, Options, Report, Result,
 };
@@ -105,7 +105,7 @@ impl TxtExporter {
 
     fn stamp(&self, ms: i64) -> String {
         let t = self.zone.local(ms).unwrap_or_default();
-        if self.zone.to_utc(t, None).1 != crate::zone::Fit::Exact {
+        if self.zone.to_utc(t, None).1 != chatferry_core::zone::Fit::Exact {
             self.repeated.set(self.repeated.get() + 1);
         }
         match self.style {

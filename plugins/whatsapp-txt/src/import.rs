@@ -14,12 +14,12 @@ use crate::header::{self, Decision, Orders};
 use crate::lines::Lines;
 use crate::source::ChatFile;
 use crate::stream::{self, Piece};
-use crate::zone::{Fit, Zone};
 use ahash::AHashMap;
 use chatferry_core::digits::decimal;
 use chatferry_core::media::{mime_for_extension, Resolve};
 use chatferry_core::producer::{Finishing, Reader, Send as SendBatch, StreamedImporter};
 use chatferry_core::text_form::counted;
+use chatferry_core::zone::{Fit, Zone};
 use chatferry_core::{
     Chat, ChatKind, Contact, ContactCard, Error, Header, Importer, Location, Media, Message, MessageKind, Options,
     Participant, Report, Result, Role, Status, SystemEvent,

@@ -13,7 +13,6 @@ mod lines;
 mod parallel;
 mod source;
 mod stream;
-mod zone;
 
 /// Entry points for the fuzz targets in fuzz/ (not an API).
 #[doc(hidden)]

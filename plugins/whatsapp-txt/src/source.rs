@@ -5,6 +5,7 @@
 //! members that climb out of it, links, and sizes or ratios no export has.
 
 use crate::folder::Listing;
+use chatferry_core::unzip::{self, room_for, MAX_TOTAL};
 use chatferry_core::{Error, Result};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -29,14 +30,6 @@ pub struct Found {
     pub chats: Vec<ChatFile>,
     pub _unpacked: Vec<tempfile::TempDir>,
 }
-
-/// No real export comes near these; a zip beyond them is refused.
-const MAX_MEMBERS: usize = 200_000;
-const MAX_TOTAL: u64 = 64 << 30;
-const MAX_RATIO: u64 = 200;
-/// Members (and zips) smaller than this are not held to MAX_RATIO: a tiny
-/// file's ratio says nothing, and together they are bounded by the zip's.
-const RATIO_FROM: u64 = 16 << 10;
 
 /// The chat name a file's name carries.
 pub fn title_of(name: &str) -> String {
@@ -115,50 +108,8 @@ fn first_line_is_header(path: &Path) -> bool {
 
 /// The transcript member of a zip, if it has one.
 fn zip_transcript(path: &Path) -> Option<String> {
-    let f = chatferry_core::small_file::open_regular(path).ok()?;
-    let z = zip::ZipArchive::new(f).ok()?;
-    let names: Vec<&str> = z.file_names().collect();
-    let top = top_folder(&names);
-    let inner: Vec<&str> =
-        names.iter().filter(|n| !is_mac_extra(n)).filter_map(|n| inside_top(n, top.as_deref())).collect();
-    inner.iter().find(|n| **n == "_chat.txt").or_else(|| inner.iter().find(|n| is_transcript(n))).map(|n| n.to_string())
-}
-
-/// What a Mac adds when it zips a folder ("Compress"): resource forks
-/// under `__MACOSX/`, `._NAME` files, Finder's `.DS_Store`. Not the
-/// export's; passed over.
-fn is_mac_extra(name: &str) -> bool {
-    let last = name.trim_end_matches('/').rsplit('/').next().unwrap_or(name);
-    name.starts_with("__MACOSX/") || last.starts_with("._") || last == ".DS_Store"
-}
-
-/// The one folder all of a zip's members are in, when the export was
-/// zipped as a folder (a Mac's "Compress" of `WhatsApp Chat - NAME/`).
-fn top_folder(names: &[&str]) -> Option<String> {
-    let mut top: Option<&str> = None;
-    for name in names.iter().filter(|n| !is_mac_extra(n)) {
-        let (first, rest) = name.split_once('/')?;
-        if first.is_empty() || first == ".." || first == "." {
-            return None;
-        }
-        if rest.is_empty() {
-            continue; // the folder's own entry
-        }
-        match top {
-            None => top = Some(first),
-            Some(t) if t == first => {}
-            Some(_) => return None,
-        }
-    }
-    top.map(str::to_string)
-}
-
-/// A member's name inside the top folder (the name itself without one).
-fn inside_top<'a>(name: &'a str, top: Option<&str>) -> Option<&'a str> {
-    match top {
-        None => Some(name),
-        Some(t) => name.strip_prefix(t)?.strip_prefix('/'),
-    }
+    let inner = unzip::member_names(path)?;
+    inner.iter().find(|n| *n == "_chat.txt").or_else(|| inner.iter().find(|n| is_transcript(n))).cloned()
 }
 
 /// Every chat in `input`, in name order (the import lists and reads them
@@ -324,26 +275,6 @@ fn txt_chat(txt: &Path, folder: &Path) -> ChatFile {
     }
 }
 
-/// What a zip would unpack to, from its listing, before anything is
-/// written: compressed far beyond what photos and text allow is refused.
-fn unpacked_size(zip: &mut zip::ZipArchive<std::fs::File>) -> std::result::Result<u64, String> {
-    let (mut whole, mut packed) = (0u64, 0u64);
-    for i in 0..zip.len() {
-        let member = zip.by_index_raw(i).map_err(|e| format!("member {i} cannot be read ({e})"))?;
-        if !is_mac_extra(member.name()) {
-            whole = whole.saturating_add(member.size());
-            packed = packed.saturating_add(member.compressed_size());
-        }
-    }
-    if whole > MAX_TOTAL {
-        return Err("it unpacks to more than 64 GiB".into());
-    }
-    if whole > RATIO_FROM && whole / packed.max(1) > MAX_RATIO {
-        return Err(format!("it unpacks {}× its size, which no export does (a zip bomb?)", whole / packed.max(1)));
-    }
-    Ok(whole)
-}
-
 /// Whether a folder's export zips fit the temporary folder (`free` bytes)
 /// all at once, as they must: every zip stays unpacked until the
 /// conversion ends (the writer copies media after the reading).
@@ -353,10 +284,7 @@ fn zips_fit(input: &Path, zips: &[&PathBuf], free: Option<u64>) -> Result<()> {
     }
     let mut sum = 0u64;
     for p in zips {
-        let bad = |why: String| Error::bad_input(format!("{}: {why}; nothing was read from it", p.display()));
-        let f = chatferry_core::small_file::open_regular(p).map_err(|e| Error::io(p, "open", e))?;
-        let mut zip = zip::ZipArchive::new(f).map_err(|e| bad(format!("not a readable zip ({e})")))?;
-        sum = sum.saturating_add(unpacked_size(&mut zip).map_err(bad)?);
+        sum = sum.saturating_add(unzip::size_of(p)?);
     }
     if sum > MAX_TOTAL {
         return Err(Error::bad_input(format!(
@@ -368,99 +296,22 @@ fn zips_fit(input: &Path, zips: &[&PathBuf], free: Option<u64>) -> Result<()> {
     room_for(sum, &format!("the {} exports of {}", zips.len(), input.display()), free)
 }
 
-/// Unpacking `bytes` (of `what`) must leave the temporary folder (`free`
-/// bytes) room: one that cannot hold them is said before anything is unpacked.
-fn room_for(bytes: u64, what: &str, free: Option<u64>) -> Result<()> {
-    let temp = std::env::temp_dir();
-    if let Some(free) = free.filter(|free| bytes > *free) {
-        use chatferry_core::disk::human;
-        return Err(Error::io(
-            &temp,
-            &format!("unpack {what} into"),
-            std::io::Error::other(format!(
-                "it needs {} and the folder has {} free; set TMPDIR to a folder with room",
-                human(bytes),
-                human(free)
-            )),
-        ));
-    }
-    Ok(())
-}
-
-/// Unpacks an iPhone export into a private temporary folder.
 fn unzip(path: &Path) -> Result<(ChatFile, Option<tempfile::TempDir>)> {
-    let bad = |why: String| Error::bad_input(format!("{}: {why}; nothing was read from it", path.display()));
-    let file = chatferry_core::small_file::open_regular(path).map_err(|e| Error::io(path, "open", e))?;
-    let mut zip = zip::ZipArchive::new(file).map_err(|e| bad(format!("not a readable zip ({e})")))?;
-    if zip.len() > MAX_MEMBERS {
-        return Err(bad(format!("it holds {} members, more than any export", zip.len())));
-    }
-    let top = top_folder(&zip.file_names().collect::<Vec<_>>());
-    let whole = unpacked_size(&mut zip).map_err(bad)?;
-    let temp = std::env::temp_dir();
-    room_for(whole, "the export", chatferry_core::disk::free_bytes(&temp))?;
-    let dir = tempfile::Builder::new()
-        .prefix("chatferry-whatsapp-txt-")
-        .tempdir()
-        .map_err(|e| Error::io(&temp, "create a folder in", e))?;
-    let mut transcript = None;
-    let mut total = 0u64;
-    for i in 0..zip.len() {
-        let mut member = zip.by_index(i).map_err(|e| bad(format!("member {i} cannot be read ({e})")))?;
-        let raw = member.name().to_string();
-        let shown = chatferry_core::error::shortened(&raw, 120);
-        if member.is_dir() || is_mac_extra(&raw) {
-            continue;
-        }
-        if member.is_symlink() {
-            return Err(bad(format!("member {shown:?} is a link; an export holds none")));
-        }
-        let plain = member.enclosed_name().is_some() && !raw.contains('\\');
-        let inner = inside_top(&raw, top.as_deref()).filter(|n| plain && chatferry_core::media::is_plain_file_name(n));
-        let Some(rel) = inner.map(PathBuf::from) else {
-            return Err(bad(format!(
-                "member {shown:?} is not a file of the export's own folder (it would land outside the export)"
-            )));
-        };
-        if raw.len() > 1024 || rel.as_os_str().len() > 255 {
-            return Err(bad(format!("member {shown:?} has a name longer than a file system allows")));
-        }
-        let size = member.size();
-        total = total.saturating_add(size);
-        if total > whole {
-            return Err(bad(format!("member {shown:?} unpacks to more than its listing says")));
-        }
-        if size > RATIO_FROM && size / member.compressed_size().max(1) > MAX_RATIO {
-            return Err(bad(format!(
-                "member {shown:?} unpacks {}× its size (a zip bomb?)",
-                size / member.compressed_size().max(1)
-            )));
-        }
-        let out_path = dir.path().join(&rel);
-        let mut out = std::fs::File::create(&out_path).map_err(|e| Error::io(&out_path, "create", e))?;
-        // Never more than the member says it holds, whatever its stream claims.
-        let copied = std::io::copy(&mut (&mut member).take(size + 1), &mut out)
-            .map_err(|e| bad(format!("member {shown:?} is damaged ({e})")))?;
-        if copied != size {
-            return Err(bad(format!("member {shown:?} holds {copied} bytes, not the {size} it declares")));
-        }
-        let name = rel.to_string_lossy().to_string();
-        if name == "_chat.txt" || (transcript.is_none() && is_transcript(&name)) {
-            transcript = Some(out_path);
-        }
-    }
-    let Some(txt) = transcript else {
-        return Err(bad("it holds no _chat.txt".into()));
+    let unpacked = unzip::unpack(path, "chatferry-whatsapp-txt-", false)?;
+    let name =
+        unpacked.files.iter().find(|n| *n == "_chat.txt").or_else(|| unpacked.files.iter().find(|n| is_transcript(n)));
+    let Some(name) = name else {
+        return Err(Error::bad_input(format!("{}: it holds no _chat.txt; nothing was read from it", path.display())));
     };
     let zip_name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     let chat = ChatFile {
-        txt,
-        media_root: dir.path().to_path_buf(),
+        txt: unpacked.root.join(name),
+        media_root: unpacked.root.clone(),
         title: title_of(&zip_name),
         shown: path.display().to_string(),
         listing: None,
     };
-    Ok((chat, Some(dir)))
+    Ok((chat, Some(unpacked.dir)))
 }
 
 #[cfg(test)]

@@ -11,8 +11,8 @@
 
 use crate::import::Plan;
 use crate::lines::Lines;
-use crate::zone::{Fit, Zone};
 use chatferry_core::producer::Send as SendBatch;
+use chatferry_core::zone::{Fit, Zone};
 use chatferry_core::{Error, Message, Result};
 use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver};

@@ -1,9 +1,10 @@
-//! Exports hold the phone's wall-clock times without a zone: `--opt
+//! Exports hold the phone's wall-clock times without a zone (WhatsApp's
+//! "Export chat", Telegram's before 2022): `--opt
 //! timezone=Europe/Berlin` says which (IANA names, via chrono-tz), else
 //! this machine's zone. Times the clocks skipped or repeated (DST) are
 //! settled the same way everywhere and counted.
 
-use chatferry_core::{Error, Result};
+use crate::{Error, Result};
 use chrono::{Local, NaiveDateTime, Offset, TimeZone};
 
 #[derive(Debug, Clone, Copy)]

@@ -1,0 +1,203 @@
+//! The importer: the first pass (people and chats, `people.rs`) when it is
+//! opened, the second on a thread of its own, a message at a time, each
+//! lifted into the canonical model (`message.rs`) and handed on in batches.
+
+use crate::message::{Lift, Tally};
+use crate::people::{ChatPlan, Roster};
+use crate::raw::Raw;
+use crate::repair::Repair;
+use crate::source::{locate, Source};
+use crate::walk::{walk, ChatHead, Shape, Sink};
+use chatferry_core::producer::{Finishing, ReaderMessages};
+use chatferry_core::zone::Zone;
+use chatferry_core::{Chat, Contact, Error, Header, Importer, Message, Options, Report, Result, MODEL_VERSION};
+use std::io::BufReader;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+pub struct TelegramImporter {
+    header: Header,
+    contacts: std::vec::IntoIter<Contact>,
+    chats: std::vec::IntoIter<Chat>,
+    messages: ReaderMessages,
+}
+
+/// The words a walk is stopped with when the importer was dropped.
+const STOPPED: &str = "chatferry: the reading was stopped";
+
+/// The file, repaired, buffered: what both passes read.
+fn reader(json: &Path) -> Result<BufReader<Repair<std::fs::File>>> {
+    let f = chatferry_core::small_file::open_regular(json).map_err(|e| Error::io(json, "open", e))?;
+    Ok(BufReader::with_capacity(64 << 10, Repair::new(f)))
+}
+
+/// A walk's failure in words a person can act on.
+fn read_error(shown: &str, e: serde_json::Error) -> Error {
+    use serde_json::error::Category;
+    let at = format!("line {}, column {}", e.line(), e.column());
+    match e.classify() {
+        Category::Eof => Error::bad_input(format!(
+            "{shown}: result.json ends in the middle ({at}): the export was interrupted or the file was cut \
+             short; export again in Telegram Desktop and wait for \"Done\""
+        )),
+        Category::Io => Error::bad_input(format!("{shown}: {e}")),
+        Category::Syntax => Error::bad_input(format!(
+            "{shown}: result.json is not readable JSON at {at} ({e}); it is damaged or not Telegram's export"
+        )),
+        Category::Data => {
+            Error::bad_input(format!("{shown}: result.json does not have the shape of a Telegram export at {at} ({e})"))
+        }
+    }
+}
+
+pub fn open(input: &Path, options: &Options) -> Result<TelegramImporter> {
+    let zone = Zone::from_option(options.get("timezone"))?;
+    let source = locate(input)?;
+    let mut roster = Roster::default();
+    let shape = walk(reader(&source.json)?, &mut roster).map_err(|e| read_error(&source.shown, e))?;
+    if shape == Shape::Neither {
+        return Err(Error::bad_input(format!(
+            "{}: this JSON is not a Telegram Desktop export (it has neither `chats` nor `messages` at its top)",
+            source.shown
+        )));
+    }
+    let owner = roster.owner_id(options.get("me"));
+    let plans = roster.plans(owner.as_deref());
+    let mut report = Report::new();
+    if owner.is_none() {
+        report.note(
+            "this export does not say which person is you (a single chat's export never does): every message \
+             is read as someone else's; give --opt me=YOUR NAME (as the export writes it) or your user id",
+        );
+    }
+    notes_about_chats(&plans, &mut report);
+    let contacts = roster.contacts(owner.as_deref());
+    let header = Header {
+        source_adapter: crate::ADAPTER_ID.into(),
+        model_version: MODEL_VERSION.into(),
+        owner: contacts.first().filter(|c| Some(c.id.as_str()) == owner.as_deref()).cloned(),
+        estimated_messages: Some(roster.messages),
+        extras: Default::default(),
+    };
+    let chats: Vec<Chat> = plans.iter().map(|p| p.chat.clone()).collect();
+    let lift = Lift::new(&source, &roster, plans, owner, zone);
+    let messages = ReaderMessages::new(
+        "telegram-json",
+        report,
+        Box::new(move |size, report, send| read_messages(source, lift, size, report, send)),
+    )
+    .finishing_each(hashing());
+    Ok(TelegramImporter { header, contacts: contacts.into_iter(), chats: chats.into_iter(), messages })
+}
+
+fn notes_about_chats(plans: &[ChatPlan], report: &mut Report) {
+    let own_only: Vec<&str> =
+        plans.iter().filter(|p| p.own_only).map(|p| p.chat.title.as_deref().unwrap_or(&p.chat.id)).collect();
+    if !own_only.is_empty() {
+        let shown: Vec<String> = own_only.iter().take(8).map(|t| format!("{t:?}")).collect();
+        report.note(format!(
+            "{} only your own messages ({}{}): Telegram exports only your messages of left chats, public \
+             groups and, unless told otherwise, private groups and channels; export such a chat on its own \
+             (its ⋮ menu → Export chat history) for everyone's",
+            chatferry_core::text_form::counted(own_only.len() as u64, "chat holds", "chats hold"),
+            shown.join(", "),
+            if own_only.len() > 8 { ", …" } else { "" }
+        ));
+    }
+}
+
+/// Media files are hashed on whichever thread has time (see `Finishing`).
+fn hashing() -> Finishing {
+    Arc::new(|m: &mut Message, report: &mut Report| {
+        let Some(media) = m.media.as_mut() else { return };
+        let (Some(path), None) = (media.path.clone(), &media.sha256) else { return };
+        match chatferry_core::media::hash_file(Path::new(&path)) {
+            Ok((sha, size)) => {
+                media.sha256 = Some(sha);
+                media.size = Some(size);
+            }
+            Err(e) => {
+                media.path = None;
+                media.missing = true;
+                report.note(format!("a file could not be read and is counted as missing: {e}"));
+            }
+        }
+    })
+}
+
+/// The second pass's sink: each message lifted and batched.
+struct Batches<'a, 'b> {
+    lift: Lift,
+    batch: Vec<Message>,
+    size: usize,
+    send: &'a mut chatferry_core::producer::Send<'b>,
+    stopped: bool,
+}
+
+impl Sink for Batches<'_, '_> {
+    type Message = Raw;
+    fn chat(&mut self, head: &ChatHead) -> std::result::Result<(), String> {
+        self.lift.start_chat(head.index);
+        Ok(())
+    }
+    fn message(&mut self, raw: Raw) -> std::result::Result<(), String> {
+        if let Some(m) = self.lift.message(raw) {
+            self.batch.push(m);
+        }
+        if self.batch.len() >= self.size {
+            let full = std::mem::replace(&mut self.batch, Vec::with_capacity(self.size));
+            if !(self.send)(full) {
+                self.stopped = true;
+                return Err(STOPPED.into());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn read_messages(
+    source: Source,
+    lift: Lift,
+    size: usize,
+    report: &Mutex<Report>,
+    send: &mut chatferry_core::producer::Send,
+) -> Result<()> {
+    let mut sink = Batches { lift, batch: Vec::with_capacity(size), size, send, stopped: false };
+    let walked = walk(reader(&source.json)?, &mut sink);
+    if sink.stopped {
+        return Ok(());
+    }
+    walked.map_err(|e| read_error(&source.shown, e))?;
+    if !sink.batch.is_empty() {
+        let last = std::mem::take(&mut sink.batch);
+        (sink.send)(last);
+    }
+    let tally: Tally = sink.lift.tally;
+    let mut r = report.lock().map_err(|_| Error::internal("report lock poisoned"))?;
+    tally.notes(&mut r);
+    Ok(())
+}
+
+impl Importer for TelegramImporter {
+    fn header(&mut self) -> Result<Header> {
+        Ok(self.header.clone())
+    }
+    fn next_contacts(&mut self, max: usize) -> Result<Vec<Contact>> {
+        Ok(self.contacts.by_ref().take(max).collect())
+    }
+    fn next_chats(&mut self, max: usize) -> Result<Vec<Chat>> {
+        Ok(self.chats.by_ref().take(max).collect())
+    }
+    fn next_messages(&mut self, max: usize) -> Result<Vec<Message>> {
+        self.messages.next(max)
+    }
+    fn recycle(&mut self, batch: Vec<Message>) {
+        self.messages.recycle(batch)
+    }
+    fn wants_batches_back(&self) -> bool {
+        true
+    }
+    fn finish(&mut self) -> Result<Report> {
+        self.messages.finish()
+    }
+}
