@@ -5,6 +5,9 @@
 //! conversion before anything is written, unless `--unmapped keep-as-name`
 //! says to give them a placeholder id and keep their name.
 //!
+//! A Telegram history (read only) has user ids (`user123`), no numbers:
+//! `telegram = "user123"` pairs them the same way.
+//!
 //! ```toml
 //! [owner]
 //! name = "Me"
@@ -29,6 +32,8 @@ use std::path::Path;
 pub enum Family {
     WhatsApp,
     WeChat,
+    /// Telegram's user ids (`user123`); chatferry reads Telegram, writes none.
+    Telegram,
 }
 
 impl Family {
@@ -39,6 +44,8 @@ impl Family {
             Some(Family::WhatsApp)
         } else if adapter.starts_with("wechat-") {
             Some(Family::WeChat)
+        } else if adapter.starts_with("telegram-") {
+            Some(Family::Telegram)
         } else {
             None
         }
@@ -61,6 +68,8 @@ impl Family {
                 Some(Family::WhatsApp)
             } else if owner.starts_with("wxid_") {
                 Some(Family::WeChat)
+            } else if is_telegram_user(owner) {
+                Some(Family::Telegram)
             } else {
                 None
             }
@@ -71,6 +80,7 @@ impl Family {
         match self {
             Family::WhatsApp => "whatsapp",
             Family::WeChat => "wechat",
+            Family::Telegram => "telegram",
         }
     }
     /// Whether `id` names a person (not a group, feed or official account).
@@ -81,6 +91,7 @@ impl Family {
                     || id.ends_with("@lid")
             }
             Family::WeChat => !id.ends_with("@chatroom") && !id.starts_with("gh_") && !id.contains('@'),
+            Family::Telegram => is_telegram_user(id) || id.starts_with("name:"),
         }
     }
     /// The id as stored: WhatsApp numbers become addresses (in
@@ -96,6 +107,12 @@ impl Family {
             Family::WhatsApp if t.contains('@') && !t.ends_with("@s.whatsapp.net") => Ok(Some(t.to_string())),
             Family::WhatsApp => chatferry_core::phone::whatsapp_id(t, region).map(Some),
             Family::WeChat => Ok(Some(t.to_string())),
+            // As the export's `from_id` writes it, or its number alone.
+            Family::Telegram if t.bytes().all(|b| b.is_ascii_digit()) => Ok(Some(format!("user{t}"))),
+            Family::Telegram if is_telegram_user(t) => Ok(Some(t.to_string())),
+            Family::Telegram => Err(format!(
+                "{t:?} is not a Telegram user id; write it as the export does (user123456789) or leave it empty"
+            )),
         }
     }
     /// Whether `id` is one chatferry made for someone known by name only
@@ -104,6 +121,8 @@ impl Family {
         match self {
             Family::WhatsApp => chatferry_core::phone::is_placeholder_jid(id),
             Family::WeChat => id.starts_with("chatferry_"),
+            // Someone a reduced export names without an id.
+            Family::Telegram => id.starts_with("name:"),
         }
     }
     /// Whether `id` is no number a writer can use: a placeholder, or (in
@@ -117,6 +136,7 @@ impl Family {
             // No country code starts with 0.
             Family::WhatsApp => chatferry_core::phone::placeholder_jid(source_id),
             Family::WeChat => format!("chatferry_{}", hex::encode(&Sha256::digest(source_id.as_bytes())[..6])),
+            Family::Telegram => format!("name:{source_id}"),
         }
     }
     /// A group's id in the other app's form (`…@chatroom` ⇄ `…@g.us`).
@@ -131,6 +151,7 @@ impl Family {
         match self {
             Family::WhatsApp => format!("{digits}@g.us"),
             Family::WeChat => format!("{digits}@chatroom"),
+            Family::Telegram => format!("chat{digits}"),
         }
     }
 }
@@ -144,6 +165,13 @@ struct Entry {
     whatsapp: Option<String>,
     #[serde(default)]
     wechat: Option<String>,
+    #[serde(default)]
+    telegram: Option<String>,
+}
+
+/// `user` and digits: a Telegram user id as chatferry keeps it.
+fn is_telegram_user(id: &str) -> bool {
+    id.strip_prefix("user").is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -163,7 +191,12 @@ impl Entry {
             Some(n) => format!("{n:?}"),
             None => format!(
                 "the entry {}",
-                [&self.whatsapp, &self.wechat].into_iter().flatten().cloned().collect::<Vec<_>>().join(" / ")
+                [&self.whatsapp, &self.wechat, &self.telegram]
+                    .into_iter()
+                    .flatten()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(" / ")
             ),
         }
     }
@@ -172,6 +205,7 @@ impl Entry {
         let raw = match f {
             Family::WhatsApp => self.whatsapp.as_deref(),
             Family::WeChat => self.wechat.as_deref(),
+            Family::Telegram => self.telegram.as_deref(),
         };
         raw.map_or(Ok(None), |raw| f.normalize(raw, region))
     }
@@ -389,6 +423,8 @@ impl Mapping {
             ChatKind::Group if self.from == self.to => Ok(chat.to_string()),
             ChatKind::Group => Ok(self.to.group_id(chat)),
             ChatKind::Direct => self.person(chat),
+            // A Telegram bot's chat is an official one under a person's id.
+            _ if self.from.is_person(chat) && !self.from.is_placeholder(chat) => self.person(chat),
             _ => Ok(chat.to_string()),
         }
     }
@@ -534,7 +570,12 @@ impl<'a> MappedImporter<'a> {
                 c.name = c.nickname.clone();
             }
             if across {
-                c.extras.retain(|k, _| !k.starts_with("wa.") && !k.starts_with("wai.") && !k.starts_with("wechat."));
+                c.extras.retain(|k, _| {
+                    !k.starts_with("wa.")
+                        && !k.starts_with("wai.")
+                        && !k.starts_with("wechat.")
+                        && !k.starts_with("tg.")
+                });
             }
             mapped_contacts.push(c);
         }
@@ -699,9 +740,14 @@ pub fn write_template(inner: &mut dyn Importer, from: Family, to: Family, path: 
         format!(
             "# chatferry contact map: each person's id in {} and in {}.\n\
              # WhatsApp: the phone number with country code (+4915…); WeChat: the username (wxid_… or a custom id).\n\
-             # Fill in the empty ids, then: chatferry convert … --contacts THIS_FILE\n",
+             {}# Fill in the empty ids, then: chatferry convert … --contacts THIS_FILE\n",
             from.key(),
-            to.key()
+            to.key(),
+            if from == Family::Telegram {
+                "# Telegram: the user id as the export writes it (user123…).\n"
+            } else {
+                ""
+            }
         )
     };
     let entry = |out: &mut String, table: &str, id: &str, c: Option<&Contact>| {
@@ -718,14 +764,14 @@ pub fn write_template(inner: &mut dyn Importer, from: Family, to: Family, path: 
         let shown = match from {
             _ if from.needs_number(id) => String::new(),
             Family::WhatsApp => chatferry_core::phone::phone_of_jid(id).unwrap_or_else(|| id.to_string()),
-            Family::WeChat => id.to_string(),
+            Family::WeChat | Family::Telegram => id.to_string(),
         };
         out.push_str(&format!("{} = {}\n", from.key(), q(&shown)));
         if to != from {
             // A phone number in a WeChat profile is the likely WhatsApp id.
             let guess = match to {
                 Family::WhatsApp => c.and_then(|c| c.phone.clone()).unwrap_or_default(),
-                Family::WeChat => String::new(),
+                Family::WeChat | Family::Telegram => String::new(),
             };
             out.push_str(&format!("{} = {}\n", to.key(), q(&guess)));
         }
@@ -736,6 +782,13 @@ pub fn write_template(inner: &mut dyn Importer, from: Family, to: Family, path: 
                 .collect();
             if !known.is_empty() {
                 out.push_str(&format!("# known as: {}\n", known.join(", ")));
+            }
+            // Telegram's export pairs phone-book numbers to names only: a
+            // suggestion for the person to check, never filled in for them.
+            if let Some(phones) = c.extras.get("tg.phone_book").filter(|_| to == Family::WhatsApp) {
+                out.push_str(&format!(
+                    "# your Telegram contacts list has this name with {phones}: if that is this person, copy it above\n"
+                ));
             }
         }
     };

@@ -107,7 +107,7 @@ pub fn run(req: Request) -> Result<ExitCode> {
     let reader = crate::select::apply(&mut reader, selection, &mut selected);
     let map_needs_ids = |what: &str| {
         UsageError(format!(
-            "{} is not a WhatsApp or WeChat history; {what} pairs their ids (phone numbers, WeChat usernames)",
+            "{} is not a WhatsApp, WeChat or Telegram history; {what} pairs their ids (phone numbers, WeChat usernames, Telegram user ids)",
             req.input.display()
         ))
     };

@@ -1,26 +1,31 @@
 //! The conversion matrix: every ordered pair of {archive, whatsapp-android,
 //! whatsapp-ios, wechat-android, wechat-ios} on the shared fixture set (the
 //! canonical WhatsApp-side sample and the WeChat sample, each written in
-//! every store by the generator). Across apps the contact map pairs
+//! every store by the generator), and the generated Telegram account export
+//! into each of them (Telegram is read only). Across apps the contact map pairs
 //! everyone. Each pair checks the message count, the per-kind report, that
 //! text, time (to the second: WeChat for iPhone keeps seconds), sender and
 //! media hashes survive, and that converting the output back to the source
 //! app keeps what the first conversion kept.
 
 use chatferry_core::{Message, MessageKind};
-use chatferry_tests::fixtures::{canonical, wechat_android as wc, wechat_ios as wi, whatsapp_android, whatsapp_ios};
+use chatferry_tests::fixtures::{
+    canonical, telegram, wechat_android as wc, wechat_ios as wi, whatsapp_android, whatsapp_ios,
+};
 use chatferry_tests::harness::{archive_messages, path_arg as s, Env};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 const ADAPTERS: [&str; 5] = ["archive", "whatsapp-android", "whatsapp-ios", "wechat-android", "wechat-ios"];
 
-/// One map for both samples: the WhatsApp sample's people get WeChat ids,
-/// the WeChat sample's people get numbers; the owner is one person.
+/// One map for the three samples: the WhatsApp sample's people get WeChat
+/// ids, the WeChat sample's people get numbers, the Telegram export's people
+/// both; the owner is one person.
 const MAP: &str = r#"
 [owner]
 whatsapp = "+4915112345678"
 wechat = "wxid_k3l9m2n8p4q1"
+telegram = "user100000001"
 
 [[person]]
 whatsapp = "+4915187654321"
@@ -28,21 +33,33 @@ wechat = "wxid_alice"
 [[person]]
 whatsapp = "+8613800138000"
 wechat = "wxid_lilei"
+telegram = "user200000002"
 [[person]]
 whatsapp = "+971501234567"
 wechat = "wxid_mohammed"
 [[person]]
 whatsapp = "+14155550123"
 wechat = "wxid_prefixy"
+telegram = "user400000004"
 [[person]]
 whatsapp = "+8613800138001"
 wechat = "wxid_zhang3wei"
 [[person]]
 whatsapp = "+971501234568"
 wechat = "wxid_amina7"
+telegram = "user300000003"
 [[person]]
 whatsapp = "+14155550124"
 wechat = "bob_custom_id"
+telegram = "user500000005"
+[[person]]
+whatsapp = "+14155550125"
+wechat = "wxid_gone"
+telegram = "user600000006"
+[[person]]
+whatsapp = "+14155550126"
+wechat = "wxid_noah"
+telegram = "user700000007"
 "#;
 
 fn family(adapter: &str) -> &str {
@@ -84,9 +101,13 @@ impl Ctx {
         let o = &parsed["owner"];
         person.insert(jid(o["whatsapp"].as_str().unwrap()), "me".to_string());
         person.insert(o["wechat"].as_str().unwrap().to_string(), "me".to_string());
+        person.insert(o["telegram"].as_str().unwrap().to_string(), "me".to_string());
         for p in parsed["person"].as_array().unwrap() {
             let j = jid(p["whatsapp"].as_str().unwrap());
             person.insert(p["wechat"].as_str().unwrap().to_string(), j.clone());
+            if let Some(t) = p.get("telegram").and_then(|t| t.as_str()) {
+                person.insert(t.to_string(), j.clone());
+            }
             person.insert(j.clone(), j);
         }
         Ctx { env: Env::new(), dir, map, person }
@@ -100,9 +121,15 @@ impl Ctx {
             return p.clone();
         }
         // A WeChat official account has no number: WhatsApp keeps its id as the address.
-        match id.strip_suffix("@s.whatsapp.net") {
-            Some(local) if !local.bytes().all(|b| b.is_ascii_digit()) => local.to_string(),
-            _ => id.to_string(),
+        let local = match id.strip_suffix("@s.whatsapp.net") {
+            Some(local) if !local.bytes().all(|b| b.is_ascii_digit()) => local,
+            _ => id,
+        };
+        // Telegram's groups and channels (`chat123`, `channel123`) are groups elsewhere.
+        let group = local.strip_prefix("channel").or(local.strip_prefix("chat"));
+        match group.filter(|g| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit())) {
+            Some(g) => format!("group {g}"),
+            None => local.to_string(),
         }
     }
 
@@ -235,6 +262,7 @@ fn source(ctx: &Ctx, adapter: &str) -> PathBuf {
         "whatsapp-ios" => whatsapp_ios::write_sample(&at).root,
         "wechat-android" => wc::write_sample(&at, &wc::Spec::default()).root,
         "wechat-ios" => wi::write_sample(&at, &wi::Spec::default()).root,
+        "telegram-json" => telegram::write_account(&at).parent().unwrap().to_path_buf(),
         _ => unreachable!(),
     }
 }
@@ -259,8 +287,10 @@ fn every_target_from(src: &str) {
             assert_eq!(w["failed"].as_u64(), Some(0), "{what}: {kind}: {report}");
         }
 
-        // Voice notes keep their codec across apps, and the report says they may not play.
-        if family(src) != family(dst) && src != "archive" && dst != "archive" {
+        // Voice notes keep their codec across apps, and the report says they may not play
+        // (Telegram's are Ogg Opus, as WhatsApp's).
+        let ogg_into_whatsapp = src == "telegram-json" && dst.starts_with("whatsapp");
+        if family(src) != family(dst) && src != "archive" && dst != "archive" && !ogg_into_whatsapp {
             let voice = report["reasons"]
                 .as_array()
                 .unwrap()
@@ -286,7 +316,7 @@ fn every_target_from(src: &str) {
         assert_kept(&ctx, &read, &written, &what);
 
         // Back to the source app: what the first conversion kept stays.
-        if src != "archive" {
+        if src != "archive" && src != "telegram-json" {
             let back = ctx.path(&format!("back-from-{dst}"));
             ctx.convert(&out, dst, src, &back);
             let again = ctx.read(&back, src, &format!("read-back-from-{dst}"));
@@ -319,4 +349,9 @@ fn from_wechat_android() {
 #[test]
 fn from_wechat_ios() {
     every_target_from("wechat-ios");
+}
+
+#[test]
+fn from_telegram() {
+    every_target_from("telegram-json");
 }

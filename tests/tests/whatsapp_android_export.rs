@@ -49,7 +49,9 @@ fn the_export_has_consistent_bookkeeping() {
         0
     );
     assert_eq!(q("SELECT count(*) FROM chat WHERE jid_row_id NOT IN (SELECT _id FROM jid)"), 0);
-    assert_eq!(q("SELECT count(*) FROM message WHERE sender_jid_row_id IS NOT NULL AND sender_jid_row_id NOT IN (SELECT _id FROM jid)"), 0);
+    assert_eq!(q("SELECT count(*) FROM message WHERE sender_jid_row_id > 0 AND sender_jid_row_id NOT IN (SELECT _id FROM jid)"), 0);
+    // No other sender is 0, never NULL: whatsapp-chat-exporter compares it with 0.
+    assert_eq!(q("SELECT count(*) FROM message WHERE _id > 1 AND sender_jid_row_id IS NULL"), 0);
     assert_eq!(q("SELECT count(*) FROM sqlite_master WHERE name = 'messages'"), 0, "no legacy table");
     assert_eq!(q("PRAGMA user_version"), 1);
     assert_eq!(

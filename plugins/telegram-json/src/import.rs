@@ -20,6 +20,9 @@ pub struct TelegramImporter {
     contacts: std::vec::IntoIter<Contact>,
     chats: std::vec::IntoIter<Chat>,
     messages: ReaderMessages,
+    /// A zip's unpacked folder: kept until the importer goes, as writers
+    /// copy media after the reading ends.
+    _unpacked: Option<tempfile::TempDir>,
 }
 
 /// The words a walk is stopped with when the importer was dropped.
@@ -52,7 +55,8 @@ fn read_error(shown: &str, e: serde_json::Error) -> Error {
 
 pub fn open(input: &Path, options: &Options) -> Result<TelegramImporter> {
     let zone = Zone::from_option(options.get("timezone"))?;
-    let source = locate(input)?;
+    let mut source = locate(input)?;
+    let unpacked = source.unpacked.take();
     let mut roster = Roster::default();
     let shape = walk(reader(&source.json)?, &mut roster).map_err(|e| read_error(&source.shown, e))?;
     if shape == Shape::Neither {
@@ -87,7 +91,13 @@ pub fn open(input: &Path, options: &Options) -> Result<TelegramImporter> {
         Box::new(move |size, report, send| read_messages(source, lift, size, report, send)),
     )
     .finishing_each(hashing());
-    Ok(TelegramImporter { header, contacts: contacts.into_iter(), chats: chats.into_iter(), messages })
+    Ok(TelegramImporter {
+        header,
+        contacts: contacts.into_iter(),
+        chats: chats.into_iter(),
+        messages,
+        _unpacked: unpacked,
+    })
 }
 
 fn notes_about_chats(plans: &[ChatPlan], report: &mut Report) {

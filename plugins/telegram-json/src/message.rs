@@ -23,6 +23,9 @@ use std::path::PathBuf;
 pub struct Tally {
     pub local_times: u64,
     pub zone: String,
+    /// The exporter's UTC offset in 1970 (minutes), from an `edited` of
+    /// epoch 0 written in local time (exports before 2020).
+    pub epoch_offset: Option<i32>,
     pub dst: u64,
     pub no_time: u64,
     pub repeated: u64,
@@ -32,6 +35,8 @@ pub struct Tally {
     pub unsupported: u64,
     pub empty: u64,
     pub custom_reactions: u64,
+    /// Pictures of "changed the photo" events, not carried.
+    pub event_photos: u64,
     pub uncounted_reactions: u64,
     /// Service actions chatferry has no word for, by name.
     pub actions: BTreeMap<String, u64>,
@@ -40,9 +45,18 @@ pub struct Tally {
 impl Tally {
     pub fn notes(&self, r: &mut Report) {
         if self.local_times > 0 {
+            let hint = match self.epoch_offset {
+                Some(m) => format!(
+                    " (its never-edited marks say the exporting computer was at UTC{}{:02}:{:02}, by 1970's rules)",
+                    if m < 0 { '-' } else { '+' },
+                    m.abs() / 60,
+                    m.abs() % 60
+                ),
+                None => String::new(),
+            };
             r.note(format!(
                 "{} no UTC time (Telegram Desktop before 3.7.6, mid-2022, wrote local times only) and {} read \
-                 in {}; if that is not where the export was made, convert again with --opt timezone=ZONE",
+                 in {}; if that is not where the export was made{hint}, convert again with --opt timezone=ZONE",
                 counted(self.local_times, "message had", "messages had"),
                 if self.local_times == 1 { "was" } else { "were" },
                 self.zone
@@ -101,6 +115,13 @@ impl Tally {
             r.note(format!(
                 "{} no content in the export (dice, stories and paid media are not exported); kept as `other`",
                 counted(self.empty, "message has", "messages have")
+            ));
+        }
+        if self.event_photos > 0 {
+            r.note(format!(
+                "{} of events (a new group photo, a suggested one) not carried (the event is; its file stays \
+                 in the export, named in the message's tg.photo)",
+                counted(self.event_photos, "picture", "pictures")
             ));
         }
         if self.custom_reactions > 0 {
@@ -229,7 +250,15 @@ impl Lift {
         if let Some(s) = raw.edited_unixtime.filter(|s| *s > 0) {
             m.edited = true;
             m.edited_ms = Some(s * 1000);
-        } else if let Some(e) = raw.edited.as_deref().filter(|e| !e.starts_with("1970-01-01")) {
+        } else if let Some(epoch) =
+            raw.edited.as_deref().filter(|e| e.starts_with("1970-01-01") || e.starts_with("1969-12-31"))
+        {
+            // Never edited: epoch 0 in the exporter's local time, which tells its offset.
+            if self.tally.epoch_offset.is_none() {
+                let t = chrono::NaiveDateTime::parse_from_str(epoch.trim(), "%Y-%m-%dT%H:%M:%S").ok();
+                self.tally.epoch_offset = t.map(|t| (t.and_utc().timestamp() / 60) as i32);
+            }
+        } else if let Some(e) = raw.edited.as_deref() {
             // Before 2020 every message had `edited`, epoch 0 when never edited.
             m.edited = true;
             m.edited_ms = self.local_ms(e);
@@ -337,7 +366,12 @@ impl Lift {
                 }
                 Some("voice_message") => MessageKind::Voice,
                 Some("audio_file") => MessageKind::Audio,
-                _ => MessageKind::Document,
+                // A kind newer than chatferry: its file is a document, its name kept.
+                Some(other) => {
+                    m.extras.insert("tg.media_type".into(), other.to_string());
+                    MessageKind::Document
+                }
+                None => MessageKind::Document,
             };
             let media = self.media(raw.file.as_deref(), m);
             if let Some(e) = &raw.sticker_emoji {
@@ -491,6 +525,12 @@ impl Lift {
             targets,
             value,
         };
+        // An event's picture (a new group photo, a suggested one) has no
+        // place beside an event in any store: named and counted, not lost unsaid.
+        if let Some(p) = raw.photo.as_deref() {
+            m.extras.insert("tg.photo".into(), p.to_string());
+            self.tally.event_photos += 1;
+        }
         let duration = raw.duration_seconds.or_else(|| rest_number(&raw, "duration")).map(|s| s * 1000);
         let ev = match action.as_str() {
             "create_group" | "create_channel" => event("group_created", raw.title.clone(), targets),
@@ -502,16 +542,7 @@ impl Lift {
             }
             "join_group_by_link" | "join_group_by_request" => event("member_joined_by_link", None, vec![]),
             "edit_group_title" => event("title_changed", raw.title.clone(), vec![]),
-            "edit_group_photo" | "delete_group_photo" => {
-                if let Some(p) = raw.photo.as_deref() {
-                    let mut media = self.media(Some(p), m);
-                    media.mime = Some("image/jpeg".into());
-                    media.width = raw.width;
-                    media.height = raw.height;
-                    m.media = Some(media);
-                }
-                event("photo_changed", None, vec![])
-            }
+            "edit_group_photo" | "delete_group_photo" => event("photo_changed", None, vec![]),
             "set_messages_ttl" => {
                 event("disappearing_timer", rest_number(&raw, "period").map(|p| p.to_string()), vec![])
             }
@@ -563,7 +594,8 @@ impl Lift {
         if !action.is_empty() {
             m.extras.insert("tg.action".into(), action);
         }
-        m.text = (!text.plain.is_empty()).then_some(text.plain);
+        // A custom service message is its sentence (Telegram's own words).
+        m.text = (!text.plain.is_empty()).then_some(text.plain).or(raw.information_text);
         m.system = Some(Box::new(ev));
     }
 }

@@ -168,7 +168,16 @@ impl Roster {
                 let raw_id = head.id.as_ref().map(|i| i.0.clone());
                 let others: Vec<&String> =
                     seen.people.iter().filter(|p| Some(p.as_str()) != owner && p.starts_with("user")).collect();
+                // Saved Messages is the owner's chat with themselves, as
+                // WhatsApp's "Message yourself" is.
+                let kind = match (kind, owner) {
+                    (ChatKind::Other, Some(_)) if head.kind.as_deref() == Some("saved_messages") => ChatKind::Direct,
+                    _ => kind,
+                };
                 let id = match (kind, raw_id) {
+                    (ChatKind::Direct, _) if head.kind.as_deref() == Some("saved_messages") => {
+                        owner.unwrap_or("saved_messages").to_string()
+                    }
                     // A one-to-one chat is its person's: the one other who
                     // wrote (exports before 2021 offset the chat's id), else its id.
                     (ChatKind::Direct, _) if others.len() == 1 => others[0].clone(),
@@ -190,16 +199,19 @@ impl Roster {
                     .filter(|p| !(kind != ChatKind::Direct && p.starts_with("channel") && **p == id))
                     .map(|p| Participant { contact: p.clone(), ..Default::default() })
                     .collect();
-                if kind == ChatKind::Direct {
+                if kind == ChatKind::Direct && Some(id.as_str()) != owner {
                     participants.retain(|p| Some(p.contact.as_str()) != owner);
                     if !participants.iter().any(|p| p.contact == id) {
                         participants.insert(0, Participant { contact: id.clone(), ..Default::default() });
                     }
                 }
-                let own_only = kind != ChatKind::Direct
+                // A group or channel whose every message is the owner's (a
+                // channel's own posts are the channel's, a bot chat is one-to-one).
+                let shared = prefix != "user" && matches!(kind, ChatKind::Group | ChatKind::Official);
+                let own_only = shared
                     && owner.is_some()
-                    && seen.messages > 0
-                    && seen.people.iter().all(|p| Some(p.as_str()) == owner || **p == id);
+                    && !seen.people.is_empty()
+                    && seen.people.iter().all(|p| Some(p.as_str()) == owner);
                 let title = head.name.clone().or_else(|| match kind {
                     ChatKind::Other => Some(other_title(head.kind.as_deref())),
                     // `null`: the account was deleted; Telegram shows it so.
@@ -225,6 +237,14 @@ impl Roster {
                 book.entry(name).or_default().push(phone.trim().to_string());
             }
         }
+        // One-to-one chats without a name: the account was deleted.
+        let deleted: HashSet<String> = self
+            .chats
+            .iter()
+            .filter(|c| c.head.name.is_none() && c.head.kind.as_deref() == Some("personal_chat"))
+            .flat_map(|c| c.people.iter().cloned())
+            .filter(|p| Some(p.as_str()) != owner && !self.names.contains_key(p))
+            .collect();
         let mut out = Vec::new();
         let mut listed = HashSet::new();
         if let Some(o) = owner {
@@ -237,7 +257,12 @@ impl Roster {
             if !listed.insert(id.clone()) {
                 continue;
             }
-            let name = self.names.get(id).cloned().or_else(|| id.strip_prefix("name:").map(str::to_string));
+            let name = self
+                .names
+                .get(id)
+                .cloned()
+                .or_else(|| id.strip_prefix("name:").map(str::to_string))
+                .or_else(|| deleted.contains(id.as_str()).then(|| "Deleted Account".to_string()));
             let mut extras = Extras::new();
             if let Some(phones) = name.as_ref().and_then(|n| book.get(n)) {
                 extras.insert("tg.phone_book".into(), phones.join(", "));

@@ -13,8 +13,8 @@ pub struct Source {
     pub root: PathBuf,
     /// How the person knows the input, for messages.
     pub shown: String,
-    /// A zip's private unpacked folder, kept while the import runs.
-    pub _unpacked: Option<tempfile::TempDir>,
+    /// A zip's private unpacked folder: whoever takes it keeps the files.
+    pub unpacked: Option<tempfile::TempDir>,
 }
 
 const NAME: &str = "result.json";
@@ -40,13 +40,13 @@ pub fn locate(input: &Path) -> Result<Source> {
             };
             let json = unpacked.root.join(&rel);
             let root = json.parent().map(Path::to_path_buf).unwrap_or_else(|| unpacked.root.clone());
-            return Ok(Source { json, root, shown, _unpacked: Some(unpacked.dir) });
+            return Ok(Source { json, root, shown, unpacked: Some(unpacked.dir) });
         }
         let root = input.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
-        return Ok(Source { json: input.to_path_buf(), root, shown, _unpacked: None });
+        return Ok(Source { json: input.to_path_buf(), root, shown, unpacked: None });
     }
     if let Some(json) = json_in(input) {
-        return Ok(Source { json, root: input.to_path_buf(), shown, _unpacked: None });
+        return Ok(Source { json, root: input.to_path_buf(), shown, unpacked: None });
     }
     // The folder above the export's (where Telegram Desktop puts it: Downloads/Telegram Desktop/).
     let mut inner: Vec<PathBuf> = std::fs::read_dir(input)
@@ -60,7 +60,7 @@ pub fn locate(input: &Path) -> Result<Source> {
     match inner.len() {
         1 => {
             let root = inner.remove(0);
-            Ok(Source { json: root.join(NAME), root, shown, _unpacked: None })
+            Ok(Source { json: root.join(NAME), root, shown, unpacked: None })
         }
         0 => Err(Error::bad_input(format!(
             "{shown} holds no result.json: give the folder Telegram Desktop exported (ChatExport_… or \

@@ -154,7 +154,9 @@ fn the_2020_account_export_reads_whole() {
     assert_eq!(vvvvv.extras.get("tg.phone_book").map(String::as_str), Some("+7 951 123 45 67, +7 910 765 43 21"));
     assert_eq!(vvvvv.phone, None);
     let n = notes(&r);
-    assert!(n.contains("50 messages had no UTC time") && n.contains("UTC"), "{n}");
+    assert!(n.contains("50 messages had no UTC time") && n.contains("read in UTC"), "{n}");
+    // `edited: 1970-01-01T05:00:00` on messages never edited: the exporter was at UTC+5.
+    assert!(n.contains("was at UTC+05:00"), "{n}");
     assert!(n.contains("11 files were not in the export"), "{n}");
 }
 
@@ -254,7 +256,8 @@ fn channel_posts_self_destructing_media_and_edits() {
 }
 
 /// 2025-03: two service messages with photos (a group photo change and a
-/// suggested profile photo) and their sizes.
+/// suggested profile photo) and their sizes; the change's picture is named,
+/// and said not to be carried.
 #[test]
 fn service_photos_are_kept_with_the_event() {
     let Some(p) = sample("telegram_2025-03_service-photo-size", "service_photos_are_kept_with_the_event") else {
@@ -263,7 +266,12 @@ fn service_photos_are_kept_with_the_event() {
     let r = read(&p, &Options::new()).unwrap();
     assert_eq!(r.messages.len(), 2);
     let changed = r.messages.iter().find(|m| m.system.as_ref().is_some_and(|s| s.action == "photo_changed")).unwrap();
-    assert!(changed.media.is_some());
+    assert!(changed.extras.contains_key("tg.photo") && changed.media.is_none());
+    assert!(
+        notes(&r).contains("2 pictures of events (a new group photo, a suggested one) not carried"),
+        "{}",
+        notes(&r)
+    );
     assert!(r.messages.iter().any(|m| m.system.as_ref().is_some_and(|s| s.action == "suggested_a_profile_photo")));
 }
 

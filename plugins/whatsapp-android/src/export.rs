@@ -386,7 +386,10 @@ impl WaExporter {
         let key_id = m.extras.get("wa.key_id").cloned().unwrap_or_else(|| Self::key_id_for(m));
         let sender_row = match (&m.sender, m.from_me, group) {
             (Some(s), false, true) => Some(self.jid_row(s)?),
-            _ => None,
+            // Any other row: 0, not NULL (whatsapp-chat-exporter compares it
+            // with 0 and failed on a missed call and on group events of the
+            // owner's written with NULL).
+            _ => Some(0),
         };
         let native_type = codes::type_of(m.kind);
         // A type read from a newer store is written back as it was, except

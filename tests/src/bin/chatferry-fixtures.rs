@@ -8,15 +8,19 @@
 //! - `chatferry-fixtures wechat-android OUT [--messages N]`: WeChat's app
 //!   folder (shared_prefs/, MicroMsg/<account>/EnMicroMsg.db encrypted with
 //!   WeChat's default device id, media), the WeChat sample or N messages.
+//! - `chatferry-fixtures telegram OUT [--messages N]`: a Telegram Desktop
+//!   account export (`result.json` and media): ten chats of every kind, or N
+//!   messages over a thousand chats (the benchmark input).
 
-use chatferry_tests::fixtures::{canonical, wechat_android, wechat_ios, whatsapp_android};
+use chatferry_tests::fixtures::{canonical, telegram, wechat_android, wechat_ios, whatsapp_android};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: chatferry-fixtures sample-archive OUT
        chatferry-fixtures whatsapp-android OUT [--messages N]
        chatferry-fixtures wechat-android OUT [--messages N]
-       chatferry-fixtures wechat-ios OUT [--messages N] [--backup]";
+       chatferry-fixtures wechat-ios OUT [--messages N] [--backup]
+       chatferry-fixtures telegram OUT [--messages N]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -88,6 +92,20 @@ fn main() -> ExitCode {
             } else {
                 println!("wrote {}: WeChat's Documents/ folder", out.display());
             }
+            ExitCode::SUCCESS
+        }
+        ["telegram", out] => {
+            let p = telegram::write_account(&PathBuf::from(out));
+            println!("wrote {}: a Telegram account export of {} messages", p.display(), telegram::FILE_MESSAGES);
+            ExitCode::SUCCESS
+        }
+        ["telegram", out, "--messages", n] => {
+            let Ok(n) = n.parse::<usize>() else {
+                eprintln!("{USAGE}");
+                return ExitCode::from(2);
+            };
+            let p = telegram::write_large(&PathBuf::from(out), n, 1000);
+            println!("wrote {}: a Telegram account export of {n} messages", p.display());
             ExitCode::SUCCESS
         }
         _ => {
