@@ -5,13 +5,11 @@
 use crate::message::{Lift, Tally};
 use crate::people::{ChatPlan, Roster};
 use crate::raw::Raw;
-use crate::repair::Repair;
 use crate::source::{locate, Source};
-use crate::walk::{walk, ChatHead, Shape, Sink};
+use crate::walk::{walk, ChatHead, Shape, Sink, WalkError};
 use chatferry_core::producer::{Finishing, ReaderMessages};
 use chatferry_core::zone::Zone;
 use chatferry_core::{Chat, Contact, Error, Header, Importer, Message, Options, Report, Result, MODEL_VERSION};
-use std::io::BufReader;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -28,28 +26,27 @@ pub struct TelegramImporter {
 /// The words a walk is stopped with when the importer was dropped.
 const STOPPED: &str = "chatferry: the reading was stopped";
 
-/// The file, repaired, buffered: what both passes read.
-fn reader(json: &Path) -> Result<BufReader<Repair<std::fs::File>>> {
-    let f = chatferry_core::small_file::open_regular(json).map_err(|e| Error::io(json, "open", e))?;
-    Ok(BufReader::with_capacity(64 << 10, Repair::new(f)))
+/// The file both passes read (in large blocks: the walk keeps a window of its own).
+fn reader(json: &Path) -> Result<std::fs::File> {
+    chatferry_core::small_file::open_regular(json).map_err(|e| Error::io(json, "open", e))
 }
 
 /// A walk's failure in words a person can act on.
-fn read_error(shown: &str, e: serde_json::Error) -> Error {
-    use serde_json::error::Category;
-    let at = format!("line {}, column {}", e.line(), e.column());
-    match e.classify() {
-        Category::Eof => Error::bad_input(format!(
-            "{shown}: result.json ends in the middle ({at}): the export was interrupted or the file was cut \
-             short; export again in Telegram Desktop and wait for \"Done\""
+fn read_error(shown: &str, e: WalkError) -> Error {
+    match e {
+        WalkError::Eof => Error::bad_input(format!(
+            "{shown}: result.json ends in the middle: the export was interrupted or the file was cut short; \
+             export again in Telegram Desktop and wait for \"Done\""
         )),
-        Category::Io => Error::bad_input(format!("{shown}: {e}")),
-        Category::Syntax => Error::bad_input(format!(
-            "{shown}: result.json is not readable JSON at {at} ({e}); it is damaged or not Telegram's export"
+        WalkError::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => Error::bad_input(format!("{shown}: {e}")),
+        WalkError::Io(e) => Error::io(Path::new(shown), "read", e),
+        WalkError::Syntax { at, what } => Error::bad_input(format!(
+            "{shown}: result.json is not readable JSON near byte {at} ({what}); it is damaged or not Telegram's export"
         )),
-        Category::Data => {
-            Error::bad_input(format!("{shown}: result.json does not have the shape of a Telegram export at {at} ({e})"))
-        }
+        WalkError::Data { at, what } => Error::bad_input(format!(
+            "{shown}: result.json does not have the shape of a Telegram export near byte {at} ({what})"
+        )),
+        WalkError::Stopped(why) => Error::internal(why),
     }
 }
 
@@ -58,8 +55,8 @@ pub fn open(input: &Path, options: &Options) -> Result<TelegramImporter> {
     let mut source = locate(input)?;
     let unpacked = source.unpacked.take();
     let mut roster = Roster::default();
-    let shape = walk(reader(&source.json)?, &mut roster).map_err(|e| read_error(&source.shown, e))?;
-    if shape == Shape::Neither {
+    let outline = walk(reader(&source.json)?, &mut roster).map_err(|e| read_error(&source.shown, e))?;
+    if outline.shape == Shape::Neither {
         return Err(Error::bad_input(format!(
             "{}: this JSON is not a Telegram Desktop export (it has neither `chats` nor `messages` at its top)",
             source.shown
@@ -177,7 +174,7 @@ fn read_messages(
     if sink.stopped {
         return Ok(());
     }
-    walked.map_err(|e| read_error(&source.shown, e))?;
+    let outline = walked.map_err(|e| read_error(&source.shown, e))?;
     if !sink.batch.is_empty() {
         let last = std::mem::take(&mut sink.batch);
         (sink.send)(last);
@@ -185,6 +182,13 @@ fn read_messages(
     let tally: Tally = sink.lift.tally;
     let mut r = report.lock().map_err(|_| Error::internal("report lock poisoned"))?;
     tally.notes(&mut r);
+    if outline.escapes + outline.unquoted_ids > 0 {
+        r.note(format!(
+            "Telegram Desktop's invalid JSON was read as meant: {} written as \\x escapes, {} without quotes",
+            chatferry_core::text_form::counted(outline.escapes, "control character", "control characters"),
+            chatferry_core::text_form::counted(outline.unquoted_ids, "custom-emoji path", "custom-emoji paths")
+        ));
+    }
     Ok(())
 }
 

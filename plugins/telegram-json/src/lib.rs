@@ -9,7 +9,6 @@ mod import;
 mod message;
 mod people;
 mod raw;
-mod repair;
 mod source;
 mod walk;
 

@@ -65,7 +65,10 @@ fn json_that_is_no_telegram_export_is_said_to_be_none() {
     assert!(err.contains("not a Telegram Desktop export"), "{err}");
     std::fs::write(&p, "[1, 2, 3]").unwrap();
     let err = open_err(&p);
-    assert!(err.contains("shape of a Telegram export"), "{err}");
+    assert!(err.contains("not a JSON object, as every Telegram export is"), "{err}");
+    std::fs::write(&p, r#"{"messages": [{"id": 1, "text": {"a": 1}}]}"#).unwrap();
+    let err = open_err(&p);
+    assert!(err.contains("shape of a Telegram export near byte 14"), "{err}");
 }
 
 #[test]
