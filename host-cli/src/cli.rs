@@ -155,7 +155,8 @@ pub enum PluginCommand {
     New {
         /// The new adapter's id, e.g. `signal` (lower-case letters, digits, hyphens).
         name: String,
-        /// The folder to create the crate in (default: the current folder).
+        /// The folder to create the crate's folder NAME in (default: the current
+        /// folder); a DIR already named NAME and empty is the crate's folder itself.
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
         /// Where chatferry-core's sources are (default: the ones this binary was built from).

@@ -136,8 +136,21 @@ fn new(name: &str, dir: Option<&Path>, core_path: Option<&Path>) -> Result<ExitC
     if name == chatferry_core::archive::ADAPTER_ID {
         bail!(UsageError("archive is the built-in adapter's id; choose another name".into()));
     }
-    let parent = dir.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+    // `--dir plugins` and `--dir plugins/NAME` both mean plugins/NAME: the
+    // second once made plugins/NAME/NAME, a crate inside an empty folder.
+    let given = dir.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+    let names_itself = given.file_name().is_some_and(|f| f == name)
+        && std::fs::read_dir(&given).map_or(true, |mut entries| entries.next().is_none());
+    let parent = match given.parent().filter(|p| names_itself && !p.as_os_str().is_empty()) {
+        Some(p) => p.to_path_buf(),
+        None if names_itself => PathBuf::from("."),
+        None => given,
+    };
     let crate_dir = parent.join(name);
+    if names_itself && crate_dir.is_dir() {
+        // The empty folder named for the crate: made again below.
+        std::fs::remove_dir(&crate_dir).with_context(|| format!("cannot use {}", crate_dir.display()))?;
+    }
     if crate_dir.exists() {
         bail!("{} already exists; choose another name or --dir", crate_dir.display());
     }

@@ -68,6 +68,8 @@ pub fn render(name: &str, core_path: &str, standalone: bool) -> Result<Rendered>
             }
             "src/lib.rs" => {
                 swap("pub const ADAPTER_ID: &str = \"template\";", &format!("pub const ADAPTER_ID: &str = {name:?};"))?;
+                // The plugin's type is named for it (`SignalDesktopPlugin`).
+                swap("TemplatePlugin", &format!("{}Plugin", camel(name)))?;
                 swap(
                     "pub const ADAPTER_NAME: &str = \"Tab-separated text (plugin template)\";",
                     &format!(
@@ -83,6 +85,16 @@ pub fn render(name: &str, core_path: &str, standalone: bool) -> Result<Rendered>
         files.push((*path, out));
     }
     Ok(Rendered { files })
+}
+
+/// `signal-desktop` → `SignalDesktop`.
+fn camel(name: &str) -> String {
+    name.split('-')
+        .map(|part| {
+            let mut c = part.chars();
+            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+        })
+        .collect()
 }
 
 /// Adapter ids: lower-case ASCII letters, digits and hyphens, starting with a letter.
@@ -110,6 +122,7 @@ mod tests {
         assert!(cargo.trim_end().ends_with("[workspace]"));
         let lib = &r.files.iter().find(|(p, _)| *p == "src/lib.rs").unwrap().1;
         assert!(lib.contains("pub const ADAPTER_ID: &str = \"signal-desktop\";"));
+        assert!(lib.contains("impl Plugin for SignalDesktopPlugin") && !lib.contains("TemplatePlugin"));
         let member = render("signal", "../../core", false).unwrap();
         let cargo = &member.files.iter().find(|(p, _)| *p == "Cargo.toml").unwrap().1;
         for inherited in ["version.workspace = true", "edition.workspace = true", "chatferry-core.workspace = true"] {

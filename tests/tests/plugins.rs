@@ -136,6 +136,11 @@ fn plugin_new_builds_installs_and_is_listed() {
     assert!(krate.join("src/lib.rs").is_file() && krate.join("tests/roundtrip.rs").is_file());
     env.run(&["plugin", "new", "hello-tsv", "--dir", s(dir.path())]).fails_with(1);
     env.run(&["plugin", "new", "Bad_Name", "--dir", s(dir.path())]).fails_with(2);
+    // A --dir that names the crate's own (empty) folder is that folder, not its parent.
+    let own = dir.path().join("plugins/named-here");
+    std::fs::create_dir_all(&own).unwrap();
+    env.run(&["plugin", "new", "named-here", "--dir", s(&own)]).ok();
+    assert!(own.join("Cargo.toml").is_file() && !own.join("named-here").exists());
 
     // Same dependency versions as the workspace, and a target folder kept
     // between runs so only the new crate itself compiles.

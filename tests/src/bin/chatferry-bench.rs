@@ -3,7 +3,8 @@
 //! timed with its peak RSS and compared with the physical floor — a plain
 //! SQLite scan of the same rows (message joined to its chat and sender
 //! tables), the best of three done in the same run; for the archive input,
-//! reading and parsing its messages.jsonl. Conversions that write an app's
+//! reading and parsing its messages.jsonl; for a Telegram export, serde_json
+//! parsing its result.json into `IgnoredAny` from a stream. Conversions that write an app's
 //! store also get a write floor: SQLite alone copying those rows into the
 //! target's message table (its real schema, indexes made after the rows,
 //! as the exporters do) — what any writer of that store pays before
@@ -22,7 +23,7 @@
 //! and ≥ 20× less memory than whatsapp-chat-exporter). Exits 1 if a
 //! target is missed.
 
-use chatferry_tests::fixtures::{ios_backup, wechat_android, whatsapp_android};
+use chatferry_tests::fixtures::{ios_backup, telegram, wechat_android, whatsapp_android};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -276,6 +277,16 @@ fn txt_floor(dir: &Path) -> (Duration, u64) {
         }
     }
     (start.elapsed(), lines)
+}
+
+/// Parsing a Telegram export with serde_json into `IgnoredAny`, read as
+/// a stream (the importer never holds the file): a plain validating scan,
+/// the floor for reading `result.json` (issue 39).
+fn telegram_floor(json: &Path) -> (Duration, u64) {
+    let start = Instant::now();
+    let f = std::io::BufReader::with_capacity(64 << 10, std::fs::File::open(json).unwrap());
+    let _: serde::de::IgnoredAny = serde_json::from_reader(f).unwrap();
+    (start.elapsed(), std::fs::metadata(json).unwrap().len())
 }
 
 /// What finding things in an html export costs: the search index's size
@@ -577,6 +588,19 @@ fn main() -> ExitCode {
             measure(&mut c, None)
         }));
         rows.push(Row { size: n, name: "whatsapp-txt read (inspect)", m, floor: line_floor, write_floor: None });
+
+        // Telegram Desktop's JSON export: a whole account, a thousandth of the messages in chats.
+        eprintln!("[{n}] telegram-json, read (inspect)");
+        let tg = telegram::write_large(&dir.join("telegram"), n, (n / 1000).max(1));
+        let (tg_floor, _) = best_of_3(|| telegram_floor(&tg));
+        let m = best_run((0..runs).map(|_| {
+            let mut c = Command::new(&chatferry);
+            c.args(["inspect", &p(&tg), "--quiet"]);
+            c.env("HOME", &home).env("XDG_DATA_HOME", home.join("data")).env_remove("CHATFERRY_PLUGIN_PATH");
+            measure(&mut c, None)
+        }));
+        rows.push(Row { size: n, name: "telegram-json read (inspect)", m, floor: tg_floor, write_floor: None });
+        let _ = std::fs::remove_dir_all(dir.join("telegram"));
 
         eprintln!("[{n}] archive → html");
         let m = run(&["convert", &p(&archive), "--to", "html"], &dir.join("html"));
