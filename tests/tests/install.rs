@@ -7,8 +7,16 @@ use chatferry_tests::harness::{path_arg as s, target_dir, Run};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const ADAPTERS: [&str; 7] =
-    ["archive", "html", "wechat-android", "wechat-ios", "whatsapp-android", "whatsapp-ios", "whatsapp-txt"];
+const ADAPTERS: [&str; 8] = [
+    "archive",
+    "html",
+    "telegram-json",
+    "wechat-android",
+    "wechat-ios",
+    "whatsapp-android",
+    "whatsapp-ios",
+    "whatsapp-txt",
+];
 
 /// `target/<profile>/xtask TASK ARGS`, using the build the tests run from.
 fn xtask(args: &[&str]) -> Run {
