@@ -279,3 +279,20 @@ fn a_telegram_history_written_as_whatsapp_text_is_what_telegram_imports() {
     }
     assert_eq!(read, telegram::MESSAGES);
 }
+
+#[test]
+fn a_cut_short_export_is_one_line_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = export(dir.path());
+    let json = input.join("result.json");
+    let text = std::fs::read(&json).unwrap();
+    std::fs::write(&json, &text[..text.len() * 2 / 3]).unwrap();
+    let out = dir.path().join("out");
+    let run = Env::new().run(&["convert", s(&input), "--to", "html", "-o", s(&out)]);
+    assert_ne!(run.code, 0);
+    assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("ends in the middle") && run.stderr.contains("export again"), "{}", run.stderr);
+    assert!(!out.exists(), "nothing is written");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left.len(), 1, "no temporary output is left beside it: {left:?}");
+}

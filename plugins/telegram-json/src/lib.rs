@@ -12,6 +12,35 @@ mod raw;
 mod source;
 mod walk;
 
+/// Entry points for the fuzz targets in fuzz/ (not an API).
+#[doc(hidden)]
+pub mod fuzzing {
+    use chatferry_core::{Adapter, Options};
+
+    /// Bytes as a `result.json`, imported whole (both passes), errors ignored.
+    pub fn export(bytes: &[u8]) {
+        let Ok(dir) = tempfile::tempdir() else { return };
+        let json = dir.path().join("result.json");
+        if std::fs::write(&json, bytes).is_err() {
+            return;
+        }
+        let Ok(mut imp) = super::TelegramJson.open_importer(&json, &Options::new()) else { return };
+        let _ = imp.header();
+        while imp.next_contacts(100).is_ok_and(|b| !b.is_empty()) {}
+        while imp.next_chats(100).is_ok_and(|b| !b.is_empty()) {}
+        while imp.next_messages(100).is_ok_and(|b| !b.is_empty()) {}
+        let _ = imp.finish();
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn the_telegram_json_corpus_passes() {
+            chatferry_core::fuzzing::smoke("telegram_json", super::export);
+        }
+    }
+}
+
 use chatferry_core::abi::guest::Plugin;
 use chatferry_core::{Adapter, AdapterInfo, Capabilities, Importer, OptionKind, OptionSpec, Options, PathKind, Result};
 use std::path::Path;

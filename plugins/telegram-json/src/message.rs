@@ -158,6 +158,8 @@ pub struct Lift {
     zone: Zone,
     chat: String,
     highest: Option<i64>,
+    /// Messages of the chat so far.
+    ordinal: u64,
     /// The last message's time: order for a repeated hour, a time for one without.
     last_ms: Option<i64>,
     pub tally: Tally,
@@ -174,6 +176,7 @@ impl Lift {
             zone,
             chat: String::new(),
             highest: None,
+            ordinal: 0,
             last_ms: None,
             tally,
         }
@@ -182,6 +185,7 @@ impl Lift {
     pub fn start_chat(&mut self, index: usize) {
         self.chat = self.plans.get(index).cloned().unwrap_or_else(|| format!("chat:{}", index + 1));
         self.highest = None;
+        self.ordinal = 0;
         self.last_ms = None;
     }
 
@@ -192,10 +196,6 @@ impl Lift {
             self.tally.dst += 1;
         }
         Some(ms)
-    }
-
-    fn person(&self, id: Option<&crate::walk::Id>, name: Option<&str>) -> Option<String> {
-        person_id(id, name)
     }
 
     fn named(&self, name: &str) -> String {
@@ -230,16 +230,18 @@ impl Lift {
             self.last_ms.unwrap_or(0)
         });
         self.last_ms = Some(timestamp_ms);
+        self.ordinal += 1;
         let id = match raw.id {
             Some(n) => format!("{}:{n}", self.chat),
-            None => format!("{}:@{timestamp_ms}:{}", self.chat, self.tally.no_time + self.tally.local_times),
+            // Reduced exports (chat-miner's) have no ids: the place in the chat.
+            None => format!("{}:#{}", self.chat, self.ordinal),
         };
         let mut m = Message { id, chat: self.chat.clone(), timestamp_ms, ..Default::default() };
         let service = raw.kind.as_deref() == Some("service");
         m.sender = if service {
-            self.person(raw.actor_id.as_ref(), raw.actor.as_deref())
+            person_id(raw.actor_id.as_ref(), raw.actor.as_deref())
         } else {
-            self.person(raw.from_id.as_ref(), raw.from.as_deref())
+            person_id(raw.from_id.as_ref(), raw.from.as_deref())
         };
         m.from_me = m.sender.is_some() && m.sender == self.owner;
         m.reply_to = raw.reply_to_message_id.map(|r| format!("{}:{r}", self.chat));
@@ -295,7 +297,7 @@ impl Lift {
             let emoji = match (r.kind.as_deref(), &r.emoji) {
                 (Some("emoji") | None, Some(e)) => e.clone(),
                 _ => {
-                    self.tally.custom_reactions += r.recent.len().max(1) as u64;
+                    self.tally.custom_reactions += r.recent.len() as u64;
                     "❔".to_string()
                 }
             };
@@ -432,25 +434,25 @@ impl Lift {
                 "tg.poll".into(),
                 serde_json::json!({"closed": p.closed, "total_voters": p.total_voters, "counts": counts}).to_string(),
             );
-            let votes = if chosen.is_empty() {
-                Vec::new()
-            } else {
-                vec![PollVote { voter: self.owner.clone(), from_me: true, options: chosen, timestamp_ms: None }]
+            // The export says how many chose each answer, and what the owner chose.
+            let options = p
+                .answers
+                .into_iter()
+                .map(|a| {
+                    let voters = self.owner.iter().filter(|_| a.chosen).cloned().collect();
+                    PollOption { text: a.text.plain, voters }
+                })
+                .collect();
+            let votes = match chosen.is_empty() {
+                true => Vec::new(),
+                false => vec![PollVote {
+                    voter: self.owner.clone(),
+                    from_me: true,
+                    options: chosen.clone(),
+                    timestamp_ms: None,
+                }],
             };
-            m.poll = Some(Box::new(Poll {
-                question: p.question.plain,
-                options: p.answers.into_iter().map(|a| PollOption { text: a.text.plain, voters: Vec::new() }).collect(),
-                votes,
-                ..Default::default()
-            }));
-            if let Some(v) = m.poll.as_mut().and_then(|p| p.votes.first().cloned()) {
-                let poll = m.poll.as_mut().expect("just set");
-                for i in &v.options {
-                    if let (Some(o), Some(me)) = (poll.options.get_mut(*i as usize), &self.owner) {
-                        o.voters.push(me.clone());
-                    }
-                }
-            }
+            m.poll = Some(Box::new(Poll { question: p.question.plain, options, votes, ..Default::default() }));
             return;
         }
         if let Some(t) = raw.todo {

@@ -192,19 +192,15 @@ impl Roster {
                 if head.left {
                     extras.insert("tg.left".into(), "1".into());
                 }
-                let mut participants: Vec<Participant> = seen
-                    .people
-                    .iter()
-                    .filter(|p| **p != id || kind != ChatKind::Direct)
-                    .filter(|p| !(kind != ChatKind::Direct && p.starts_with("channel") && **p == id))
-                    .map(|p| Participant { contact: p.clone(), ..Default::default() })
-                    .collect();
-                if kind == ChatKind::Direct && Some(id.as_str()) != owner {
-                    participants.retain(|p| Some(p.contact.as_str()) != owner);
-                    if !participants.iter().any(|p| p.contact == id) {
-                        participants.insert(0, Participant { contact: id.clone(), ..Default::default() });
-                    }
-                }
+                // A one-to-one chat's member is its person (the owner, in
+                // Saved Messages); a group's are everyone who wrote or acted
+                // but the chat itself (a channel posts as itself).
+                let members: Vec<&String> = match kind {
+                    ChatKind::Direct => vec![&id],
+                    _ => seen.people.iter().filter(|p| **p != id).collect(),
+                };
+                let participants =
+                    members.into_iter().map(|p| Participant { contact: p.clone(), ..Default::default() }).collect();
                 // A group or channel whose every message is the owner's (a
                 // channel's own posts are the channel's, a bot chat is one-to-one).
                 let shared = prefix != "user" && matches!(kind, ChatKind::Group | ChatKind::Official);
