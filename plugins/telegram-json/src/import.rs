@@ -7,21 +7,11 @@ use crate::people::{ChatPlan, Roster};
 use crate::raw::Raw;
 use crate::source::{locate, Source};
 use crate::walk::{walk, ChatHead, Shape, Sink, WalkError};
-use chatferry_core::producer::{Finishing, ReaderMessages};
+use chatferry_core::producer::{Finishing, Reader, StreamedImporter};
 use chatferry_core::zone::Zone;
-use chatferry_core::{Chat, Contact, Error, Header, Importer, Message, Options, Report, Result, MODEL_VERSION};
+use chatferry_core::{Chat, Error, Header, Message, Options, Report, Result, MODEL_VERSION};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-
-pub struct TelegramImporter {
-    header: Header,
-    contacts: std::vec::IntoIter<Contact>,
-    chats: std::vec::IntoIter<Chat>,
-    messages: ReaderMessages,
-    /// A zip's unpacked folder: kept until the importer goes, as writers
-    /// copy media after the reading ends.
-    _unpacked: Option<tempfile::TempDir>,
-}
 
 /// The words a walk is stopped with when the importer was dropped.
 const STOPPED: &str = "chatferry: the reading was stopped";
@@ -50,7 +40,9 @@ fn read_error(shown: &str, e: WalkError) -> Error {
     }
 }
 
-pub fn open(input: &Path, options: &Options) -> Result<TelegramImporter> {
+/// The importer: people and chats read at once, messages on a thread of
+/// their own (core's `StreamedImporter`).
+pub fn open(input: &Path, options: &Options) -> Result<StreamedImporter> {
     let zone = Zone::from_option(options.get("timezone"))?;
     let mut source = locate(input)?;
     let unpacked = source.unpacked.take();
@@ -82,18 +74,14 @@ pub fn open(input: &Path, options: &Options) -> Result<TelegramImporter> {
     };
     let chats: Vec<Chat> = plans.iter().map(|p| p.chat.clone()).collect();
     let lift = Lift::new(&source, &roster, plans, owner, zone);
-    let messages = ReaderMessages::new(
-        "telegram-json",
-        report,
-        Box::new(move |size, report, send| read_messages(source, lift, size, report, send)),
-    )
-    .finishing_each(hashing());
-    Ok(TelegramImporter {
-        header,
-        contacts: contacts.into_iter(),
-        chats: chats.into_iter(),
-        messages,
-        _unpacked: unpacked,
+    let reader: Reader = Box::new(move |size, report, send| read_messages(source, lift, size, report, send));
+    let importer =
+        StreamedImporter::new("telegram-json", header, contacts, chats, report, reader).finishing_each(hashing());
+    // A zip's unpacked files: kept as long as the importer, as writers copy
+    // media after the reading ends.
+    Ok(match unpacked {
+        Some(dir) => importer.keeping(dir),
+        None => importer,
     })
 }
 
@@ -190,28 +178,4 @@ fn read_messages(
         ));
     }
     Ok(())
-}
-
-impl Importer for TelegramImporter {
-    fn header(&mut self) -> Result<Header> {
-        Ok(self.header.clone())
-    }
-    fn next_contacts(&mut self, max: usize) -> Result<Vec<Contact>> {
-        Ok(self.contacts.by_ref().take(max).collect())
-    }
-    fn next_chats(&mut self, max: usize) -> Result<Vec<Chat>> {
-        Ok(self.chats.by_ref().take(max).collect())
-    }
-    fn next_messages(&mut self, max: usize) -> Result<Vec<Message>> {
-        self.messages.next(max)
-    }
-    fn recycle(&mut self, batch: Vec<Message>) {
-        self.messages.recycle(batch)
-    }
-    fn wants_batches_back(&self) -> bool {
-        true
-    }
-    fn finish(&mut self) -> Result<Report> {
-        self.messages.finish()
-    }
 }
