@@ -35,7 +35,7 @@ pub struct Tally {
     pub unsupported: u64,
     pub empty: u64,
     pub custom_reactions: u64,
-    /// Pictures of "changed the photo" events, not carried.
+    /// Pictures of events (a new group photo, a suggested one), not carried.
     pub event_photos: u64,
     pub uncounted_reactions: u64,
     /// Service actions chatferry has no word for, by name.
