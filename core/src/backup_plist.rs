@@ -1,6 +1,6 @@
 //! The plists of an iPhone backup, readable without the rest of the backup
 //! code: the host's `detect` uses `is_encrypted` to say that a backup needs
-//! its password.
+//! its password, and `backups` lists what each says of itself.
 
 use crate::{Error, Result};
 use std::path::Path;
@@ -17,6 +17,61 @@ pub fn has_app(dir: &Path, bundle_id: &str) -> Option<bool> {
     let v = read_plist(&dir.join("Manifest.plist"), "the backup's Manifest.plist").ok()?;
     let apps = v.as_dictionary()?.get("Applications")?.as_dictionary()?;
     Some(apps.contains_key(bundle_id))
+}
+
+/// What a backup says of itself without its password: Info.plist and
+/// Manifest.plist are never encrypted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    /// The phone's name as its owner set it ("Anna's iPhone").
+    pub device: Option<String>,
+    /// The iOS version (`17.5.1`).
+    pub ios: Option<String>,
+    /// When the backup was made, UTC (`2026-12-01T10:00:00Z`).
+    pub date_utc: Option<String>,
+    pub encrypted: bool,
+    /// The bundle ids of the apps whose data it holds (`net.whatsapp.WhatsApp`).
+    pub apps: Vec<String>,
+}
+
+/// The summary of the backup in `dir`, or `None` when it has neither
+/// Info.plist nor Manifest.plist to read (not a backup).
+pub fn summary(dir: &Path) -> Option<Summary> {
+    let info = read_plist(&dir.join("Info.plist"), "the backup's Info.plist").ok();
+    let manifest = read_plist(&dir.join("Manifest.plist"), "the backup's Manifest.plist").ok();
+    if info.is_none() && manifest.is_none() {
+        return None;
+    }
+    let info = info.as_ref().and_then(|v| v.as_dictionary());
+    let lockdown = manifest.as_ref().and_then(|m| m.as_dictionary()?.get("Lockdown")?.as_dictionary());
+    let text = |d: Option<&plist::Dictionary>, key: &str| -> Option<String> {
+        d?.get(key)?.as_string().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+    };
+    let date = |d: Option<&plist::Dictionary>, key: &str| -> Option<String> {
+        let t: std::time::SystemTime = d?.get(key)?.as_date()?.into();
+        let ms = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis() as i64;
+        Some(crate::time::format_utc(ms))
+    };
+    let manifest_dict = manifest.as_ref().and_then(|m| m.as_dictionary());
+    let mut apps: Vec<String> = manifest_dict
+        .and_then(|m| m.get("Applications")?.as_dictionary())
+        .map(|a| a.keys().cloned().collect())
+        .unwrap_or_default();
+    if apps.is_empty() {
+        // Older backups list their apps in Info.plist only.
+        apps = info
+            .and_then(|i| i.get("Installed Applications")?.as_array())
+            .map(|a| a.iter().filter_map(|v| v.as_string().map(str::to_string)).collect())
+            .unwrap_or_default();
+    }
+    apps.sort();
+    Some(Summary {
+        device: text(info, "Device Name").or_else(|| text(lockdown, "DeviceName")),
+        ios: text(info, "Product Version").or_else(|| text(lockdown, "ProductVersion")),
+        date_utc: date(info, "Last Backup Date").or_else(|| date(manifest_dict, "Date")),
+        encrypted: manifest.as_ref().is_some_and(says_encrypted),
+        apps,
+    })
 }
 
 pub(crate) fn says_encrypted(v: &plist::Value) -> bool {

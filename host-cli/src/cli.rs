@@ -33,6 +33,17 @@ pub enum Command {
         #[command(subcommand)]
         action: PluginCommand,
     },
+    /// List the iPhone backups on this computer (Finder, iTunes, Apple Devices;
+    /// on Linux give the folder idevicebackup2 wrote), with the phone's name,
+    /// iOS, date, encryption and which of WhatsApp, WhatsApp Business and
+    /// WeChat each holds. No password is needed.
+    Backups {
+        /// Folders to look in instead (a backup, or a folder of backups).
+        folders: Vec<PathBuf>,
+        /// Print a JSON array instead of a list.
+        #[arg(long)]
+        json: bool,
+    },
     /// Say which adapter can read PATH.
     Detect {
         path: PathBuf,

@@ -29,6 +29,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Plugin { action } => crate::plugin_cmd::run(action),
+        Command::Backups { folders, json } => crate::backups::run(&folders, json),
         Command::Detect { path, json } => detect(&path, json),
         Command::Inspect { path, from, opts, select, json } => {
             inspect(&path, from.as_deref(), &opts, &select, json, quiet)

@@ -15,6 +15,7 @@ macro_rules! outln {
     ($($t:tt)*) => { $crate::cleanup::write_stdout(format_args!("{}\n", format_args!($($t)*))) };
 }
 
+mod backups;
 mod catalog;
 mod cleanup;
 mod cli;

@@ -32,14 +32,15 @@ pub fn assign(
     let mut for_export = Options::new();
     for (name, value) in given {
         let mut taken = false;
+        let home = directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf());
         if let Some(spec) = import.and_then(|a| a.options.iter().find(|o| o.import && &o.name == name)) {
             check_value(name, value, spec.kind)?;
-            put(&mut for_import, name, value, spec.kind)?;
+            put(&mut for_import, name, &expand_home(value, spec.kind, home.as_deref()), spec.kind)?;
             taken = true;
         }
         if let Some(spec) = export.and_then(|a| a.options.iter().find(|o| o.export && &o.name == name)) {
             check_value(name, value, spec.kind)?;
-            put(&mut for_export, name, value, spec.kind)?;
+            put(&mut for_export, name, &expand_home(value, spec.kind, home.as_deref()), spec.kind)?;
             taken = true;
         }
         if !taken {
@@ -47,6 +48,21 @@ pub fn assign(
         }
     }
     Ok((for_import, for_export))
+}
+
+/// A path option's `~` or `~/x` is the home folder, as a shell would make it:
+/// the shell does not after `--opt name=`. `~user` and other values stay.
+fn expand_home(value: &str, kind: OptionKind, home: Option<&std::path::Path>) -> String {
+    let Some(home) = home.filter(|_| matches!(kind, OptionKind::Path | OptionKind::Paths)) else {
+        return value.to_string();
+    };
+    match value.strip_prefix('~') {
+        Some("") => home.display().to_string(),
+        Some(rest) if rest.starts_with('/') || rest.starts_with(std::path::MAIN_SEPARATOR) => {
+            home.join(&rest[1..]).display().to_string()
+        }
+        _ => value.to_string(),
+    }
 }
 
 /// Records one `--opt`: a repeatable one adds to what was given before; any
@@ -171,6 +187,17 @@ mod tests {
         let err = assign(&parse(&["n=x".into()]).unwrap(), Some(&a), None).unwrap_err();
         assert!(err.to_string().contains("whole number"), "{err}");
         assert!(parse(&["=x".into()]).is_err());
+    }
+
+    #[test]
+    fn a_path_options_tilde_is_the_home_folder() {
+        let home = Some(std::path::Path::new("/home/anna"));
+        assert_eq!(expand_home("~/keys/key", OptionKind::Path, home), "/home/anna/keys/key");
+        assert_eq!(expand_home("~", OptionKind::Paths, home), "/home/anna");
+        assert_eq!(expand_home("~bob/x", OptionKind::Path, home), "~bob/x");
+        assert_eq!(expand_home("/a/~/b", OptionKind::Path, home), "/a/~/b");
+        assert_eq!(expand_home("~/x", OptionKind::Text, home), "~/x", "only paths");
+        assert_eq!(expand_home("~/x", OptionKind::Path, None), "~/x");
     }
 
     #[test]
