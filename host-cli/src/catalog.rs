@@ -279,8 +279,66 @@ impl Catalog {
                         looked.join(", ")
                     )))
                 }
-                bail!(crate::UsageError(format!("no adapter {id:?}; available: {}", ids.join(", "))))
+                bail!(crate::UsageError(format!(
+                    "no adapter {id:?}{}; the adapters are {}",
+                    did_you_mean(id, &ids),
+                    ids.join(", ")
+                )))
             }
         }
+    }
+}
+
+/// What a person most likely meant by an id that is none: the app's
+/// adapters for an app's bare name (`whatsapp` → whatsapp-android or
+/// whatsapp-ios), else the ids a typo or two away.
+fn did_you_mean(id: &str, ids: &[&str]) -> String {
+    let id = id.trim().to_ascii_lowercase();
+    let by_app: Vec<&str> = ids.iter().copied().filter(|a| a.split('-').next() == Some(id.as_str())).collect();
+    let close: Vec<&str> = match by_app.is_empty() {
+        false => by_app,
+        true => ids.iter().copied().filter(|a| strsim::damerau_levenshtein(&id, a) <= 2).collect(),
+    };
+    let word = |a: &str| match a.rsplit('-').next() {
+        Some("android") => format!("{a} (Android)"),
+        Some("ios") => format!("{a} (iPhone)"),
+        Some("txt") => format!("{a} (its \"Export chat\" text)"),
+        _ => a.to_string(),
+    };
+    match close.as_slice() {
+        [] => String::new(),
+        [one] => format!(" (did you mean {}?)", word(one)),
+        [first @ .., last] => format!(
+            " (did you mean {} or {}?)",
+            first.iter().map(|a| word(a)).collect::<Vec<_>>().join(", "),
+            word(last)
+        ),
+    }
+}
+
+#[cfg(test)]
+mod suggestion_tests {
+    use super::did_you_mean;
+
+    #[test]
+    fn an_apps_name_and_a_typo_get_suggestions() {
+        let ids = [
+            "archive",
+            "html",
+            "telegram-json",
+            "wechat-android",
+            "wechat-ios",
+            "whatsapp-android",
+            "whatsapp-ios",
+            "whatsapp-txt",
+        ];
+        assert_eq!(
+            did_you_mean("WhatsApp", &ids),
+            " (did you mean whatsapp-android (Android), whatsapp-ios (iPhone) or whatsapp-txt (its \"Export chat\" text)?)"
+        );
+        assert_eq!(did_you_mean("telegram", &ids), " (did you mean telegram-json?)");
+        assert_eq!(did_you_mean("whatsap-android", &ids), " (did you mean whatsapp-android (Android)?)");
+        assert_eq!(did_you_mean("archiv", &ids), " (did you mean archive?)");
+        assert_eq!(did_you_mean("signal", &ids), "");
     }
 }

@@ -7,10 +7,14 @@ use std::path::PathBuf;
 #[command(
     name = "chatferry",
     version,
-    about = "Move chat history between messaging apps and phone platforms",
-    long_about = "Reads one app's local store, lifts it into one canonical model, and writes it out \
-                  as another app's store, as an open archive, or as pages a person can read. \
-                  Inputs are never modified; output appears only when complete."
+    about = "Move chat history between WhatsApp (Android, iPhone), WeChat (Android, iPhone) and Telegram exports, \
+             or into pages you can read",
+    long_about = "Moves chat history between messaging apps and phones: WhatsApp on Android and iPhone, WeChat on \
+                  Android and iPhone, Telegram Desktop's export, WhatsApp's \"Export chat\" text. Reads one app's \
+                  local store or backup, and writes it as another app's store, as an open archive, or as pages a \
+                  person can read. Inputs are never modified; output appears only when complete.\n\n\
+                  Start with `chatferry backups` (iPhone backups on this computer), `chatferry inspect PATH` (what a \
+                  store or backup holds) and `chatferry convert --help`."
 )]
 pub struct Cli {
     /// No progress bar and no report on the terminal (errors are still printed).
@@ -19,6 +23,30 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// `convert --help`'s last part: the adapters and what people run.
+pub(crate) const CONVERT_EXAMPLES: &str = "\
+Adapters (`chatferry adapters` lists yours, with their options):
+  whatsapp-android  WhatsApp on Android: msgstore.db, a .crypt12/14/15 backup, or a WhatsApp folder
+  whatsapp-ios      WhatsApp on iPhone: an iPhone backup or ChatStorage.sqlite
+  wechat-android    WeChat on Android: the app folder (com.tencent.mm) or EnMicroMsg.db
+  wechat-ios        WeChat on iPhone: an iPhone backup or its Documents folder
+  whatsapp-txt      WhatsApp's \"Export chat\" text (.txt or .zip); also the way into Telegram
+  telegram-json     Telegram Desktop's JSON export (read only)
+  archive           chatferry's open archive (JSON Lines and media)
+  html              pages to read in a browser (write only)
+
+Examples:
+  # Android WhatsApp folder → pages to read
+  chatferry convert WhatsApp/ --to html -o pages --opt owner=+4915112345678
+  # an end-to-end encrypted Android backup, its 64-digit key in a text file, → an archive
+  chatferry convert msgstore.db.crypt15 --opt key-file=e2e-key.txt --to archive -o history
+  # Android → a new iPhone: write into a copy of the new iPhone's backup
+  chatferry convert WhatsApp/ --opt owner=+4915112345678 --to whatsapp-ios \\
+      --opt template=\"$HOME/Library/Application Support/MobileSync/Backup/<UDID>\" -o new-backup
+  # WeChat → WhatsApp: list the people, fill in their numbers, convert
+  chatferry convert com.tencent.mm/ --to whatsapp-android -o out --write-contact-map people.toml
+  chatferry convert com.tencent.mm/ --to whatsapp-android -o out --contacts people.toml --opt owner=+86…";
 
 #[derive(Subcommand)]
 pub enum Command {
@@ -33,10 +61,12 @@ pub enum Command {
         #[command(subcommand)]
         action: PluginCommand,
     },
-    /// List the iPhone backups on this computer (Finder, iTunes, Apple Devices;
-    /// on Linux give the folder idevicebackup2 wrote), with the phone's name,
-    /// iOS, date, encryption and which of WhatsApp, WhatsApp Business and
-    /// WeChat each holds. No password is needed.
+    /// List the iPhone backups on this computer and the chat apps each holds.
+    ///
+    /// Looks where Finder, iTunes and Apple Devices keep backups (on Linux, give
+    /// the folder idevicebackup2 wrote) and shows each phone's name, iOS, date,
+    /// encryption and which of WhatsApp, WhatsApp Business and WeChat it holds.
+    /// No password is needed.
     Backups {
         /// Folders to look in instead (a backup, or a folder of backups).
         folders: Vec<PathBuf>,
@@ -72,6 +102,7 @@ pub enum Command {
     /// Print the man page (roff) on stdout: `chatferry man | man -l -`.
     Man,
     /// Convert a store into another format.
+    #[command(after_help = CONVERT_EXAMPLES)]
     Convert {
         input: PathBuf,
         /// The adapter to read INPUT with (detected when not given).

@@ -10,22 +10,98 @@ use serde::Serialize;
 use std::path::Path;
 use std::process::ExitCode;
 
+/// The adapters installed with chatferry, for completions and the man page
+/// (a plugin's own ids are still taken on the command line).
+const INSTALLED_IDS: [&str; 8] = [
+    "archive",
+    "html",
+    "telegram-json",
+    "wechat-android",
+    "wechat-ios",
+    "whatsapp-android",
+    "whatsapp-ios",
+    "whatsapp-txt",
+];
+
+/// The command line as completions and the man page show it: `--from` and
+/// `--to` offer the adapter ids.
+fn documented() -> clap::Command {
+    let ids = || clap::builder::PossibleValuesParser::new(INSTALLED_IDS);
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    for name in ["convert", "inspect"] {
+        cmd = cmd.mut_subcommand(name, |sub| {
+            let sub = sub.mut_arg("from", |a| a.value_parser(ids()));
+            match name {
+                "convert" => sub.mut_arg("to", |a| a.value_parser(ids())),
+                _ => sub,
+            }
+        });
+    }
+    cmd
+}
+
+/// One page, chatferry(1): the commands listed here (clap_mangen's own list
+/// points at a page per command, which are not installed), then convert's
+/// options and examples.
+fn man_page() -> Result<String> {
+    let cmd = documented();
+    let page = clap_mangen::Man::new(cmd.clone());
+    let mut buf = Vec::new();
+    let err = "rendering the man page";
+    page.render_title(&mut buf).context(err)?;
+    page.render_name_section(&mut buf).context(err)?;
+    page.render_synopsis_section(&mut buf).context(err)?;
+    page.render_description_section(&mut buf).context(err)?;
+    page.render_options_section(&mut buf).context(err)?;
+    let mut text = String::from_utf8_lossy(&buf).into_owned();
+    text.push_str(".SH COMMANDS\n");
+    for sub in cmd.get_subcommands().filter(|c| c.get_name() != "help") {
+        let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+        text.push_str(&format!(".TP\n\\fB{}\\fR\n{}\n", sub.get_name(), roff_text(&about)));
+    }
+    if let Some(convert) = cmd.find_subcommand("convert") {
+        text.push_str(".SH \"CONVERT\"\n");
+        let mut buf = Vec::new();
+        let page = clap_mangen::Man::new(convert.clone().name("chatferry convert"));
+        page.render_synopsis_section(&mut buf).context(err)?;
+        page.render_options_section(&mut buf).context(err)?;
+        text.push_str(&String::from_utf8_lossy(&buf));
+        // As written: no filling, so the commands stay one per line.
+        text.push_str(".SH EXAMPLES\n.nf\n");
+        for line in crate::cli::CONVERT_EXAMPLES.lines() {
+            text.push_str(&roff_text(line));
+            text.push('\n');
+        }
+        text.push_str(".fi\n");
+    }
+    let mut buf = Vec::new();
+    page.render_version_section(&mut buf).context(err)?;
+    text.push_str(&String::from_utf8_lossy(&buf));
+    Ok(text)
+}
+
+/// Text as roff shows it as written: backslashes escaped, a leading `.` or
+/// `'` (a request to roff) made plain.
+fn roff_text(line: &str) -> String {
+    let escaped = line.replace('\\', "\\e");
+    match escaped.starts_with('.') || escaped.starts_with('\'') {
+        true => format!("\\&{escaped}"),
+        false => escaped,
+    }
+}
+
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let quiet = cli.quiet;
     match cli.command {
         Command::Adapters { json } => adapters(json),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
-            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "chatferry", &mut buf);
+            clap_complete::generate(shell, &mut documented(), "chatferry", &mut buf);
             out!("{}", String::from_utf8_lossy(&buf));
             Ok(ExitCode::SUCCESS)
         }
         Command::Man => {
-            let mut buf = Vec::new();
-            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
-                .render(&mut buf)
-                .context("rendering the man page")?;
-            out!("{}", String::from_utf8_lossy(&buf));
+            out!("{}", man_page()?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Plugin { action } => crate::plugin_cmd::run(action),

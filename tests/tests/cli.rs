@@ -211,3 +211,35 @@ fn an_input_whose_name_is_not_utf8_is_one_line() {
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
     assert!(run.stderr.contains("is not valid UTF-8"), "{}", run.stderr);
 }
+
+/// Help a person understands: an app's bare name or a typo gets the ids
+/// meant; the man page is one page with convert's options and examples and
+/// no pointers to pages that are not installed; completions offer the ids.
+#[test]
+fn help_names_the_apps_and_their_adapter_ids() {
+    let env = Env::new();
+    let dir = tempfile::tempdir().unwrap();
+    let a = canonical::sample_archive_in(dir.path());
+    let out = dir.path().join("o");
+    let run = env.run(&["convert", s(&a), "--to", "whatsapp", "-o", s(&out)]).fails_with(2);
+    assert!(run.stderr.contains("did you mean whatsapp-android (Android), whatsapp-ios (iPhone)"), "{}", run.stderr);
+    let run = env.run(&["convert", s(&a), "--to", "wechat-andriod", "-o", s(&out)]).fails_with(2);
+    assert!(run.stderr.contains("did you mean wechat-android (Android)?"), "{}", run.stderr);
+    let help = env.run(&["--help"]).ok().stdout;
+    assert!(help.contains("WhatsApp") && help.contains("WeChat") && help.contains("Telegram"), "{help}");
+    let convert = env.run(&["convert", "--help"]).ok().stdout;
+    assert!(convert.contains("whatsapp-ios") && convert.contains("Examples:"), "{convert}");
+    let man = env.run(&["man"]).ok().stdout;
+    assert!(
+        man.contains(".SH \"CONVERT\"") && man.contains(".SH EXAMPLES") && man.contains("whatsapp\\-android"),
+        "{man}"
+    );
+    assert!(
+        !man.contains("chatferry\\-convert(1)") && !man.contains("chatferry-convert(1)"),
+        "no pages that are not installed"
+    );
+    for shell in ["bash", "zsh", "fish"] {
+        let c = env.run(&["completions", shell]).ok().stdout;
+        assert!(c.contains("whatsapp-android") && c.contains("telegram-json"), "{shell} completes adapter ids");
+    }
+}
