@@ -120,7 +120,13 @@ fn build(root: &Path, debug: bool) -> Result<Built> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let crates = plugin_crates(root)?;
     let mut cmd = Command::new(&cargo);
-    cmd.current_dir(root).args(["build", "--quiet", "-p", "chatferry-cli"]);
+    // cargo's own progress, not ten silent minutes on a first build.
+    eprintln!(
+        "building chatferry and its {} plugins ({}; a first build takes several minutes)",
+        crates.len(),
+        if debug { "debug" } else { "release" }
+    );
+    cmd.current_dir(root).args(["build", "-p", "chatferry-cli"]);
     for (package, _) in &crates {
         cmd.args(["-p", package]);
     }
