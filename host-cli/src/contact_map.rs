@@ -523,7 +523,9 @@ impl<'a> MappedImporter<'a> {
         let mut mapped_chats = Vec::with_capacity(chats.len());
         for mut chat in chats {
             chat_kinds.insert(chat.id.clone(), chat.kind);
-            if chat.kind == ChatKind::Direct {
+            // A chat under a person's id (one-to-one, a Telegram bot's) needs their pair.
+            let persons = mapping.from.is_person(&chat.id) && !mapping.from.is_placeholder(&chat.id);
+            if chat.kind == ChatKind::Direct || (persons && mapping.from != mapping.to) {
                 in_chats.insert(chat.id.clone());
                 chat.id = need(&mut mapping, &chat.id.clone());
             } else {
@@ -721,7 +723,7 @@ pub fn write_template(inner: &mut dyn Importer, from: Family, to: Family, path: 
     let mut people: Vec<String> = Vec::new();
     for chat in &chats {
         let ids = std::iter::once(&chat.id)
-            .filter(|_| chat.kind == ChatKind::Direct)
+            .filter(|_| chat.kind == ChatKind::Direct || from.is_person(&chat.id))
             .chain(chat.participants.iter().map(|p| &p.contact));
         for id in ids {
             if listed(id) && !people.contains(id) && header.owner.as_ref().map_or(true, |o| &o.id != id) {

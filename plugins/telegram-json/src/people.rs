@@ -193,10 +193,12 @@ impl Roster {
                     extras.insert("tg.left".into(), "1".into());
                 }
                 // A one-to-one chat's member is its person (the owner, in
-                // Saved Messages); a group's are everyone who wrote or acted
-                // but the chat itself (a channel posts as itself).
+                // Saved Messages; the bot, in a bot's chat); a group's are
+                // everyone who wrote or acted but the chat itself (a channel
+                // posts as itself).
                 let members: Vec<&String> = match kind {
-                    ChatKind::Direct => vec![&id],
+                    // A bot's chat is one-to-one too.
+                    _ if kind == ChatKind::Direct || prefix == "user" => vec![&id],
                     _ => seen.people.iter().filter(|p| **p != id).collect(),
                 };
                 let participants =
