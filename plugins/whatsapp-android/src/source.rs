@@ -67,10 +67,12 @@ pub enum App {
 
 /// Where each app keeps its folder below one a person may give: shared
 /// storage (`Android/media/com.whatsapp/WhatsApp`, or the older `WhatsApp/`
-/// at its top) and a copy of the app's own data (`com.whatsapp/databases/`).
+/// at its top), a copy of the app's own data (`com.whatsapp/databases/`),
+/// and both inside a whole phone's dump (`data/data/…` with the plain
+/// database first, then the shared storage under the names dumps give it).
 /// WhatsApp Business is `com.whatsapp.w4b` and `WhatsApp Business/`
 /// (whatsapp-2024-2026.md §4).
-const APP_FOLDERS: [(App, &str); 10] = [
+const APP_FOLDERS: [(App, &str); 20] = [
     (App::Personal, "WhatsApp"),
     (App::Business, "WhatsApp Business"),
     (App::Personal, "com.whatsapp/WhatsApp"),
@@ -81,7 +83,28 @@ const APP_FOLDERS: [(App, &str); 10] = [
     (App::Business, "media/com.whatsapp.w4b/WhatsApp Business"),
     (App::Personal, "com.whatsapp"),
     (App::Business, "com.whatsapp.w4b"),
+    (App::Personal, "data/data/com.whatsapp"),
+    (App::Business, "data/data/com.whatsapp.w4b"),
+    (App::Personal, "data/media/0/Android/media/com.whatsapp/WhatsApp"),
+    (App::Business, "data/media/0/Android/media/com.whatsapp.w4b/WhatsApp Business"),
+    (App::Personal, "storage/emulated/0/Android/media/com.whatsapp/WhatsApp"),
+    (App::Business, "storage/emulated/0/Android/media/com.whatsapp.w4b/WhatsApp Business"),
+    (App::Personal, "sdcard/Android/media/com.whatsapp/WhatsApp"),
+    (App::Business, "sdcard/Android/media/com.whatsapp.w4b/WhatsApp Business"),
+    (App::Personal, "sdcard/WhatsApp"),
+    (App::Business, "sdcard/WhatsApp Business"),
 ];
+
+/// In a dump whose database came from the app's own data (no `Media/`
+/// there), the app's folder in the dump's shared storage that has its media.
+fn media_elsewhere_below(input: &Path, db_folder: &Path) -> Option<PathBuf> {
+    let (app, _) = APP_FOLDERS.iter().find(|(_, rel)| input.join(rel) == db_folder)?;
+    APP_FOLDERS
+        .iter()
+        .filter(|(a, _)| a == app)
+        .map(|(_, rel)| input.join(rel))
+        .find(|d| std::fs::symlink_metadata(d.join("Media")).is_ok_and(|m| m.is_dir()))
+}
 
 /// The apps whose folder below `folder` holds a store, each once (a link
 /// is not followed: it may lead out of the input).
@@ -213,6 +236,7 @@ impl Source {
         if let Some(dir) = &below {
             notes.push(format!("read the WhatsApp folder {}", dir.display()));
         }
+        let dump_media = below.as_deref().and_then(|b| media_elsewhere_below(input, b));
         let input = below.as_deref().unwrap_or(input);
         let file = if input.is_dir() {
             find_in_folder(input, usize::MAX).ok_or_else(|| {
@@ -233,7 +257,11 @@ impl Source {
             Some(p) if p.is_dir() => Some(p),
             Some(p) => return Err(Error::bad_input(format!("media-dir {} is not a folder", p.display()))),
             None if input.is_dir() && input.join("Media").is_dir() => Some(input.to_path_buf()),
-            None => media_root_for(&file),
+            None => media_root_for(&file).or_else(|| {
+                let dir = dump_media?;
+                notes.push(format!("media read from {} (the shared storage of the same dump)", dir.display()));
+                Some(dir)
+            }),
         };
         let wa_db = match options.path("wa-db") {
             Some(p) if p.is_file() => Some(p),
@@ -290,6 +318,30 @@ impl Source {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A whole phone's dump (`data/data/…` beside its shared storage): the
+    /// app's plain database is found from the dump's top, its media in the
+    /// shared storage, under each name dumps give it.
+    #[test]
+    fn a_whole_phones_dump_is_read_from_its_top() {
+        for storage in ["sdcard", "storage/emulated/0", "data/media/0"] {
+            let dump = tempfile::tempdir().unwrap();
+            let data = dump.path().join("data/data/com.whatsapp/databases");
+            std::fs::create_dir_all(&data).unwrap();
+            let conn = rusqlite::Connection::open(data.join("msgstore.db")).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE message (_id INTEGER); CREATE TABLE jid (_id INTEGER); CREATE TABLE chat (_id INTEGER);",
+            )
+            .unwrap();
+            drop(conn);
+            let shared = dump.path().join(storage).join("Android/media/com.whatsapp/WhatsApp");
+            std::fs::create_dir_all(shared.join("Media")).unwrap();
+            assert_eq!(probe(dump.path()), 95, "{storage}");
+            let below = app_folder(dump.path(), &Options::new()).unwrap().unwrap();
+            assert_eq!(below, dump.path().join("data/data/com.whatsapp"), "the plain database first");
+            assert_eq!(media_elsewhere_below(dump.path(), &below), Some(shared), "{storage}");
+        }
+    }
 
     /// A probe does not look through a folder of more entries than a
     /// Databases folder holds (an export's media) for rotated backups; the
