@@ -10,29 +10,24 @@ use serde::Serialize;
 use std::path::Path;
 use std::process::ExitCode;
 
-/// The adapters installed with chatferry, for completions and the man page
-/// (a plugin's own ids are still taken on the command line).
-const INSTALLED_IDS: [&str; 8] = [
-    "archive",
-    "html",
-    "telegram-json",
-    "wechat-android",
-    "wechat-ios",
-    "whatsapp-android",
-    "whatsapp-ios",
-    "whatsapp-txt",
-];
+/// The adapters installed with chatferry that read, and that write, for
+/// completions and the man page (a plugin's own ids are still taken on the
+/// command line).
+const READERS: [&str; 7] =
+    ["archive", "telegram-json", "wechat-android", "wechat-ios", "whatsapp-android", "whatsapp-ios", "whatsapp-txt"];
+const WRITERS: [&str; 7] =
+    ["archive", "html", "wechat-android", "wechat-ios", "whatsapp-android", "whatsapp-ios", "whatsapp-txt"];
 
 /// The command line as completions and the man page show it: `--from` and
-/// `--to` offer the adapter ids.
+/// `--to` offer the adapter ids that read and that write.
 fn documented() -> clap::Command {
-    let ids = || clap::builder::PossibleValuesParser::new(INSTALLED_IDS);
+    let ids = |list: [&'static str; 7]| clap::builder::PossibleValuesParser::new(list);
     let mut cmd = <Cli as clap::CommandFactory>::command();
     for name in ["convert", "inspect"] {
         cmd = cmd.mut_subcommand(name, |sub| {
-            let sub = sub.mut_arg("from", |a| a.value_parser(ids()));
+            let sub = sub.mut_arg("from", |a| a.value_parser(ids(READERS)));
             match name {
-                "convert" => sub.mut_arg("to", |a| a.value_parser(ids())),
+                "convert" => sub.mut_arg("to", |a| a.value_parser(ids(WRITERS))),
                 _ => sub,
             }
         });
