@@ -54,6 +54,47 @@ pub fn public_fixture(rel: &str, test: &str) -> Option<PathBuf> {
     None
 }
 
+/// Everything an importer gives, in order: what tests and fuzz targets read.
+pub struct Drained {
+    pub header: crate::Header,
+    pub contacts: Vec<crate::Contact>,
+    pub chats: Vec<crate::Chat>,
+    pub messages: Vec<crate::Message>,
+    pub report: crate::Report,
+}
+
+/// Reads `importer` to its end as the host does (header, contacts, chats,
+/// messages, each in batches of at most `batch`), then finishes it.
+pub fn drain(importer: &mut dyn crate::Importer, batch: usize) -> crate::Result<Drained> {
+    let header = importer.header()?;
+    let mut contacts = Vec::new();
+    loop {
+        let b = importer.next_contacts(batch)?;
+        if b.is_empty() {
+            break;
+        }
+        contacts.extend(b);
+    }
+    let mut chats = Vec::new();
+    loop {
+        let b = importer.next_chats(batch)?;
+        if b.is_empty() {
+            break;
+        }
+        chats.extend(b);
+    }
+    let mut messages = Vec::new();
+    loop {
+        let b = importer.next_messages(batch)?;
+        if b.is_empty() {
+            break;
+        }
+        messages.extend(b);
+    }
+    let report = importer.finish()?;
+    Ok(Drained { header, contacts, chats, messages, report })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -389,6 +389,12 @@ pub fn whatsapp_chat_exporter(work: &Path, args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(work.join("result.json")).unwrap()).unwrap()
 }
 
+/// Every message whatsapp-chat-exporter read, across its chats.
+pub fn exported_messages(json: &serde_json::Value) -> Vec<&serde_json::Value> {
+    let chats = json.as_object().expect("chats by id");
+    chats.values().flat_map(|c| c["messages"].as_object().expect("messages by id").values()).collect()
+}
+
 /// Lets every user into `dir` (a test folder another user must reach).
 pub fn open_to_all(dir: &Path) {
     use std::os::unix::fs::PermissionsExt;

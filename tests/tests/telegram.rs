@@ -8,7 +8,7 @@
 use chatferry_core::{Message, MessageKind};
 use chatferry_tests::fixtures::telegram;
 use chatferry_tests::harness::{
-    archive_messages, interop_node, interop_venv, path_arg as s, whatsapp_chat_exporter, Env,
+    archive_messages, exported_messages, interop_node, interop_venv, path_arg as s, whatsapp_chat_exporter, Env,
 };
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -205,8 +205,7 @@ fn whatsapp_chat_exporter_reads_a_telegram_history_written_as_whatsapp() {
         &["-a", "-d", s(&w.join("Databases/msgstore.db")), "-w", s(&w.join("wa.db")), "-m", s(&w)],
     );
     let chats = json.as_object().unwrap();
-    let all: Vec<&serde_json::Value> =
-        chats.values().flat_map(|c| c["messages"].as_object().unwrap().values()).collect();
+    let all = exported_messages(&json);
     assert_eq!(all.len(), telegram::MESSAGES, "every message present");
     assert_eq!(chats["8613800138000@s.whatsapp.net"]["name"], "李雷");
     let texts: Vec<&str> = all.iter().filter_map(|m| m["data"].as_str()).collect();

@@ -3,7 +3,7 @@
 
 use chatferry_tests::fixtures::canonical;
 use chatferry_tests::fixtures::whatsapp_android as wa;
-use chatferry_tests::harness::{interop_venv, path_arg as s, tree, whatsapp_chat_exporter, Env};
+use chatferry_tests::harness::{exported_messages, interop_venv, path_arg as s, tree, whatsapp_chat_exporter, Env};
 use std::path::Path;
 use std::process::Command;
 
@@ -176,8 +176,7 @@ fn whatsapp_chat_exporter_reads_every_message_of_our_msgstore() {
         &["-a", "-d", s(&w.join("Databases/msgstore.db")), "-w", s(&w.join("wa.db")), "-m", s(&w)],
     );
     let chats = json.as_object().unwrap();
-    let all: Vec<&serde_json::Value> =
-        chats.values().flat_map(|c| c["messages"].as_object().unwrap().values()).collect();
+    let all = exported_messages(&json);
     assert_eq!(all.len(), 26, "every message present");
     assert_eq!(chats[canonical::FAMILY]["name"], "家族 👨‍👩‍👧");
     assert_eq!(chats[canonical::ALICE]["name"], "Alice 🌸");

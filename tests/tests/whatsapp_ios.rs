@@ -5,7 +5,8 @@ use chatferry_core::Message;
 use chatferry_tests::fixtures::whatsapp_android as wa;
 use chatferry_tests::fixtures::{canonical, ios_backup};
 use chatferry_tests::harness::{
-    archive_messages, interop_venv, ios_sample, path_arg as s, tree, tree_digest, whatsapp_chat_exporter, Env,
+    archive_messages, exported_messages, interop_venv, ios_sample, path_arg as s, tree, tree_digest,
+    whatsapp_chat_exporter, Env,
 };
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -219,8 +220,7 @@ fn whatsapp_chat_exporter_reads_every_message_of_our_chat_storage() {
         &["-i", "-d", s(&w.join("ChatStorage.sqlite")), "-m", s(&w)],
     );
     let chats = json.as_object().unwrap();
-    let all: Vec<&serde_json::Value> =
-        chats.values().flat_map(|c| c["messages"].as_object().unwrap().values()).collect();
+    let all = exported_messages(&json);
     assert_eq!(all.len(), 26, "every message present");
     assert_eq!(chats[canonical::FAMILY]["name"], "家族 👨‍👩‍👧");
     let replies: Vec<_> = all.iter().filter(|m| !m["reply"].is_null()).collect();

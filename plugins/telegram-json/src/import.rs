@@ -7,11 +7,11 @@ use crate::people::{ChatPlan, Roster};
 use crate::raw::Raw;
 use crate::source::{locate, Source};
 use crate::walk::{walk, ChatHead, Shape, Sink, WalkError};
-use chatferry_core::producer::{Finishing, Reader, StreamedImporter};
+use chatferry_core::producer::{Reader, StreamedImporter};
 use chatferry_core::zone::Zone;
 use chatferry_core::{Chat, Error, Header, Message, Options, Report, Result, MODEL_VERSION};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 /// The words a walk is stopped with when the importer was dropped.
 const STOPPED: &str = "chatferry: the reading was stopped";
@@ -75,8 +75,8 @@ pub fn open(input: &Path, options: &Options) -> Result<StreamedImporter> {
     let chats: Vec<Chat> = plans.iter().map(|p| p.chat.clone()).collect();
     let lift = Lift::new(&source, &roster, plans, owner, zone);
     let reader: Reader = Box::new(move |size, report, send| read_messages(source, lift, size, report, send));
-    let importer =
-        StreamedImporter::new("telegram-json", header, contacts, chats, report, reader).finishing_each(hashing());
+    // Files are hashed by whoever writes them (the archive, the app stores), as for every importer.
+    let importer = StreamedImporter::new("telegram-json", header, contacts, chats, report, reader);
     // A zip's unpacked files: kept as long as the importer, as writers copy
     // media after the reading ends.
     Ok(match unpacked {
@@ -99,25 +99,6 @@ fn notes_about_chats(plans: &[ChatPlan], report: &mut Report) {
             if own_only.len() > 8 { ", …" } else { "" }
         ));
     }
-}
-
-/// Media files are hashed on whichever thread has time (see `Finishing`).
-fn hashing() -> Finishing {
-    Arc::new(|m: &mut Message, report: &mut Report| {
-        let Some(media) = m.media.as_mut() else { return };
-        let (Some(path), None) = (media.path.clone(), &media.sha256) else { return };
-        match chatferry_core::media::hash_file(Path::new(&path)) {
-            Ok((sha, size)) => {
-                media.sha256 = Some(sha);
-                media.size = Some(size);
-            }
-            Err(e) => {
-                media.path = None;
-                media.missing = true;
-                report.note(format!("a file could not be read and is counted as missing: {e}"));
-            }
-        }
-    })
 }
 
 /// The second pass's sink: each message lifted and batched.

@@ -24,12 +24,9 @@ pub mod fuzzing {
         if std::fs::write(&json, bytes).is_err() {
             return;
         }
-        let Ok(mut imp) = super::TelegramJson.open_importer(&json, &Options::new()) else { return };
-        let _ = imp.header();
-        while imp.next_contacts(100).is_ok_and(|b| !b.is_empty()) {}
-        while imp.next_chats(100).is_ok_and(|b| !b.is_empty()) {}
-        while imp.next_messages(100).is_ok_and(|b| !b.is_empty()) {}
-        let _ = imp.finish();
+        if let Ok(mut imp) = super::TelegramJson.open_importer(&json, &Options::new()) {
+            let _ = chatferry_core::testing::drain(imp.as_mut(), 100);
+        }
     }
 
     #[cfg(test)]

@@ -204,7 +204,7 @@ impl Lift {
     }
 
     /// The message, or `None` when it repeats one already given.
-    pub fn message(&mut self, raw: Raw) -> Option<Message> {
+    pub fn message(&mut self, mut raw: Raw) -> Option<Message> {
         if let Some(id) = raw.id {
             // Ids ascend within a chat (§2); one at or below the highest is
             // a repeated run, which real exports have held.
@@ -269,7 +269,7 @@ impl Lift {
             m.view_once = true;
         }
         self.reactions(&raw, &mut m);
-        let text = raw.text.clone().unwrap_or_default();
+        let text = raw.text.take().unwrap_or_default();
         if text.formatted() {
             m.extras.insert("tg.entities".into(), entities_json(&text.runs));
         }

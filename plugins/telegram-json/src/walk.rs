@@ -437,16 +437,37 @@ impl<R: Read> Scanner<R> {
     /// The next value, parsed by serde_json.
     fn parse<T: DeserializeOwned>(&mut self) -> Walked<T> {
         let (s, e) = self.value()?;
-        serde_json::from_slice(&self.buf[s..e])
-            .map_err(|err| WalkError::Data { at: self.base + s as u64, what: err.to_string() })
+        serde_json::from_slice(&self.buf[s..e]).map_err(|err| {
+            let (at, what) = self.placed(s, e, &err);
+            WalkError::Data { at, what }
+        })
     }
 
     fn skip(&mut self) -> Walked<()> {
         let (s, e) = self.value()?;
         // Checked, so that a damaged part is said, not passed over.
-        serde_json::from_slice::<de::IgnoredAny>(&self.buf[s..e])
-            .map(|_| ())
-            .map_err(|err| WalkError::Syntax { at: self.base + s as u64, what: err.to_string() })
+        serde_json::from_slice::<de::IgnoredAny>(&self.buf[s..e]).map(|_| ()).map_err(|err| {
+            let (at, what) = self.placed(s, e, &err);
+            WalkError::Syntax { at, what }
+        })
+    }
+
+    /// serde_json's error in the value `buf[s..e]`, placed in the file: its
+    /// line and column count within the value, which no one could find in
+    /// the file, become the byte they point at.
+    fn placed(&self, s: usize, e: usize, err: &serde_json::Error) -> (u64, String) {
+        let value = &self.buf[s..e];
+        let line_start = match err.line() {
+            0 | 1 => 0,
+            n => value.iter().enumerate().filter(|(_, b)| **b == b'\n').nth(n - 2).map_or(0, |(i, _)| i + 1),
+        };
+        let inside = (line_start + err.column().saturating_sub(1)).min(value.len());
+        let text = err.to_string();
+        let what = match text.rfind(" at line ") {
+            Some(i) => text[..i].to_string(),
+            None => text,
+        };
+        (self.base + (s + inside) as u64, what)
     }
 
     /// A key and its colon.
@@ -681,7 +702,7 @@ mod tests {
             (r#"{"chats": {"list": [{"messages": [{"id": 1}"#, |e| matches!(e, WalkError::Eof)),
             (r#"{"chats": {"list": [{"messages": [{"id": 1}}]}]}}"#, |e| matches!(e, WalkError::Syntax { .. })),
             (r#"[1, 2]"#, |e| matches!(e, WalkError::Syntax { at: 0, .. })),
-            (r#"{"messages": [{"id": tru}]}"#, |e| matches!(e, WalkError::Data { at: 14, .. })),
+            (r#"{"messages": [{"id": tru}]}"#, |e| matches!(e, WalkError::Data { at: 24, .. })),
             (r#"{"a": 1} {"b": 2}"#, |e| matches!(e, WalkError::Syntax { .. })),
         ];
         for (text, ok) in cases {

@@ -4,48 +4,14 @@
 //! test; chat-miner's `target.json` is another project's expected parse of
 //! its two exports, used as an oracle.
 
-use chatferry_core::testing::public_fixture;
+use chatferry_core::testing::{drain, public_fixture, Drained};
 use chatferry_core::*;
 use chatferry_plugin_telegram_json::TelegramJson;
 use std::path::Path;
 
-pub struct Read {
-    pub header: Header,
-    pub contacts: Vec<Contact>,
-    pub chats: Vec<Chat>,
-    pub messages: Vec<Message>,
-    pub report: Report,
-}
-
-pub fn read(path: &Path, options: &Options) -> Result<Read> {
-    let mut imp = TelegramJson.open_importer(path, options)?;
-    let header = imp.header()?;
-    let mut contacts = Vec::new();
-    loop {
-        let b = imp.next_contacts(100)?;
-        if b.is_empty() {
-            break;
-        }
-        contacts.extend(b);
-    }
-    let mut chats = Vec::new();
-    loop {
-        let b = imp.next_chats(100)?;
-        if b.is_empty() {
-            break;
-        }
-        chats.extend(b);
-    }
-    let mut messages = Vec::new();
-    loop {
-        let b = imp.next_messages(7)?;
-        if b.is_empty() {
-            break;
-        }
-        messages.extend(b);
-    }
-    let report = imp.finish()?;
-    Ok(Read { header, contacts, chats, messages, report })
+/// The importer read to its end, in batches of 7 (so batches end mid-chat).
+pub fn read(path: &Path, options: &Options) -> Result<Drained> {
+    drain(TelegramJson.open_importer(path, options)?.as_mut(), 7)
 }
 
 fn sample(name: &str, test: &str) -> Option<std::path::PathBuf> {
@@ -56,11 +22,11 @@ fn utc() -> Options {
     Options::new().with("timezone", "UTC")
 }
 
-fn by_id<'a>(r: &'a Read, id: &str) -> &'a Message {
+fn by_id<'a>(r: &'a Drained, id: &str) -> &'a Message {
     r.messages.iter().find(|m| m.id == id).unwrap_or_else(|| panic!("no message {id}"))
 }
 
-fn notes(r: &Read) -> String {
+fn notes(r: &Drained) -> String {
     r.report.notes.join("\n")
 }
 

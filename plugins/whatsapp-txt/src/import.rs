@@ -1417,12 +1417,9 @@ pub fn fuzz_import(bytes: &[u8], name: &str) {
     let dir = tempfile::tempdir().expect("a temporary folder for the fuzz target");
     let path = dir.path().join(name);
     std::fs::write(&path, bytes).expect("the fuzz input written");
-    let Ok(mut reader) = open(&path, &Options::new().with("timezone", "UTC")) else { return };
-    let _ = reader.header();
-    while reader.next_contacts(1000).is_ok_and(|b| !b.is_empty()) {}
-    while reader.next_chats(1000).is_ok_and(|b| !b.is_empty()) {}
-    while reader.next_messages(1000).is_ok_and(|b| !b.is_empty()) {}
-    let _ = reader.finish();
+    if let Ok(mut reader) = open(&path, &Options::new().with("timezone", "UTC")) {
+        let _ = chatferry_core::testing::drain(&mut reader, 1000);
+    }
 }
 
 #[cfg(test)]
